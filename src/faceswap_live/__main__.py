@@ -1,0 +1,3 @@
+from faceswap_live.cli import main
+
+raise SystemExit(main())

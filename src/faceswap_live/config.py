@@ -1,0 +1,175 @@
+"""Settings as frozen dataclasses, validated on construction, saved as TOML in the user's config dir.
+
+The GUI and the CLI build a new `AppConfig` for every change and hand it to the runner; the processing thread reads it
+once per frame, so a change is never half-applied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import platformdirs
+import tomli_w
+
+from faceswap_live.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+APP_NAME = "faceswap-live"
+
+EngineName = Literal["mesh", "onnx", "overlay"]
+BlendMode = Literal["alpha", "poisson"]
+FaceSelection = Literal["all", "largest"]
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    """Where frames come from: a camera index ("0"), a device path ("/dev/video2"), a video file or an image."""
+
+    source: str = "0"
+    width: int = 640
+    height: int = 480
+    fps: float = 30.0
+    loop: bool = True
+    """Video files start again at the end (a file then behaves like a camera)."""
+    pace: bool = True
+    """Video files are delivered at their own frame rate, like a camera; off = as fast as they decode."""
+
+    def __post_init__(self) -> None:
+        _check(16 <= self.width <= 7680 and 16 <= self.height <= 4320, f"Unsupported resolution {self.width}x{self.height}.")
+        _check(0 < self.fps <= 240, f"Frame rate must be between 1 and 240, not {self.fps}.")
+
+
+@dataclass(frozen=True)
+class LandmarkConfig:
+    max_faces: int = 1
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.max_faces <= 8, f"Faces to track must be between 1 and 8, not {self.max_faces}.")
+        for value in (self.min_detection_confidence, self.min_tracking_confidence):
+            _check(0.0 <= value <= 1.0, f"Confidence must be between 0 and 1, not {value}.")
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """One Euro filter on the landmarks: lower min_cutoff = steadier still head, higher beta = less lag when moving."""
+
+    enabled: bool = True
+    min_cutoff_hz: float = 1.0
+    beta: float = 0.05
+    derivative_cutoff_hz: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check(self.min_cutoff_hz > 0 and self.derivative_cutoff_hz > 0, "Smoothing cut-offs must be positive.")
+        _check(self.beta >= 0, "Smoothing beta must not be negative.")
+
+
+@dataclass(frozen=True)
+class SwapConfig:
+    enabled: bool = True
+    engine: EngineName = "mesh"
+    faces: FaceSelection = "all"
+    mask_feather: float = 0.08
+    """Feather width as a fraction of the face size."""
+    colour_match: bool = True
+    mouth_from_user: bool = True
+    eyes_from_user: bool = False
+    blend_mode: BlendMode = "alpha"
+    hold_frames: int = 5
+    """Frames to keep showing the last swap when the face is briefly lost (a hand crossing the face)."""
+
+    def __post_init__(self) -> None:
+        _check(self.engine in ("mesh", "onnx", "overlay"), f"Unknown engine {self.engine!r}: use 'mesh' or 'onnx'.")
+        _check(self.faces in ("all", "largest"), f"Unknown face selection {self.faces!r}.")
+        _check(self.blend_mode in ("alpha", "poisson"), f"Unknown blend mode {self.blend_mode!r}.")
+        _check(0.0 <= self.mask_feather <= 0.5, f"Mask feather must be between 0 and 0.5, not {self.mask_feather}.")
+        _check(0 <= self.hold_frames <= 60, f"Hold frames must be between 0 and 60, not {self.hold_frames}.")
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    landmarks: LandmarkConfig = field(default_factory=LandmarkConfig)
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    swap: SwapConfig = field(default_factory=SwapConfig)
+
+
+SectionT = TypeVar("SectionT")
+
+
+def replace(section: SectionT, **changes: Any) -> SectionT:
+    """A copy of a frozen config section with some fields changed (validated again)."""
+    return dataclasses.replace(section, **changes)  # type: ignore[type-var]
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def default_config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def config_to_dict(config: AppConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(data: dict[str, Any]) -> AppConfig:
+    """Build a config from nested dicts; unknown keys are ignored (older or newer files still load)."""
+    sections: dict[str, Any] = {}
+    for top in dataclasses.fields(AppConfig):
+        section_type = top.default_factory  # type: ignore[misc]
+        raw = data.get(top.name, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"Setting section [{top.name}] must be a table.")
+        known = {f.name for f in dataclasses.fields(section_type)}
+        unknown = set(raw) - known
+        if unknown:
+            logger.warning("Ignoring unknown settings in [%s]: %s", top.name, ", ".join(sorted(unknown)))
+        try:
+            sections[top.name] = section_type(**{k: v for k, v in raw.items() if k in known})
+        except TypeError as error:
+            raise ConfigError(f"Bad setting in [{top.name}]: {error}") from error
+    return AppConfig(**sections)
+
+
+def load_config(path: Path | None = None) -> AppConfig:
+    """Read settings; a missing file gives the defaults, a broken one raises ConfigError naming the file."""
+    path = path or default_config_path()
+    if not path.exists():
+        return AppConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"Could not read settings file {path}: {error}. Fix or delete it to start from defaults.") from error
+    return config_from_dict(data)
+
+
+def save_config(config: AppConfig, path: Path | None = None) -> Path:
+    """Write settings atomically (a crash mid-write never leaves a half file)."""
+    path = path or default_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".toml.tmp")
+    temporary.write_text(tomli_w.dumps(config_to_dict(config)), encoding="utf-8")
+    temporary.replace(path)
+    return path

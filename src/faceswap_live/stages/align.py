@@ -1,0 +1,104 @@
+"""Five-point keypoints and similarity-transform alignment to named templates (pure functions)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from faceswap_live.types import Affine2x3, AlignedFace, BgrImage, Points2D, Points3D
+
+# MediaPipe mesh indices. "Left" is image-left for a face looking at the camera (the person's right side).
+LEFT_EYE_CORNERS: Final = (33, 133)
+RIGHT_EYE_CORNERS: Final = (362, 263)
+NOSE_TIP: Final = 1
+LEFT_MOUTH_CORNER: Final = 61
+RIGHT_MOUTH_CORNER: Final = 291
+
+# ArcFace 5-point template for a 112 px crop (eyes, nose tip, mouth corners; image-left first).
+ARCFACE_112: Final = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
+    dtype=np.float64,
+)
+
+TEMPLATE_NAMES: Final = ("arcface", "inswapper")
+
+
+def keypoints_from_mesh(points_px: Points3D) -> Points2D:
+    """5×2 ArcFace-order keypoints from a 478×3 MediaPipe mesh, in the mesh's pixel space.
+
+    Eye centres are the midpoints of the eye corners rather than the irises, so gaze does not move the alignment.
+    """
+    points = points_px[:, :2]
+    return np.stack(
+        [
+            points[list(LEFT_EYE_CORNERS)].mean(axis=0),
+            points[list(RIGHT_EYE_CORNERS)].mean(axis=0),
+            points[NOSE_TIP],
+            points[LEFT_MOUTH_CORNER],
+            points[RIGHT_MOUTH_CORNER],
+        ]
+    ).astype(np.float32)
+
+
+def template_points(name: str, size: int) -> npt.NDArray[np.float64]:
+    """5×2 template keypoints for a square crop of `size` px.
+
+    "arcface": the ArcFace template scaled from 112 px. "inswapper": the same template as insightface aligns the
+    128 px swap model's input, scaled from 128 px with the +8 px shift in x.
+    """
+    if name == "arcface":
+        return ARCFACE_112 * (size / 112.0)
+    if name == "inswapper":
+        scale = size / 128.0
+        shifted = ARCFACE_112.copy()
+        shifted[:, 0] += 8.0
+        return shifted * scale
+    raise ValueError(f"Unknown alignment template {name!r}; known: {', '.join(TEMPLATE_NAMES)}")
+
+
+def estimate_similarity(source_points: npt.ArrayLike, destination_points: npt.ArrayLike) -> Affine2x3:
+    """Least-squares similarity (rotation, uniform scale, translation) mapping source onto destination (Umeyama)."""
+    source = np.asarray(source_points, dtype=np.float64)
+    destination = np.asarray(destination_points, dtype=np.float64)
+    source_mean, destination_mean = source.mean(axis=0), destination.mean(axis=0)
+    source_centred, destination_centred = source - source_mean, destination - destination_mean
+    covariance = destination_centred.T @ source_centred / len(source)
+    u, singular_values, vt = np.linalg.svd(covariance)
+    reflection = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        reflection[1, 1] = -1.0
+    rotation = u @ reflection @ vt
+    variance = (source_centred**2).sum() / len(source)
+    scale = float(np.trace(np.diag(singular_values) @ reflection) / variance) if variance > 0 else 1.0
+    translation = destination_mean - scale * rotation @ source_mean
+    return np.hstack([scale * rotation, translation[:, None]])
+
+
+def invert_affine(matrix: Affine2x3) -> Affine2x3:
+    return np.asarray(cv2.invertAffineTransform(matrix), dtype=np.float64)
+
+
+def transform_points(matrix: Affine2x3, points: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Apply a 2×3 affine to N×2 points."""
+    array = np.asarray(points, dtype=np.float64)[:, :2]
+    return array @ matrix[:, :2].T + matrix[:, 2]
+
+
+def estimate_crop_transform(keypoints_px: Points2D, template: str, size: int) -> Affine2x3:
+    """crop_from_frame for a face: frame pixels → template crop pixels."""
+    return estimate_similarity(keypoints_px, template_points(template, size))
+
+
+def align_face(frame_bgr: BgrImage, keypoints_px: Points2D, template: str, size: int) -> AlignedFace:
+    """Crop a face into a `size`×`size` template frame. Any thread; pure."""
+    crop_from_frame = estimate_crop_transform(keypoints_px, template, size)
+    crop = cv2.warpAffine(frame_bgr, crop_from_frame, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return AlignedFace(
+        crop_bgr=np.asarray(crop, dtype=np.uint8),
+        crop_from_frame=crop_from_frame,
+        frame_from_crop=invert_affine(crop_from_frame),
+        size=size,
+    )
