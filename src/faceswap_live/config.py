@@ -68,7 +68,8 @@ class SmoothingConfig:
 
     enabled: bool = True
     min_cutoff_hz: float = 1.0
-    beta: float = 0.05
+    beta: float = 4.0
+    """Cut-off increase per (face size per second) of motion."""
     derivative_cutoff_hz: float = 1.0
 
     def __post_init__(self) -> None:

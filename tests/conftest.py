@@ -1,0 +1,91 @@
+"""Shared fixtures: the real face data and models beside the repo, public-domain faces, a headless Qt."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shared_root() -> Path:
+    return Path(os.environ.get("FACESWAP_LIVE_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def _missing(reason: str) -> None:
+    """Skip, or fail when CI demands the shared data (FACESWAP_LIVE_REQUIRE_SHARED=1)."""
+    if os.environ.get("FACESWAP_LIVE_REQUIRE_SHARED") == "1":
+        pytest.fail(f"{reason} (FACESWAP_LIVE_REQUIRE_SHARED=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared data folder (../shared): data/faces and models."""
+    root = _shared_root()
+    if not (root / "data" / "faces" / "MANIFEST.tsv").is_file():
+        _missing(f"shared face data not found at {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def faces_dir(shared_dir: Path) -> Path:
+    return shared_dir / "data" / "faces"
+
+
+@pytest.fixture(scope="session")
+def model_mirror_dir() -> Path:
+    """The local model mirror (FACESWAP_LIVE_MODEL_MIRROR, else ../shared/models)."""
+    mirror = Path(os.environ.get("FACESWAP_LIVE_MODEL_MIRROR", _shared_root() / "models"))
+    if not (mirror / "face_landmarker.task").is_file():
+        _missing(f"model mirror with face_landmarker.task not found at {mirror}")
+    return mirror
+
+
+@pytest.fixture(scope="session")
+def landmark_model_path(model_mirror_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real MediaPipe model, located and verified through the model store (mirror only, no network)."""
+    from faceswap_live.models.store import ModelStore
+
+    store = ModelStore(
+        user_dir=tmp_path_factory.mktemp("user-models"), project_dir=None, mirror_dir=model_mirror_dir, show_progress=False
+    )
+    return store.fetch("face_landmarker")
+
+
+@pytest.fixture(scope="session")
+def hopper_bgr() -> np.ndarray:
+    """Grace Hopper (US Navy photo, public domain, shipped with matplotlib): glasses, closed mouth."""
+    import matplotlib
+
+    image = cv2.imread(str(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"))
+    assert image is not None
+    return image
+
+
+@pytest.fixture(scope="session")
+def astronaut_bgr() -> np.ndarray:
+    """The astronaut portrait (NASA, public domain, shipped with scikit-image): smiling, teeth showing."""
+    from skimage import data
+
+    return np.ascontiguousarray(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+
+
+@pytest.fixture()
+def hopper_path(tmp_path: Path, hopper_bgr: np.ndarray) -> Path:
+    path = tmp_path / "hopper.png"
+    cv2.imwrite(str(path), hopper_bgr)
+    return path
+
+
+@pytest.fixture()
+def astronaut_path(tmp_path: Path, astronaut_bgr: np.ndarray) -> Path:
+    path = tmp_path / "astronaut.png"
+    cv2.imwrite(str(path), astronaut_bgr)
+    return path
