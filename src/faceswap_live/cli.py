@@ -1,0 +1,193 @@
+"""Command line: the GUI (default), headless swap of files, benchmarks and model management.
+
+The only place that exits the process: every command returns an exit code to main().
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from faceswap_live import __version__
+from faceswap_live.config import AppConfig, load_config, replace
+from faceswap_live.errors import FaceswapError, TargetFaceError
+
+logger = logging.getLogger("faceswap_live")
+
+CONSENT_FLAG = "--consent"
+CONSENT_HELP = (
+    "confirm that you have the right to use the target person's face (their permission, or it is your own face)"
+)
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="settings file (default: the user settings file)")
+    parser.add_argument("--engine", choices=["mesh", "onnx"], help="swap engine (default from settings: mesh)")
+
+
+def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--target", type=Path, required=required, help="photo of the face to put on (JPEG/PNG/WebP)")
+    parser.add_argument("--face-index", type=int, help="which face in the target photo, 1 = largest (default)")
+    parser.add_argument(CONSENT_FLAG, action="store_true", help=CONSENT_HELP)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceswap-live",
+        description="Real-time face swap for webcams, with a virtual camera. Without a command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"faceswap-live {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = commands.add_parser("gui", help="open the desktop app (the default)")
+    gui.add_argument("--config", type=Path, help="settings file (default: the user settings file)")
+
+    swap = commands.add_parser("swap", help="swap a face into a video or photo file")
+    _add_target_arguments(swap)
+    swap.add_argument("--input", type=Path, required=True, help="video (MP4, AVI, MOV, …) or photo to process")
+    swap.add_argument("--output", type=Path, required=True, help="where to write the result (.mp4 or an image type)")
+    swap.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    _add_config_arguments(swap)
+
+    bench = commands.add_parser("bench", help="measure per-stage speed, fps and latency on a video")
+    bench.add_argument("--input", type=Path, required=True, help="video file to measure on")
+    _add_target_arguments(bench, required=False)
+    bench.add_argument("--frames", type=int, default=300, help="frames for the offline pass (default 300)")
+    bench.add_argument("--live-seconds", type=float, default=10.0, help="length of the paced live pass (0 = skip)")
+    bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_config_arguments(bench)
+
+    models = commands.add_parser("models", help="list, fetch and verify model files")
+    model_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    model_commands.add_parser("list", help="known models, their licence and whether they are present")
+    fetch = model_commands.add_parser("fetch", help="download a model and check its hash")
+    fetch.add_argument("name")
+    fetch.add_argument("--accept-licence", action="store_true", help="accept the model's licence (shown first)")
+    model_commands.add_parser("verify", help="check the hash of every model file present")
+    return parser
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbosity == 0:
+        logging.getLogger("faceswap_live").setLevel(logging.INFO)
+
+
+def _load_config(args: argparse.Namespace) -> AppConfig:
+    config = load_config(getattr(args, "config", None))
+    engine = getattr(args, "engine", None)
+    if engine:
+        config = dataclasses.replace(config, swap=replace(config.swap, engine=engine))
+    return config
+
+
+def _model_store():  # type: ignore[no-untyped-def]
+    from faceswap_live.models.store import ModelStore
+
+    return ModelStore()
+
+
+def _load_target(args: argparse.Namespace, landmark_model_path: Path, require_consent: bool = True):  # type: ignore[no-untyped-def]
+    from faceswap_live.stages.target import load_target_face
+
+    if require_consent and not args.consent:
+        raise TargetFaceError(
+            f"Using someone's face needs their permission. If you have the right to use the face in {args.target.name}, "
+            f"add {CONSENT_FLAG} to confirm it."
+        )
+    face_index = None if args.face_index is None else args.face_index - 1
+    return load_target_face(args.target, landmark_model_path, face_index)
+
+
+def _run_swap(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from faceswap_live.offline import swap_file
+
+    if args.output.exists() and not args.overwrite:
+        raise FaceswapError(f"{args.output} already exists; add --overwrite to replace it.")
+    config = _load_config(args)
+    store = _model_store()
+    landmark_model = store.fetch("face_landmarker")
+    target = _load_target(args, landmark_model)
+    with tqdm(unit="frame", desc="Swapping", disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            if total and bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+        summary = swap_file(config, landmark_model, target, args.input, args.output, store=store, progress=progress)
+    audio = " with its audio" if summary.had_audio else ""
+    print(
+        f"Wrote {summary.output_path}{audio}: {summary.frames} frame(s), "
+        f"face swapped in {summary.faces_swapped_frames}."
+    )
+    return 0
+
+
+def _default_bench_target(landmark_model_path: Path):  # type: ignore[no-untyped-def]
+    """Grace Hopper's public-domain portrait that ships with matplotlib: benchmarks run with no photo of one's own."""
+    import matplotlib
+
+    from faceswap_live.stages.target import load_target_face
+
+    return load_target_face(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg", landmark_model_path)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from faceswap_live.bench import format_report, run_bench
+
+    config = _load_config(args)
+    store = _model_store()
+    landmark_model = store.fetch("face_landmarker")
+    target = _load_target(args, landmark_model) if args.target else _default_bench_target(landmark_model)
+    report = run_bench(config, landmark_model, target, args.input, args.frames, args.live_seconds, store=store)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    from faceswap_live.models import cli_commands
+
+    store = _model_store()
+    if args.models_command == "list":
+        return cli_commands.list_models(store)
+    if args.models_command == "fetch":
+        return cli_commands.fetch_model(store, args.name, args.accept_licence)
+    return cli_commands.verify_models(store)
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    from faceswap_live.gui.app import run_app
+
+    return run_app(config_path=getattr(args, "config", None))
+
+
+COMMANDS = {"gui": _run_gui, "swap": _run_swap, "bench": _run_bench, "models": _run_models}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    command = COMMANDS[args.command or "gui"]
+    try:
+        return command(args)
+    except FaceswapError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,210 @@
+"""Offline work on files: swap a face through a video or a photo (keeping the audio), and the benchmark run."""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from faceswap_live.config import AppConfig
+from faceswap_live.engine.pipeline import ModelLocator, Pipeline
+from faceswap_live.errors import CameraError, OutputError
+from faceswap_live.stages.capture import IMAGE_SUFFIXES
+from faceswap_live.stages.target import read_image
+from faceswap_live.types import BgrImage, Frame, FrameResult, TargetFace
+
+logger = logging.getLogger(__name__)
+
+# Audio codecs an MP4/MOV file can carry as they are; anything else (e.g. WMA) is re-encoded to AAC.
+MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"})
+
+ProgressCallback = Callable[[int, int], None]
+"""(frames done, total frames or 0 if unknown)."""
+
+
+@dataclass(frozen=True)
+class SwapSummary:
+    frames: int
+    faces_swapped_frames: int
+    output_path: Path
+    had_audio: bool
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def swap_image_file(pipeline: Pipeline, input_path: Path, output_path: Path) -> SwapSummary:
+    """Swap the face(s) in one photo and write the result (format from the output suffix)."""
+    image = read_image(input_path)
+    result = pipeline.process(Frame(image_bgr=image, index=0, captured_at_s=0.0))
+    _write_atomically(output_path, lambda temporary: _write_image(temporary, result.output_bgr, output_path.suffix))
+    return SwapSummary(1, int(result.swapped), output_path, had_audio=False)
+
+
+def _write_image(path: Path, image_bgr: BgrImage, suffix: str) -> None:
+    ok, encoded = cv2.imencode(suffix or ".png", image_bgr)
+    if not ok:
+        raise OutputError(f"Cannot write images of type {suffix!r}; use .jpg, .png or .webp.")
+    path.write_bytes(encoded.tobytes())
+
+
+def _write_atomically(output_path: Path, write: Callable[[Path], None]) -> None:
+    """Write to a temporary name beside the output, then rename: a failure never leaves a half-written file."""
+    if not output_path.parent.is_dir():
+        raise OutputError(f"Folder {output_path.parent} does not exist.")
+    temporary = output_path.with_name(f".{output_path.stem}.partial{output_path.suffix}")
+    try:
+        write(temporary)
+        temporary.replace(output_path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise OutputError(f"The disk is full: {output_path} was not written. Free some space and try again.") from error
+        raise OutputError(f"Could not write {output_path}: {error.strerror or error}.") from error
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def swap_video_file(
+    pipeline: Pipeline, input_path: Path, output_path: Path, progress: ProgressCallback | None = None
+) -> SwapSummary:
+    """Swap every frame of a video into an H.264 file with the same frame count, size and frame rate.
+
+    The input's first audio track is kept (copied when the container allows, else re-encoded to AAC).
+    Raises CameraError for an unreadable input and OutputError for an unwritable output.
+    """
+    counts = {"frames": 0, "swapped": 0, "audio": 0}
+
+    def write(temporary: Path) -> None:
+        try:
+            source = av.open(str(input_path))
+        except (av.error.FFmpegError, OSError) as error:
+            raise CameraError(f"{input_path.name} could not be opened as a video: {error}") from error
+        with source, av.open(str(temporary), "w", format=_container_format(output_path)) as destination:
+            counts.update(_transcode(pipeline, source, destination, progress))
+
+    _write_atomically(output_path, write)
+    return SwapSummary(counts["frames"], counts["swapped"], output_path, had_audio=bool(counts["audio"]))
+
+
+def _container_format(path: Path) -> str | None:
+    return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}.get(path.suffix.lower())
+
+
+def _transcode(
+    pipeline: Pipeline, source: av.container.InputContainer, destination: av.container.OutputContainer,
+    progress: ProgressCallback | None,
+) -> dict[str, int]:
+    if not source.streams.video:
+        raise CameraError("The input file has no video track.")
+    video_in = source.streams.video[0]
+    video_in.thread_type = "AUTO"
+    rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
+    width, height = video_in.codec_context.width, video_in.codec_context.height
+    video_out = destination.add_stream("libx264", rate=rate)
+    video_out.width, video_out.height = width, height
+    # 4:2:0 needs even sizes; odd-sized inputs keep their size with 4:4:4 instead of being cropped.
+    video_out.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+    video_out.options = {"crf": "18", "preset": "veryfast"}
+    video_out.time_base = Fraction(1) / Fraction(rate)
+
+    audio_in = source.streams.audio[0] if source.streams.audio else None
+    audio_out = None
+    copy_audio = False
+    if audio_in is not None:
+        copy_audio = audio_in.codec_context.name in MP4_AUDIO_CODECS
+        audio_out = (
+            destination.add_stream_from_template(audio_in)
+            if copy_audio
+            else destination.add_stream("aac", rate=audio_in.codec_context.sample_rate or 48000)
+        )
+
+    total = video_in.frames or 0
+    frames = swapped = 0
+    streams = [video_in] + ([audio_in] if audio_in is not None else [])
+    for packet in source.demux(streams):
+        if packet.stream is audio_in and audio_out is not None:
+            if copy_audio:
+                if packet.dts is not None:
+                    packet.stream = audio_out
+                    destination.mux(packet)
+            else:
+                for audio_frame in packet.decode():
+                    audio_frame.pts = None
+                    destination.mux(audio_out.encode(audio_frame))
+            continue
+        for video_frame in packet.decode():
+            image = video_frame.to_ndarray(format="bgr24")
+            result = pipeline.process(Frame(image_bgr=image, index=frames, captured_at_s=frames / float(rate)))
+            swapped += int(result.swapped)
+            out_frame = av.VideoFrame.from_ndarray(result.output_bgr, format="bgr24")
+            out_frame.pts = frames
+            destination.mux(video_out.encode(out_frame))
+            frames += 1
+            if progress is not None:
+                progress(frames, total)
+    destination.mux(video_out.encode())
+    if audio_out is not None and not copy_audio:
+        destination.mux(audio_out.encode())
+    if frames == 0:
+        raise CameraError("The input video holds no readable frames.")
+    return {"frames": frames, "swapped": swapped, "audio": int(audio_in is not None)}
+
+
+def swap_file(
+    config: AppConfig,
+    landmark_model_path: Path,
+    target: TargetFace,
+    input_path: Path,
+    output_path: Path,
+    store: ModelLocator | None = None,
+    progress: ProgressCallback | None = None,
+) -> SwapSummary:
+    """Swap `target` into a photo or a video file. See swap_image_file / swap_video_file."""
+    if not input_path.is_file():
+        raise CameraError(f"Input {input_path} does not exist.")
+    if input_path.resolve() == output_path.resolve():
+        raise OutputError("The output must be a different file from the input (the input would be lost).")
+    pipeline = Pipeline(config, landmark_model_path, store=store)
+    try:
+        pipeline.set_target(target)
+        if is_image_path(input_path):
+            if not is_image_path(output_path):
+                raise OutputError("A photo in gives a photo out: name the output .jpg, .png or .webp.")
+            return swap_image_file(pipeline, input_path, output_path)
+        return swap_video_file(pipeline, input_path, output_path, progress)
+    finally:
+        pipeline.close()
+
+
+def read_video_frames(path: Path, max_frames: int) -> tuple[list[BgrImage], float]:
+    """Decode up to max_frames frames (BGR) and the frame rate, for benchmarks."""
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise CameraError(f"{path} could not be opened as a video.")
+    fps = float(capture.get(cv2.CAP_PROP_FPS)) or 30.0
+    frames: list[BgrImage] = []
+    while len(frames) < max_frames:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(np.asarray(image, dtype=np.uint8))
+    capture.release()
+    if not frames:
+        raise CameraError(f"{path} holds no readable frames.")
+    return frames, fps
+
+
+def process_frames(pipeline: Pipeline, frames: list[BgrImage], fps: float) -> Iterator[FrameResult]:
+    """Run the pipeline over in-memory frames with the video's own clock (no pacing)."""
+    for index, image in enumerate(frames):
+        yield pipeline.process(Frame(image_bgr=image, index=index, captured_at_s=index / fps))
