@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image  # Pillow comes with MediaPipe (via matplotlib); used only to read image headers
 
 from faceswap_live.config import LandmarkConfig
 from faceswap_live.errors import ModelError, TargetFaceError
@@ -19,6 +22,7 @@ logger = logging.getLogger(__name__)
 MAX_IMAGE_PIXELS = 120_000_000  # larger files are refused before decoding (a 100 MP photo decodes to 300 MB)
 MAX_FILE_BYTES = 200 * 1024 * 1024
 DETECTION_MAX_SIDE_PX = 1280
+MIN_TILE_SIDE_PX = 640
 TARGET_FACE_MAX_SIDE_PX = 512  # the target crop is scaled so the face box is at most this big: detail enough, fast
 SUPPORTED_FORMATS = "JPEG, PNG, WebP, BMP or TIFF"
 
@@ -37,24 +41,26 @@ def read_image(path: Path) -> BgrImage:
     except OSError as error:
         raise TargetFaceError(f"Photo {path} could not be read: {error.strerror or error}.") from error
     # Refuse decompression bombs from the header alone, before allocating the pixels.
-    header_ok, header = _image_size_from_header(data)
-    if header_ok and header[0] * header[1] > MAX_IMAGE_PIXELS:
-        raise TargetFaceError(f"{path.name} is {header[0]}x{header[1]} pixels; please use a photo under 120 megapixels.")
+    width, height = _image_size_from_header(data, path.name)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise TargetFaceError(f"{path.name} is {width}x{height} pixels; please use a photo under 120 megapixels.")
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)  # applies EXIF orientation
     if image is None:
         raise TargetFaceError(f"{path.name} is not an image this app can read; use a {SUPPORTED_FORMATS} file.")
     return np.asarray(image, dtype=np.uint8)
 
 
-def _image_size_from_header(data: np.ndarray) -> tuple[bool, tuple[int, int]]:
-    try:
-        from PIL import Image  # Pillow comes with matplotlib (a MediaPipe dependency); only used to peek at headers
-        import io
-
-        with Image.open(io.BytesIO(data.tobytes())) as image:
-            return True, image.size
-    except Exception:  # noqa: BLE001 - an unreadable header is reported by the decoder below
-        return False, (0, 0)
+def _image_size_from_header(data: np.ndarray, name: str) -> tuple[int, int]:
+    """(width, height) from the file header without decoding pixels; (0, 0) if the header is unreadable."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data.tobytes())) as image:
+                return image.size
+        except Image.DecompressionBombError as error:
+            raise TargetFaceError(f"{name} is far over 120 megapixels; please use a smaller photo.") from error
+        except Exception:  # noqa: BLE001 - an unreadable header is reported by the decoder afterwards
+            return 0, 0
 
 
 def _detections_to_faces(points_list: list[np.ndarray]) -> list[FaceLandmarks]:
@@ -64,42 +70,86 @@ def _detections_to_faces(points_list: list[np.ndarray]) -> list[FaceLandmarks]:
     ]
 
 
+def _tile_boxes(width: int, height: int) -> list[Box]:
+    """Overlapping square tiles from the whole photo down to 640 px, coarse first.
+
+    The detector needs a face to span about a tenth of its input, so a small face in a big photo is only found in a
+    tile a few times its size. Tiles overlap by a third so every face small enough to need them lies inside one.
+    """
+    boxes = [Box(0, 0, width, height)]
+    side = max(width, height) // 2
+    while True:
+        side = max(side, MIN_TILE_SIDE_PX)
+        if side >= max(width, height):
+            break
+        stride = max(1, side * 2 // 3)
+        for y0 in range(0, max(1, height - side + stride), stride):
+            for x0 in range(0, max(1, width - side + stride), stride):
+                boxes.append(Box(x0, y0, min(width, x0 + side), min(height, y0 + side)))
+        if side == MIN_TILE_SIDE_PX:
+            break
+        side //= 2
+    return boxes
+
+
 def find_faces_in_photo(image_bgr: BgrImage, model_path: Path, max_faces: int = 8) -> list[FaceLandmarks]:
     """Every face in a photo, largest first, landmarks in the photo's pixels.
 
-    The whole photo is searched at up to 1280 px, then overlapping tiles, so faces that are small in a group photo
-    are found too. Slow (up to a second for a large photo): call it when a target is added, not per frame.
+    Searches the whole photo, then overlapping tiles (see _tile_boxes), so faces that are small in a group photo
+    are found too. Takes up to a second or two for a large photo: call it when a target is added, never per frame.
+    Raises ModelError when the landmark model cannot be loaded.
     """
     height, width = image_bgr.shape[:2]
     found: list[np.ndarray] = []
     config = LandmarkConfig(max_faces=max_faces, min_detection_confidence=0.5)
-    try:
-        detector = FaceLandmarkDetector(model_path, config, mode="image")
-    except ModelError:
-        raise
-    with detector:
-        for grid in (1, 2, 3):
-            if grid > 1 and max(width, height) < DETECTION_MAX_SIDE_PX * (grid - 1) * 0.6:
-                break
-            tile_w, tile_h = width / grid, height / grid
-            overlap_x, overlap_y = tile_w * 0.25, tile_h * 0.25
-            for row in range(grid):
-                for column in range(grid):
-                    x0 = int(max(0, column * tile_w - overlap_x))
-                    y0 = int(max(0, row * tile_h - overlap_y))
-                    x1 = int(min(width, (column + 1) * tile_w + overlap_x))
-                    y1 = int(min(height, (row + 1) * tile_h + overlap_y))
-                    tile = image_bgr[y0:y1, x0:x1]
-                    scale = min(1.0, DETECTION_MAX_SIDE_PX / max(tile.shape[:2]))
-                    if scale < 1.0:
-                        tile = cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-                    for detection in detector.detect(np.ascontiguousarray(tile)):
-                        points = detection.points_px / scale + np.array([x0, y0, 0], dtype=np.float32)
-                        box = Box.around(points)
-                        if all(box.iou(Box.around(other)) < 0.3 for other in found):
-                            found.append(points.astype(np.float32))
+    whole = Box(0, 0, width, height)
+    with FaceLandmarkDetector(model_path, config, mode="image") as detector:
+        for tile_box in _tile_boxes(width, height):
+            for points in _detect_in(detector, image_bgr, tile_box):
+                box = Box.around(points)
+                if _cut_by_tile_edge(box, tile_box, width, height):
+                    continue  # a face cut by the tile edge is found whole in an overlapping tile
+                if any(_same_face(box, Box.around(other)) for other in found):
+                    continue
+                if tile_box != whole:
+                    # Confirm in a crop framed on the face, where the detector is at its best: patterns on
+                    # clothes that passed for a face in a tile do not pass again, and real faces get finer points.
+                    confirmed = [
+                        again
+                        for again in _detect_in(detector, image_bgr, box.expanded(2.5).clipped(width, height))
+                        if Box.around(again).iou(box) > 0.5
+                    ]
+                    if not confirmed:
+                        continue
+                    points = confirmed[0]
+                found.append(points)
     found.sort(key=lambda points: -Box.around(points).area)
     return _detections_to_faces(found)
+
+
+def _detect_in(detector: FaceLandmarkDetector, image_bgr: BgrImage, region: Box) -> list[np.ndarray]:
+    """Meshes found in one region of the photo, in photo pixels (the region is scaled down to at most 1280 px)."""
+    tile = image_bgr[region.y0 : region.y1, region.x0 : region.x1]
+    scale = min(1.0, DETECTION_MAX_SIDE_PX / max(tile.shape[:2]))
+    if scale < 1.0:
+        tile = cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    offset = np.array([region.x0, region.y0, 0], dtype=np.float32)
+    return [(face.points_px / scale + offset).astype(np.float32) for face in detector.detect(np.ascontiguousarray(tile))]
+
+
+def _cut_by_tile_edge(face: Box, tile: Box, width: int, height: int) -> bool:
+    margin = 2
+    return (
+        (tile.x0 > 0 and face.x0 <= tile.x0 + margin)
+        or (tile.y0 > 0 and face.y0 <= tile.y0 + margin)
+        or (tile.x1 < width and face.x1 >= tile.x1 - margin)
+        or (tile.y1 < height and face.y1 >= tile.y1 - margin)
+    )
+
+
+def _same_face(box: Box, other: Box) -> bool:
+    centre_x, centre_y = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+    return box.iou(other) > 0.3 or (other.x0 <= centre_x <= other.x1 and other.y0 <= centre_y <= other.y1)
 
 
 def crop_target(image_bgr: BgrImage, face: FaceLandmarks, name: str, source_path: Path | None = None) -> TargetFace:

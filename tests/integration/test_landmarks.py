@@ -1,0 +1,137 @@
+"""The real MediaPipe model on real faces: landmarks on the face, keypoints agreeing with an independent detector,
+stable tracks, and smoothing that removes jitter without lagging a moving head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceswap_live.config import LandmarkConfig, SmoothingConfig
+from faceswap_live.stages.align import keypoints_from_mesh
+from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.smoothing import FaceTracker
+
+
+def _first_frame(path: Path, index: int = 0) -> np.ndarray:
+    capture = cv2.VideoCapture(str(path))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    return frame
+
+
+def test_mesh_lands_on_the_face_in_anatomical_order(landmark_model_path: Path, hopper_bgr: np.ndarray) -> None:
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), mode="image") as detector:
+        faces = detector.detect(hopper_bgr)
+    assert len(faces) == 1
+    points = faces[0].points_px
+    assert points.shape == (478, 3)
+    # Hopper's face sits in the upper middle of the 512×600 portrait (hat above, uniform below).
+    x_min, y_min = points[:, :2].min(axis=0)
+    x_max, y_max = points[:, :2].max(axis=0)
+    assert 120 < x_min < x_max < 400 and 100 < y_min < y_max < 380
+    left_eye, right_eye, nose, mouth_left, mouth_right = keypoints_from_mesh(points)
+    assert left_eye[0] < right_eye[0] and mouth_left[0] < mouth_right[0]
+    assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_left[1], mouth_right[1])
+
+
+def test_keypoints_agree_with_dlibs_independent_eye_and_nose_points(
+    landmark_model_path: Path, shared_dir: Path, faces_dir: Path
+) -> None:
+    dlib = pytest.importorskip("dlib")
+    predictor = dlib.shape_predictor(str(shared_dir / "models" / "eval" / "shape_predictor_5_face_landmarks.dat"))
+    finder = dlib.get_frontal_face_detector()
+    checked = 0
+    for portrait in sorted((faces_dir / "portraits").glob("p0*_1.jpg"))[:5]:
+        image = cv2.imread(str(portrait))
+        scale = 800 / max(image.shape[:2])
+        image = cv2.resize(image, None, fx=scale, fy=scale) if scale < 1 else image
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        boxes = finder(rgb, 1)
+        if len(boxes) != 1:
+            continue
+        shape = predictor(rgb, boxes[0])
+        dlib_points = np.array([[shape.part(i).x, shape.part(i).y] for i in range(5)], dtype=np.float64)
+        # dlib 5-point: 0,1 = one eye's corners, 2,3 = the other's, 4 = under the nose.
+        dlib_eyes = sorted([dlib_points[0:2].mean(axis=0), dlib_points[2:4].mean(axis=0)], key=lambda p: p[0])
+        with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), mode="image") as detector:
+            faces = detector.detect(image)
+        assert faces, f"no face found in {portrait.name}"
+        keypoints = keypoints_from_mesh(faces[0].points_px)
+        eye_distance = np.linalg.norm(keypoints[1] - keypoints[0])
+        assert np.linalg.norm(keypoints[0] - dlib_eyes[0]) < 0.12 * eye_distance, portrait.name
+        assert np.linalg.norm(keypoints[1] - dlib_eyes[1]) < 0.12 * eye_distance, portrait.name
+        assert np.linalg.norm(keypoints[2] - dlib_points[4]) < 0.3 * eye_distance, portrait.name
+        checked += 1
+    assert checked >= 3
+
+
+def test_one_person_keeps_one_track_through_a_real_clip(landmark_model_path: Path, faces_dir: Path) -> None:
+    capture = cv2.VideoCapture(str(faces_dir / "videos" / "v10_p47.mp4"))
+    tracker = FaceTracker(SmoothingConfig())
+    track_ids = set()
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=2), mode="video") as detector:
+        for index in range(90):
+            ok, frame = capture.read()
+            assert ok
+            faces = tracker.update(detector.detect(frame, index * 33), index / 30)
+            assert len(faces) == 1
+            track_ids.add(faces[0].track_id)
+    capture.release()
+    assert len(track_ids) == 1
+
+
+def test_faces_entering_and_leaving_get_new_tracks(landmark_model_path: Path, faces_dir: Path) -> None:
+    frame = _first_frame(faces_dir / "videos" / "v10_p47.mp4")
+    blank = np.full_like(frame, 90)
+    tracker = FaceTracker(SmoothingConfig())
+    sequence = [frame] * 5 + [blank] * 6 + [frame] * 5
+    ids = []
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), mode="video") as detector:
+        for index, image in enumerate(sequence):
+            faces = tracker.update(detector.detect(image, index * 33), index / 30)
+            ids.append(faces[0].track_id if faces else None)
+    assert ids[:5] == [ids[0]] * 5 and ids[5:11] == [None] * 6
+    assert ids[11] is not None and ids[11] != ids[0] and ids[11:] == [ids[11]] * 5
+
+
+def _nose_track(
+    landmark_model_path: Path, frames: list[np.ndarray], smoothing: SmoothingConfig
+) -> np.ndarray:
+    tracker = FaceTracker(smoothing)
+    positions = []
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), mode="video") as detector:
+        for index, image in enumerate(frames):
+            faces = tracker.update(detector.detect(image, index * 33), index / 30)
+            positions.append(faces[0].points_px[:, :2].copy())
+    return np.array(positions)
+
+
+def test_smoothing_steadies_a_still_head_and_follows_a_moving_one(
+    landmark_model_path: Path, faces_dir: Path
+) -> None:
+    # A real webcam clip (slow head turns): jitter is the frame-to-frame acceleration of the mesh points.
+    capture = cv2.VideoCapture(str(faces_dir / "videos" / "v01_p39.avi"))
+    webcam = [capture.read()[1] for _ in range(90)]
+    capture.release()
+    raw = _nose_track(landmark_model_path, webcam, SmoothingConfig(enabled=False))
+    smooth = _nose_track(landmark_model_path, webcam, SmoothingConfig())
+    raw_jitter = np.linalg.norm(np.diff(raw, n=2, axis=0), axis=2).mean()
+    smooth_jitter = np.linalg.norm(np.diff(smooth, n=2, axis=0), axis=2).mean()
+    assert smooth_jitter < raw_jitter / 2, (raw_jitter, smooth_jitter)
+
+    still = webcam[30]
+    # Moving head: the face slides 6 px per frame; the smoothed mesh may trail by at most two frames of motion.
+    step_px = 6.0
+    moving = [
+        cv2.warpAffine(still, np.float32([[1, 0, step_px * i - 90], [0, 1, 0]]), still.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+        for i in range(30)
+    ]
+    raw = _nose_track(landmark_model_path, moving, SmoothingConfig(enabled=False))
+    smooth = _nose_track(landmark_model_path, moving, SmoothingConfig())
+    lag_frames = (raw[10:, :, 0] - smooth[10:, :, 0]).mean() / step_px
+    assert lag_frames < 2.0, lag_frames
