@@ -59,6 +59,7 @@ class PipelineRunner:
         self._sinks = list(sinks)
         self._store = store
         self._on_error = on_error or (lambda error: logger.error("%s", error))
+        self._last_error_message = ""
         self._open_source = open_source
         self._slot: LatestSlot[Frame] = LatestSlot()
         self._stop = threading.Event()
@@ -169,6 +170,12 @@ class PipelineRunner:
 
     # --- worker threads ---
 
+    def _report(self, error: FaceswapError) -> None:
+        """Pass an error on once: a problem that repeats every frame must not flood the user."""
+        if str(error) != self._last_error_message:
+            self._last_error_message = str(error)
+            self._on_error(error)
+
     def _capture_loop(self) -> None:
         index = 0
         slot = self._slot
@@ -181,13 +188,14 @@ class PipelineRunner:
                         continue
                 image = source.read()
             except CameraError as error:
-                self._on_error(error)
+                self._report(error)
                 self._close_source()
                 continue
             if image is None:  # a file that does not loop has ended
                 self._source_ended.set()
                 slot.close()
                 break
+            self._last_error_message = ""  # frames flow again: a new failure is news
             slot.put(Frame(image_bgr=image, index=index, captured_at_s=time.perf_counter()))
             index += 1
         self._close_source()
@@ -213,7 +221,11 @@ class PipelineRunner:
         try:
             pipeline = Pipeline(self._config, self._landmark_model_path, store=self._store)
         except FaceswapError as error:
-            self._on_error(error)
+            self._report(error)
+            return
+        except Exception as error:  # a bug must reach the user as a message, not kill the thread silently
+            logger.exception("Starting the pipeline failed")
+            self._report(FaceswapError(f"The face pipeline could not start: {error}"))
             return
         self._pipeline = pipeline
         applied_target_version = -1
@@ -232,7 +244,11 @@ class PipelineRunner:
                 try:
                     result = pipeline.process(frame)
                 except FaceswapError as error:
-                    self._on_error(error)
+                    self._report(error)
+                    continue
+                except Exception as error:  # keep the preview alive; report the first of a kind
+                    logger.exception("Processing a frame failed")
+                    self._report(FaceswapError(f"Processing a frame failed: {error}"))
                     continue
                 result.stage_ms.update(wait_ms)
                 with time_stage(result.stage_ms, "output"):

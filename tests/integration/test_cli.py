@@ -1,0 +1,114 @@
+"""The command line end to end on real clips: outputs match the input's frames, size, rate and audio; bad input
+gets a clear message and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from faceswap_live.cli import main
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_mirror_dir: Path) -> None:
+    """The CLI finds models through the mirror and never touches the real user's settings or caches."""
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
+    monkeypatch.setenv("FACESWAP_LIVE_MODEL_MIRROR", str(model_mirror_dir))
+
+
+def _video_facts(path: Path) -> tuple[int, int, int, float, bool]:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video))
+        return (
+            frames, video.codec_context.width, video.codec_context.height,
+            float(video.average_rate), bool(container.streams.audio),
+        )  # fmt: skip
+
+
+def test_swap_keeps_frame_count_size_rate_and_audio_of_a_real_clip(
+    faces_dir: Path, hopper_path: Path, tmp_path: Path
+) -> None:
+    source = faces_dir / "videos" / "v11_p48.mp4"  # 250 frames, 480×480, 30 fps, AAC audio
+    output = tmp_path / "swapped.mp4"
+    code = main(["swap", "--target", str(hopper_path), "--consent", "--input", str(source), "--output", str(output)])
+    assert code == 0
+    assert _video_facts(output) == _video_facts(source)
+    # The face region changed; the background did not (much): the swap happened where the face is.
+    capture_in, capture_out = cv2.VideoCapture(str(source)), cv2.VideoCapture(str(output))
+    for _ in range(60):
+        _, frame_in = capture_in.read()
+        _, frame_out = capture_out.read()
+    difference = cv2.absdiff(frame_in, frame_out).astype(np.float32).mean(axis=2)
+    centre = difference[120:360, 140:340].mean()
+    corner = difference[:60, :60].mean()
+    assert centre > 4 * max(corner, 1.0), (centre, corner)
+
+
+def test_wma_audio_is_re_encoded_so_the_mp4_keeps_its_sound(faces_dir: Path, hopper_path: Path, tmp_path: Path) -> None:
+    source = faces_dir / "videos" / "v02_p40.wmv"  # WMV2 video with WMA audio, which MP4 cannot carry as is
+    output = tmp_path / "swapped.mp4"
+    assert main(["swap", "--target", str(hopper_path), "--consent", "--input", str(source), "--output", str(output)]) == 0
+    frames, width, height, _, has_audio = _video_facts(output)
+    assert (frames, width, height, has_audio) == (288, 640, 480, True)
+
+
+def test_photo_in_photo_out(hopper_path: Path, astronaut_path: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.jpg"
+    assert main(["swap", "--target", str(astronaut_path), "--consent", "--input", str(hopper_path), "--output", str(output)]) == 0
+    result, original = cv2.imread(str(output)), cv2.imread(str(hopper_path))
+    assert result.shape == original.shape
+    assert cv2.absdiff(result, original)[150:330, 180:350].mean() > 10  # Hopper's face region changed
+
+
+def test_without_consent_nothing_is_written_and_the_flag_is_named(
+    hopper_path: Path, astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out.jpg"
+    assert main(["swap", "--target", str(astronaut_path), "--input", str(hopper_path), "--output", str(output)]) == 1
+    assert "--consent" in capsys.readouterr().err
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("target_name", "input_name", "message"),
+    [
+        ("missing.jpg", "hopper.png", "does not exist"),
+        ("hopper.png", "missing.mp4", "does not exist"),
+        ("notes.jpg", "hopper.png", "not an image"),
+        ("blank.png", "hopper.png", "No face was found"),
+    ],
+)
+def test_bad_inputs_exit_non_zero_with_a_readable_message(
+    hopper_path: Path, tmp_path: Path, target_name: str, input_name: str, message: str
+) -> None:
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    cv2.imwrite(str(tmp_path / "blank.png"), np.full((200, 200, 3), 90, np.uint8))
+    command = [
+        sys.executable, "-m", "faceswap_live", "swap", "--consent",
+        "--target", str(tmp_path / target_name), "--input", str(tmp_path / input_name),
+        "--output", str(tmp_path / "out.png"),
+    ]  # fmt: skip
+    finished = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    assert finished.returncode == 1
+    assert message in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+def test_bench_reports_every_stage_and_the_live_latency(faces_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = faces_dir / "videos" / "v10_p47.mp4"
+    assert main(["bench", "--input", str(source), "--frames", "40", "--live-seconds", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["resolution"] == "480x480" and report["faces_found_share"] > 0.9
+    assert {"landmarks", "smooth", "swap", "blend"} <= set(report["stages"])
+    assert report["throughput_fps"] > 0 and report["live_fps"] > 0
+    assert 0 < report["live_latency"]["p50_ms"] <= report["live_latency"]["p95_ms"]

@@ -1,0 +1,126 @@
+"""The threaded runner: frames flow from a file-backed camera, settings apply between frames, a dying camera is
+reported and reconnected, and stop() is prompt."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faceswap_live.config import AppConfig, CaptureConfig, SwapConfig
+from faceswap_live.engine.runner import PipelineRunner
+from faceswap_live.errors import CameraError, FaceswapError
+from faceswap_live.stages.capture import FrameSource, open_frame_source
+from faceswap_live.stages.target import load_target_face
+from faceswap_live.types import BgrImage, FrameResult
+
+
+def _wait_for(condition, timeout_s: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _config(source: Path, **swap: object) -> AppConfig:
+    return AppConfig(capture=CaptureConfig(source=str(source)), swap=SwapConfig(**swap))  # type: ignore[arg-type]
+
+
+def test_frames_flow_with_latency_and_settings_apply_on_the_next_frames(
+    landmark_model_path: Path, faces_dir: Path, hopper_path: Path
+) -> None:
+    config = _config(faces_dir / "videos" / "v10_p47.mp4")
+    runner = PipelineRunner(config, landmark_model_path)
+    runner.set_target(load_target_face(hopper_path, landmark_model_path))
+    runner.start()
+    try:
+        assert _wait_for(lambda: (result := runner.latest_result()) is not None and result.swapped)
+        result = runner.latest_result()
+        assert result is not None and result.faces and result.latency_ms > 0
+        assert not np.array_equal(result.output_bgr, result.source.image_bgr)
+
+        runner.update_config(dataclasses.replace(config, swap=SwapConfig(enabled=False)))
+        assert _wait_for(lambda: (latest := runner.latest_result()) is not None and not latest.swapped)
+        latest = runner.latest_result()
+        assert latest is not None
+        # Swap off: the face is the user's own (only the AI label corner may differ).
+        face = latest.faces[0].box
+        region = (slice(face.y0, face.y1), slice(face.x0, face.x1))
+        assert np.array_equal(latest.output_bgr[region], latest.source.image_bgr[region])
+        snapshot = runner.profile_snapshot()
+        assert snapshot.fps > 5 and snapshot.latency.p50_ms > 0 and "landmarks" in snapshot.stages
+    finally:
+        started = time.monotonic()
+        assert runner.stop(timeout_s=2.0)
+        assert time.monotonic() - started < 1.0
+    assert not any(thread.name.startswith("faceswap-") for thread in threading.enumerate())
+
+
+class UnpluggedCamera(FrameSource):
+    """Hardware seam: a camera that delivers a few real frames and then vanishes, as when its cable is pulled."""
+
+    def __init__(self, image: BgrImage, frames_before_failure: int) -> None:
+        self._image, self._left = image, frames_before_failure
+        self.height, self.width = image.shape[:2]
+        self.fps, self.description = 30.0, "test camera"
+
+    def read(self) -> BgrImage:
+        time.sleep(1 / 30)
+        if self._left <= 0:
+            raise CameraError("Camera 0 stopped delivering frames (unplugged or taken by another app).")
+        self._left -= 1
+        return self._image.copy()
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_camera_unplugged_mid_stream_is_reported_and_reconnected(
+    landmark_model_path: Path, hopper_bgr: np.ndarray
+) -> None:
+    errors: list[FaceswapError] = []
+    openings = []
+
+    def open_camera(config: AppConfig) -> FrameSource:
+        openings.append(time.monotonic())
+        if len(openings) == 2:  # the first reconnect attempt finds nothing plugged in yet
+            raise CameraError("Camera 0 could not be opened.")
+        return UnpluggedCamera(hopper_bgr, frames_before_failure=10)
+
+    runner = PipelineRunner(AppConfig(), landmark_model_path, on_error=errors.append, open_source=open_camera)
+    results: list[FrameResult] = []
+    runner.start()
+    try:
+        assert _wait_for(lambda: len(openings) >= 3, timeout_s=10)
+        assert _wait_for(lambda: runner.profile_snapshot().frames >= 14, timeout_s=10)
+    finally:
+        assert runner.stop()
+    assert errors and "stopped delivering frames" in str(errors[0])
+    del results
+
+
+def test_a_missing_camera_or_file_is_a_clear_error_at_start(tmp_path: Path) -> None:
+    with pytest.raises(CameraError, match="could not be opened"):
+        open_frame_source(CaptureConfig(source="/dev/video-not-there"))
+    with pytest.raises(CameraError, match="neither a camera number nor an existing file"):
+        open_frame_source(CaptureConfig(source=str(tmp_path / "nothing.mp4")))
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 1000)
+    with pytest.raises(CameraError, match="broken.mp4"):
+        open_frame_source(CaptureConfig(source=str(broken)))
+
+
+def test_a_video_file_source_is_paced_like_a_camera(faces_dir: Path) -> None:
+    source = open_frame_source(CaptureConfig(source=str(faces_dir / "videos" / "v10_p47.mp4"), loop=False))
+    started = time.perf_counter()
+    for _ in range(16):
+        assert source.read() is not None
+    elapsed = time.perf_counter() - started
+    source.close()
+    assert elapsed >= 15 / 30 * 0.9  # 16 frames at 30 fps take half a second, not a few milliseconds
