@@ -54,7 +54,10 @@ def landmark_model_path(model_mirror_dir: Path, tmp_path_factory: pytest.TempPat
     from faceswap_live.models.store import ModelStore
 
     store = ModelStore(
-        user_dir=tmp_path_factory.mktemp("user-models"), project_dir=None, mirror_dir=model_mirror_dir, show_progress=False
+        user_dir=tmp_path_factory.mktemp("user-models"),
+        project_dir=None,
+        mirror_dir=model_mirror_dir,
+        show_progress=False,
     )
     return store.fetch("face_landmarker")
 

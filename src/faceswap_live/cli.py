@@ -12,10 +12,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faceswap_live import __version__
 from faceswap_live.config import AppConfig, load_config, replace
 from faceswap_live.errors import FaceswapError, TargetFaceError
+
+if TYPE_CHECKING:
+    from faceswap_live.models.store import ModelStore
+    from faceswap_live.types import TargetFace
 
 logger = logging.getLogger("faceswap_live")
 
@@ -88,19 +93,19 @@ def _load_config(args: argparse.Namespace) -> AppConfig:
     return config
 
 
-def _model_store():  # type: ignore[no-untyped-def]
+def _model_store() -> ModelStore:
     from faceswap_live.models.store import ModelStore
 
     return ModelStore()
 
 
-def _load_target(args: argparse.Namespace, landmark_model_path: Path, require_consent: bool = True):  # type: ignore[no-untyped-def]
+def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetFace:
     from faceswap_live.stages.target import load_target_face
 
-    if require_consent and not args.consent:
+    if not args.consent:
         raise TargetFaceError(
-            f"Using someone's face needs their permission. If you have the right to use the face in {args.target.name}, "
-            f"add {CONSENT_FLAG} to confirm it."
+            "Using someone's face needs their permission. If you have the right to use the face in "
+            f"{args.target.name}, add {CONSENT_FLAG} to confirm it."
         )
     face_index = None if args.face_index is None else args.face_index - 1
     return load_target_face(args.target, landmark_model_path, face_index)
@@ -133,7 +138,7 @@ def _run_swap(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_bench_target(landmark_model_path: Path):  # type: ignore[no-untyped-def]
+def _default_bench_target(landmark_model_path: Path) -> TargetFace:
     """Grace Hopper's public-domain portrait that ships with matplotlib: benchmarks run with no photo of one's own."""
     import matplotlib
 

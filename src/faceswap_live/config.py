@@ -11,7 +11,7 @@ import logging
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import platformdirs
 import tomli_w
@@ -46,7 +46,10 @@ class CaptureConfig:
     """Video files are delivered at their own frame rate, like a camera; off = as fast as they decode."""
 
     def __post_init__(self) -> None:
-        _check(16 <= self.width <= 7680 and 16 <= self.height <= 4320, f"Unsupported resolution {self.width}x{self.height}.")
+        _check(
+            16 <= self.width <= 7680 and 16 <= self.height <= 4320,
+            f"Unsupported resolution {self.width}x{self.height}.",
+        )
         _check(0 < self.fps <= 240, f"Frame rate must be between 1 and 240, not {self.fps}.")
 
 
@@ -92,10 +95,16 @@ class SwapConfig:
     """Frames to keep showing the last swap when the face is briefly lost (a hand crossing the face)."""
 
     def __post_init__(self) -> None:
-        _check(self.engine in ("mesh", "onnx", "overlay"), f"Unknown engine {self.engine!r}: use 'mesh' or 'onnx'.")
+        _check(
+            self.engine in ("mesh", "onnx", "overlay"),
+            f"Unknown engine {self.engine!r}: use 'mesh' or 'onnx'.",
+        )
         _check(self.faces in ("all", "largest"), f"Unknown face selection {self.faces!r}.")
         _check(self.blend_mode in ("alpha", "poisson"), f"Unknown blend mode {self.blend_mode!r}.")
-        _check(0.0 <= self.mask_feather <= 0.5, f"Mask feather must be between 0 and 0.5, not {self.mask_feather}.")
+        _check(
+            0.0 <= self.mask_feather <= 0.5,
+            f"Mask feather must be between 0 and 0.5, not {self.mask_feather}.",
+        )
         _check(0 <= self.hold_frames <= 60, f"Hold frames must be between 0 and 60, not {self.hold_frames}.")
 
 
@@ -139,7 +148,7 @@ def config_from_dict(data: dict[str, Any]) -> AppConfig:
     """Build a config from nested dicts; unknown keys are ignored (older or newer files still load)."""
     sections: dict[str, Any] = {}
     for top in dataclasses.fields(AppConfig):
-        section_type = top.default_factory  # type: ignore[misc]
+        section_type = cast("type[Any]", top.default_factory)  # every section field has a default factory
         raw = data.get(top.name, {})
         if not isinstance(raw, dict):
             raise ConfigError(f"Setting section [{top.name}] must be a table.")
@@ -162,7 +171,9 @@ def load_config(path: Path | None = None) -> AppConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"Could not read settings file {path}: {error}. Fix or delete it to start from defaults.") from error
+        raise ConfigError(
+            f"Could not read settings file {path}: {error}. Fix or delete it to start from defaults."
+        ) from error
     return config_from_dict(data)
 
 

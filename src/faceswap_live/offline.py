@@ -67,7 +67,9 @@ def _write_atomically(output_path: Path, write: Callable[[Path], None]) -> None:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            raise OutputError(f"The disk is full: {output_path} was not written. Free some space and try again.") from error
+            raise OutputError(
+                f"The disk is full: {output_path} was not written. Free some space and try again."
+            ) from error
         raise OutputError(f"Could not write {output_path}: {error.strerror or error}.") from error
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -101,7 +103,9 @@ def _container_format(path: Path) -> str | None:
 
 
 def _transcode(
-    pipeline: Pipeline, source: av.container.InputContainer, destination: av.container.OutputContainer,
+    pipeline: Pipeline,
+    source: av.container.InputContainer,
+    destination: av.container.OutputContainer,
     progress: ProgressCallback | None,
 ) -> dict[str, int]:
     if not source.streams.video:
@@ -139,11 +143,13 @@ def _transcode(
                     destination.mux(packet)
             else:
                 for audio_frame in packet.decode():
+                    assert isinstance(audio_frame, av.AudioFrame)
                     audio_frame.pts = None
                     destination.mux(audio_out.encode(audio_frame))
             continue
         for video_frame in packet.decode():
-            image = video_frame.to_ndarray(format="bgr24")
+            assert isinstance(video_frame, av.VideoFrame)
+            image = np.asarray(video_frame.to_ndarray(format="bgr24"), dtype=np.uint8)
             result = pipeline.process(Frame(image_bgr=image, index=frames, captured_at_s=frames / float(rate)))
             swapped += int(result.swapped)
             out_frame = av.VideoFrame.from_ndarray(result.output_bgr, format="bgr24")

@@ -71,7 +71,12 @@ class Box:
     def around(points_px: npt.NDArray[np.floating]) -> Box:
         """Tight box around N×2 (or N×3) points."""
         xs, ys = points_px[:, 0], points_px[:, 1]
-        return Box(int(np.floor(xs.min())), int(np.floor(ys.min())), int(np.ceil(xs.max())) + 1, int(np.ceil(ys.max())) + 1)
+        return Box(
+            int(np.floor(xs.min())),
+            int(np.floor(ys.min())),
+            int(np.ceil(xs.max())) + 1,
+            int(np.ceil(ys.max())) + 1,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,14 +57,42 @@ def test_swap_keeps_frame_count_size_rate_and_audio_of_a_real_clip(
 def test_wma_audio_is_re_encoded_so_the_mp4_keeps_its_sound(faces_dir: Path, hopper_path: Path, tmp_path: Path) -> None:
     source = faces_dir / "videos" / "v02_p40.wmv"  # WMV2 video with WMA audio, which MP4 cannot carry as is
     output = tmp_path / "swapped.mp4"
-    assert main(["swap", "--target", str(hopper_path), "--consent", "--input", str(source), "--output", str(output)]) == 0
+    assert (
+        main(
+            [
+                "swap",
+                "--target",
+                str(hopper_path),
+                "--consent",
+                "--input",
+                str(source),
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     frames, width, height, _, has_audio = _video_facts(output)
     assert (frames, width, height, has_audio) == (288, 640, 480, True)
 
 
 def test_photo_in_photo_out(hopper_path: Path, astronaut_path: Path, tmp_path: Path) -> None:
     output = tmp_path / "out.jpg"
-    assert main(["swap", "--target", str(astronaut_path), "--consent", "--input", str(hopper_path), "--output", str(output)]) == 0
+    assert (
+        main(
+            [
+                "swap",
+                "--target",
+                str(astronaut_path),
+                "--consent",
+                "--input",
+                str(hopper_path),
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     result, original = cv2.imread(str(output)), cv2.imread(str(hopper_path))
     assert result.shape == original.shape
     assert cv2.absdiff(result, original)[150:330, 180:350].mean() > 10  # Hopper's face region changed

@@ -99,9 +99,7 @@ def test_faces_entering_and_leaving_get_new_tracks(landmark_model_path: Path, fa
     assert ids[11] is not None and ids[11] != ids[0] and ids[11:] == [ids[11]] * 5
 
 
-def _nose_track(
-    landmark_model_path: Path, frames: list[np.ndarray], smoothing: SmoothingConfig
-) -> np.ndarray:
+def _nose_track(landmark_model_path: Path, frames: list[np.ndarray], smoothing: SmoothingConfig) -> np.ndarray:
     tracker = FaceTracker(smoothing)
     positions = []
     with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), mode="video") as detector:
@@ -111,9 +109,7 @@ def _nose_track(
     return np.array(positions)
 
 
-def test_smoothing_steadies_a_still_head_and_follows_a_moving_one(
-    landmark_model_path: Path, faces_dir: Path
-) -> None:
+def test_smoothing_steadies_a_still_head_and_follows_a_moving_one(landmark_model_path: Path, faces_dir: Path) -> None:
     # A real webcam clip (slow head turns): jitter is the frame-to-frame acceleration of the mesh points.
     capture = cv2.VideoCapture(str(faces_dir / "videos" / "v01_p39.avi"))
     webcam = [capture.read()[1] for _ in range(90)]
@@ -128,7 +124,12 @@ def test_smoothing_steadies_a_still_head_and_follows_a_moving_one(
     # Moving head: the face slides 6 px per frame; the smoothed mesh may trail by at most two frames of motion.
     step_px = 6.0
     moving = [
-        cv2.warpAffine(still, np.float32([[1, 0, step_px * i - 90], [0, 1, 0]]), still.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+        cv2.warpAffine(
+            still,
+            np.float32([[1, 0, step_px * i - 90], [0, 1, 0]]),
+            still.shape[1::-1],
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         for i in range(30)
     ]
     raw = _nose_track(landmark_model_path, moving, SmoothingConfig(enabled=False))

@@ -22,8 +22,8 @@ def test_a_portrait_gives_one_target_with_its_landmarks_inside_the_crop(
     height, width = target.image_bgr.shape[:2]
     points = target.landmarks.points_px
     assert points.shape == (478, 3)
-    assert 0 <= points[:, 0].min() and points[:, 0].max() < width
-    assert 0 <= points[:, 1].min() and points[:, 1].max() < height
+    assert points[:, 0].min() >= 0 and points[:, 0].max() < width
+    assert points[:, 1].min() >= 0 and points[:, 1].max() < height
     assert target.name == "hopper"
 
 
@@ -42,7 +42,7 @@ def test_exif_orientation_is_honoured(landmark_model_path: Path, tmp_path: Path,
     Image.fromarray(cv2.cvtColor(sideways, cv2.COLOR_BGR2RGB)).save(path, exif=exif.tobytes(), quality=95)
     image = read_image(path)
     assert image.shape[:2] == hopper_bgr.shape[:2]
-    left_eye, right_eye, nose, mouth_left, _ = load_target_face(path, landmark_model_path).landmarks.keypoints_px
+    left_eye, _, nose, mouth_left, _ = load_target_face(path, landmark_model_path).landmarks.keypoints_px
     assert left_eye[1] < nose[1] < mouth_left[1]  # upright: eyes above nose above mouth
 
 
@@ -57,7 +57,7 @@ def test_small_faces_in_a_large_group_photo_are_found_and_chosen_by_size_or_inde
     faces = find_faces_in_photo(canvas, landmark_model_path)
     assert len(faces) == 2
     assert faces[0].box.area >= faces[1].box.area
-    centres = sorted(((face.box.x0 + face.box.x1) / 2 for face in faces))
+    centres = sorted((face.box.x0 + face.box.x1) / 2 for face in faces)
     assert centres[0] < 1000 and centres[1] > 2600
 
     path = tmp_path / "group.jpg"

@@ -95,7 +95,9 @@ def estimate_crop_transform(keypoints_px: Points2D, template: str, size: int) ->
 def align_face(frame_bgr: BgrImage, keypoints_px: Points2D, template: str, size: int) -> AlignedFace:
     """Crop a face into a `size`×`size` template frame. Any thread; pure."""
     crop_from_frame = estimate_crop_transform(keypoints_px, template, size)
-    crop = cv2.warpAffine(frame_bgr, crop_from_frame, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpAffine(
+        frame_bgr, crop_from_frame, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return AlignedFace(
         crop_bgr=np.asarray(crop, dtype=np.uint8),
         crop_from_frame=crop_from_frame,

@@ -58,7 +58,14 @@ class CameraSource(FrameSource):
         self.fps = float(self._capture.get(cv2.CAP_PROP_FPS)) or fps
         self.description = f"camera {device} ({self.width}x{self.height} @ {self.fps:.0f} fps)"
         if (self.width, self.height) != (width, height):
-            logger.info("Camera %s gives %dx%d instead of the requested %dx%d", device, self.width, self.height, width, height)
+            logger.info(
+                "Camera %s gives %dx%d instead of the requested %dx%d",
+                device,
+                self.width,
+                self.height,
+                width,
+                height,
+            )
         self._device = device
 
     def read(self) -> BgrImage:

@@ -14,9 +14,9 @@ import cv2
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import mediapipe as mp  # noqa: E402
+import mediapipe as mp
 import numpy as np
-from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+from mediapipe.tasks.python import BaseOptions, vision
 
 from faceswap_live.config import LandmarkConfig
 from faceswap_live.errors import ModelError

@@ -79,7 +79,9 @@ class OverlayEngine(SwapEngine):
         face_bgr = cv2.warpAffine(self._target.image_bgr, frame_from_target, size, borderMode=cv2.BORDER_REPLICATE)
         target_shape = self._target.image_bgr.shape[:2]
         coverage = cv2.warpAffine(np.ones(target_shape, np.float32), frame_from_target, size)
-        return SwappedFace(region=region, face_bgr=np.asarray(face_bgr, np.uint8), coverage=np.asarray(coverage, np.float32))
+        return SwappedFace(
+            region=region, face_bgr=np.asarray(face_bgr, np.uint8), coverage=np.asarray(coverage, np.float32)
+        )
 
 
 def region_of(face: FaceLandmarks, frame_width: int, frame_height: int, margin: float = 1.15) -> Box:

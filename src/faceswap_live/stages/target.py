@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image  # Pillow comes with MediaPipe (via matplotlib); used only to read image headers
 
 from faceswap_live.config import LandmarkConfig
-from faceswap_live.errors import ModelError, TargetFaceError
+from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import keypoints_from_mesh
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
@@ -59,13 +59,15 @@ def _image_size_from_header(data: np.ndarray, name: str) -> tuple[int, int]:
                 return image.size
         except Image.DecompressionBombError as error:
             raise TargetFaceError(f"{name} is far over 120 megapixels; please use a smaller photo.") from error
-        except Exception:  # noqa: BLE001 - an unreadable header is reported by the decoder afterwards
+        except Exception:
             return 0, 0
 
 
 def _detections_to_faces(points_list: list[np.ndarray]) -> list[FaceLandmarks]:
     return [
-        FaceLandmarks(points_px=points, keypoints_px=keypoints_from_mesh(points), box=Box.around(points), track_id=index)
+        FaceLandmarks(
+            points_px=points, keypoints_px=keypoints_from_mesh(points), box=Box.around(points), track_id=index
+        )
         for index, points in enumerate(points_list)
     ]
 
@@ -132,9 +134,11 @@ def _detect_in(detector: FaceLandmarkDetector, image_bgr: BgrImage, region: Box)
     tile = image_bgr[region.y0 : region.y1, region.x0 : region.x1]
     scale = min(1.0, DETECTION_MAX_SIDE_PX / max(tile.shape[:2]))
     if scale < 1.0:
-        tile = cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        tile = np.asarray(cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     offset = np.array([region.x0, region.y0, 0], dtype=np.float32)
-    return [(face.points_px / scale + offset).astype(np.float32) for face in detector.detect(np.ascontiguousarray(tile))]
+    return [
+        (face.points_px / scale + offset).astype(np.float32) for face in detector.detect(np.ascontiguousarray(tile))
+    ]
 
 
 def _cut_by_tile_edge(face: Box, tile: Box, width: int, height: int) -> bool:
@@ -160,7 +164,7 @@ def crop_target(image_bgr: BgrImage, face: FaceLandmarks, name: str, source_path
     scale = min(1.0, TARGET_FACE_MAX_SIDE_PX / max(face.box.width, face.box.height))
     points = face.points_px - np.array([region.x0, region.y0, 0], dtype=np.float32)
     if scale < 1.0:
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        crop = np.asarray(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), dtype=np.uint8)
         points = points * scale
     landmarks = FaceLandmarks(points_px=points, keypoints_px=keypoints_from_mesh(points), box=Box.around(points))
     return TargetFace(image_bgr=np.ascontiguousarray(crop), landmarks=landmarks, name=name, source_path=source_path)
