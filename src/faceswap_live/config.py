@@ -109,11 +109,38 @@ class SwapConfig:
 
 
 @dataclass(frozen=True)
+class OutputConfig:
+    """Where swapped frames go besides the preview. Empty strings mean "automatic" / "none" (TOML has no null)."""
+
+    virtual_camera: bool = False
+    virtual_camera_backend: str = ""
+    """"" = try every backend (v4l2loopback on Linux; obs, unitycapture on Windows; obs on macOS)."""
+    virtual_camera_device: str = ""
+    """"" = the first free device, else e.g. "/dev/video10" or "OBS Virtual Camera"."""
+    stream: bool = False
+    stream_host: str = "127.0.0.1"
+    """Anything but loopback makes the stream visible to the network: only on explicit request."""
+    stream_port: int = 8765
+    """0 = any free port."""
+    stream_quality: int = 80
+    """JPEG quality 1–100."""
+    record_path: str = ""
+    """"" = no recording; else an .mp4 file to write."""
+    record_audio_device: str = ""
+    """"" = video only."""
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.stream_port <= 65535, f"Stream port must be between 0 and 65535, not {self.stream_port}.")
+        _check(1 <= self.stream_quality <= 100, f"JPEG quality must be between 1 and 100, not {self.stream_quality}.")
+
+
+@dataclass(frozen=True)
 class AppConfig:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     landmarks: LandmarkConfig = field(default_factory=LandmarkConfig)
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     swap: SwapConfig = field(default_factory=SwapConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
 
 
 SectionT = TypeVar("SectionT")
