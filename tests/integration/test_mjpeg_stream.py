@@ -118,7 +118,7 @@ def test_several_clients_at_once_each_frame_encoded_once_and_a_leaving_client_do
         for response in responses[1:]:
             response.close()
         encoded = sink.frames_encoded
-        taken = sink._slot.delivered  # noqa: SLF001 (frames the stream took from the processing thread)
+        taken = sink._slot.delivered  # frames the stream took from the processing thread
     assert 15 <= encoded <= taken, "frames are encoded per client instead of once"
 
 
@@ -141,7 +141,7 @@ def test_page_and_snapshot(sink: MjpegStreamSink) -> None:
         urllib.request.urlopen(f"{base}/snapshot.jpg", timeout=5)
     assert no_frame.value.code == 503
     sink.send(_result(_coloured(200, 100, 10)))
-    assert _wait(lambda: sink._newest_bgr is not None)  # noqa: SLF001
+    assert _wait(lambda: sink._newest_bgr is not None)
     with urllib.request.urlopen(f"{base}/snapshot.jpg", timeout=5) as response:
         image = cv2.imdecode(np.frombuffer(response.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
     assert np.abs(image.astype(int) - (200, 100, 10)).max() <= 6
@@ -152,8 +152,12 @@ def test_page_and_snapshot(sink: MjpegStreamSink) -> None:
 def test_bound_to_loopback_by_default_and_elsewhere_only_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     default = MjpegStreamSink(port=0)
     try:
-        assert default._server.server_address[0] == "127.0.0.1"  # noqa: SLF001
+        assert default._server.server_address[0] == "127.0.0.1"
         assert default.url.startswith("http://127.0.0.1:")
+        address = _non_loopback_address()
+        if address is not None:  # another computer reaching this one by its network address is refused
+            with pytest.raises(OSError):
+                socket.create_connection((address, default.port), timeout=2).close()
     finally:
         default.close()
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
@@ -184,6 +188,17 @@ def test_close_ends_open_streams_and_threads() -> None:
     response.close()
     assert _wait(lambda: not any(t.name.startswith("faceswap-stream") for t in threading.enumerate()))
     assert "closed" in stream.status()
+
+
+def _non_loopback_address() -> str | None:
+    """This computer's address on its network, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
 def _wait(condition: object, timeout_s: float = 5.0) -> bool:
