@@ -143,6 +143,11 @@ class RecordingSink(OutputSink):
         # A keyframe every second = a fragment every second: what a crash can lose at most.
         self._stream.options = {"crf": "21", "preset": "veryfast", "g": str(max(1, round(fps)))}
         self._stream.codec_context.time_base = _TIME_BASE
+        try:  # create the file and write its header now, so a path that cannot be written fails here
+            self._container.start_encoding()
+        except (av.FFmpegError, OSError) as error:
+            self._container.close()
+            raise OutputError(f"Cannot record to {path}: {error}") from error
         self._thread = threading.Thread(target=self._write_loop, name="faceswap-recorder", daemon=True)
         self._thread.start()
         logger.info("Recording to %s", self.part_path)
