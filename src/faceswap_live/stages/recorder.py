@@ -226,10 +226,7 @@ class RecordingSink(OutputSink):
         except OSError:
             logger.exception("Could not tidy up %s", self.part_path)
         reason = f"the disk is full ({self.path.parent})" if _is_full_disk(error) else f"writing failed ({error})"
-        if saved is not None:
-            kept = f"the recording up to about {self._recorded_ms / 1000:.0f} s is saved in {saved}"
-        else:
-            kept = "nothing could be saved"
+        kept = f"what was recorded until then is saved in {saved}" if saved is not None else "nothing could be saved"
         self.error = OutputError(f"Recording stopped: {reason}; {kept}.")
         logger.error("%s", self.error)
         # Free the queued frames; later sends are ignored.
