@@ -68,6 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_config_arguments(bench)
 
+    live = commands.add_parser("live", help="swap the camera live into a virtual camera, stream or recording (no GUI)")
+    live_source = live.add_mutually_exclusive_group()
+    live_source.add_argument("--camera", default="0", help="camera index or device path (default 0)")
+    live_source.add_argument("--input", type=Path, help="a video file to use in place of a camera (loops)")
+    _add_target_arguments(live)
+    live.add_argument("--virtual-camera", action="store_true", help="send the output to a virtual camera")
+    live.add_argument("--virtual-camera-backend", help="v4l2loopback, obs or unitycapture (default: automatic)")
+    live.add_argument("--virtual-camera-device", help="e.g. /dev/video10 (default: the first free one)")
+    live.add_argument("--stream", action="store_true", help="serve an MJPEG stream for OBS or a browser")
+    live.add_argument("--host", help="stream address (default 127.0.0.1; anything else is visible to the network)")
+    live.add_argument("--port", type=int, help="stream port (default 8765; 0 = any free port)")
+    live.add_argument("--record", type=Path, metavar="FILE", help="record the output to an MP4 file")
+    live.add_argument("--overwrite", action="store_true", help="replace the recording file if it exists")
+    live.add_argument("--width", type=int, help="capture and output width (default 640)")
+    live.add_argument("--height", type=int, help="capture and output height (default 480)")
+    live.add_argument("--fps", type=float, help="capture and output frame rate (default 30)")
+    _add_config_arguments(live)
+
     models = commands.add_parser("models", help="list, fetch and verify model files")
     model_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     model_commands.add_parser("list", help="known models, their licence and whether they are present")
@@ -159,6 +177,58 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _live_config(args: argparse.Namespace) -> AppConfig:
+    config = _load_config(args)
+    capture_changes: dict[str, object] = {"source": str(args.input) if args.input else args.camera}
+    for name in ("width", "height", "fps"):
+        if getattr(args, name) is not None:
+            capture_changes[name] = getattr(args, name)
+    output_changes: dict[str, object] = {
+        "virtual_camera": args.virtual_camera,
+        "stream": args.stream,
+        "record_path": str(args.record) if args.record else "",
+    }
+    for argument, field_name in (
+        ("virtual_camera_backend", "virtual_camera_backend"),
+        ("virtual_camera_device", "virtual_camera_device"),
+        ("host", "stream_host"),
+        ("port", "stream_port"),
+    ):
+        if getattr(args, argument) is not None:
+            output_changes[field_name] = getattr(args, argument)
+    return dataclasses.replace(
+        config, capture=replace(config.capture, **capture_changes), output=replace(config.output, **output_changes)
+    )
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from faceswap_live.live import run_live
+
+    if args.record and args.record.exists() and not args.overwrite:
+        raise FaceswapError(f"{args.record} already exists; add --overwrite to replace it.")
+    if args.input and not args.input.is_file():
+        raise FaceswapError(f"Input {args.input} does not exist.")
+    config = _live_config(args)
+    store = _model_store()
+    landmark_model = store.fetch("face_landmarker")
+    target = _load_target(args, landmark_model)
+    stop = threading.Event()
+
+    def request_stop(signal_number: int, frame: object) -> None:
+        print("Stopping…", file=sys.stderr, flush=True)
+        stop.set()
+
+    previous = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run_live(config, landmark_model, target, stop, lambda line: print(line, flush=True), store=store)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _run_models(args: argparse.Namespace) -> int:
     from faceswap_live.models import cli_commands
 
@@ -176,7 +246,7 @@ def _run_gui(args: argparse.Namespace) -> int:
     return run_app(config_path=getattr(args, "config", None))
 
 
-COMMANDS = {"gui": _run_gui, "swap": _run_swap, "bench": _run_bench, "models": _run_models}
+COMMANDS = {"gui": _run_gui, "swap": _run_swap, "bench": _run_bench, "live": _run_live, "models": _run_models}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

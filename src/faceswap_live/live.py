@@ -1,0 +1,92 @@
+"""Headless live session: camera (or a video) → face swap → virtual camera / stream / recording, until told to stop.
+
+Used by `faceswap-live live`. Reports go through a callback (the CLI prints them); stopping is an Event the caller sets
+(the CLI sets it from its SIGINT/SIGTERM handler), so this module never exits the process or touches signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from faceswap_live.config import AppConfig
+from faceswap_live.engine.pipeline import ModelLocator
+from faceswap_live.engine.runner import PipelineRunner
+from faceswap_live.errors import FaceswapError, OutputError
+from faceswap_live.stages.outputs import OutputSink, open_sinks
+from faceswap_live.types import TargetFace
+
+logger = logging.getLogger(__name__)
+
+STATUS_INTERVAL_S = 5.0
+
+
+def format_latency(latency_ms: float, fps: float) -> str:
+    """The line users read to set their audio delay, e.g. "Latency 84 ms at 24.9 fps (set audio delay: 84 ms)"."""
+    return f"Latency {latency_ms:.0f} ms at {fps:.1f} fps (set audio delay: {latency_ms:.0f} ms)"
+
+
+def run_live(
+    config: AppConfig,
+    landmark_model_path: Path,
+    target: TargetFace,
+    stop: threading.Event,
+    report: Callable[[str], None],
+    store: ModelLocator | None = None,
+    status_interval_s: float = STATUS_INTERVAL_S,
+) -> int:
+    """Run until `stop` is set (or a non-looping input ends). Returns an exit code: 0 = clean stop.
+
+    Opens the outputs in config.output; one that cannot open is reported and the others still run. Every
+    status_interval_s reports the median capture→output latency (the audio delay to set) and any output that failed.
+    Raises CameraError when the source cannot be opened, FaceswapError when no output could be opened.
+    """
+    wanted = [config.output.virtual_camera, config.output.stream, bool(config.output.record_path)]
+    if not any(wanted):
+        raise FaceswapError("Choose at least one output: --virtual-camera, --stream or --record FILE.")
+    sinks = open_sinks(config, on_error=lambda error: report(f"warning: {error}"))
+    if not sinks:
+        raise FaceswapError("No output could be opened (see the messages above).")
+    errors_seen: set[str] = set()
+
+    def on_error(error: FaceswapError) -> None:
+        report(f"warning: {error}")
+
+    runner = PipelineRunner(config, landmark_model_path, sinks=sinks, store=store, on_error=on_error)
+    runner.set_target(target)
+    try:
+        runner.start()
+    except FaceswapError:
+        for sink in sinks:
+            sink.close()
+        raise
+    report(f"Input: {runner.source_description}")
+    for sink in sinks:
+        report(sink.status())
+    report("Press Ctrl-C to stop.")
+    try:
+        while not stop.wait(status_interval_s):
+            if runner.finished:
+                report("The input has ended.")
+                break
+            snapshot = runner.profile_snapshot()
+            if snapshot.fps > 0:
+                report(format_latency(snapshot.latency.p50_ms, snapshot.fps))
+            _report_sink_errors(sinks, errors_seen, report)
+    finally:
+        runner.stop()
+    _report_sink_errors(sinks, errors_seen, report)
+    for sink in sinks:
+        if sink.name == "recording":
+            report(sink.status())
+    return 0
+
+
+def _report_sink_errors(sinks: list[OutputSink], seen: set[str], report: Callable[[str], None]) -> None:
+    for sink in sinks:
+        error = getattr(sink, "error", None)
+        if isinstance(error, (OutputError, FaceswapError)) and str(error) not in seen:
+            seen.add(str(error))
+            report(f"warning: {error}")
