@@ -1,0 +1,85 @@
+"""Entry point of the desktop app: `faceswap-live` / `faceswap-live gui` call run_app()."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+from faceswap_live import __version__
+from faceswap_live.gui.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
+
+ICON_PATH = Path(__file__).resolve().parents[1] / "assets" / "icon.png"
+
+
+def apply_dark_theme(app: QApplication) -> None:
+    """A calm dark Fusion theme: the video is the brightest thing on screen."""
+    app.setStyle("Fusion")
+    palette = QPalette()
+    colours = {
+        QPalette.ColorRole.Window: QColor(30, 33, 40),
+        QPalette.ColorRole.WindowText: QColor(226, 230, 238),
+        QPalette.ColorRole.Base: QColor(22, 24, 30),
+        QPalette.ColorRole.AlternateBase: QColor(36, 40, 48),
+        QPalette.ColorRole.ToolTipBase: QColor(40, 44, 54),
+        QPalette.ColorRole.ToolTipText: QColor(226, 230, 238),
+        QPalette.ColorRole.Text: QColor(226, 230, 238),
+        QPalette.ColorRole.Button: QColor(44, 48, 58),
+        QPalette.ColorRole.ButtonText: QColor(226, 230, 238),
+        QPalette.ColorRole.BrightText: QColor(255, 120, 120),
+        QPalette.ColorRole.Highlight: QColor(52, 140, 200),
+        QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
+        QPalette.ColorRole.Link: QColor(100, 180, 255),
+        QPalette.ColorRole.PlaceholderText: QColor(130, 136, 150),
+    }
+    for role, colour in colours.items():
+        palette.setColor(role, colour)
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(110, 116, 128))
+    app.setPalette(palette)
+    app.setStyleSheet(
+        "QGroupBox { font-weight: bold; border: 1px solid #3a3f4b; border-radius: 6px; margin-top: 14px; "
+        "padding-top: 6px; }"
+        "QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; }"
+        "QToolBar { border: none; spacing: 4px; padding: 2px 6px; }"
+        "QToolButton:checked { background: #2f6f9c; border-radius: 4px; }"
+        "QListWidget { border: 1px solid #3a3f4b; border-radius: 6px; }"
+        "QListWidget::item:selected { background: #2f6f9c; border-radius: 6px; }"
+    )
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (existing one reused), named and themed."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("faceswap-live")
+    app.setApplicationDisplayName("faceswap-live")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("faceswap-live")
+    if ICON_PATH.is_file():
+        app.setWindowIcon(QIcon(str(ICON_PATH)))
+    apply_dark_theme(app)
+    return app
+
+
+def run_app(config_path: Path | None = None) -> int:
+    """Open the window and run until it is closed. Returns the exit code (0 = closed normally)."""
+    app = create_application()
+    window = MainWindow(config_path=config_path)
+    window.show()
+    # Ctrl+C in the terminal closes the window cleanly (Qt blocks Python's signal handling without a timer tick).
+    signal.signal(signal.SIGINT, lambda *_args: window.close())
+    tick = QTimer()
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
+    code = app.exec()
+    window.shutdown()
+    return int(code)

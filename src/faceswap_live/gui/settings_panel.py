@@ -1,0 +1,341 @@
+"""The side panel: source, engine (with model state), swap controls, output. Turns widget changes into new configs.
+
+The panel never applies anything itself: every change emits config_changed(AppConfig) with a complete new frozen
+config; the main window hands it to the runner and saves it. Actions that need more than a config (picking a file,
+opening the virtual camera, confirming the label removal, downloading a model) are emitted as requests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceswap_live.config import AppConfig, replace
+
+RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
+FRAME_RATES = (15.0, 24.0, 30.0, 60.0)
+ENGINES = (
+    ("mesh", "Built-in (CPU, follows expressions)"),
+    ("onnx", "ONNX model (inswapper, GPU)"),
+    ("overlay", "Quick overlay (photo pasted, no expressions)"),
+)
+VIDEO_FILE_ITEM = "__video_file__"
+# Smoothing strength s in [0, 1] maps to the One Euro minimum cut-off: 3 Hz (light) down to 0.3 Hz (steady).
+SMOOTHING_LIGHT_HZ = 3.0
+SMOOTHING_STEADY_HZ = 0.3
+LABEL_FIELDS = ("visible_label", "label", "show_label", "label_enabled")
+
+
+def smoothing_strength(min_cutoff_hz: float) -> float:
+    """Slider position (0–1) for a One Euro minimum cut-off."""
+    ratio = math.log(SMOOTHING_LIGHT_HZ / min_cutoff_hz) / math.log(SMOOTHING_LIGHT_HZ / SMOOTHING_STEADY_HZ)
+    return min(1.0, max(0.0, ratio))
+
+
+def min_cutoff_for_strength(strength: float) -> float:
+    """One Euro minimum cut-off (Hz) for a slider position (0–1)."""
+    return SMOOTHING_LIGHT_HZ * (SMOOTHING_STEADY_HZ / SMOOTHING_LIGHT_HZ) ** strength
+
+
+def label_field(marking: Any) -> str | None:
+    """Name of the "visible AI label" switch in the [marking] section, or None when there is none."""
+    if marking is None or not dataclasses.is_dataclass(marking):
+        return None
+    names = {field.name for field in dataclasses.fields(marking)}
+    return next((name for name in LABEL_FIELDS if name in names), None)
+
+
+def _slider(maximum: int, tooltip: str) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, maximum)
+    slider.setToolTip(tooltip)
+    return slider
+
+
+class SettingsPanel(QScrollArea):
+    """Scrollable settings column. GUI thread only."""
+
+    config_changed = Signal(object)
+    video_file_requested = Signal()
+    model_download_requested = Signal()
+    virtual_camera_requested = Signal(bool)
+    label_off_requested = Signal()
+
+    def __init__(self, config: AppConfig, cameras: list[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._config = config
+        self._cameras = cameras
+        self._loading = False
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(8, 8, 8, 8)
+        column.addWidget(self._build_source())
+        column.addWidget(self._build_engine())
+        column.addWidget(self._build_swap())
+        column.addWidget(self._build_output())
+        column.addStretch(1)
+        self.setWidget(content)
+        self.setMinimumWidth(300)
+        self.set_config(config)
+
+    # --- building ---
+
+    def _build_source(self) -> QGroupBox:
+        box = QGroupBox("Source")
+        form = QFormLayout(box)
+        self.source_combo = QComboBox()
+        self.source_combo.setToolTip("Camera, or a video file that plays like a camera")
+        self.resolution_combo = QComboBox()
+        for width, height in RESOLUTIONS:
+            self.resolution_combo.addItem(f"{width} × {height}", (width, height))
+        self.fps_combo = QComboBox()
+        for fps in FRAME_RATES:
+            self.fps_combo.addItem(f"{fps:g} fps", fps)
+        form.addRow("Input", self.source_combo)
+        form.addRow("Size", self.resolution_combo)
+        form.addRow("Rate", self.fps_combo)
+        self.source_combo.activated.connect(self._source_activated)
+        self.resolution_combo.activated.connect(self._emit)
+        self.fps_combo.activated.connect(self._emit)
+        return box
+
+    def _build_engine(self) -> QGroupBox:
+        box = QGroupBox("Engine")
+        layout = QVBoxLayout(box)
+        self.engine_combo = QComboBox()
+        for value, label in ENGINES:
+            self.engine_combo.addItem(label, value)
+        self.model_state = QLabel("")
+        self.model_state.setWordWrap(True)
+        self.model_state.setTextFormat(Qt.TextFormat.RichText)
+        self.model_progress = QProgressBar()
+        self.model_progress.hide()
+        self.download_button = QPushButton("Download model…")
+        self.download_button.hide()
+        self.download_button.clicked.connect(self.model_download_requested)
+        layout.addWidget(self.engine_combo)
+        layout.addWidget(self.model_state)
+        layout.addWidget(self.model_progress)
+        layout.addWidget(self.download_button)
+        self.engine_combo.activated.connect(self._emit)
+        return box
+
+    def _build_swap(self) -> QGroupBox:
+        box = QGroupBox("Swap")
+        form = QFormLayout(box)
+        self.swap_enabled = QCheckBox("Swap face  (Ctrl+Space)")
+        self.faces_combo = QComboBox()
+        self.faces_combo.addItem("Largest face only", "largest")
+        self.faces_combo.addItem("Every face in view", "all")
+        self.max_faces = QSpinBox()
+        self.max_faces.setRange(1, 8)
+        self.max_faces.setToolTip("How many faces to track at most (more costs time per frame)")
+        faces_row = QHBoxLayout()
+        faces_row.addWidget(self.faces_combo, 1)
+        faces_row.addWidget(QLabel("max"))
+        faces_row.addWidget(self.max_faces)
+        self.feather = _slider(50, "Width of the soft edge around the face")
+        self.smoothing = _slider(100, "Steadier landmarks (right) or quicker response (left); 0 = off")
+        self.colour_match = QCheckBox("Match skin colour")
+        self.mouth_from_user = QCheckBox("Keep my mouth")
+        self.mouth_from_user.setToolTip("Your real mouth and teeth show through when you speak")
+        self.eyes_from_user = QCheckBox("Keep my eyes")
+        self.poisson = QCheckBox("Poisson blend (smoother seams, slower)")
+        form.addRow(self.swap_enabled)
+        form.addRow("Faces", faces_row)
+        form.addRow("Edge", self.feather)
+        form.addRow("Steady", self.smoothing)
+        form.addRow(self.colour_match)
+        form.addRow(self.mouth_from_user)
+        form.addRow(self.eyes_from_user)
+        form.addRow(self.poisson)
+        for checkbox in (self.swap_enabled, self.colour_match, self.mouth_from_user, self.eyes_from_user, self.poisson):
+            checkbox.toggled.connect(self._emit)
+        self.faces_combo.activated.connect(self._emit)
+        self.max_faces.valueChanged.connect(self._emit)
+        # Sliders apply when released (or moved by keyboard), not on every pixel of a drag.
+        for slider in (self.feather, self.smoothing):
+            slider.sliderReleased.connect(self._emit)
+            slider.valueChanged.connect(lambda _value, s=slider: None if s.isSliderDown() else self._emit())
+        return box
+
+    def _build_output(self) -> QGroupBox:
+        box = QGroupBox("Output")
+        layout = QVBoxLayout(box)
+        self.virtual_camera = QCheckBox("Virtual camera  (Ctrl+Shift+V)")
+        self.virtual_camera_state = QLabel("Off")
+        self.virtual_camera_state.setWordWrap(True)
+        self.virtual_camera_state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.ai_label = QCheckBox('"AI-modified" label on the output')
+        self.ai_label.setToolTip("Tells viewers the face is computer-generated. Turning it off asks first.")
+        layout.addWidget(self.virtual_camera)
+        layout.addWidget(self.virtual_camera_state)
+        layout.addWidget(self.ai_label)
+        self.virtual_camera.clicked.connect(self._virtual_camera_clicked)
+        self.ai_label.clicked.connect(self._label_clicked)
+        return box
+
+    # --- config ⇄ widgets ---
+
+    @property
+    def config(self) -> AppConfig:
+        return self._config
+
+    def set_cameras(self, cameras: list[tuple[str, str]]) -> None:
+        self._cameras = cameras
+        self.set_config(self._config)
+
+    def set_config(self, config: AppConfig) -> None:
+        """Show `config` in the widgets without emitting config_changed."""
+        self._config = config
+        self._loading = True
+        try:
+            self._fill_sources(config.capture.source)
+            self._select_data(self.resolution_combo, (config.capture.width, config.capture.height), add_label=True)
+            self._select_data(self.fps_combo, config.capture.fps, add_label=True)
+            self._select_data(self.engine_combo, config.swap.engine)
+            swap = config.swap
+            self.swap_enabled.setChecked(swap.enabled)
+            self._select_data(self.faces_combo, swap.faces)
+            self.max_faces.setValue(config.landmarks.max_faces)
+            self.feather.setValue(round(swap.mask_feather * 100))
+            smoothing = config.smoothing
+            self.smoothing.setValue(
+                round(smoothing_strength(smoothing.min_cutoff_hz) * 100) if smoothing.enabled else 0
+            )
+            self.colour_match.setChecked(swap.colour_match)
+            self.mouth_from_user.setChecked(swap.mouth_from_user)
+            self.eyes_from_user.setChecked(swap.eyes_from_user)
+            self.poisson.setChecked(swap.blend_mode == "poisson")
+            self.virtual_camera.setChecked(config.output.virtual_camera)
+            marking = getattr(config, "marking", None)
+            field = label_field(marking)
+            self.ai_label.setVisible(field is not None)
+            self.ai_label.setChecked(bool(getattr(marking, field)) if field else True)
+        finally:
+            self._loading = False
+
+    def _fill_sources(self, current: str) -> None:
+        self.source_combo.clear()
+        for value, label in self._cameras:
+            self.source_combo.addItem(label, value)
+        if not current.isdigit() and not current.startswith("/dev/"):
+            self.source_combo.addItem(f"File: {Path(current).name}", current)
+        elif self.source_combo.findData(current) < 0:
+            self.source_combo.addItem(f"Camera {current}", current)
+        self.source_combo.insertSeparator(self.source_combo.count())
+        self.source_combo.addItem("Video file…", VIDEO_FILE_ITEM)
+        self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(current)))
+
+    @staticmethod
+    def _select_data(combo: QComboBox, value: object, add_label: bool = False) -> None:
+        index = combo.findData(value)
+        if index < 0 and add_label:
+            label = f"{value[0]} × {value[1]}" if isinstance(value, tuple) else f"{value:g} fps"
+            combo.addItem(label, value)
+            index = combo.count() - 1
+        combo.setCurrentIndex(max(0, index))
+
+    def build_config(self) -> AppConfig:
+        """A new config from the widgets (the current one where a widget has no say)."""
+        config = self._config
+        width, height = self.resolution_combo.currentData()
+        source = self.source_combo.currentData()
+        if source == VIDEO_FILE_ITEM or source is None:
+            source = config.capture.source
+        capture = replace(
+            config.capture, source=str(source), width=width, height=height, fps=self.fps_combo.currentData()
+        )
+        strength = self.smoothing.value() / 100
+        smoothing = replace(
+            config.smoothing,
+            enabled=strength > 0,
+            min_cutoff_hz=min_cutoff_for_strength(strength) if strength > 0 else config.smoothing.min_cutoff_hz,
+        )
+        swap = replace(
+            config.swap,
+            enabled=self.swap_enabled.isChecked(),
+            engine=self.engine_combo.currentData(),
+            faces=self.faces_combo.currentData(),
+            mask_feather=self.feather.value() / 100,
+            colour_match=self.colour_match.isChecked(),
+            mouth_from_user=self.mouth_from_user.isChecked(),
+            eyes_from_user=self.eyes_from_user.isChecked(),
+            blend_mode="poisson" if self.poisson.isChecked() else "alpha",
+        )
+        landmarks = replace(config.landmarks, max_faces=self.max_faces.value())
+        return dataclasses.replace(config, capture=capture, smoothing=smoothing, swap=swap, landmarks=landmarks)
+
+    def _emit(self, *_args: object) -> None:
+        if self._loading:
+            return
+        new = self.build_config()
+        if new != self._config:
+            self._config = new
+            self.config_changed.emit(new)
+
+    def _source_activated(self, _index: int) -> None:
+        if self.source_combo.currentData() == VIDEO_FILE_ITEM:
+            self._loading = True
+            self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(self._config.capture.source)))
+            self._loading = False
+            self.video_file_requested.emit()
+            return
+        self._emit()
+
+    def _virtual_camera_clicked(self, checked: bool) -> None:
+        blocked = self.virtual_camera.blockSignals(True)
+        self.virtual_camera.setChecked(self._config.output.virtual_camera)  # the window decides once it has tried
+        self.virtual_camera.blockSignals(blocked)
+        self.virtual_camera_requested.emit(checked)
+
+    def _label_clicked(self, checked: bool) -> None:
+        if checked:
+            self.set_label(True)
+            return
+        self.ai_label.setChecked(True)  # stays on until the user confirms in the dialog
+        self.label_off_requested.emit()
+
+    def set_label(self, visible: bool) -> None:
+        """Switch the visible AI label in the config (after confirmation when turning it off) and emit."""
+        marking = getattr(self._config, "marking", None)
+        field = label_field(marking)
+        if field is None:
+            return
+        new = dataclasses.replace(self._config, marking=replace(marking, **{field: visible}))  # type: ignore[call-arg]
+        self.set_config(new)
+        self.config_changed.emit(new)
+
+    def set_model_state(self, html: str, progress: tuple[int, int] | None = None, can_download: bool = False) -> None:
+        """Show a model's state; progress = (bytes done, total) while downloading."""
+        self.model_state.setText(html)
+        self.model_progress.setVisible(progress is not None)
+        if progress is not None:
+            done, total = progress
+            self.model_progress.setRange(0, max(1, total // 1024) if total else 0)
+            self.model_progress.setValue(done // 1024)
+        self.download_button.setVisible(can_download)
+
+    def set_virtual_camera_state(self, text: str) -> None:
+        self.virtual_camera_state.setText(text)

@@ -1,0 +1,32 @@
+"""GUI test fixtures: a short public-domain "webcam" clip and a window wired to tmp folders only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+
+def write_moving_face_clip(
+    image_bgr: np.ndarray, path: Path, frames: int = 45, size: tuple[int, int] = (640, 480)
+) -> Path:
+    """A clip of a portrait drifting slowly, like a person in front of a webcam (mp4v, 30 fps)."""
+    width, height = size
+    scale = max(width / image_bgr.shape[1], height / image_bgr.shape[0]) * 1.15
+    base = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (width, height))
+    spare_x, spare_y = base.shape[1] - width, base.shape[0] - height
+    for index in range(frames):
+        phase = 2 * np.pi * index / frames
+        x0 = int(spare_x / 2 + spare_x / 3 * np.sin(phase))
+        y0 = int(spare_y / 2 + spare_y / 4 * np.cos(phase))
+        writer.write(np.ascontiguousarray(base[y0 : y0 + height, x0 : x0 + width]))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def hopper_clip(tmp_path_factory: pytest.TempPathFactory, hopper_bgr: np.ndarray) -> Path:
+    return write_moving_face_clip(hopper_bgr, tmp_path_factory.mktemp("clips") / "hopper.mp4")
