@@ -8,9 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
+CLIP_FRAMES = 45
+
 
 def write_moving_face_clip(
-    image_bgr: np.ndarray, path: Path, frames: int = 45, size: tuple[int, int] = (640, 480)
+    image_bgr: np.ndarray, path: Path, frames: int = CLIP_FRAMES, size: tuple[int, int] = (640, 480)
 ) -> Path:
     """A clip of a portrait drifting slowly, like a person in front of a webcam (mp4v, 30 fps)."""
     width, height = size
@@ -30,3 +32,9 @@ def write_moving_face_clip(
 @pytest.fixture(scope="session")
 def hopper_clip(tmp_path_factory: pytest.TempPathFactory, hopper_bgr: np.ndarray) -> Path:
     return write_moving_face_clip(hopper_bgr, tmp_path_factory.mktemp("clips") / "hopper.mp4")
+
+
+@pytest.fixture(scope="session")
+def clip_frames() -> int:
+    """Frames in hopper_clip (it loops, so frame index % clip_frames identifies the picture)."""
+    return CLIP_FRAMES

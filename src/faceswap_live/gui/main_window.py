@@ -771,8 +771,12 @@ class MainWindow(QMainWindow):
         """Open window-modal without a nested event loop; the preview keeps running behind it."""
         self.active_dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        dialog.finished.connect(lambda _result: setattr(self, "active_dialog", None))
+        dialog.finished.connect(lambda _result: self._dialog_finished(dialog))
         dialog.open()
+
+    def _dialog_finished(self, dialog: QDialog) -> None:
+        if self.active_dialog is dialog:  # accepting one dialog may already have opened the next
+            self.active_dialog = None
 
     # ------------------------------------------------------------------------------------------------ outputs
 
