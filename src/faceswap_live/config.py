@@ -134,6 +134,51 @@ class OutputConfig:
         _check(1 <= self.stream_quality <= 100, f"JPEG quality must be between 1 and 100, not {self.stream_quality}.")
 
 
+ProviderPreference = Literal["auto", "cuda", "tensorrt", "cpu"]
+
+
+@dataclass(frozen=True)
+class OnnxConfig:
+    """The neural swap engine ("onnx"): which model files, where they run, and whose identity it renders.
+
+    Empty strings mean "the registry file from the model store" (TOML has no null).
+    """
+
+    model_path: str = ""
+    """A custom inswapper-format swap model (.onnx); "" = inswapper_128 from the model store."""
+    recogniser_path: str = ""
+    """A custom ArcFace recogniser (.onnx, [N,3,112,112] → [N,512]); "" = arcface_w600k_r50 from the model store."""
+    provider: ProviderPreference = "auto"
+    """"auto" = TensorRT/CUDA when this onnxruntime can use them, else CPU (with a notice); or force one."""
+    fp16: bool = False
+    """Use a float16 swap model, checked against float32 on a test crop first (refused if it differs too much)."""
+    fp16_model_path: str = ""
+    """The float16 model; "" = `<model name>_fp16.onnx` beside the float32 model."""
+    target_weight: float = 1.0
+    """Weight of the chosen target face in the identity mix."""
+    identity_mix: tuple[tuple[str, float], ...] = ()
+    """More identities blended in: (photo or folder of photos of one person, weight)."""
+    random_identity_weight: float = 0.0
+    """Weight of a random identity (no real person's face) in the mix; 0 = none."""
+    random_identity_seed: int = 0
+    """The same seed gives the same random identity again."""
+
+    def __post_init__(self) -> None:
+        _check(
+            self.provider in ("auto", "cuda", "tensorrt", "cpu"),
+            f"Unknown provider {self.provider!r}: use auto, cuda, tensorrt or cpu.",
+        )
+        # TOML gives lists; keep tuples so the section stays hashable and compares equal after a save/load.
+        try:
+            mix = tuple((str(source), float(weight)) for source, weight in self.identity_mix)
+        except (TypeError, ValueError) as error:
+            raise ConfigError("identity_mix must be a list of [photo or folder, weight] pairs.") from error
+        object.__setattr__(self, "identity_mix", mix)
+        weights = [self.target_weight, self.random_identity_weight, *(weight for _, weight in mix)]
+        _check(all(weight >= 0 for weight in weights), "Identity weights must not be negative.")
+        _check(sum(weights) > 0, "At least one identity weight must be above 0.")
+
+
 @dataclass(frozen=True)
 class AppConfig:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
@@ -141,6 +186,7 @@ class AppConfig:
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     swap: SwapConfig = field(default_factory=SwapConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    onnx: OnnxConfig = field(default_factory=OnnxConfig)
 
 
 SectionT = TypeVar("SectionT")
