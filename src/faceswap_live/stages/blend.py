@@ -1,4 +1,10 @@
-"""Compositing a swapped face into the frame: face mask, colour match, alpha blend. Pure functions."""
+"""Compositing a swapped face into the frame: face mask, colour and light match, alpha or Poisson blend.
+
+Shared by every engine: an engine returns a SwappedFace (new pixels and its own coverage in a frame region) and
+blend_face does the rest, touching only that region. Pure functions, safe from any thread; the work is done on a
+coarse grid over the face (about 128 px across) wherever the result is smooth anyway (masks, shading, Poisson
+correction) and only the final composite runs at full resolution, so blending costs about a millisecond or two.
+"""
 
 from __future__ import annotations
 
@@ -6,54 +12,194 @@ from typing import Final
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
-from faceswap_live.types import BgrImage, FaceLandmarks, Mask, SwappedFace
+from faceswap_live.stages.mesh_topology import FACE_OVAL, INNER_LIPS, LEFT_EYE, RIGHT_EYE
+from faceswap_live.types import BgrImage, Box, FaceLandmarks, Mask, SwappedFace
 
-# MediaPipe face-oval contour, in order around the face.
-FACE_OVAL: Final = (
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
-)  # fmt: skip
+__all__ = ["FACE_OVAL", "blend_face", "build_face_mask", "match_colour"]
+
+MASK_GRID_SIDE_PX: Final = 128
+"""Masks are drawn on a grid with this longer side and scaled up: feathered edges are smooth at any size."""
+MOUTH_FEATHER: Final = 0.025
+"""Feather of the mouth-opening cut, as a fraction of the face size (a soft edge just on the inner lip line)."""
+EYE_GROW: Final = 0.02
+"""The eye cut is grown by this fraction of the face size, so lashes and the lid edge come from the user too."""
+SHADING_GRID_SIDE_PX: Final = 32
+"""Colour/light matching works on a grid this size: only the low frequencies (lighting, skin tone) are matched."""
+SHADING_SIGMA: Final = 0.12
+"""Gaussian sigma of the light field as a fraction of the face size: large enough not to copy features."""
+GAIN_LIMITS: Final = (0.4, 2.5)
+POISSON_GRID_SIDE_PX: Final = 96
+"""Poisson blending solves on a grid this size and applies the (smooth) correction at full resolution."""
 
 
-def build_face_mask(face: FaceLandmarks, swapped: SwappedFace, feather: float) -> Mask:
-    """Feathered face-oval mask in the swapped region's pixels, times the engine's coverage."""
+def build_face_mask(
+    face: FaceLandmarks,
+    swapped: SwappedFace,
+    feather: float,
+    *,
+    cut_mouth: bool = False,
+    cut_eyes: bool = False,
+) -> Mask:
+    """Feathered face-oval mask in the swapped region's pixels, times the engine's coverage.
+
+    Returns region.height×region.width float32 in [0, 1]: 0 outside the user's face oval (the feather fades inside
+    the oval, never past the jaw line), and 0 inside the user's open mouth (cut_mouth: teeth and tongue stay the
+    user's own) and eyes (cut_eyes: blinks and gaze stay the user's own), with soft edges.
+    """
     region = swapped.region
-    mask = np.zeros((region.height, region.width), dtype=np.uint8)
-    oval = face.points_px[list(FACE_OVAL), :2] - np.array([region.x0, region.y0], dtype=np.float32)
-    cv2.fillConvexPoly(mask, np.round(oval).astype(np.int32), 255, lineType=cv2.LINE_AA)
-    face_size = max(face.box.width, face.box.height)
-    kernel = int(face_size * feather) | 1
+    scale = min(1.0, MASK_GRID_SIDE_PX / max(region.width, region.height, 1))
+    grid_width, grid_height = max(1, round(region.width * scale)), max(1, round(region.height * scale))
+    scale_x, scale_y = grid_width / max(region.width, 1), grid_height / max(region.height, 1)
+    face_size = max(face.box.width, face.box.height) * max(scale_x, scale_y)
+
+    def to_grid(indices: tuple[int, ...]) -> npt.NDArray[np.int32]:
+        points = face.points_px[list(indices), :2]
+        grid = np.empty_like(points)
+        grid[:, 0] = (points[:, 0] - region.x0 + 0.5) * scale_x - 0.5
+        grid[:, 1] = (points[:, 1] - region.y0 + 0.5) * scale_y - 0.5
+        # 4 fractional bits: sub-pixel polygon edges, so a slowly moving face does not step from pixel to pixel.
+        return np.round(grid * 16).astype(np.int32)
+
+    mask: np.ndarray = np.zeros((grid_height, grid_width), dtype=np.uint8)
+    cv2.fillPoly(mask, [to_grid(FACE_OVAL)], 255, lineType=cv2.LINE_AA, shift=4)
+    kernel = _odd(face_size * feather)
     if kernel > 1:
-        # Erode first so the feather fades inside the oval instead of spilling past the jaw line.
-        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel)))
+        # Erode by half the feather, then blur by the feather: the fade ends exactly on the oval.
+        erode = _odd(kernel / 2)
+        if erode > 1:
+            mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (erode, erode)))
         mask = cv2.GaussianBlur(mask, (kernel, kernel), 0)
-    return (mask.astype(np.float32) / 255.0) * swapped.coverage
+    cut: np.ndarray = np.zeros_like(mask)
+    if cut_mouth:
+        cv2.fillPoly(cut, [to_grid(INNER_LIPS)], 255, lineType=cv2.LINE_AA, shift=4)
+    if cut_eyes:
+        eyes: np.ndarray = np.zeros_like(mask)
+        cv2.fillPoly(eyes, [to_grid(RIGHT_EYE), to_grid(LEFT_EYE)], 255, lineType=cv2.LINE_AA, shift=4)
+        grow = _odd(face_size * EYE_GROW)
+        if grow > 1:
+            eyes = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+        cut = np.maximum(cut, eyes)
+    if cut_mouth or cut_eyes:
+        cut_kernel = _odd(face_size * MOUTH_FEATHER)
+        if cut_kernel > 1:
+            cut = cv2.GaussianBlur(cut, (cut_kernel, cut_kernel), 0)
+        mask = cv2.multiply(mask, cv2.bitwise_not(cut), scale=1.0 / 255.0)
+    grid_mask = mask.astype(np.float32) * np.float32(1.0 / 255.0)
+    full = cv2.resize(grid_mask, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(full * swapped.coverage, dtype=np.float32)
 
 
 def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> BgrImage:
-    """Shift face_bgr's Lab mean and spread inside the mask to those of reference_bgr (same shape)."""
-    weights = mask > 0.5
-    if weights.sum() < 16:
+    """face_bgr relit to the reference's light and skin tone, keeping face_bgr's detail (same H×W×3 uint8 BGR).
+
+    Both images are reduced to a ~32 px grid and their colours averaged inside the mask with a wide Gaussian
+    (about an eighth of the face): that light field is the "low frequency" of each face. face_bgr is multiplied by
+    the per-pixel ratio reference/face of those fields, so a light from one side, a colour cast or a darker room
+    carry over while the target's skin detail, brows and eyes stay. A wide field with the mask as weight is stable
+    from frame to frame (thousands of pixels average out noise) and does not copy the user's features.
+    """
+    height, width = face_bgr.shape[:2]
+    if (mask > 0.5).sum() < 16:
         return face_bgr
-    face_lab = cv2.cvtColor(face_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    reference_lab = cv2.cvtColor(reference_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    face_mean, face_std = face_lab[weights].mean(axis=0), face_lab[weights].std(axis=0) + 1e-3
-    reference_mean, reference_std = reference_lab[weights].mean(axis=0), reference_lab[weights].std(axis=0) + 1e-3
-    matched = (face_lab - face_mean) * (reference_std / face_std) + reference_mean
-    return np.asarray(cv2.cvtColor(np.clip(matched, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR), dtype=np.uint8)
+    scale = min(1.0, SHADING_GRID_SIDE_PX / max(height, width))
+    size = (max(2, round(width * scale)), max(2, round(height * scale)))
+    coarse_mask = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+    weight = np.where(coarse_mask > 0.3, coarse_mask, 0.0).astype(np.float32)
+    face_small = cv2.resize(face_bgr, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    reference_small = cv2.resize(reference_bgr, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    sigma = max(0.8, SHADING_SIGMA * max(size))
+    face_light = _weighted_blur(face_small, weight, sigma)
+    reference_light = _weighted_blur(reference_small, weight, sigma)
+    # The +8 keeps near-black pixels (hair, pupils) from turning the ratio into noise.
+    gain = np.clip((reference_light + 8.0) / (face_light + 8.0), *GAIN_LIMITS).astype(np.float32)
+    full_gain = cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.multiply(face_bgr, full_gain, dtype=cv2.CV_8U), dtype=np.uint8)
+
+
+def _weighted_blur(image: npt.NDArray[np.float32], weight: npt.NDArray[np.float32], sigma: float) -> np.ndarray:
+    """Gaussian average of image where weight > 0; far from any weight, the overall weighted mean."""
+    weighted = cv2.GaussianBlur(image * weight[:, :, None], (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    norm = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)[:, :, None]
+    mean = (image * weight[:, :, None]).sum(axis=(0, 1)) / max(float(weight.sum()), 1e-6)
+    # Blend towards the overall mean where little weight is near, instead of dividing by almost nothing.
+    confidence = np.clip(norm / 0.25, 0.0, 1.0)
+    local = weighted / np.maximum(norm, 1e-6)
+    return np.asarray(local * confidence + mean * (1.0 - confidence), dtype=np.float32)
+
+
+def poisson_correct(face_bgr: BgrImage, destination_bgr: BgrImage, mask: Mask) -> BgrImage:
+    """face_bgr with a seamless-clone (Poisson) correction: edges merge into the destination without a seam.
+
+    cv2.seamlessClone on a full face costs ~30 ms, so it runs on a grid of about 96 px; what it changes (a smooth
+    membrane) is scaled up and added to the full-resolution face, keeping all detail. Same shapes as match_colour.
+    """
+    height, width = face_bgr.shape[:2]
+    scale = min(1.0, POISSON_GRID_SIDE_PX / max(height, width))
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    face_small = cv2.resize(face_bgr, size, interpolation=cv2.INTER_AREA)
+    destination_small = cv2.resize(destination_bgr, size, interpolation=cv2.INTER_AREA)
+    inside: np.ndarray = (cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0.05).astype(np.uint8) * 255
+    # seamlessClone needs the mask clear of the image border; pad everything by a margin.
+    margin = 4
+    inside = cv2.copyMakeBorder(inside, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0)
+    face_padded = cv2.copyMakeBorder(face_small, margin, margin, margin, margin, cv2.BORDER_REPLICATE)
+    destination_padded = cv2.copyMakeBorder(destination_small, margin, margin, margin, margin, cv2.BORDER_REPLICATE)
+    x, y, box_width, box_height = cv2.boundingRect(inside)
+    if box_width < 3 or box_height < 3:
+        return face_bgr
+    centre = (x + box_width // 2, y + box_height // 2)
+    try:
+        cloned = cv2.seamlessClone(face_padded, destination_padded, inside, centre, cv2.NORMAL_CLONE)
+    except cv2.error:
+        return face_bgr
+    correction = cloned.astype(np.float32) - face_padded.astype(np.float32)
+    correction = correction[margin:-margin, margin:-margin]
+    full = cv2.resize(correction, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(np.clip(face_bgr.astype(np.float32) + full, 0, 255), dtype=np.uint8)
 
 
 def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, settings: SwapConfig) -> None:
-    """Composite one swapped face into frame_bgr in place (only the face region is touched)."""
-    region = swapped.region
-    if region.width <= 0 or region.height <= 0:
-        return
+    """Composite one swapped face into frame_bgr (H×W×3 uint8 BGR) in place; only swapped.region is written.
+
+    The mask follows the user's face oval (feathered by settings.mask_feather), cut at the open mouth and the eyes
+    when settings ask for the user's own; colours are relit to the frame when settings.colour_match; the composite is
+    an alpha blend, or a Poisson blend (settings.blend_mode "poisson") for the hardest lighting.
+    """
+    region = swapped.region.clipped(frame_bgr.shape[1], frame_bgr.shape[0])
+    if region != swapped.region or region.width <= 0 or region.height <= 0:
+        if region.width <= 0 or region.height <= 0:
+            return
+        swapped = _crop_swapped(swapped, region)
     destination = frame_bgr[region.y0 : region.y1, region.x0 : region.x1]
-    mask = build_face_mask(face, swapped, settings.mask_feather)
+    mask = build_face_mask(
+        face,
+        swapped,
+        settings.mask_feather,
+        cut_mouth=settings.mouth_from_user,
+        cut_eyes=settings.eyes_from_user,
+    )
     face_bgr = swapped.face_bgr
     if settings.colour_match:
         face_bgr = match_colour(face_bgr, destination, mask)
-    alpha = mask[:, :, None]
-    destination[:] = (face_bgr * alpha + destination * (1.0 - alpha)).astype(np.uint8)
+    if settings.blend_mode == "poisson":
+        face_bgr = poisson_correct(face_bgr, destination, mask)
+    alpha = mask
+    destination[:] = cv2.blendLinear(face_bgr, destination, alpha, 1.0 - alpha)
+
+
+def _crop_swapped(swapped: SwappedFace, region: Box) -> SwappedFace:
+    """The part of a SwappedFace inside `region` (a sub-box of swapped.region)."""
+    x0, y0 = region.x0 - swapped.region.x0, region.y0 - swapped.region.y0
+    return SwappedFace(
+        region=region,
+        face_bgr=swapped.face_bgr[y0 : y0 + region.height, x0 : x0 + region.width],
+        coverage=swapped.coverage[y0 : y0 + region.height, x0 : x0 + region.width],
+    )
+
+
+def _odd(size: float) -> int:
+    """An odd kernel size near `size` (at least 1)."""
+    return max(1, int(size)) | 1
