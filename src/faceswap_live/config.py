@@ -179,6 +179,39 @@ class OnnxConfig:
         _check(sum(weights) > 0, "At least one identity weight must be above 0.")
 
 
+LabelPosition = Literal["bottom-right", "bottom-left", "top-right", "top-left"]
+
+
+@dataclass(frozen=True)
+class MarkingConfig:
+    """The visible "AI-modified" label and the invisible watermark put on every output frame and file.
+
+    Both are on by default. Turning the label off is a deliberate act: `label_enabled = false` in the settings file
+    or the CLI flag that says the user understands; never a default.
+    """
+
+    label_enabled: bool = True
+    label_text: str = "AI-modified"
+    label_position: LabelPosition = "bottom-right"
+    label_scale: float = 0.04
+    """Text height as a fraction of the frame height (0.04 = 19 px at 480 lines)."""
+    watermark_enabled: bool = True
+    watermark_strength: float = 4.0
+    """Peak luma change in grey levels; 4 ≈ 39.6 dB PSNR. Lower is less robust to re-encoding."""
+
+    def __post_init__(self) -> None:
+        _check(
+            self.label_position in ("bottom-right", "bottom-left", "top-right", "top-left"),
+            f"Unknown label position {self.label_position!r}: use bottom-right, bottom-left, top-right or top-left.",
+        )
+        _check(0.01 <= self.label_scale <= 0.2, f"Label size must be between 0.01 and 0.2, not {self.label_scale}.")
+        _check(bool(self.label_text.strip()), "The label text must not be empty.")
+        _check(
+            0.5 <= self.watermark_strength <= 12.0,
+            f"Watermark strength must be between 0.5 and 12, not {self.watermark_strength}.",
+        )
+
+
 @dataclass(frozen=True)
 class AppConfig:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
@@ -187,6 +220,7 @@ class AppConfig:
     swap: SwapConfig = field(default_factory=SwapConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     onnx: OnnxConfig = field(default_factory=OnnxConfig)
+    marking: MarkingConfig = field(default_factory=MarkingConfig)
 
 
 SectionT = TypeVar("SectionT")
