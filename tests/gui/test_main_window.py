@@ -180,7 +180,8 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
     # Ctrl+Space turns the swap off: the user's own face, untouched, from the next frames on.
     window.swap_action.trigger()
     off = _wait_for_result(qtbot, window, lambda result: not result.swapped)
-    assert _face_difference(off) == 0.0
+    # Only the invisible watermark (a few grey levels) remains on the user's own face.
+    assert _face_difference(off) < min(4.0, astronaut_change / 4)
     window.swap_action.trigger()
     _wait_for_result(qtbot, window, lambda result: result.swapped, after_index=off.source.index)
 

@@ -107,6 +107,13 @@ class GalleryWidget(QListWidget):
         """Entry ids in display order, "" (no swap) first."""
         return [str(self.item(row).data(Qt.ItemDataRole.UserRole)) for row in range(self.count())]
 
+    def name_of(self, entry_id: str) -> str:
+        """The shown name of an entry ("" when it is not listed)."""
+        for row in range(self.count()):
+            if self.item(row).data(Qt.ItemDataRole.UserRole) == entry_id:
+                return str(self.item(row).text())
+        return ""
+
     def select_id(self, entry_id: str) -> None:
         """Highlight an entry without emitting target_chosen."""
         blocked = self.blockSignals(True)

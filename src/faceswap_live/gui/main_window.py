@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QFileDialog,
     QFrame,
@@ -41,6 +42,7 @@ from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog, LabelOffD
 from faceswap_live.gui.gallery_widget import NO_TARGET, GalleryWidget, image_paths_in
 from faceswap_live.gui.overlay import OverlayStats
 from faceswap_live.gui.preview import PreviewMode, PreviewWidget
+from faceswap_live.gui.refcount_guard import install_none_reference_guard
 from faceswap_live.gui.settings_panel import SettingsPanel
 from faceswap_live.gui.workers import BackgroundJobs
 from faceswap_live.stages.capture import IMAGE_SUFFIXES, FrameSource, open_frame_source
@@ -136,6 +138,7 @@ class MainWindow(QMainWindow):
         autostart: bool = True,
     ) -> None:
         super().__init__()
+        install_none_reference_guard(QApplication.instance())  # before the first repaint; see refcount_guard.py
         self.setWindowTitle("faceswap-live")
         self.setAcceptDrops(True)
         self._config_path = config_path or default_config_path()
@@ -242,7 +245,7 @@ class MainWindow(QMainWindow):
         self.side_splitter.addWidget(self.panel)
         self.side_splitter.setStretchFactor(0, 1)
         self.side_splitter.setStretchFactor(1, 3)
-        self.side_splitter.setSizes([260, 600])
+        self.side_splitter.setSizes([200, 660])
 
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.addWidget(left)
@@ -638,7 +641,7 @@ class MainWindow(QMainWindow):
         target = self._targets.get(entry_id)
         if target is not None:
             self._set_runner_target(target)
-            self.target_state.setText(f"Swapping to {target.name}.")
+            self.target_state.setText(f"Swapping to {self.gallery_widget.name_of(entry_id) or target.name}.")
             self.target_ready.emit(entry_id)
             return
         self._set_runner_target(None)  # pass-through while it loads: the preview never waits

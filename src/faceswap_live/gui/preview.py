@@ -142,10 +142,7 @@ class PreviewWidget(QWidget):
         area = QRectF(self.rect())
         if panes and not self._message:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            gap = 8.0
-            pane_width = (area.width() - gap * (len(panes) - 1)) / len(panes)
-            for index, (caption, image_bgr) in enumerate(panes):
-                pane = QRectF(area.left() + index * (pane_width + gap), area.top(), pane_width, area.height())
+            for pane, (caption, image_bgr) in zip(self._pane_areas(panes, area), panes, strict=True):
                 height, width = image_bgr.shape[:2]
                 target = fit_rect(width, height, pane)
                 painter.drawImage(target, qimage_from_bgr(image_bgr))  # the array outlives the call: no copy needed
@@ -161,6 +158,27 @@ class PreviewWidget(QWidget):
         if self._overlay and self._stats is not None and not self._message:
             paint_profile_overlay(painter, area, self._stats)
         painter.end()
+
+    @staticmethod
+    def _pane_areas(panes: list[tuple[str, BgrImage]], area: QRectF, gap: float = 8.0) -> list[QRectF]:
+        """One area per pane: side by side or stacked, whichever shows the pictures larger."""
+        count = len(panes)
+        if count == 1:
+            return [area]
+        height, width = panes[0][1].shape[:2]
+        across_width = (area.width() - gap * (count - 1)) / count
+        down_height = (area.height() - gap * (count - 1)) / count
+        across_scale = min(across_width / width, area.height() / height)
+        down_scale = min(area.width() / width, down_height / height)
+        if across_scale >= down_scale:
+            return [
+                QRectF(area.left() + index * (across_width + gap), area.top(), across_width, area.height())
+                for index in range(count)
+            ]
+        return [
+            QRectF(area.left(), area.top() + index * (down_height + gap), area.width(), down_height)
+            for index in range(count)
+        ]
 
     def _paint_caption(self, painter: QPainter, target: QRectF, caption: str) -> None:
         painter.save()
@@ -195,10 +213,8 @@ class PreviewWidget(QWidget):
         panes = self._panes()
         if not panes:
             return QRectF()
-        area = QRectF(self.rect())
-        pane_width = (area.width() - 8.0 * (len(panes) - 1)) / len(panes)
         height, width = panes[0][1].shape[:2]
-        return fit_rect(width, height, QRectF(area.left(), area.top(), pane_width, area.height()))
+        return fit_rect(width, height, self._pane_areas(panes, QRectF(self.rect()))[0])
 
 
 __all__ = ["PreviewMode", "PreviewWidget", "fit_rect", "qimage_from_bgr"]
