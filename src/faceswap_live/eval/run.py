@@ -1,0 +1,329 @@
+"""`faceswap-live eval`: swap shared target photos onto shared videos and measure what a viewer would judge.
+
+For each (video, target person) pair the real pipeline runs on consecutive frames (scaled to fit 640×480, like a
+webcam) and each output frame is measured with tools independent of the swap:
+- identity: dlib's recogniser, against a DIFFERENT photo of the target person than the one swapped in (the judge
+  photo), so copying one photo cannot win: share of frames nearer the target than the original person (the
+  source frame's own face), and the mean distances;
+- expression: a fresh MediaPipe landmarker (image mode, no tracking state shared with the pipeline) measures mouth
+  and eye opening on the source and on the OUTPUT frames: their correlation says the swap follows the user;
+- overlap: IoU of the face box found on the output with the one found on the source;
+- stability: on still stretches (landmarks moving < 0.4% of the face height a frame), the mean frame-to-frame
+  change inside the face region of the output over that of the source (1.0 = no added flicker);
+- speed: per-stage ms of the pipeline (p50, p95).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import cv2
+import numpy as np
+
+from faceswap_live.config import AppConfig, LandmarkConfig
+from faceswap_live.engine.pipeline import Pipeline
+from faceswap_live.eval.identity import FaceRecogniser, face_distance
+from faceswap_live.eval.measures import (
+    correlation,
+    eye_opening,
+    face_height,
+    mean_absolute_change,
+    mouth_opening,
+)
+from faceswap_live.offline import read_video_frames
+from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.target import find_faces_in_photo, load_target_face, read_image
+from faceswap_live.types import BgrImage, Box, Frame
+
+logger = logging.getLogger(__name__)
+
+STILL_MOTION: Final = 0.004
+"""A frame is "still" when the mean landmark motion since the previous frame is below this share of face height."""
+MAX_FRAME_SIZE: Final = (640, 480)
+
+
+@dataclass(frozen=True)
+class EvalPair:
+    """One evaluation run: a video (file under videos/), the photo swapped in, and another photo of that person."""
+
+    video: str
+    target_photo: str
+    judge_photo: str
+
+
+DEFAULT_PAIRS: Final = (
+    EvalPair("v01_p39.avi", "p02_1.jpg", "p02_2.jpg"),
+    EvalPair("v06_p43.mp4", "p08_1.jpg", "p08_3.jpg"),
+    EvalPair("v07_p44.mp4", "p05_1.jpg", "p05_3.jpg"),
+    EvalPair("v10_p47.mp4", "p07_1.jpg", "p07_2.jpg"),
+    EvalPair("v16_p01.mp4", "p04_2.jpg", "p04_3.jpg"),
+    EvalPair("v09_p46.mp4", "p03_1.jpg", "p03_3.jpg"),
+)
+"""Webcam, glasses, head turns, beard, talking head, talking woman; targets are people with several photos."""
+
+
+@dataclass
+class PairResult:
+    video: str
+    target_photo: str
+    judge_photo: str
+    frame_size: str
+    frames: int
+    swapped_frames: int
+    identity_frames: int = 0
+    nearer_target_share: float = math.nan
+    distance_to_target: float = math.nan
+    distance_to_source: float = math.nan
+    mouth_correlation: float = math.nan
+    eye_correlation: float = math.nan
+    mean_iou: float = math.nan
+    still_frames: int = 0
+    stability_ratio: float = math.nan
+    stage_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
+    mouth_source: list[float] = field(default_factory=list, repr=False)
+    mouth_output: list[float] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class EvalReport:
+    pairs: list[PairResult]
+    nearer_target_share: float
+    distance_to_target: float
+    distance_to_source: float
+    mouth_correlation: float
+    eye_correlation: float
+    mean_iou: float
+    stability_ratio: float
+    stage_ms: dict[str, tuple[float, float]]
+    seconds: float
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return (math.nan, math.nan)
+    return (round(float(np.percentile(values, 50)), 2), round(float(np.percentile(values, 95)), 2))
+
+
+def _fit_frame(image_bgr: BgrImage) -> BgrImage:
+    height, width = image_bgr.shape[:2]
+    scale = (
+        min(1.0, MAX_FRAME_SIZE[0] / width, MAX_FRAME_SIZE[1] / height)
+        if width >= height
+        else min(1.0, MAX_FRAME_SIZE[1] / width, MAX_FRAME_SIZE[0] / height)
+    )
+    if scale >= 1.0:
+        return image_bgr
+    return np.asarray(cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def side_by_side(images_bgr: list[BgrImage], height: int = 360) -> BgrImage:
+    """Images scaled to one height and placed left to right (BGR)."""
+    scaled = [
+        cv2.resize(
+            image, (max(1, round(image.shape[1] * height / image.shape[0])), height), interpolation=cv2.INTER_AREA
+        )
+        for image in images_bgr
+    ]
+    return np.asarray(np.hstack(scaled), dtype=np.uint8)
+
+
+def evaluate_pair(
+    pair: EvalPair,
+    faces_dir: Path,
+    landmark_model_path: Path,
+    recogniser: FaceRecogniser,
+    config: AppConfig,
+    frames_per_clip: int = 90,
+    identity_every: int = 3,
+    stills_dir: Path | None = None,
+) -> PairResult:
+    """Run and measure one pair (see the module docstring). Raises TargetFaceError/CameraError for bad inputs."""
+    target = load_target_face(faces_dir / "portraits" / pair.target_photo, landmark_model_path)
+    judge_image = read_image(faces_dir / "portraits" / pair.judge_photo)
+    judge_faces = find_faces_in_photo(judge_image, landmark_model_path, max_faces=1)
+    judge_embedding = recogniser.embed(judge_image, judge_faces[0].box if judge_faces else None)
+    raw_frames, fps = read_video_frames(faces_dir / "videos" / pair.video, frames_per_clip)
+    frames = [_fit_frame(frame) for frame in raw_frames]
+    result = PairResult(
+        pair.video,
+        pair.target_photo,
+        pair.judge_photo,
+        f"{frames[0].shape[1]}x{frames[0].shape[0]}",
+        len(frames),
+        0,
+    )
+    stage_values: dict[str, list[float]] = {}
+    nearer: list[bool] = []
+    to_target: list[float] = []
+    to_source: list[float] = []
+    eyes_source: list[float] = []
+    eyes_output: list[float] = []
+    ious: list[float] = []
+    output_changes: list[float] = []
+    source_changes: list[float] = []
+    previous: tuple[BgrImage, BgrImage, np.ndarray] | None = None
+    best_mouth, stills = -1.0, {}
+    pipeline = Pipeline(config, landmark_model_path)
+    checker = FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="image")
+    try:
+        pipeline.set_target(target)
+        for index, image in enumerate(frames):
+            frame_result = pipeline.process(Frame(image_bgr=image, index=index, captured_at_s=index / fps))
+            for stage, value in frame_result.stage_ms.items():
+                stage_values.setdefault(stage, []).append(value)
+            stage_values.setdefault("total", []).append(sum(frame_result.stage_ms.values()))
+            if not frame_result.swapped:
+                previous = None
+                continue
+            result.swapped_frames += 1
+            output = frame_result.output_bgr
+            found_source, found_output = checker.detect(image), checker.detect(output)
+            if not found_source:
+                previous = None
+                continue
+            source_points = found_source[0].points_px
+            source_box = Box.around(source_points)
+            if found_output:
+                output_points = found_output[0].points_px
+                ious.append(source_box.iou(Box.around(output_points)))
+                result.mouth_source.append(mouth_opening(source_points))
+                result.mouth_output.append(mouth_opening(output_points))
+                eyes_source.append(eye_opening(source_points))
+                eyes_output.append(eye_opening(output_points))
+                if result.mouth_source[-1] > best_mouth or index in (0, len(frames) // 2):
+                    key = "mouth" if result.mouth_source[-1] > best_mouth else f"frame{index}"
+                    best_mouth = max(best_mouth, result.mouth_source[-1])
+                    stills[key] = side_by_side([image, target.image_bgr, output])
+            else:
+                ious.append(0.0)
+            if index % identity_every == 0 and judge_embedding is not None:
+                output_embedding = recogniser.embed(output, source_box)
+                source_embedding = recogniser.embed(image, source_box)
+                if output_embedding is not None and source_embedding is not None:
+                    to_target.append(face_distance(output_embedding, judge_embedding))
+                    to_source.append(face_distance(output_embedding, source_embedding))
+                    nearer.append(to_target[-1] < to_source[-1])
+            if previous is not None:
+                previous_source, previous_output, previous_points = previous
+                motion = float(np.linalg.norm(source_points[:, :2] - previous_points[:, :2], axis=1).mean())
+                if motion < STILL_MOTION * face_height(source_points):
+                    region = source_box.expanded(1.1).clipped(image.shape[1], image.shape[0])
+                    source_changes.append(mean_absolute_change(previous_source, image, region))
+                    output_changes.append(mean_absolute_change(previous_output, output, region))
+            previous = (image, output, source_points)
+    finally:
+        checker.close()
+        pipeline.close()
+    result.identity_frames = len(nearer)
+    if nearer:
+        result.nearer_target_share = float(np.mean(nearer))
+        result.distance_to_target = float(np.mean(to_target))
+        result.distance_to_source = float(np.mean(to_source))
+    result.mouth_correlation = correlation(result.mouth_source, result.mouth_output)
+    result.eye_correlation = correlation(eyes_source, eyes_output)
+    result.mean_iou = float(np.mean(ious)) if ious else math.nan
+    result.still_frames = len(source_changes)
+    if source_changes:
+        result.stability_ratio = float(np.mean(output_changes) / max(np.mean(source_changes), 1e-6))
+    result.stage_ms = {stage: _percentiles(values) for stage, values in stage_values.items()}
+    result._eyes = (eyes_source, eyes_output)  # type: ignore[attr-defined]
+    result._identity = (nearer, to_target, to_source)  # type: ignore[attr-defined]
+    result._stages = stage_values  # type: ignore[attr-defined]
+    if stills_dir is not None:
+        stills_dir.mkdir(parents=True, exist_ok=True)
+        for key, still in stills.items():
+            cv2.imwrite(str(stills_dir / f"{Path(pair.video).stem}_{Path(pair.target_photo).stem}_{key}.jpg"), still)
+    return result
+
+
+def run_eval(
+    faces_dir: Path,
+    landmark_model_path: Path,
+    eval_models_dir: Path,
+    pairs: tuple[EvalPair, ...] | list[EvalPair] = DEFAULT_PAIRS,
+    config: AppConfig | None = None,
+    frames_per_clip: int = 90,
+    identity_every: int = 3,
+    stills_dir: Path | None = None,
+) -> EvalReport:
+    """Evaluate the configured engine on (video, target) pairs; ~1 minute per pair at the defaults on 2 cores.
+
+    faces_dir: ../shared/data/faces (videos/, portraits/). eval_models_dir: folder with the dlib models.
+    stills_dir: where side-by-side stills (source | target | output) go; they show the shared people, so keep them
+    out of the repository. Raises ModelError when a model is missing.
+    """
+    started = time.perf_counter()
+    config = config or AppConfig()
+    recogniser = FaceRecogniser(eval_models_dir)
+    results = []
+    for pair in pairs:
+        logger.info("evaluating %s with %s", pair.video, pair.target_photo)
+        results.append(
+            evaluate_pair(
+                pair, faces_dir, landmark_model_path, recogniser, config, frames_per_clip, identity_every, stills_dir
+            )
+        )
+    nearer, to_target, to_source, eyes_source, eyes_output, stages = [], [], [], [], [], {}
+    for result in results:
+        identity = result._identity  # type: ignore[attr-defined]
+        nearer += identity[0]
+        to_target += identity[1]
+        to_source += identity[2]
+        eyes_source += result._eyes[0]  # type: ignore[attr-defined]
+        eyes_output += result._eyes[1]  # type: ignore[attr-defined]
+        for stage, values in result._stages.items():  # type: ignore[attr-defined]
+            stages.setdefault(stage, []).extend(values)
+    mouth_source = [value for result in results for value in result.mouth_source]
+    mouth_output = [value for result in results for value in result.mouth_output]
+    ious = [result.mean_iou for result in results if not math.isnan(result.mean_iou)]
+    ratios = [result.stability_ratio for result in results if not math.isnan(result.stability_ratio)]
+    return EvalReport(
+        pairs=results,
+        nearer_target_share=float(np.mean(nearer)) if nearer else math.nan,
+        distance_to_target=float(np.mean(to_target)) if to_target else math.nan,
+        distance_to_source=float(np.mean(to_source)) if to_source else math.nan,
+        mouth_correlation=correlation(mouth_source, mouth_output),
+        eye_correlation=correlation(eyes_source, eyes_output),
+        mean_iou=float(np.mean(ious)) if ious else math.nan,
+        stability_ratio=float(np.median(ratios)) if ratios else math.nan,
+        stage_ms={stage: _percentiles(values) for stage, values in stages.items()},
+        seconds=time.perf_counter() - started,
+    )
+
+
+def format_report(report: EvalReport) -> str:
+    """The report as Markdown: one row per pair, then the pooled figures and per-stage ms."""
+    lines = [
+        "| video | target (judged on) | size | swapped | nearer target | dist target | dist source | mouth r | eye r |"
+        " IoU | stability | swap ms p50/p95 | blend ms p50/p95 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for result in report.pairs:
+        swap = result.stage_ms.get("swap", (math.nan, math.nan))
+        blend = result.stage_ms.get("blend", (math.nan, math.nan))
+        lines.append(
+            f"| {result.video} | {result.target_photo} ({result.judge_photo}) | {result.frame_size} | "
+            f"{result.swapped_frames}/{result.frames} | {result.nearer_target_share:.2f} ({result.identity_frames}) | "
+            f"{result.distance_to_target:.3f} | {result.distance_to_source:.3f} | {result.mouth_correlation:.2f} | "
+            f"{result.eye_correlation:.2f} | {result.mean_iou:.2f} | {result.stability_ratio:.2f} "
+            f"({result.still_frames}) | {swap[0]:.2f}/{swap[1]:.2f} | {blend[0]:.2f}/{blend[1]:.2f} |"
+        )
+    lines += [
+        "",
+        f"- Output nearer the target than the source: {report.nearer_target_share:.1%} of judged frames",
+        f"- Mean dlib distance to the target (other photo): {report.distance_to_target:.3f}; "
+        f"to the source person: {report.distance_to_source:.3f}",
+        f"- Mouth-opening correlation (pooled): {report.mouth_correlation:.3f}; "
+        f"eye-opening correlation: {report.eye_correlation:.3f}",
+        f"- Face box IoU output vs source: {report.mean_iou:.3f}",
+        f"- Stability (output change / source change on still frames, median over clips): {report.stability_ratio:.2f}",
+        "- Stage ms (p50 / p95): "
+        + ", ".join(f"{stage} {p50:.2f} / {p95:.2f}" for stage, (p50, p95) in sorted(report.stage_ms.items())),
+        f"- Evaluation took {report.seconds:.0f} s",
+    ]
+    return "\n".join(lines)
