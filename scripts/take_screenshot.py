@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-WINDOW_SIZE = (1440, 900)
+WINDOW_SIZE = (1560, 900)
 
 
 def write_camera_clip(path: Path, frames: int = 90, size: tuple[int, int] = (640, 480)) -> Path:
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             config_path=config_path, gallery_root=work / "targets", landmark_model_path=landmark_model, cameras=[]
         )
         window.resize(*WINDOW_SIZE)
+        window.main_splitter.setSizes([WINDOW_SIZE[0] - 380, 380])
         window.show()
         window.select_target(str(hopper_entry.id))
         window.set_preview_mode(args.mode)

@@ -161,7 +161,7 @@ class PreviewWidget(QWidget):
 
     @staticmethod
     def _pane_areas(panes: list[tuple[str, BgrImage]], area: QRectF, gap: float = 8.0) -> list[QRectF]:
-        """One area per pane: side by side or stacked, whichever shows the pictures larger."""
+        """One area per pane: side by side, or stacked when that shows the pictures clearly larger."""
         count = len(panes)
         if count == 1:
             return [area]
@@ -170,7 +170,7 @@ class PreviewWidget(QWidget):
         down_height = (area.height() - gap * (count - 1)) / count
         across_scale = min(across_width / width, area.height() / height)
         down_scale = min(area.width() / width, down_height / height)
-        if across_scale >= down_scale:
+        if across_scale * 1.15 >= down_scale:  # beside reads more naturally; stack only when clearly larger
             return [
                 QRectF(area.left() + index * (across_width + gap), area.top(), across_width, area.height())
                 for index in range(count)
