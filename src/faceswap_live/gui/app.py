@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QApplication
 
 from faceswap_live import __version__
 from faceswap_live.gui.main_window import MainWindow
-from faceswap_live.gui.refcount_guard import install_none_reference_guard
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(argv if argv is not None else sys.argv[:1])
-    install_none_reference_guard(app)
     app.setApplicationName("faceswap-live")
     app.setApplicationDisplayName("faceswap-live")
     app.setApplicationVersion(__version__)

@@ -18,7 +18,6 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QFileDialog,
     QFrame,
@@ -42,7 +41,6 @@ from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog, LabelOffD
 from faceswap_live.gui.gallery_widget import NO_TARGET, GalleryWidget, image_paths_in
 from faceswap_live.gui.overlay import OverlayStats
 from faceswap_live.gui.preview import PreviewMode, PreviewWidget
-from faceswap_live.gui.refcount_guard import install_none_reference_guard
 from faceswap_live.gui.settings_panel import SettingsPanel
 from faceswap_live.gui.workers import BackgroundJobs
 from faceswap_live.stages.capture import IMAGE_SUFFIXES, FrameSource, open_frame_source
@@ -138,7 +136,6 @@ class MainWindow(QMainWindow):
         autostart: bool = True,
     ) -> None:
         super().__init__()
-        install_none_reference_guard(QApplication.instance())  # before the first repaint; see refcount_guard.py
         self.setWindowTitle("faceswap-live")
         self.setAcceptDrops(True)
         self._config_path = config_path or default_config_path()
