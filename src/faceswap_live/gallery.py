@@ -178,7 +178,7 @@ class TargetGallery:
                 )
             face_box = faces[face_index].box
         entry_id = uuid.uuid4().hex[:12]
-        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".adding-{entry_id}-", dir=self.root))

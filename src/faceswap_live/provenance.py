@@ -64,7 +64,7 @@ def _create_identity(directory: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     organisation = x509.NameAttribute(NameOID.ORGANIZATION_NAME, "faceswap-live (local user)")
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "faceswap-live local CA"), organisation])
@@ -191,9 +191,13 @@ def sign_file(path: Path, version: str, identity: SigningIdentity | None = None)
         signer_info = c2pa.C2paSignerInfo(
             c2pa.C2paSigningAlg.ES256, identity.certificate_chain_pem, identity.private_key_pem, None
         )
-        with c2pa.Signer.from_info(signer_info) as signer, c2pa.Builder(build_manifest(path.name, version)) as builder:
-            with path.open("rb") as source, temporary.open("w+b") as destination:
-                builder.sign(signer, mime_type, source, destination)
+        with (
+            c2pa.Signer.from_info(signer_info) as signer,
+            c2pa.Builder(build_manifest(path.name, version)) as builder,
+            path.open("rb") as source,
+            temporary.open("w+b") as destination,
+        ):
+            builder.sign(signer, mime_type, source, destination)
         temporary.replace(path)
     except (c2pa.C2paError, OSError) as error:
         temporary.unlink(missing_ok=True)

@@ -78,7 +78,10 @@ def _reduce(image_bgr: BgrImage) -> BgrImage:
 
 
 def sample_video_frames(path: Path, count: int = DEFAULT_VIDEO_FRAMES) -> list[BgrImage]:
-    """Up to `count` frames spread evenly over the video (seeking, so long files stay fast). Raises VerificationError."""
+    """Up to `count` BGR frames spread evenly over the video (seeking keeps long files fast).
+
+    Raises VerificationError when the file is not a readable video.
+    """
     frames: list[BgrImage] = []
     try:
         with av.open(str(path)) as container:
@@ -95,12 +98,12 @@ def sample_video_frames(path: Path, count: int = DEFAULT_VIDEO_FRAMES) -> list[B
                     position_s = duration_s * (index + 0.5) / count
                     container.seek(int(position_s / stream.time_base), stream=stream, backward=True)
                     for frame in container.decode(stream):
-                        frames.append(_reduce(frame.to_ndarray(format="bgr24")))
+                        frames.append(_reduce(np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)))
                         break
             else:  # short or length unknown: decode from the start, every third frame
                 for frame_index, frame in enumerate(container.decode(stream)):
                     if frame_index % 3 == 0:
-                        frames.append(_reduce(frame.to_ndarray(format="bgr24")))
+                        frames.append(_reduce(np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)))
                     if len(frames) >= count:
                         break
     except av.error.FFmpegError as error:
@@ -118,7 +121,8 @@ def _message(
         version = f" {watermark.version}" if watermark.version else ""
         parts.append(
             f"faceswap-live{version} watermark found (score {watermark.score_z:.1f}, threshold "
-            f"{DETECTION_THRESHOLD_Z:.1f}; chance of a false alarm ≤ {false_positive_probability(watermark.score_z):.0e})"
+            f"{DETECTION_THRESHOLD_Z:.1f}; chance of a false alarm "
+            f"≤ {false_positive_probability(watermark.score_z):.0e})"
         )
     else:
         parts.append(f"no faceswap-live watermark (score {watermark.score_z:.1f} < {DETECTION_THRESHOLD_Z:.1f})")

@@ -10,9 +10,9 @@ Scheme (version 1)
   (Gaussian) so no sharp chip edges show, and it is added to the luma (the same delta on B, G and R moves Y by exactly
   that delta and leaves the chroma alone).
 * Detection resizes the frame so that one chip is 4 px (a canonical height of 192 px), removes the picture's own low
-  frequencies (a difference-of-Gaussians band-pass), normalises local contrast and clips, folds the frame onto one tile period
-  (sum of all tile-sized windows) and correlates the folded tile with the sync pattern for every circular shift at
-  once with an FFT. The correlation map is turned into z-scores; the peak z is the detection score.
+  frequencies (a difference-of-Gaussians band-pass), normalises local contrast and clips, folds the frame onto one
+  tile period (sum of all tile-sized windows) and correlates the folded tile with the sync pattern for every circular
+  shift at once with an FFT. The correlation map is turned into z-scores; the peak z is the detection score.
   Cropping moves the tile (found by the shift search) and changes the scale relative to the frame height, so the
   search also tries a few canonical heights (crops of up to 12% of the height).
 * A video is judged by summing the folded tiles of several frames before correlating (the mark is the same in every
@@ -21,8 +21,9 @@ Scheme (version 1)
 False positives: without a mark the correlation at each (scale, shift) is close to a standard normal variable, so the
 chance that the largest of the N = 8 scales × 128² shifts tested values exceeds a threshold t is at most N·Q(t) (union
 bound; neighbouring shifts are correlated, which only makes the true figure smaller). DETECTION_THRESHOLD_Z = 6.5
-gives N·Q(t) ≈ 5e-6 per file (N = 131,072); see `false_positive_probability`. The payload (version) is reported only when its CRC
-matches (Chase decoding over the 5 least reliable bits), so a wrong version is shown with at most a 5e-4 chance.
+gives N·Q(t) ≈ 5e-6 per file (N = 131,072); see `false_positive_probability`. The payload (version) is reported
+only when its CRC matches (Chase decoding over the 5 least reliable bits), so a wrong version is shown with at most
+a 5e-4 chance.
 
 Invisibility: at the default strength (4 grey levels peak) the PSNR of a marked frame against the original is about
 39.6 dB (measured in tests/unit/test_watermark.py and scripts/eval_watermark.py).
@@ -263,12 +264,10 @@ def _templates() -> tuple[npt.NDArray[np.complex64], FloatArray]:
 
 
 def _band_pass_periodic(tile: FloatArray) -> FloatArray:
-    """The linear part of `_band_pass` applied to a repeating tile (what the mark looks like after detection filtering)."""
+    """The linear part of `_band_pass` on a repeating tile: what the mark looks like after detection filtering."""
     size = CANONICAL_TILE_PX
     padded = np.tile(tile, (3, 3))
-    band = cv2.GaussianBlur(padded, (0, 0), BAND_FINE_SIGMA_PX) - cv2.GaussianBlur(
-        padded, (0, 0), BAND_COARSE_SIGMA_PX
-    )
+    band = cv2.GaussianBlur(padded, (0, 0), BAND_FINE_SIGMA_PX) - cv2.GaussianBlur(padded, (0, 0), BAND_COARSE_SIGMA_PX)
     return np.ascontiguousarray(band[size : 2 * size, size : 2 * size], dtype=np.float32)
 
 
