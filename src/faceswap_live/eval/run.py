@@ -87,6 +87,12 @@ class PairResult:
     stage_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
     mouth_source: list[float] = field(default_factory=list, repr=False)
     mouth_output: list[float] = field(default_factory=list, repr=False)
+    eye_source: list[float] = field(default_factory=list, repr=False)
+    eye_output: list[float] = field(default_factory=list, repr=False)
+    nearer: list[bool] = field(default_factory=list, repr=False)
+    distances_to_target: list[float] = field(default_factory=list, repr=False)
+    distances_to_source: list[float] = field(default_factory=list, repr=False)
+    stage_values: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -157,12 +163,9 @@ def evaluate_pair(
         len(frames),
         0,
     )
-    stage_values: dict[str, list[float]] = {}
-    nearer: list[bool] = []
-    to_target: list[float] = []
-    to_source: list[float] = []
-    eyes_source: list[float] = []
-    eyes_output: list[float] = []
+    stage_values = result.stage_values
+    nearer, to_target, to_source = result.nearer, result.distances_to_target, result.distances_to_source
+    eyes_source, eyes_output = result.eye_source, result.eye_output
     ious: list[float] = []
     output_changes: list[float] = []
     source_changes: list[float] = []
@@ -229,15 +232,12 @@ def evaluate_pair(
     result.mean_iou = float(np.mean(ious)) if ious else math.nan
     result.still_frames = len(source_changes)
     if source_changes:
-        result.stability_ratio = float(np.mean(output_changes) / max(np.mean(source_changes), 1e-6))
+        result.stability_ratio = float(np.mean(output_changes)) / max(float(np.mean(source_changes)), 1e-6)
     result.stage_ms = {stage: _percentiles(values) for stage, values in stage_values.items()}
-    result._eyes = (eyes_source, eyes_output)  # type: ignore[attr-defined]
-    result._identity = (nearer, to_target, to_source)  # type: ignore[attr-defined]
-    result._stages = stage_values  # type: ignore[attr-defined]
     if stills_dir is not None:
         stills_dir.mkdir(parents=True, exist_ok=True)
         for key, still in stills.items():
-            cv2.imwrite(str(stills_dir / f"{Path(pair.video).stem}_{Path(pair.target_photo).stem}_{key}.jpg"), still)
+            cv2.imwrite(str(stills_dir / f"{Path(pair.video).stem}_{Path(pair.target_photo).stem}_{key}.png"), still)
     return result
 
 
@@ -268,16 +268,15 @@ def run_eval(
                 pair, faces_dir, landmark_model_path, recogniser, config, frames_per_clip, identity_every, stills_dir
             )
         )
-    nearer, to_target, to_source, eyes_source, eyes_output, stages = [], [], [], [], [], {}
+    stages: dict[str, list[float]] = {}
     for result in results:
-        identity = result._identity  # type: ignore[attr-defined]
-        nearer += identity[0]
-        to_target += identity[1]
-        to_source += identity[2]
-        eyes_source += result._eyes[0]  # type: ignore[attr-defined]
-        eyes_output += result._eyes[1]  # type: ignore[attr-defined]
-        for stage, values in result._stages.items():  # type: ignore[attr-defined]
+        for stage, values in result.stage_values.items():
             stages.setdefault(stage, []).extend(values)
+    nearer = [value for result in results for value in result.nearer]
+    to_target = [value for result in results for value in result.distances_to_target]
+    to_source = [value for result in results for value in result.distances_to_source]
+    eyes_source = [value for result in results for value in result.eye_source]
+    eyes_output = [value for result in results for value in result.eye_output]
     mouth_source = [value for result in results for value in result.mouth_source]
     mouth_output = [value for result in results for value in result.mouth_output]
     ious = [result.mean_iou for result in results if not math.isnan(result.mean_iou)]

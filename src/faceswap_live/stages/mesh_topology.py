@@ -182,6 +182,12 @@ FOREHEAD_TOP: Final = 10
 CHIN_BOTTOM: Final = 152
 
 
+RIGHT_EYEBROW: Final = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
+LEFT_EYEBROW: Final = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
+FEATURE_POINTS: Final = RIGHT_EYEBROW + LEFT_EYEBROW + OUTER_LIP_UPPER + OUTER_LIP_LOWER
+"""Brows and outer lips: their convex hull holds eyes, brows, nose and mouth (the features a face is known by)."""
+
+
 def closed_contour(upper: tuple[int, ...], lower: tuple[int, ...]) -> tuple[int, ...]:
     """One polygon from an (upper, lower) pair sharing end points: along the upper, back along the lower."""
     return tuple(upper) + tuple(reversed(lower[1:-1]))

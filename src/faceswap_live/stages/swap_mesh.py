@@ -33,6 +33,8 @@ from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
     EYE_FILL_TRIANGLES,
+    FACE_OVAL,
+    FEATURE_POINTS,
     FRONT_FACING_SIGN,
     MOUTH_FILL_TRIANGLES,
     TESSELATION_TRIANGLES,
@@ -140,7 +142,7 @@ def estimate_yaw_deg(points_px: npt.NDArray[np.floating]) -> float:
 class _TargetLevel:
     """One pyramid level of the target photo and its triangle vertices in that level's pixels."""
 
-    image_bgr: BgrImage
+    image_bgra: npt.NDArray[np.uint8]  # H×W×4: BGR + face alpha
     face_size_px: float
     vertex_a: npt.NDArray[np.float32]  # K×2
     edge_ab: npt.NDArray[np.float32]  # K×2
@@ -176,7 +178,11 @@ class MeshFaceSwapper(SwapEngine):
                 f"The target face {target.name!r} has no full face mesh; choose a photo where the face is clearly "
                 "visible."
             )
-        image = np.ascontiguousarray(target.image_bgr)
+        # The texture carries a 4th channel: how much each pixel is the target's face rather than hair or a hand
+        # over it (see target_face_alpha); one remap warps colour and alpha together.
+        image = np.ascontiguousarray(
+            np.dstack([target.image_bgr, target_face_alpha(target.image_bgr, points[:MESH_POINT_COUNT, :2])])
+        )
         points_px = points[:MESH_POINT_COUNT, :2].copy()
         levels = []
         while True:
@@ -184,7 +190,7 @@ class MeshFaceSwapper(SwapEngine):
             face_box = Box.around(points_px)
             levels.append(
                 _TargetLevel(
-                    image_bgr=image,
+                    image_bgra=image,
                     face_size_px=float(max(face_box.width, face_box.height)),
                     vertex_a=np.ascontiguousarray(corners[:, 0]),
                     edge_ab=np.ascontiguousarray(corners[:, 1] - corners[:, 0]),
@@ -249,10 +255,13 @@ class MeshFaceSwapper(SwapEngine):
         size = (region.width, region.height)
         full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
         full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
-        face_bgr = cv2.remap(level.image_bgr, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        coverage = cv2.resize(covered.reshape(grid_height, grid_width), size, interpolation=cv2.INTER_LINEAR)
+        texture = cv2.remap(level.image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        grid_coverage = cv2.resize(covered.reshape(grid_height, grid_width), size, interpolation=cv2.INTER_LINEAR)
+        coverage = grid_coverage * (texture[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0))
         return SwappedFace(
-            region=region, face_bgr=np.asarray(face_bgr, np.uint8), coverage=np.asarray(coverage, np.float32)
+            region=region,
+            face_bgr=np.ascontiguousarray(texture[:, :, :3], dtype=np.uint8),
+            coverage=np.asarray(coverage, np.float32),
         )
 
     def _fade_for_yaw(self, yaw_deg: float) -> float:
@@ -272,6 +281,45 @@ class MeshFaceSwapper(SwapEngine):
                 break
             chosen = level
         return chosen
+
+
+def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+    """H×W uint8: 255 where the target photo shows its face, falling to 0 on hair, hats or hands over the face rim.
+
+    Hair over the forehead or the temples lies inside the mesh, so a plain warp pastes it onto the user's face as
+    streaks. The inner face (the hull of brows, eyes, nose and lips) is always kept; in the rim between
+    it and the face outline, a pixel counts as face when its Lab colour is close to the skin colour measured in the
+    inner face (median and spread), so the user's own skin shows where the target's hair was.
+    """
+    height, width = image_bgr.shape[:2]
+    oval = points_px[list(FACE_OVAL)]
+    centre = oval.mean(axis=0)
+    face_size = float(np.ptp(oval, axis=0).max())
+    inner = np.zeros((height, width), np.uint8)
+    features = points_px[list(FEATURE_POINTS)]
+    cv2.fillConvexPoly(inner, cv2.convexHull(np.round(features).astype(np.int32)), 255)
+    skin_sample = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(skin_sample, [np.round((oval - centre) * 0.6 + centre).astype(np.int32)], 255)
+    lab = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    samples = lab[skin_sample > 0]
+    if samples.shape[0] < 32:
+        return np.full((height, width), 255, np.uint8)
+    median = np.median(samples, axis=0)
+    spread = np.median(np.abs(samples - median), axis=0) * 1.4826  # robust standard deviation
+    # Lightness varies with shading far more than hue does, so it gets a wider allowance.
+    tolerance = np.array([2.5 * spread[0] + 10.0, 2.5 * spread[1] + 3.0, 2.5 * spread[2] + 3.0], np.float32)
+    distance = np.sqrt((((lab - median) / tolerance) ** 2).sum(axis=2))
+    skin = np.clip((1.4 - distance) / 0.5, 0.0, 1.0).astype(np.float32)
+    kernel = _odd(face_size * 0.02)
+    skin = cv2.GaussianBlur(skin, (kernel, kernel), 0)
+    feather = _odd(face_size * 0.04)
+    inner_soft = cv2.GaussianBlur(inner, (feather, feather), 0).astype(np.float32) / 255.0
+    alpha = np.maximum(skin, inner_soft)
+    return np.asarray(np.round(alpha * 255.0), dtype=np.uint8)
+
+
+def _odd(size: float) -> int:
+    return max(1, int(size)) | 1
 
 
 def _affine_fill(
