@@ -67,10 +67,8 @@ def build_face_mask(
     cv2.fillPoly(mask, [to_grid(FACE_OVAL)], 255, lineType=cv2.LINE_AA, shift=4)
     kernel = _odd(face_size * feather)
     if kernel > 1:
-        # Erode by half the feather, then blur by the feather: the fade ends exactly on the oval.
-        erode = _odd(kernel / 2)
-        if erode > 1:
-            mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (erode, erode)))
+        # Erode by the blur's radius first, so the fade ends on the oval instead of spilling past the jaw line.
+        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel)))
         mask = cv2.GaussianBlur(mask, (kernel, kernel), 0)
     cut: np.ndarray = np.zeros_like(mask)
     if cut_mouth:

@@ -1,0 +1,152 @@
+"""The built-in mesh engine on real faces: identity, mouth, missing faces, faces leaving the frame.
+
+Uses the real MediaPipe landmarker (landmark_model_path) and, for identity, the shared dlib recogniser and videos.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceswap_live.config import AppConfig, MarkingConfig, SwapConfig
+from faceswap_live.engine.pipeline import Pipeline
+from faceswap_live.eval.measures import mouth_opening
+from faceswap_live.stages.blend import blend_face
+from faceswap_live.stages.swap_mesh import MeshFaceSwapper
+from faceswap_live.stages.target import find_faces_in_photo, load_target_face
+from faceswap_live.types import BgrImage, FaceLandmarks, Frame, TargetFace
+
+UNMARKED = AppConfig(marking=MarkingConfig(label_enabled=False, watermark_enabled=False))
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory: pytest.TempPathFactory, hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray) -> Path:
+    folder = tmp_path_factory.mktemp("photos")
+    cv2.imwrite(str(folder / "hopper.png"), hopper_bgr)
+    cv2.imwrite(str(folder / "astronaut.png"), astronaut_bgr)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def hopper_target(photo_dir: Path, landmark_model_path: Path) -> TargetFace:
+    return load_target_face(photo_dir / "hopper.png", landmark_model_path)
+
+
+@pytest.fixture(scope="module")
+def astronaut_target(photo_dir: Path, landmark_model_path: Path) -> TargetFace:
+    return load_target_face(photo_dir / "astronaut.png", landmark_model_path)
+
+
+def _face_in(image_bgr: BgrImage, model_path: Path) -> FaceLandmarks:
+    faces = find_faces_in_photo(image_bgr, model_path, max_faces=1)
+    assert faces, "the test photo must show a face"
+    return faces[0]
+
+
+def _swap(frame_bgr: BgrImage, target: TargetFace, model_path: Path, settings: SwapConfig) -> BgrImage:
+    engine = MeshFaceSwapper()
+    engine.set_target(target)
+    face = _face_in(frame_bgr, model_path)
+    swapped = engine.swap_face(frame_bgr, face, None, settings)
+    assert swapped is not None
+    output = frame_bgr.copy()
+    blend_face(output, swapped, face, settings)
+    return output
+
+
+def test_swapping_a_face_onto_itself_gives_back_the_same_face(
+    hopper_bgr: np.ndarray, hopper_target: TargetFace, landmark_model_path: Path
+) -> None:
+    """The warp is exact: the target's own mesh maps its photo onto itself (no tearing, no shift)."""
+    output = _swap(hopper_bgr, hopper_target, landmark_model_path, SwapConfig())
+    face = _face_in(hopper_bgr, landmark_model_path)
+    box = face.box.expanded(0.6)
+    difference = np.abs(
+        output[box.y0 : box.y1, box.x0 : box.x1].astype(int) - hopper_bgr[box.y0 : box.y1, box.x0 : box.x1]
+    )
+    assert difference.mean() < 6.0
+
+
+def test_open_mouth_in_the_source_stays_open_with_the_users_teeth(
+    astronaut_bgr: np.ndarray, hopper_target: TargetFace, landmark_model_path: Path
+) -> None:
+    """The astronaut smiles with teeth showing; Hopper's mouth is closed. The swap must keep the mouth open."""
+    output = _swap(astronaut_bgr, hopper_target, landmark_model_path, SwapConfig(mouth_from_user=True))
+    source_opening = mouth_opening(_face_in(astronaut_bgr, landmark_model_path).points_px)
+    output_face = _face_in(output, landmark_model_path)
+    assert mouth_opening(output_face.points_px) > 0.5 * source_opening
+    assert mouth_opening(output_face.points_px) > 0.08
+    # The teeth are the user's own: the mouth interior is unchanged.
+    face = _face_in(astronaut_bgr, landmark_model_path)
+    lips = face.points_px[[13, 14], :2].mean(axis=0).round().astype(int)
+    patch = (slice(lips[1] - 1, lips[1] + 2), slice(lips[0] - 3, lips[0] + 4))
+    assert np.abs(output[patch].astype(int) - astronaut_bgr[patch]).mean() < 25
+
+
+def test_closed_mouth_in_the_source_stays_closed_without_the_targets_teeth(
+    hopper_bgr: np.ndarray, astronaut_target: TargetFace, landmark_model_path: Path
+) -> None:
+    output = _swap(hopper_bgr, astronaut_target, landmark_model_path, SwapConfig())
+    output_face = _face_in(output, landmark_model_path)
+    assert mouth_opening(output_face.points_px) < 0.08
+    # No white teeth pasted between the lips.
+    lips = output_face.points_px[[13, 14], :2].mean(axis=0).round().astype(int)
+    mouth = output[lips[1] - 2 : lips[1] + 3, lips[0] - 6 : lips[0] + 7]
+    assert cv2.cvtColor(mouth, cv2.COLOR_BGR2GRAY).mean() < 170
+
+
+def test_frame_without_a_face_passes_through_unchanged(astronaut_target: TargetFace, landmark_model_path: Path) -> None:
+    pipeline = Pipeline(UNMARKED, landmark_model_path)
+    try:
+        pipeline.set_target(astronaut_target)
+        image = np.full((240, 320, 3), 90, np.uint8)
+        cv2.rectangle(image, (40, 40), (120, 200), (20, 160, 220), -1)
+        result = pipeline.process(Frame(image_bgr=image, index=0, captured_at_s=0.0))
+    finally:
+        pipeline.close()
+    assert not result.swapped
+    assert np.array_equal(result.output_bgr, image)
+
+
+def test_face_leaving_the_frame_mid_clip_causes_no_error(
+    hopper_bgr: np.ndarray, astronaut_target: TargetFace, landmark_model_path: Path
+) -> None:
+    pipeline = Pipeline(UNMARKED, landmark_model_path)
+    height, width = hopper_bgr.shape[:2]
+    swapped_frames = []
+    try:
+        pipeline.set_target(astronaut_target)
+        for index, shift in enumerate(range(0, 520, 40)):  # slide the face out to the right, past the edge
+            moved = cv2.warpAffine(hopper_bgr, np.float32([[1, 0, shift], [0, 1, 0]]), (width, height))
+            result = pipeline.process(Frame(image_bgr=moved, index=index, captured_at_s=index / 30))
+            assert result.output_bgr.shape == moved.shape
+            swapped_frames.append(result.swapped)
+    finally:
+        pipeline.close()
+    assert swapped_frames[0], "the face in full view must be swapped"
+    assert not swapped_frames[-1], "a face that has left must not be swapped any more"
+
+
+def test_swapped_shared_video_frames_look_like_the_target_to_an_independent_recogniser(
+    faces_dir: Path, shared_dir: Path, landmark_model_path: Path
+) -> None:
+    from faceswap_live.eval.identity import FaceRecogniser
+    from faceswap_live.eval.run import EvalPair, evaluate_pair
+
+    recogniser = FaceRecogniser(shared_dir / "models" / "eval")
+    result = evaluate_pair(
+        EvalPair("v06_p43.mp4", "p08_1.jpg", "p08_3.jpg"),
+        faces_dir,
+        landmark_model_path,
+        recogniser,
+        AppConfig(),
+        frames_per_clip=9,
+        identity_every=3,
+    )
+    assert result.identity_frames >= 2
+    assert result.nearer_target_share == 1.0
+    assert result.distance_to_target < result.distance_to_source
+    assert result.mean_iou > 0.75

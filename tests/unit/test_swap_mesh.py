@@ -1,0 +1,78 @@
+"""Mesh engine pieces that need no model: the vectorised rasteriser, the topology, the yaw fade."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from faceswap_live.stages.mesh_topology import (
+    EYE_FILL_TRIANGLES,
+    MOUTH_FILL_TRIANGLES,
+    TESSELATION_TRIANGLES,
+)
+from faceswap_live.stages.swap_mesh import MeshFaceSwapper, rasterise_triangles
+
+
+def _square(x0: float, y0: float, size: float) -> np.ndarray:
+    """Two triangles tiling a square, wound like a front-facing MediaPipe triangle (negative area, y down)."""
+    a, b, c, d = (x0, y0), (x0 + size, y0), (x0 + size, y0 + size), (x0, y0 + size)
+    return np.array([[a, d, c], [a, c, b]], np.float32)
+
+
+def test_tesselation_is_mediapipes_852_triangles_over_the_468_surface_points() -> None:
+    assert TESSELATION_TRIANGLES.shape == (852, 3)
+    assert TESSELATION_TRIANGLES.min() == 0 and TESSELATION_TRIANGLES.max() == 467
+    assert len({tuple(sorted(triangle)) for triangle in TESSELATION_TRIANGLES.tolist()}) == 852
+    # The fills close the holes the tesselation leaves at the mouth and the eyes.
+    assert MOUTH_FILL_TRIANGLES.shape[0] == 18 and EYE_FILL_TRIANGLES.shape[0] == 28
+
+
+def test_rasteriser_covers_every_pixel_of_a_tiled_square_exactly_once() -> None:
+    vertices = _square(2.0, 3.0, 10.0)
+    raster = rasterise_triangles(vertices, np.zeros(2, np.float32), width=20, height=20)
+    covered = np.zeros(400, int)
+    np.add.at(covered, raster.pixel_index, 1)
+    grid = covered.reshape(20, 20)
+    assert grid[3:14, 2:13].min() == 1 and grid.max() == 1
+    assert grid.sum() == 11 * 11
+    # Barycentric weights reproduce the pixel position.
+    triangle_vertices = vertices[raster.triangle]
+    position = (
+        triangle_vertices[:, 0]
+        + raster.weight_b[:, None] * (triangle_vertices[:, 1] - triangle_vertices[:, 0])
+        + raster.weight_c[:, None] * (triangle_vertices[:, 2] - triangle_vertices[:, 0])
+    )
+    expected = np.stack([raster.pixel_index % 20, raster.pixel_index // 20], axis=1)
+    assert np.allclose(position, expected, atol=1e-3)
+
+
+def test_rasteriser_skips_back_facing_triangles_and_keeps_the_nearest() -> None:
+    front = _square(0.0, 0.0, 8.0)
+    back = front[:, ::-1].copy()  # same place, reversed winding: seen from behind
+    raster = rasterise_triangles(back, np.zeros(2, np.float32), width=10, height=10)
+    assert raster.pixel_index.size == 0
+    near_and_far = np.concatenate([_square(0.0, 0.0, 8.0), _square(0.0, 0.0, 8.0)])
+    depth = np.array([5.0, 5.0, -5.0, -5.0], np.float32)  # the second square is nearer (MediaPipe z < 0)
+    raster = rasterise_triangles(near_and_far, depth, width=10, height=10)
+    assert set(raster.triangle.tolist()) == {2, 3}
+    assert raster.pixel_index.size == np.unique(raster.pixel_index).size == 81
+
+
+def test_rasteriser_clips_triangles_outside_the_grid() -> None:
+    raster = rasterise_triangles(_square(-5.0, -5.0, 10.0), np.zeros(2, np.float32), width=4, height=4)
+    assert raster.pixel_index.size == 16  # the visible quarter only, no wrap-around
+
+
+def test_face_fades_out_smoothly_as_the_head_turns() -> None:
+    engine = MeshFaceSwapper()
+    fades = [engine._fade_for_yaw(yaw) for yaw in range(0, 91, 5)]
+    assert fades[0] == 1.0 and fades[-1] == 0.0
+    assert all(later <= earlier for earlier, later in zip(fades, fades[1:], strict=False))
+    assert any(0.0 < fade < 1.0 for fade in fades)
+
+
+def test_engine_without_target_swaps_nothing() -> None:
+    from faceswap_live.config import SwapConfig
+    from faceswap_live.types import Box, FaceLandmarks
+
+    face = FaceLandmarks(np.zeros((478, 3), np.float32), np.zeros((5, 2), np.float32), Box(0, 0, 10, 10))
+    assert MeshFaceSwapper().swap_face(np.zeros((20, 20, 3), np.uint8), face, None, SwapConfig()) is None
