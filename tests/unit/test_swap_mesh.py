@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from faceswap_live.stages.mesh_topology import (
@@ -66,7 +68,7 @@ def test_face_fades_out_smoothly_as_the_head_turns() -> None:
     engine = MeshFaceSwapper()
     fades = [engine._fade_for_yaw(yaw) for yaw in range(0, 91, 5)]
     assert fades[0] == 1.0 and fades[-1] == 0.0
-    assert all(later <= earlier for earlier, later in zip(fades, fades[1:], strict=False))
+    assert all(later <= earlier for earlier, later in itertools.pairwise(fades))
     assert any(0.0 < fade < 1.0 for fade in fades)
 
 
