@@ -44,7 +44,7 @@ def make_swap_graph(
 
     body:
     - "identity": output = target (+ 0·sum(source), so `source` is consumed).
-    - "stretch": output = 4·target − 1.5, which leaves 0–1 on purpose (the engine must clip, not wrap).
+    - "stretch": output = 4·target − 1.4, which leaves 0–1 on purpose (the engine must clip, not wrap).
     - "constant": output = constant_rgb (RGB, 0–1) everywhere.
     - "latent_probe": output channel c = 0.5 + source @ probe[:, c] everywhere (probe: 512×3).
     io_dtype: TensorProto.FLOAT or FLOAT16 for the graph's inputs and output (computation stays float32).
@@ -61,15 +61,25 @@ def make_swap_graph(
         ]
         target, source = "target_float", "source_float"
     output_float = "output_float" if io_dtype != TensorProto.FLOAT else "output"
-    nodes.append(helper.make_node("ReduceSum", [source], ["source_sum"], keepdims=1))
-    initializers.append(numpy_helper.from_array(np.zeros((1, 1), np.float32), "zero"))
-    nodes.append(helper.make_node("Mul", ["source_sum", "zero"], ["source_nothing"]))
+    # Every body consumes both inputs (a graph that ignores one is not what a real swapper looks like), through a
+    # zero term that works for any input shape, so wrong-shape variants still load and the engine's check refuses them.
+    initializers += [
+        numpy_helper.from_array(np.zeros((1, 1), np.float32), "zero"),
+        numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero4"),
+        numpy_helper.from_array(np.array([1, 3, 128, 128], np.int64), "image_shape"),
+    ]
+    nodes += [
+        helper.make_node("ReduceSum", [source], ["source_sum"], keepdims=1),
+        helper.make_node("Mul", ["source_sum", "zero"], ["source_nothing"]),
+        helper.make_node("ReduceSum", [target], ["target_sum"], keepdims=1),
+        helper.make_node("Mul", ["target_sum", "zero4"], ["target_nothing"]),
+    ]
     if body == "identity":
         nodes.append(helper.make_node("Add", [target, "source_nothing"], [output_float]))
     elif body == "stretch":
         initializers += [
             numpy_helper.from_array(np.array(4.0, np.float32), "four"),
-            numpy_helper.from_array(np.array(-1.5, np.float32), "offset"),
+            numpy_helper.from_array(np.array(-1.4, np.float32), "offset"),
         ]
         nodes += [
             helper.make_node("Mul", [target, "four"], ["scaled"]),
@@ -78,14 +88,11 @@ def make_swap_graph(
         ]
     elif body == "constant":
         colour = np.asarray(constant_rgb, np.float32).reshape(1, 3, 1, 1)
-        initializers += [
-            numpy_helper.from_array(colour, "colour"),
-            numpy_helper.from_array(np.zeros((1, 3, 128, 128), np.float32), "canvas"),
-        ]
+        initializers.append(numpy_helper.from_array(colour, "colour"))
         nodes += [
-            helper.make_node("Mul", [target, "canvas"], ["blank"]),
-            helper.make_node("Add", ["blank", "colour"], ["coloured"]),
-            helper.make_node("Add", ["coloured", "source_nothing"], [output_float]),
+            helper.make_node("Expand", ["colour", "image_shape"], ["coloured"]),
+            helper.make_node("Add", ["coloured", "target_nothing"], ["coloured_target"]),
+            helper.make_node("Add", ["coloured_target", "source_nothing"], [output_float]),
         ]
     elif body == "latent_probe":
         probe_array = np.zeros((512, 3), np.float32) if probe is None else np.asarray(probe, np.float32)
@@ -93,14 +100,13 @@ def make_swap_graph(
             numpy_helper.from_array(probe_array, "probe"),
             numpy_helper.from_array(np.array(0.5, np.float32), "half_grey"),
             numpy_helper.from_array(np.array([1, 3, 1, 1], np.int64), "colour_shape"),
-            numpy_helper.from_array(np.zeros((1, 3, 128, 128), np.float32), "canvas"),
         ]
         nodes += [
             helper.make_node("MatMul", [source, "probe"], ["probed"]),
             helper.make_node("Add", ["probed", "half_grey"], ["grey_shifted"]),
             helper.make_node("Reshape", ["grey_shifted", "colour_shape"], ["colour"]),
-            helper.make_node("Mul", [target, "canvas"], ["blank"]),
-            helper.make_node("Add", ["blank", "colour"], [output_float]),
+            helper.make_node("Expand", ["colour", "image_shape"], ["coloured"]),
+            helper.make_node("Add", ["coloured", "target_nothing"], [output_float]),
         ]
     else:
         raise ValueError(body)
