@@ -24,20 +24,22 @@ from faceswap_live.types import BgrImage, Frame
 def public_domain_faces() -> dict[str, BgrImage]:
     """{"hopper": BGR image, "astronaut": BGR image}."""
     hopper = cv2.imread(str(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"))
-    astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)  # type: ignore[no-untyped-call]
     return {"hopper": np.asarray(hopper, np.uint8), "astronaut": np.ascontiguousarray(astronaut, np.uint8)}
 
 
 def jittered_frames(image_bgr: BgrImage, count: int = 12) -> list[BgrImage]:
     """The photo with a small smooth rotation/shift per frame, like a person holding still in front of a camera."""
     height, width = image_bgr.shape[:2]
-    frames = []
+    frames: list[BgrImage] = []
     for index in range(count):
         angle = 3.0 * np.sin(index / 3.0)
         shift = (4.0 * np.sin(index / 4.0), 3.0 * np.cos(index / 5.0))
         matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
         matrix[:, 2] += shift
-        frames.append(np.asarray(cv2.warpAffine(image_bgr, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)))
+        frames.append(
+            np.asarray(cv2.warpAffine(image_bgr, matrix, (width, height), borderMode=cv2.BORDER_REFLECT), np.uint8)
+        )
     return frames
 
 
