@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("faceswap_live")
 
 CONSENT_FLAG = "--consent"
+NO_LABEL_FLAG = "--no-ai-label-i-understand"
 CONSENT_HELP = (
     "confirm that you have the right to use the target person's face (their permission, or it is your own face)"
 )
@@ -33,6 +34,12 @@ CONSENT_HELP = (
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="settings file (default: the user settings file)")
     parser.add_argument("--engine", choices=["mesh", "onnx"], help="swap engine (default from settings: mesh)")
+    parser.add_argument(
+        NO_LABEL_FLAG,
+        action="store_true",
+        help="leave the visible 'AI-modified' label off the output (the invisible watermark stays); only do this "
+        "where viewers already know the picture is synthetic",
+    )
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
@@ -93,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("name")
     fetch.add_argument("--accept-licence", action="store_true", help="accept the model's licence (shown first)")
     model_commands.add_parser("verify", help="check the hash of every model file present")
+
+    verify = commands.add_parser(
+        "verify", help="check whether an image or video was made by faceswap-live (exit 0: marked, 1: not marked)"
+    )
+    verify.add_argument("file", type=Path, help="image or video to check")
     return parser
 
 
@@ -108,6 +120,9 @@ def _load_config(args: argparse.Namespace) -> AppConfig:
     engine = getattr(args, "engine", None)
     if engine:
         config = dataclasses.replace(config, swap=replace(config.swap, engine=engine))
+    if getattr(args, "no_ai_label_i_understand", False):
+        logger.warning("The visible AI-modified label is off; the output still carries the invisible watermark.")
+        config = dataclasses.replace(config, marking=replace(config.marking, label_enabled=False))
     return config
 
 
@@ -240,13 +255,28 @@ def _run_models(args: argparse.Namespace) -> int:
     return cli_commands.verify_models(store)
 
 
+def _run_verify(args: argparse.Namespace) -> int:
+    from faceswap_live.verify import format_verification, verify_file
+
+    result = verify_file(args.file)
+    print(format_verification(result))
+    return 0 if result.marked else 1
+
+
 def _run_gui(args: argparse.Namespace) -> int:
     from faceswap_live.gui.app import run_app
 
     return run_app(config_path=getattr(args, "config", None))
 
 
-COMMANDS = {"gui": _run_gui, "swap": _run_swap, "bench": _run_bench, "live": _run_live, "models": _run_models}
+COMMANDS = {
+    "gui": _run_gui,
+    "swap": _run_swap,
+    "bench": _run_bench,
+    "live": _run_live,
+    "models": _run_models,
+    "verify": _run_verify,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from faceswap_live.config import AppConfig
 from faceswap_live.engine.pipeline import ModelLocator, Pipeline
 from faceswap_live.errors import CameraError, OutputError
 from faceswap_live.stages.capture import IMAGE_SUFFIXES
+from faceswap_live.stages.recorder import add_content_credentials
 from faceswap_live.stages.target import read_image
 from faceswap_live.types import BgrImage, Frame, FrameResult, TargetFace
 
@@ -186,10 +187,13 @@ def swap_file(
         if is_image_path(input_path):
             if not is_image_path(output_path):
                 raise OutputError("A photo in gives a photo out: name the output .jpg, .png or .webp.")
-            return swap_image_file(pipeline, input_path, output_path)
-        return swap_video_file(pipeline, input_path, output_path, progress)
+            summary = swap_image_file(pipeline, input_path, output_path)
+        else:
+            summary = swap_video_file(pipeline, input_path, output_path, progress)
     finally:
         pipeline.close()
+    add_content_credentials(output_path)
+    return summary
 
 
 def read_video_frames(path: Path, max_frames: int) -> tuple[list[BgrImage], float]:

@@ -140,3 +140,34 @@ def test_bench_reports_every_stage_and_the_live_latency(faces_dir: Path, capsys:
     assert {"landmarks", "smooth", "swap", "blend"} <= set(report["stages"])
     assert report["throughput_fps"] > 0 and report["live_fps"] > 0
     assert 0 < report["live_latency"]["p50_ms"] <= report["live_latency"]["p95_ms"]
+
+
+def test_files_the_cli_writes_are_marked_and_verify_tells_them_from_originals(
+    hopper_path: Path, astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out.png"
+    assert (
+        main(
+            ["swap", "--target", str(astronaut_path), "--consent", "--input", str(hopper_path), "--output", str(output)]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["verify", str(output)]) == 0
+    report = capsys.readouterr().out
+    assert "faceswap-live" in report and "C2PA" in report
+    assert main(["verify", str(hopper_path)]) == 1
+
+
+def test_the_label_comes_off_only_with_the_deliberate_flag(
+    hopper_path: Path, astronaut_path: Path, tmp_path: Path
+) -> None:
+    labelled, unlabelled = tmp_path / "labelled.png", tmp_path / "unlabelled.png"
+    common = ["swap", "--target", str(astronaut_path), "--consent", "--input", str(hopper_path)]
+    assert main([*common, "--output", str(labelled)]) == 0
+    assert main([*common, "--output", str(unlabelled), "--no-ai-label-i-understand"]) == 0
+    corner = (slice(-60, None), slice(-200, None))  # the label sits bottom-right
+    with_label, without_label = cv2.imread(str(labelled))[corner], cv2.imread(str(unlabelled))[corner]
+    original = cv2.imread(str(hopper_path))[corner]
+    assert cv2.absdiff(with_label, original).mean() > 20
+    assert cv2.absdiff(without_label, original).mean() < 3

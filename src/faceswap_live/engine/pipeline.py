@@ -19,6 +19,7 @@ from faceswap_live.profiling import time_stage
 from faceswap_live.stages.align import align_face
 from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.marking import OutputMarker
 from faceswap_live.stages.smoothing import FaceTracker
 from faceswap_live.stages.swap import OverlayEngine, SwapEngine
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, FrameResult, SwappedFace, TargetFace
@@ -45,19 +46,6 @@ def create_swap_engine(config: AppConfig, store: ModelLocator | None = None) -> 
     return OverlayEngine()
 
 
-def create_output_marker(config: AppConfig) -> OutputMarkerLike | None:
-    """The visible label + invisible watermark stage, or None if this build has no marking stage."""
-    try:
-        from faceswap_live.stages.marking import OutputMarker
-    except ImportError:  # TEMPORARY until the marking stage lands
-        return None
-    return OutputMarker(config.marking, __version__)  # type: ignore[attr-defined]
-
-
-class OutputMarkerLike(Protocol):
-    def apply(self, image_bgr: BgrImage) -> BgrImage: ...
-
-
 @dataclass
 class _HeldSwap:
     """The last good swap of a track, re-used for a few frames when the face is briefly lost."""
@@ -79,7 +67,7 @@ class Pipeline:
         self._detector = FaceLandmarkDetector(landmark_model_path, config.landmarks, mode="video")
         self._tracker = FaceTracker(config.smoothing)
         self._engine: SwapEngine = create_swap_engine(config, store)
-        self._marker = create_output_marker(config)
+        self._marker = OutputMarker(config.marking, __version__)
         self._target: TargetFace | None = None
         self._held: dict[int, _HeldSwap] = {}
 
@@ -116,7 +104,7 @@ class Pipeline:
             if config.swap.engine != previous.swap.engine or _engine_settings(config) != _engine_settings(previous):
                 self._replace_engine(create_swap_engine(config, self._store))
             if getattr(config, "marking", None) != getattr(previous, "marking", None):
-                self._marker = create_output_marker(config)
+                self._marker = OutputMarker(config.marking, __version__)
         target, self._pending_target = self._pending_target, _NO_CHANGE
         if target is not _NO_CHANGE:
             self._target = target  # type: ignore[assignment]
@@ -155,9 +143,8 @@ class Pipeline:
                 seen_tracks.add(face.track_id)
                 swapped_any = True
             swapped_any |= self._blend_held(output, seen_tracks, stage_ms)
-        if self._marker is not None:
-            with time_stage(stage_ms, "mark"):
-                output = self._marker.apply(output)
+        with time_stage(stage_ms, "mark"):
+            output = self._marker.apply(output)
         return FrameResult(
             output_bgr=output,
             source=frame,
@@ -199,4 +186,4 @@ class Pipeline:
 
 def _engine_settings(config: AppConfig) -> object:
     """The part of the config that requires building the engine again when it changes."""
-    return getattr(config, "onnx", None) if config.swap.engine == "onnx" else None
+    return config.onnx if config.swap.engine == "onnx" else None

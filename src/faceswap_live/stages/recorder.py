@@ -41,6 +41,17 @@ FULL_DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 _TIME_BASE = Fraction(1, 1000)  # pts in milliseconds of capture time
 
 
+def add_content_credentials(path: Path) -> None:
+    """Sign a finished file as AI-modified (C2PA). A failure is logged: the file itself is still good."""
+    from faceswap_live import __version__
+    from faceswap_live.provenance import sign_file
+
+    try:
+        sign_file(path, __version__)
+    except OutputError as error:
+        logger.warning("%s", error)
+
+
 def partial_path(path: Path) -> Path:
     """Where a recording is written until it is finished: movie.mp4 → movie.part.mp4."""
     return path.with_name(f"{path.stem}.part{path.suffix or '.mp4'}")
@@ -214,6 +225,7 @@ class RecordingSink(OutputSink):
             return
         self.part_path.replace(self.path)
         self.finished = True
+        add_content_credentials(self.path)
 
     def _fail(self, error: Exception) -> None:
         try:
