@@ -49,7 +49,8 @@ def test_frames_flow_with_latency_and_settings_apply_on_the_next_frames(
         assert _wait_for(lambda: (latest := runner.latest_result()) is not None and not latest.swapped)
         latest = runner.latest_result()
         assert latest is not None
-        # Swap off: the face (eyes to mouth) is the user's own; only the invisible watermark (a few grey levels) is added.
+        # Swap off: the face (eyes to mouth) is the user's own; only the invisible watermark (a few grey levels)
+        # is added.
         keypoints = latest.faces[0].keypoints_px
         (x0, y0), (x1, y1) = keypoints.min(axis=0).astype(int), keypoints.max(axis=0).astype(int)
         region = (slice(y0, y1), slice(x0, x1))
