@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,6 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("name")
     fetch.add_argument("--accept-licence", action="store_true", help="accept the model's licence (shown first)")
     model_commands.add_parser("verify", help="check the hash of every model file present")
+
+    evaluate = commands.add_parser(
+        "eval", help="measure swap quality (identity, expression, stability, overlap, speed) on a face data set"
+    )
+    evaluate.add_argument(
+        "--faces-dir",
+        type=Path,
+        default=Path(os.environ.get("FACESWAP_LIVE_SHARED", "../shared")) / "data" / "faces",
+        help="folder with videos/ and portraits/ (default: $FACESWAP_LIVE_SHARED/data/faces or ../shared/data/faces)",
+    )
+    evaluate.add_argument("--frames", type=int, default=90, help="frames per clip (default 90)")
+    evaluate.add_argument("--stills", type=Path, help="write side-by-side stills (source | target | output) here")
+    evaluate.add_argument("--report", type=Path, help="also write the Markdown report to this file")
+    _add_config_arguments(evaluate)
 
     verify = commands.add_parser(
         "verify", help="check whether an image or video was made by faceswap-live (exit 0: marked, 1: not marked)"
@@ -255,6 +270,33 @@ def _run_models(args: argparse.Namespace) -> int:
     return cli_commands.verify_models(store)
 
 
+def _run_eval(args: argparse.Namespace) -> int:
+    try:
+        from faceswap_live.eval import format_report, run_eval
+    except ImportError as error:
+        raise FaceswapError(
+            f"The quality evaluation needs the independent face recogniser ({error.name}): "
+            'install it with `pip install -e ".[test]"`.'
+        ) from error
+
+    if not (args.faces_dir / "videos").is_dir():
+        raise FaceswapError(f"No face data set at {args.faces_dir} (it needs videos/ and portraits/); use --faces-dir.")
+    store = _model_store()
+    landmark_model = store.fetch("face_landmarker")
+    eval_models_dir = store.fetch("dlib_face_recognition").parent
+    if store.fetch("dlib_shape_predictor_5").parent != eval_models_dir:
+        raise FaceswapError("The two dlib evaluation models must lie in one folder; run `faceswap-live models verify`.")
+    report = run_eval(
+        args.faces_dir, landmark_model, eval_models_dir, config=_load_config(args), frames_per_clip=args.frames,
+        stills_dir=args.stills,
+    )  # fmt: skip
+    text = format_report(report)
+    print(text)
+    if args.report:
+        args.report.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
 def _run_verify(args: argparse.Namespace) -> int:
     from faceswap_live.verify import format_verification, verify_file
 
@@ -276,6 +318,7 @@ COMMANDS = {
     "live": _run_live,
     "models": _run_models,
     "verify": _run_verify,
+    "eval": _run_eval,
 }
 
 
