@@ -178,7 +178,8 @@ class TargetGallery:
                 )
             face_box = faces[face_index].box
         entry_id = uuid.uuid4().hex[:12]
-        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        # Microseconds keep faces added within one second in the order they were added.
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".adding-{entry_id}-", dir=self.root))
