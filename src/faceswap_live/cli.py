@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceswap_live import __version__
-from faceswap_live.config import AppConfig, load_config, replace
+from faceswap_live.config import AppConfig, OnnxConfig, load_config, replace
 from faceswap_live.errors import FaceswapError, TargetFaceError
 
 if TYPE_CHECKING:
@@ -35,6 +35,23 @@ CONSENT_HELP = (
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="settings file (default: the user settings file)")
     parser.add_argument("--engine", choices=["mesh", "onnx"], help="swap engine (default from settings: mesh)")
+    neural = parser.add_argument_group("neural engine (--engine onnx)")
+    neural.add_argument("--onnx-model", type=Path, help="your own inswapper-format .onnx file instead of inswapper_128")
+    neural.add_argument("--provider", choices=["auto", "cuda", "tensorrt", "cpu"], help="where the model runs")
+    neural.add_argument("--fp16", action="store_true", help="use the float16 model (checked against float32 first)")
+    neural.add_argument("--target-weight", type=float, help="weight of the target face in an identity mix (default 1)")
+    neural.add_argument(
+        "--mix",
+        action="append",
+        default=[],
+        metavar="PHOTO[:WEIGHT]",
+        help="blend in another identity (a photo, or a folder of photos of one person); repeatable",
+    )
+    neural.add_argument(
+        "--random-identity",
+        metavar="SEED[:WEIGHT]",
+        help="blend in a random identity that is no real person's face; the same seed gives the same face",
+    )
     parser.add_argument(
         NO_LABEL_FLAG,
         action="store_true",
@@ -135,10 +152,42 @@ def _load_config(args: argparse.Namespace) -> AppConfig:
     engine = getattr(args, "engine", None)
     if engine:
         config = dataclasses.replace(config, swap=replace(config.swap, engine=engine))
+    config = dataclasses.replace(config, onnx=_onnx_settings(args, config))
     if getattr(args, "no_ai_label_i_understand", False):
         logger.warning("The visible AI-modified label is off; the output still carries the invisible watermark.")
         config = dataclasses.replace(config, marking=replace(config.marking, label_enabled=False))
     return config
+
+
+def _split_weight(text: str, default: float) -> tuple[str, float]:
+    """ "NAME:0.3" → ("NAME", 0.3); "NAME" → ("NAME", default). A colon followed by no number stays in the name."""
+    name, separator, weight = text.rpartition(":")
+    if separator:
+        try:
+            return name, float(weight)
+        except ValueError:
+            pass
+    return text, default
+
+
+def _onnx_settings(args: argparse.Namespace, config: AppConfig) -> OnnxConfig:
+    changes: dict[str, object] = {}
+    if getattr(args, "onnx_model", None):
+        changes["model_path"] = str(args.onnx_model)
+    if getattr(args, "provider", None):
+        changes["provider"] = args.provider
+    if getattr(args, "fp16", False):
+        changes["fp16"] = True
+    if getattr(args, "target_weight", None) is not None:
+        changes["target_weight"] = args.target_weight
+    if getattr(args, "mix", None):
+        changes["identity_mix"] = tuple(_split_weight(item, 1.0) for item in args.mix)
+    if getattr(args, "random_identity", None):
+        seed, weight = _split_weight(args.random_identity, 1.0)
+        if not seed.isdigit():
+            raise FaceswapError(f"--random-identity takes a whole number seed, e.g. 42 or 42:0.5, not {seed!r}.")
+        changes["random_identity_seed"], changes["random_identity_weight"] = int(seed), weight
+    return replace(config.onnx, **changes)
 
 
 def _model_store() -> ModelStore:

@@ -171,3 +171,33 @@ def test_the_label_comes_off_only_with_the_deliberate_flag(
     original = cv2.imread(str(hopper_path))[corner]
     assert cv2.absdiff(with_label, original).mean() > 20
     assert cv2.absdiff(without_label, original).mean() < 3
+
+
+def test_the_neural_engine_runs_a_users_own_model_with_an_identity_mix(
+    hopper_path: Path, astronaut_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onnx_graphs import make_recogniser_graph, make_swap_graph
+
+    model = make_swap_graph(tmp_path / "my_swapper.onnx", "constant", constant_rgb=(0.0, 0.0, 1.0))  # pure blue
+    monkeypatch.setenv("FACESWAP_LIVE_ONNX_RECOGNISER", str(make_recogniser_graph(tmp_path / "recogniser.onnx")))
+    output = tmp_path / "out.png"
+    command = [
+        "swap", "--engine", "onnx", "--onnx-model", str(model), "--target", str(astronaut_path), "--consent",
+        "--mix", f"{hopper_path}:0.5", "--random-identity", "7:0.2",
+        "--input", str(hopper_path), "--output", str(output),
+    ]  # fmt: skip
+    assert main(command) == 0
+    face = cv2.imread(str(output))[200:260, 230:300].astype(np.float32)
+    blue, green, red = face.reshape(-1, 3).mean(axis=0)
+    assert blue > red + 40 and blue > green + 40  # the model's (blue) face is on, BGR order kept
+
+
+def test_a_missing_neural_model_names_the_command_that_fetches_it(
+    hopper_path: Path, astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = [
+        "swap", "--engine", "onnx", "--target", str(astronaut_path), "--consent",
+        "--input", str(hopper_path), "--output", str(tmp_path / "out.png"),
+    ]  # fmt: skip
+    assert main(command) == 1
+    assert "faceswap-live models fetch inswapper_128 --accept-licence" in capsys.readouterr().err
