@@ -1,4 +1,4 @@
-"""The model store against a real HTTP server on 127.0.0.1: download, verify, resume, fall back, refuse bad files.
+"""The model store against a real HTTP server on 127.0.0.1: download, verify, retry, fall back, refuse bad files.
 
 The server serves files the tests make; nothing here touches the internet.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bz2
 import hashlib
+import itertools
 import os
 import socket
 import threading
@@ -22,7 +23,7 @@ from faceswap_live.models import cli_commands
 from faceswap_live.models.registry import ModelEntry
 from faceswap_live.models.store import HASH_CACHE_FILENAME, ModelStatus, ModelStore
 
-GOOD_BYTES = os.urandom(300_000)
+GOOD_BYTES = os.urandom(5_000_000)  # several of the store's 1 MiB download chunks, also in the first half
 GOOD_SHA256 = hashlib.sha256(GOOD_BYTES).hexdigest()
 
 
@@ -34,23 +35,22 @@ class Route:
     status_code: int = 200
     truncate_responses: int = 0
     """This many responses announce the full length but stop half-way and close the connection."""
-    supports_range: bool = True
 
 
 @dataclass
 class FileServer:
-    """A real HTTP/1.0 server on 127.0.0.1 that records every request (path and Range header)."""
+    """A real HTTP/1.0 server on 127.0.0.1 that records the path of every request."""
 
     port: int
     routes: dict[str, Route] = field(default_factory=dict)
-    requests: list[tuple[str, str | None]] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def requests_for(self, path: str) -> list[str | None]:
-        """The Range header of each request to `path` (None when there was none)."""
-        return [range_header for request_path, range_header in self.requests if request_path == path]
+    def requests_for(self, path: str) -> int:
+        """How many requests were made for `path`."""
+        return self.requests.count(path)
 
 
 def _make_handler(server_state: list[FileServer]) -> type[BaseHTTPRequestHandler]:
@@ -60,8 +60,7 @@ def _make_handler(server_state: list[FileServer]) -> type[BaseHTTPRequestHandler
 
         def do_GET(self) -> None:
             state = server_state[0]
-            range_header = self.headers.get("Range")
-            state.requests.append((self.path, range_header))
+            state.requests.append(self.path)
             route = state.routes.get(self.path)
             if route is None:
                 self.send_error(404)
@@ -69,18 +68,9 @@ def _make_handler(server_state: list[FileServer]) -> type[BaseHTTPRequestHandler
             if route.status_code != 200:
                 self.send_error(route.status_code)
                 return
-            start = 0
-            if range_header and route.supports_range and range_header.startswith("bytes="):
-                start = int(range_header[len("bytes=") :].split("-")[0])
-            if start >= len(route.content) and start > 0:
-                self.send_error(416)
-                return
-            body = route.content[start:]
-            self.send_response(206 if start else 200)
-            if start:
-                self.send_header("Content-Range", f"bytes {start}-{len(route.content) - 1}/{len(route.content)}")
+            body = route.content
+            self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
             if route.truncate_responses > 0:
                 route.truncate_responses -= 1
@@ -196,8 +186,8 @@ def test_failing_urls_fall_through_to_the_next_one(tmp_path: Path, file_server: 
 
     assert store.fetch("tiny_model").read_bytes() == GOOD_BYTES
     # A server error is tried again (attempts_per_url=2); a 404 is not.
-    assert len(file_server.requests_for("/broken.onnx")) == 2
-    assert len(file_server.requests_for("/missing.onnx")) == 1
+    assert file_server.requests_for("/broken.onnx") == 2
+    assert file_server.requests_for("/missing.onnx") == 1
 
 
 def test_when_every_url_fails_the_error_names_each_and_where_to_put_the_file(
@@ -212,41 +202,42 @@ def test_when_every_url_fails_the_error_names_each_and_where_to_put_the_file(
 
     message = str(caught.value)
     assert urls[0] in message and "503" in message
-    assert urls[1] in message and "cannot connect" in message
+    assert urls[1] in message and "cannot connect" in message and "Connection refused" in message
     assert str(tmp_path / "user" / "tiny_model.onnx") in message
     assert GOOD_SHA256 in message
 
 
-def test_an_interrupted_download_resumes_with_a_range_request(tmp_path: Path, file_server: FileServer) -> None:
+def test_an_interrupted_download_is_tried_again_from_the_start(tmp_path: Path, file_server: FileServer) -> None:
     file_server.routes["/tiny.onnx"] = Route(GOOD_BYTES, truncate_responses=1)
     store = _store(tmp_path, _entry((file_server.url("/tiny.onnx"),)))
+    progress: list[tuple[int, int]] = []
 
-    assert store.fetch("tiny_model").read_bytes() == GOOD_BYTES
-    assert file_server.requests_for("/tiny.onnx") == [None, f"bytes={len(GOOD_BYTES) // 2}-"]
+    path = store.fetch("tiny_model", progress=lambda done, total: progress.append((done, total)))
 
-
-def test_a_server_without_range_support_restarts_from_zero(tmp_path: Path, file_server: FileServer) -> None:
-    file_server.routes["/tiny.onnx"] = Route(GOOD_BYTES, truncate_responses=1, supports_range=False)
-    store = _store(tmp_path, _entry((file_server.url("/tiny.onnx"),)))
-
-    assert store.fetch("tiny_model").read_bytes() == GOOD_BYTES
+    assert path.read_bytes() == GOOD_BYTES
+    assert file_server.requests_for("/tiny.onnx") == 2
+    # The progress shown goes back for the second try instead of adding to the lost half, and ends complete.
+    assert any(later < earlier for (earlier, _), (later, _) in itertools.pairwise(progress))
+    assert progress[-1] == (len(GOOD_BYTES), len(GOOD_BYTES))
+    assert sorted(p.name for p in (tmp_path / "user").iterdir()) == [HASH_CACHE_FILENAME, "tiny_model.onnx"]
 
 
 def test_a_partial_download_is_never_taken_for_the_file(tmp_path: Path, file_server: FileServer) -> None:
     route = Route(GOOD_BYTES, truncate_responses=10**6)
     file_server.routes["/tiny.onnx"] = route
+    # No pinned size: only the announced length and the hash can tell the half file from the whole one.
     store = _store(tmp_path, _entry((file_server.url("/tiny.onnx"),), size_bytes=None))
 
-    with pytest.raises(ModelError, match="connection closed"):
+    with pytest.raises(ModelError, match="connection lost during the download") as caught:
         store.fetch("tiny_model")
-    assert not (tmp_path / "user" / "tiny_model.onnx").exists()
+    assert "gave up after 2 attempts" in str(caught.value)
+    assert list((tmp_path / "user").iterdir()) == []  # no final file, no half file left behind
     assert store.locate("tiny_model") is None
     assert store.status("tiny_model") == ModelStatus.MISSING
 
-    # Once the server behaves, the next fetch continues from the bytes already on disk.
+    # Once the server behaves, the next fetch downloads the whole file.
     route.truncate_responses = 0
     assert store.fetch("tiny_model").read_bytes() == GOOD_BYTES
-    assert file_server.requests_for("/tiny.onnx")[-1] is not None
 
 
 def test_a_compressed_source_is_unpacked_and_checked(tmp_path: Path, file_server: FileServer) -> None:
@@ -255,6 +246,33 @@ def test_a_compressed_source_is_unpacked_and_checked(tmp_path: Path, file_server
 
     assert store.fetch("tiny_model").read_bytes() == GOOD_BYTES
     assert sorted(p.name for p in (tmp_path / "user").iterdir()) == [HASH_CACHE_FILENAME, "tiny_model.onnx"]
+
+
+def test_a_corrupt_compressed_source_is_moved_aside_and_the_next_url_used(
+    tmp_path: Path, file_server: FileServer
+) -> None:
+    file_server.routes["/tiny.onnx.bz2"] = Route(b"not bzip2 data")
+    file_server.routes["/tiny.onnx"] = Route(GOOD_BYTES)
+    store = _store(tmp_path, _entry((file_server.url("/tiny.onnx.bz2"), file_server.url("/tiny.onnx"))))
+
+    assert store.fetch("tiny_model").read_bytes() == GOOD_BYTES
+    moved = tmp_path / "user" / f"tiny_model.onnx.bz2.bad-{hashlib.sha256(b'not bzip2 data').hexdigest()[:12]}"
+    assert moved.read_bytes() == b"not bzip2 data"
+
+
+def test_without_a_callback_a_progress_bar_is_shown_on_the_terminal(
+    tmp_path: Path, file_server: FileServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file_server.routes["/tiny.onnx"] = Route(GOOD_BYTES)
+    store = ModelStore(
+        user_dir=tmp_path / "user",
+        project_dir=tmp_path / "project",
+        mirror_dir=tmp_path / "mirror",
+        show_progress=True,
+        registry=[_entry((file_server.url("/tiny.onnx"),))],
+    )
+    store.fetch("tiny_model")
+    assert "100%" in capsys.readouterr().err
 
 
 def test_a_corrupt_local_copy_is_moved_aside_and_downloaded_again(tmp_path: Path, file_server: FileServer) -> None:

@@ -6,10 +6,11 @@ Where a model is looked for, in order:
 3. a mirror folder named by FACESWAP_LIVE_MODEL_MIRROR (looked up by file name and by the registry's sub-path).
 Only then is it downloaded, trying each registry URL in turn.
 
-Downloads go to `<file>.part` next to the final name, resume with an HTTP Range request after a dropped connection, are
-checked against the pinned SHA-256 and size, and only then renamed (atomically) to the final name, so a partial download
-can never pass for a complete file. A copy with the wrong hash is moved aside to `<file>.bad-<first 12 hex of its
-hash>`, never deleted.
+Downloads use pooch (requests underneath); a URL is tried again, from the start, after a dropped connection or a server
+error. pooch streams into a temporary file and renames it to `<file>.part` only when the transfer
+is complete; `.bz2` sources are decompressed with pooch.Decompress. The `.part` is checked against the pinned SHA-256
+and size and only then renamed (atomically) to the final name, so a partial download can never pass for a complete file.
+A copy with the wrong hash is moved aside to `<file>.bad-<first 12 hex of its hash>`, never deleted.
 
 Hashing a 500 MB file takes seconds, so each computed hash is remembered (in `.verified-hashes.json` in the user's
 models folder) with the file's size, modification time and inode; it is recomputed only when one of those changes.
@@ -17,17 +18,13 @@ models folder) with the file's size, modification time and inode; it is recomput
 
 from __future__ import annotations
 
-import bz2
 import contextlib
 import hashlib
-import http.client
 import json
 import logging
 import os
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -43,7 +40,6 @@ MIRROR_ENVIRONMENT_VARIABLE = "FACESWAP_LIVE_MODEL_MIRROR"
 HASH_CACHE_FILENAME = ".verified-hashes.json"
 _CHUNK_BYTES = 1024 * 1024
 _LOG_HASHING_ABOVE_BYTES = 100_000_000
-_USER_AGENT = "faceswap-live model store (+https://github.com/faceswap-live)"
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes in total; 0 when the total is unknown) from the thread that runs fetch()."""
@@ -71,10 +67,6 @@ class VerifyReport:
     expected_size_bytes: int | None
     found_size_bytes: int
     ok: bool
-
-
-class _RetryableError(Exception):
-    """A transfer failed in a way that may succeed when tried again (dropped connection, server error)."""
 
 
 class _UrlFailedError(Exception):
@@ -136,9 +128,9 @@ class ModelStore:
     ) -> None:
         """Folders left as None take their defaults (see the module docstring); `registry` defaults to the real one.
 
-        `attempts_per_url`: tries per URL after dropped connections or server errors, each resuming where the last
-        stopped. `retry_delay_s`: pause before the second try, doubled for each further one. `timeout_s`: socket
-        timeout per read.
+        `attempts_per_url`: tries per URL after dropped connections or server errors, each from the start.
+        `retry_delay_s`: pause before the second try, doubled for each further one. `timeout_s`: socket timeout for
+        connecting and per read.
         """
         if attempts_per_url < 1:
             raise ValueError("attempts_per_url must be at least 1")
@@ -379,37 +371,18 @@ class ModelStore:
         return "\n".join([*problems, *lines])
 
     def _download(self, entry: ModelEntry, progress: ProgressCallback | None, problems: list[str]) -> Path:
-        from tqdm import tqdm
-
         self._user_dir.mkdir(parents=True, exist_ok=True)
-        target = self._user_dir / entry.filename
         failures: list[str] = []
-        with tqdm(
-            total=entry.size_bytes,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            desc=entry.filename,
-            disable=not self._show_progress,
-        ) as bar:
-
-            def report(done_bytes: int, total_bytes: int) -> None:
-                if total_bytes and bar.total != total_bytes:
-                    bar.total = total_bytes
-                bar.update(done_bytes - bar.n)
-                if progress is not None:
-                    progress(done_bytes, total_bytes)
-
-            for url in entry.urls:
-                logger.info("Downloading %s from %s", entry.filename, url)
-                try:
-                    self._download_from(entry, url, target, report)
-                except _UrlFailedError as failure:
-                    logger.warning("Download of %s from %s failed: %s", entry.filename, url, failure)
-                    failures.append(f"  - {url}: {failure}")
-                    continue
-                logger.info("Downloaded and verified %s", target)
-                return target
+        for url in entry.urls:
+            logger.info("Downloading %s from %s", entry.filename, url)
+            try:
+                target = self._download_from(entry, url, progress)
+            except _UrlFailedError as failure:
+                logger.warning("Download of %s from %s failed: %s", entry.filename, url, failure)
+                failures.append(f"  - {url}: {failure}")
+                continue
+            logger.info("Downloaded and verified %s", target)
+            return target
         raise ModelError(self._download_failed_message(entry, failures, problems))
 
     def _download_failed_message(self, entry: ModelEntry, failures: list[str], problems: list[str]) -> str:
@@ -428,127 +401,123 @@ class ModelStore:
         ]
         return "\n".join(lines)
 
-    def _download_from(self, entry: ModelEntry, url: str, target: Path, report: ProgressCallback) -> None:
-        """Download one URL into `target` (verified, atomically renamed). Raises _UrlFailedError."""
+    def _download_from(self, entry: ModelEntry, url: str, progress: ProgressCallback | None) -> Path:
+        """Download one URL (tried again after transient errors), verify it and install it. Raises _UrlFailedError.
+
+        pooch streams into a temporary file and renames it to `<file>.part` only once the transfer is complete, so a
+        dropped connection leaves nothing behind; the `.part` becomes the final name only after our hash check.
+        """
+        import pooch
+        import requests
+
+        # Our own log says what is downloaded; pooch's INFO lines go straight to stderr and would suggest to the user
+        # a hash to paste into pooch.retrieve().
+        pooch.get_logger().setLevel(logging.WARNING)
+        part = self._user_dir / f"{entry.filename}.part"
         compressed = url.endswith(".bz2")
-        raw_part = target.with_name(f"{entry.filename}{'.bz2' if compressed else ''}.part")
-        expected_raw_size = None if compressed else entry.size_bytes
+        raw_part = part.with_name(f"{entry.filename}.bz2.part") if compressed else part
         last_error = ""
         for attempt in range(1, self._attempts_per_url + 1):
             if attempt > 1:
                 time.sleep(self._retry_delay_s * 2 ** (attempt - 2))
-            resumed = raw_part.is_file() and raw_part.stat().st_size > 0
-            try:
-                self._transfer(url, raw_part, expected_raw_size, report)
-            except _RetryableError as error:
-                last_error = str(error)
-                logger.info("Attempt %d of %d for %s failed: %s", attempt, self._attempts_per_url, url, error)
-                continue
-            candidate = self._decompress(entry, raw_part) if compressed else raw_part
-            found_sha256 = compute_sha256(candidate)
-            found_size = candidate.stat().st_size
-            size_ok = entry.size_bytes is None or found_size == entry.size_bytes
-            if size_ok and found_sha256 == entry.sha256:
-                os.replace(candidate, target)
-                self._remember_sha256(target, found_sha256)
-                return
-            moved_to = _move_aside(candidate, entry.filename, found_sha256)
-            mismatch = (
-                f"served a different file: expected SHA-256 {entry.sha256} ({_format_size(entry.size_bytes)}), "
-                f"found {found_sha256} ({_format_size(found_size)}); moved aside to {moved_to}"
+            # pooch hands out an existing file instead of downloading when it is given no hash: clear leftovers.
+            for leftover in {raw_part, part}:
+                leftover.unlink(missing_ok=True)
+            downloader = pooch.HTTPDownloader(  # a fresh progress bar for each try, so it starts again at zero
+                progressbar=_ProgressBar(progress) if progress is not None else self._show_progress,
+                chunk_size=_CHUNK_BYTES,
+                timeout=self._timeout_s,
             )
-            logger.warning("%s: %s", url, mismatch)
-            if resumed and attempt < self._attempts_per_url:
-                # The partial file may have come from another server or another version: start again from zero.
-                last_error = mismatch
+            try:
+                # No known_hash: pooch would delete a mismatching file, and the bad copy must be kept (moved aside);
+                # for .bz2 sources only the decompressed hash is pinned. _install() verifies instead.
+                pooch.retrieve(url, None, fname=raw_part.name, path=self._user_dir, downloader=downloader)
+            except requests.RequestException as error:
+                last_error, transient = _describe_request_error(error)
+                if not transient:
+                    raise _UrlFailedError(last_error) from error
+                logger.info("Attempt %d of %d for %s failed: %s", attempt, self._attempts_per_url, url, last_error)
                 continue
-            raise _UrlFailedError(mismatch)
+            except OSError as error:  # after RequestException, which is an OSError too: this is the local disk
+                raise _UrlFailedError(f"cannot write to {self._user_dir} ({error})") from error
+            return self._install(entry, self._decompress(entry, raw_part, part) if compressed else part)
         raise _UrlFailedError(f"{last_error} (gave up after {self._attempts_per_url} attempts)")
 
-    def _transfer(self, url: str, part: Path, expected_size: int | None, report: ProgressCallback) -> None:
-        """Append the rest of `url` to `part`, resuming with a Range request. Raises _RetryableError/_UrlFailedError."""
-        offset = part.stat().st_size if part.is_file() else 0
-        if expected_size is not None and offset > expected_size:
-            logger.info("Discarding %s: longer than the expected %d bytes", part, expected_size)
-            offset = 0
-            part.unlink()
-        if expected_size is not None and offset == expected_size:
-            return  # complete already; verification decides whether it is right
-        headers = {"User-Agent": _USER_AGENT}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-        request = urllib.request.Request(url, headers=headers)
-        try:
-            response = urllib.request.urlopen(request, timeout=self._timeout_s)
-        except urllib.error.HTTPError as error:
-            error.close()
-            if error.code == 416 and offset:
-                return  # nothing after `offset`: the part may be complete; verification decides
-            if error.code >= 500 or error.code in (408, 429):
-                raise _RetryableError(f"HTTP {error.code} {error.reason}") from error
-            raise _UrlFailedError(f"HTTP {error.code} {error.reason}") from error
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-            reason = error.reason if isinstance(error, urllib.error.URLError) else error
-            raise _RetryableError(f"cannot connect ({reason})") from error
-        with response:
-            if offset and response.status == 206 and _content_range_start(response.headers) == offset:
-                mode = "ab"
-            else:
-                if offset:
-                    logger.info("%s does not resume at byte %d; downloading from the start", url, offset)
-                offset = 0
-                mode = "wb"
-            length_header = response.headers.get("Content-Length")
-            remaining_bytes = int(length_header) if length_header and length_header.isdigit() else None
-            total_bytes = expected_size or (offset + remaining_bytes if remaining_bytes is not None else 0)
-            done_bytes = offset
-            report(done_bytes, total_bytes)
-            with part.open(mode) as handle:
-                while True:
-                    try:
-                        chunk = response.read(_CHUNK_BYTES)
-                    except (OSError, http.client.HTTPException) as error:
-                        raise _RetryableError(f"connection lost after {done_bytes:,} bytes ({error})") from error
-                    if not chunk:
-                        break
-                    handle.write(chunk)
-                    done_bytes += len(chunk)
-                    report(done_bytes, total_bytes)
-                    if expected_size is not None and done_bytes > expected_size:
-                        break  # more than the pinned size: it is the wrong file; verification moves it aside
-        announced_bytes = None if remaining_bytes is None else offset + remaining_bytes
-        too_short = announced_bytes is not None and done_bytes < announced_bytes
-        if too_short and (expected_size is None or done_bytes <= expected_size):
-            raise _RetryableError(f"connection closed after {done_bytes:,} of {announced_bytes:,} bytes")
+    def _decompress(self, entry: ModelEntry, compressed_part: Path, part: Path) -> Path:
+        """Decompress a downloaded .bz2 into `part`; the compressed file is removed. Raises _UrlFailedError."""
+        import pooch
 
-    def _decompress(self, entry: ModelEntry, compressed_part: Path) -> Path:
-        """Decompress a downloaded .bz2 into `<file>.part`; the compressed part is removed. Raises _UrlFailedError."""
-        output = compressed_part.with_name(f"{entry.filename}.part")
-        limit = entry.size_bytes
         try:
-            with bz2.open(compressed_part, "rb") as source, output.open("wb") as destination:
-                written = 0
-                while chunk := source.read(_CHUNK_BYTES):
-                    destination.write(chunk)
-                    written += len(chunk)
-                    if limit is not None and written > limit:
-                        break  # larger than the pin: wrong file, stop before filling the disk
+            pooch.Decompress(method="bzip2", name=part.name)(str(compressed_part), "download", None)
         except (OSError, EOFError, ValueError) as error:
-            moved_to = _move_aside(compressed_part, entry.filename + ".bz2", compute_sha256(compressed_part))
-            with contextlib.suppress(OSError):
-                output.unlink()
+            moved_to = _move_aside(compressed_part, f"{entry.filename}.bz2", compute_sha256(compressed_part))
+            part.unlink(missing_ok=True)
             raise _UrlFailedError(f"not a valid bzip2 file ({error}); moved aside to {moved_to}") from error
         compressed_part.unlink()
-        return output
+        return part
+
+    def _install(self, entry: ModelEntry, part: Path) -> Path:
+        """Give a downloaded file its final name if hash and size match, else move it aside. Raises _UrlFailedError."""
+        target = self._user_dir / entry.filename
+        found_sha256 = compute_sha256(part)
+        found_size = part.stat().st_size
+        if found_sha256 == entry.sha256 and entry.size_bytes in (None, found_size):
+            os.replace(part, target)
+            self._remember_sha256(target, found_sha256)
+            return target
+        moved_to = _move_aside(part, entry.filename, found_sha256)
+        raise _UrlFailedError(
+            f"served a different file: expected SHA-256 {entry.sha256} ({_format_size(entry.size_bytes)}), "
+            f"found {found_sha256} ({_format_size(found_size)}); moved aside to {moved_to}"
+        )
 
 
-def _content_range_start(headers: Any) -> int | None:
-    """First byte of a `Content-Range: bytes START-END/TOTAL` header, or None."""
-    value = str(headers.get("Content-Range", ""))
-    if not value.startswith("bytes "):
-        return None
-    start, _, _ = value[len("bytes ") :].partition("-")
-    return int(start) if start.isdigit() else None
+class _ProgressBar:
+    """What pooch's HTTPDownloader drives as its progress bar (sets .total, calls .update(n), .reset(), .close()),
+    forwarding to a ProgressCallback."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback = callback
+        self.total = 0
+        self.done_bytes = 0
+
+    def update(self, chunk_bytes: int) -> None:
+        # pooch counts whole chunks, overshooting on the last one: never report more than the announced total.
+        self.done_bytes = min(self.done_bytes + chunk_bytes, self.total or self.done_bytes + chunk_bytes)
+        self.callback(self.done_bytes, self.total)
+
+    def reset(self) -> None:
+        """No-op: pooch calls it before update(total) to fill the bar, and the count is already there (clamped)."""
+
+    def close(self) -> None:
+        """No-op: nothing to release."""
+
+
+def _describe_request_error(error: Exception) -> tuple[str, bool]:
+    """A short reason for a failed request, and whether trying again may help (dropped connection, server error)."""
+    import requests
+
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        code = int(error.response.status_code)
+        return f"HTTP {code} {error.response.reason}", code >= 500 or code in (408, 429)
+    if isinstance(error, requests.Timeout):
+        return f"timed out ({_root_cause(error)})", True
+    if isinstance(error, requests.ConnectionError):
+        return f"cannot connect ({_root_cause(error)})", True
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return f"connection lost during the download ({_root_cause(error)})", True
+    return str(error), False
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The innermost exception inside requests' and urllib3's wrappers, e.g. `[Errno 111] Connection refused`."""
+    while True:
+        nested = getattr(error, "reason", None)  # urllib3's MaxRetryError
+        if not isinstance(nested, BaseException):
+            nested = next((arg for arg in error.args if isinstance(arg, BaseException)), error.__cause__)
+        if nested is None:
+            return error
+        error = nested
 
 
 def _move_aside(path: Path, filename: str, found_sha256: str) -> Path:
