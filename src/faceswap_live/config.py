@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 APP_NAME = "faceswap-live"
 
-EngineName = Literal["mesh", "onnx", "overlay"]
+EngineName = Literal["mesh", "onnx"]
 BlendMode = Literal["alpha", "poisson"]
 FaceSelection = Literal["all", "largest"]
 
@@ -96,7 +96,7 @@ class SwapConfig:
 
     def __post_init__(self) -> None:
         _check(
-            self.engine in ("mesh", "onnx", "overlay"),
+            self.engine in ("mesh", "onnx"),
             f"Unknown engine {self.engine!r}: use 'mesh' or 'onnx'.",
         )
         _check(self.faces in ("all", "largest"), f"Unknown face selection {self.faces!r}.")

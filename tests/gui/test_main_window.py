@@ -25,17 +25,8 @@ from faceswap_live.gui.main_window import MainWindow
 from faceswap_live.types import FrameResult
 
 
-def _engine() -> str:
-    """The built-in engine when this build has it, else the placeholder overlay engine."""
-    try:
-        import faceswap_live.stages.swap_mesh  # noqa: F401
-    except ImportError:
-        return "overlay"
-    return "mesh"
-
-
 def _write_config(path: Path, source: Path | str, **output: Any) -> Path:
-    config = AppConfig(capture=CaptureConfig(source=str(source)), swap=SwapConfig(engine=_engine()))  # type: ignore[arg-type]
+    config = AppConfig(capture=CaptureConfig(source=str(source)), swap=SwapConfig(engine="mesh"))  # type: ignore[arg-type]
     if output:
         config = dataclasses.replace(config, output=dataclasses.replace(config.output, **output))
     save_config(config, path)

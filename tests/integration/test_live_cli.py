@@ -20,12 +20,10 @@ import pytest
 def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     stop_signal: signal.Signals, faces_dir: Path, model_mirror_dir: Path, hopper_path: Path, tmp_path: Path
 ) -> None:
-    settings = tmp_path / "settings.toml"
-    settings.write_text('[swap]\nengine = "overlay"\n')  # the pipeline itself is tested elsewhere; keep this light
     recording = tmp_path / "live.mp4"
     environment = {**os.environ, "FACESWAP_LIVE_MODEL_MIRROR": str(model_mirror_dir)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "faceswap_live", "live", "--config", str(settings),
+        [sys.executable, "-m", "faceswap_live", "live",
          "--input", str(faces_dir / "videos" / "v10_p47.mp4"), "--target", str(hopper_path), "--consent",
          "--stream", "--port", "0", "--record", str(recording)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,

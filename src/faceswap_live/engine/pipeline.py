@@ -21,7 +21,7 @@ from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.marking import OutputMarker
 from faceswap_live.stages.smoothing import FaceTracker
-from faceswap_live.stages.swap import OverlayEngine, SwapEngine
+from faceswap_live.stages.swap import SwapEngine
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, FrameResult, SwappedFace, TargetFace
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,9 @@ def create_swap_engine(config: AppConfig, store: ModelLocator | None = None) -> 
         from faceswap_live.stages.swap_mesh import MeshFaceSwapper
 
         return MeshFaceSwapper()
-    if config.swap.engine == "onnx":
-        from faceswap_live.stages.swap_onnx import create_onnx_engine
+    from faceswap_live.stages.swap_onnx import create_onnx_engine
 
-        return create_onnx_engine(config, store)  # type: ignore[arg-type]
-    return OverlayEngine()
+    return create_onnx_engine(config, store)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -834,11 +834,7 @@ class MainWindow(QMainWindow):
     def _refresh_model_state(self) -> None:
         engine = self._config.swap.engine
         if engine != "onnx":
-            text = {
-                "mesh": "Built-in engine: runs on the CPU, no download needed.",
-                "overlay": "Quick overlay: pastes the photo, for checking the setup. No download needed.",
-            }.get(engine, "")
-            self.panel.set_model_state(text)
+            self.panel.set_model_state("Built-in engine: runs on the CPU, no download needed.")
             return
         self.panel.set_model_state("Checking the model files…")
         store = self._model_store()

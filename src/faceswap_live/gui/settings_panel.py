@@ -36,7 +36,6 @@ FRAME_RATES = (15.0, 24.0, 30.0, 60.0)
 ENGINES = (
     ("mesh", "Built-in (CPU, follows expressions)"),
     ("onnx", "ONNX model (inswapper, GPU)"),
-    ("overlay", "Quick overlay (photo pasted, no expressions)"),
 )
 VIDEO_FILE_ITEM = "__video_file__"
 # Smoothing strength s in [0, 1] maps to the One Euro minimum cut-off: 3 Hz (light) down to 0.3 Hz (steady).
