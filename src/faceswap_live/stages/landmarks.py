@@ -95,7 +95,7 @@ class FaceLandmarkDetector:
         """Release the native graph (letting it be collected at exit prints an exception)."""
         if self._landmarker is not None:
             self._landmarker.close()
-            self._landmarker = None  # type: ignore[assignment]
+            self._landmarker = None
 
     def __enter__(self) -> FaceLandmarkDetector:
         return self

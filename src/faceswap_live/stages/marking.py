@@ -55,10 +55,9 @@ def render_label(text: str, text_height_px: int) -> tuple[BgrImage, npt.NDArray[
     text_alpha = cv2.resize(text_mask, final_size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     # Text over box: alpha compositing of two layers, expressed as one premultiplied colour and one opacity.
     alpha = text_alpha + box_alpha * BOX_OPACITY * (1.0 - text_alpha)
-    premultiplied = (
-        text_alpha[..., None] * np.array(TEXT_COLOUR_BGR, dtype=np.float32)
-        + (box_alpha * BOX_OPACITY * (1.0 - text_alpha))[..., None] * np.array(BOX_COLOUR_BGR, dtype=np.float32)
-    )
+    premultiplied = text_alpha[..., None] * np.array(TEXT_COLOUR_BGR, dtype=np.float32) + (
+        box_alpha * BOX_OPACITY * (1.0 - text_alpha)
+    )[..., None] * np.array(BOX_COLOUR_BGR, dtype=np.float32)
     return np.clip(np.rint(premultiplied), 0, 255).astype(np.uint8), alpha.astype(np.float32)
 
 
