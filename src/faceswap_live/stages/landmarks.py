@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import cv2
-
-# MediaPipe's native code logs every graph start at INFO/WARNING level to stderr; users only need real errors.
-os.environ.setdefault("GLOG_minloglevel", "2")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
