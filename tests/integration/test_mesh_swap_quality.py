@@ -79,11 +79,17 @@ def test_open_mouth_in_the_source_stays_open_with_the_users_teeth(
     output_face = _face_in(output, landmark_model_path)
     assert mouth_opening(output_face.points_px) > 0.5 * source_opening
     assert mouth_opening(output_face.points_px) > 0.08
-    # The teeth are the user's own: the mouth interior is unchanged.
+    # The teeth are the user's own: the mouth interior (moved along with the lips, which take the target's
+    # proportions) shows what the source shows between its lips.
     face = _face_in(astronaut_bgr, landmark_model_path)
-    lips = face.points_px[[13, 14], :2].mean(axis=0).round().astype(int)
-    patch = (slice(lips[1] - 1, lips[1] + 2), slice(lips[0] - 3, lips[0] + 4))
-    assert np.abs(output[patch].astype(int) - astronaut_bgr[patch]).mean() < 25
+
+    def patch(points_px: np.ndarray) -> tuple[slice, slice]:
+        lips = points_px[[13, 14], :2].mean(axis=0).round().astype(int)
+        return (slice(lips[1] - 1, lips[1] + 2), slice(lips[0] - 3, lips[0] + 4))
+
+    source_teeth = astronaut_bgr[patch(face.points_px)].astype(int)
+    # (the lips were reshaped, so the teeth were moved and resampled: a looser bound; closed lips differ by > 60)
+    assert np.abs(output[patch(output_face.points_px)].astype(int) - source_teeth).mean() < 40
 
 
 def test_closed_mouth_in_the_source_stays_closed_without_the_targets_teeth(

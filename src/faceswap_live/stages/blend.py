@@ -55,8 +55,12 @@ def build_face_mask(
     scale_x, scale_y = grid_width / max(region.width, 1), grid_height / max(region.height, 1)
     face_size = max(face.box.width, face.box.height) * max(scale_x, scale_y)
 
-    def to_grid(indices: tuple[int, ...]) -> npt.NDArray[np.int32]:
-        points = face.points_px[list(indices), :2]
+    feature_points = getattr(swapped, "feature_points_px", None)
+
+    def to_grid(indices: tuple[int, ...], features: bool = False) -> npt.NDArray[np.int32]:
+        # The cuts follow the features where the engine drew them (if it says), the outline the user's face.
+        source = feature_points if features and feature_points is not None else face.points_px
+        points = source[list(indices), :2]
         grid = np.empty_like(points)
         grid[:, 0] = (points[:, 0] - region.x0 + 0.5) * scale_x - 0.5
         grid[:, 1] = (points[:, 1] - region.y0 + 0.5) * scale_y - 0.5
@@ -72,10 +76,10 @@ def build_face_mask(
         mask = cv2.GaussianBlur(mask, (kernel, kernel), 0)
     cut: np.ndarray = np.zeros_like(mask)
     if cut_mouth:
-        cv2.fillPoly(cut, [to_grid(INNER_LIPS)], 255, lineType=cv2.LINE_AA, shift=4)
+        cv2.fillPoly(cut, [to_grid(INNER_LIPS, True)], 255, lineType=cv2.LINE_AA, shift=4)
     if cut_eyes:
         eyes: np.ndarray = np.zeros_like(mask)
-        cv2.fillPoly(eyes, [to_grid(RIGHT_EYE), to_grid(LEFT_EYE)], 255, lineType=cv2.LINE_AA, shift=4)
+        cv2.fillPoly(eyes, [to_grid(RIGHT_EYE, True), to_grid(LEFT_EYE, True)], 255, lineType=cv2.LINE_AA, shift=4)
         grow = _odd(face_size * EYE_GROW)
         if grow > 1:
             eyes = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
@@ -185,7 +189,17 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
     if settings.blend_mode == "poisson":
         face_bgr = poisson_correct(face_bgr, destination, mask)
     alpha = mask
-    destination[:] = cv2.blendLinear(face_bgr, destination, alpha, 1.0 - alpha)
+    mouth_bgr = getattr(swapped, "mouth_bgr", None)
+    background: BgrImage = destination
+    if settings.mouth_from_user and mouth_bgr is not None:
+        # The engine moved the lips: what shows through the mouth cut is the user's mouth moved along with them.
+        inside_mouth = build_face_mask(face, swapped, 0.0, cut_mouth=True)
+        outline_only = build_face_mask(face, swapped, 0.0)
+        mouth_weight = np.clip(outline_only - inside_mouth, 0.0, 1.0)
+        background = np.asarray(
+            cv2.blendLinear(mouth_bgr, destination, mouth_weight, 1.0 - mouth_weight), dtype=np.uint8
+        )
+    destination[:] = cv2.blendLinear(face_bgr, background, alpha, 1.0 - alpha)
 
 
 def _crop_swapped(swapped: SwappedFace, region: Box) -> SwappedFace:

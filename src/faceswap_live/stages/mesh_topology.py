@@ -221,3 +221,35 @@ MOUTH_FILL_TRIANGLES: Final[npt.NDArray[np.int32]] = strip_triangles(INNER_LIP_U
 EYE_FILL_TRIANGLES: Final[npt.NDArray[np.int32]] = np.concatenate(
     [strip_triangles(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), strip_triangles(LEFT_EYE_UPPER, LEFT_EYE_LOWER)]
 )
+
+
+def ring_distance(seeds: tuple[int, ...], point_count: int = 468) -> npt.NDArray[np.int32]:
+    """Edge hops over the tesselation from each of the first point_count points to the nearest seed point.
+
+    Returns point_count int32 (0 on the seeds; a large value where no seed is reachable). Used to fade a per-point
+    weight in rings around a contour (the face outline, the lips) so neighbouring triangles never fold.
+    """
+    edges = np.concatenate(
+        [TESSELATION_TRIANGLES[:, [0, 1]], TESSELATION_TRIANGLES[:, [1, 2]], TESSELATION_TRIANGLES[:, [2, 0]]]
+    )
+    distance = np.full(point_count, 1 << 20, dtype=np.int32)
+    distance[list(seeds)] = 0
+    frontier = np.zeros(point_count, dtype=bool)
+    frontier[list(seeds)] = True
+    hops = 0
+    while frontier.any():
+        hops += 1
+        reached = np.zeros(point_count, dtype=bool)
+        for first, second in ((0, 1), (1, 0)):
+            reached[edges[frontier[edges[:, first]], second]] = True
+        frontier = reached & (distance > hops)
+        distance[frontier] = hops
+    return distance
+
+
+IDENTITY_FIT_POINTS: Final = (
+    33, 133, 362, 263,  # eye corners
+    168, 6, 197, 195, 5, 4,  # nose bridge and tip
+    10, 151, 9, 338, 297, 332, 284, 251, 389, 356, 454, 109, 67, 103, 54, 21, 162, 127, 234,  # forehead, temples
+)  # fmt: skip
+"""Points that move little with expression: the target's mesh is fitted to the user's on these."""

@@ -36,8 +36,25 @@ from faceswap_live.stages.mesh_topology import (
     FACE_OVAL,
     FEATURE_POINTS,
     FRONT_FACING_SIGN,
+    IDENTITY_FIT_POINTS,
+    INNER_LIP_LOWER,
+    INNER_LIP_UPPER,
+    INNER_LIPS,
+    LEFT_EYE,
+    LEFT_EYE_CORNERS,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LOWER_LIP_CENTRE,
     MOUTH_FILL_TRIANGLES,
+    OUTER_LIP_LOWER,
+    OUTER_LIP_UPPER,
+    RIGHT_EYE,
+    RIGHT_EYE_CORNERS,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
     TESSELATION_TRIANGLES,
+    UPPER_LIP_CENTRE,
+    ring_distance,
 )
 from faceswap_live.stages.swap import SwapEngine
 from faceswap_live.types import AlignedFace, BgrImage, Box, FaceLandmarks, SwappedFace, TargetFace
@@ -52,6 +69,26 @@ MESH_TRIANGLES: Final[npt.NDArray[np.int32]] = np.concatenate(
 MESH_POINT_COUNT: Final = 468  # the iris points 468..477 are not part of the surface
 MIN_TRIANGLE_AREA_PX: Final = 1e-3
 BARYCENTRIC_TOLERANCE: Final = 1e-4
+
+RING_FADE: Final = (0.0, 0.3, 0.6, 0.85)
+"""Share of the identity weight on the 0th, 1st, 2nd, 3rd ring of mesh points around a pinned contour (the face
+outline, and the inner lips or eyes when they come from the user); 1 from the 4th ring inwards, so no triangle
+between a pinned contour and the reshaped inside folds."""
+LEVEL_HYSTERESIS: Final = 0.1
+"""Relative face-size margin before the engine changes the target pyramid level it samples (see _pick_level)."""
+_OPENING_PAIRS: Final = np.asarray(
+    [
+        (upper, lower)
+        for upper_list, lower_list in (
+            (INNER_LIP_UPPER, INNER_LIP_LOWER),
+            (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER),
+            (LEFT_EYE_UPPER, LEFT_EYE_LOWER),
+        )
+        for upper, lower in zip(upper_list[1:-1], lower_list[1:-1], strict=True)
+    ],
+    dtype=np.int64,
+)
+"""(upper, lower) point pairs across the mouth and eye openings, whose gap is always the user's own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +187,18 @@ class _TargetLevel:
     points_px: npt.NDArray[np.float32]  # 468×2
 
 
+@dataclass(frozen=True, slots=True)
+class MeshSwappedFace(SwappedFace):
+    """A SwappedFace that also says where the engine drew the target's features: feature_points_px, 468×2 float32
+    frame pixels. blend_face cuts the user's open mouth (and eyes) along these contours, so the cut matches the
+    rendered lips even where they were reshaped towards the target."""
+
+    feature_points_px: npt.NDArray[np.float32]
+    mouth_bgr: BgrImage | None = None
+    """Region-sized: the user's own frame moved so that their open mouth lies inside feature_points_px's inner lips
+    (an affine fit of the user's inner lips onto the drawn ones), or None when the mouth was not moved."""
+
+
 class MeshFaceSwapper(SwapEngine):
     """Piecewise-affine mesh swap (see the module docstring). Processing thread only; no weights needed.
 
@@ -160,7 +209,15 @@ class MeshFaceSwapper(SwapEngine):
     name = "mesh"
     alignment = None
 
-    def __init__(self, map_side_px: int = 128, fade_start_deg: float = 40.0, fade_end_deg: float = 65.0) -> None:
+    def __init__(
+        self,
+        map_side_px: int = 128,
+        fade_start_deg: float = 40.0,
+        fade_end_deg: float = 65.0,
+        identity_weight: float = 0.8,
+    ) -> None:
+        if not 0.0 <= identity_weight <= 1.0:
+            raise ValueError("identity_weight must be between 0 and 1")
         if map_side_px < 16:
             raise ValueError("map_side_px must be at least 16")
         if not 0.0 <= fade_start_deg < fade_end_deg <= 90.0:
@@ -168,7 +225,12 @@ class MeshFaceSwapper(SwapEngine):
         self.map_side_px = map_side_px
         self.fade_start_deg = fade_start_deg
         self.fade_end_deg = fade_end_deg
+        self.identity_weight = identity_weight
         self._levels: list[_TargetLevel] = []
+        self._level_index = 0
+        self._target_points: npt.NDArray[np.float64] = np.zeros((0, 3))
+        self._jaw_weights: npt.NDArray[np.float64] = np.zeros(0)
+        self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
 
     def set_target(self, target: TargetFace) -> None:
         """Build the target's pyramid and triangle vertices. Raises TargetFaceError for a target without a mesh."""
@@ -204,6 +266,46 @@ class MeshFaceSwapper(SwapEngine):
             # pyrDown halves the size; pixel centres map as x_half = (x + 0.5) / 2 - 0.5.
             points_px = (points_px + 0.5) / 2.0 - 0.5
         self._levels = levels
+        self._level_index = 0
+        target_points = points[:MESH_POINT_COUNT, :3].astype(np.float64)
+        if points.shape[1] < 3:
+            target_points = np.hstack([target_points, np.zeros((MESH_POINT_COUNT, 1))])
+        self._target_points = target_points
+        self._jaw_weights = jaw_weights(target_points[:, :2])
+
+    def destination_points(self, points_px: npt.NDArray[np.floating], settings: SwapConfig) -> npt.NDArray[np.float32]:
+        """Where each of the 468 mesh points of the target is drawn in the frame: 468×2 float32 frame pixels.
+
+        The user's mesh (head pose, expression) reshaped towards the target's own proportions (identity): the target
+        mesh is fitted to the user's by a 3D similarity on points that expression hardly moves (eye corners, nose,
+        forehead), its jaw opened as far as the user's, and every point moved identity_weight of the way from the
+        user's position to the fitted target's. The face outline stays the user's (no gap at the mask's edge), with
+        a fade over a few rings of points; the mouth and eye openings keep the user's own gap, so talking and
+        blinking follow the user exactly; with the user's own mouth (or eyes) kept, their contour stays the user's.
+        """
+        user = np.asarray(points_px[:MESH_POINT_COUNT, :3], dtype=np.float64)
+        weight = self.identity_weight
+        if weight <= 0.0 or self._target_points.shape[0] != MESH_POINT_COUNT:
+            return np.ascontiguousarray(user[:, :2], dtype=np.float32)
+        fitted = fit_similarity_3d(self._target_points, user, IDENTITY_FIT_POINTS)[:, :2]
+        user_xy = user[:, :2]
+        # Open (or close) the target's jaw to the user's mouth opening: the lower lip, chin and lower face follow.
+        user_gap = user_xy[LOWER_LIP_CENTRE] - user_xy[UPPER_LIP_CENTRE]
+        target_gap = fitted[LOWER_LIP_CENTRE] - fitted[UPPER_LIP_CENTRE]
+        fitted += self._jaw_weights[:, None] * (user_gap - target_gap)[None, :]
+        key = settings.eyes_from_user
+        point_weights = self._point_weights.get(key)
+        if point_weights is None:
+            point_weights = identity_point_weights(key)
+            self._point_weights[key] = point_weights
+        destination = user_xy + (weight * point_weights)[:, None] * (fitted - user_xy)
+        # The mouth and eye openings: the blended centre line, the user's gap.
+        upper, lower = _OPENING_PAIRS[:, 0], _OPENING_PAIRS[:, 1]
+        centre = (destination[upper] + destination[lower]) * 0.5
+        half_gap = (user_xy[lower] - user_xy[upper]) * 0.5
+        destination[upper] = centre - half_gap
+        destination[lower] = centre + half_gap
+        return np.ascontiguousarray(destination, dtype=np.float32)
 
     def swap_face(
         self, frame_bgr: BgrImage, face: FaceLandmarks, aligned: AlignedFace | None, settings: SwapConfig
@@ -225,6 +327,7 @@ class MeshFaceSwapper(SwapEngine):
             return None
         face_size_px = float(max(mesh_box.width, mesh_box.height))
         level = self._pick_level(face_size_px)
+        destination = self.destination_points(points, settings)
 
         # Coarse grid over the region; grid pixel j covers frame pixels around x0 + (j + 0.5) / scale - 0.5.
         scale = min(1.0, self.map_side_px / max(region.width, region.height))
@@ -232,8 +335,8 @@ class MeshFaceSwapper(SwapEngine):
         grid_height = max(2, round(region.height * scale))
         scale_x, scale_y = grid_width / region.width, grid_height / region.height
         grid_points = np.empty((MESH_POINT_COUNT, 2), dtype=np.float32)
-        grid_points[:, 0] = (points[:MESH_POINT_COUNT, 0] - region.x0 + 0.5) * scale_x - 0.5
-        grid_points[:, 1] = (points[:MESH_POINT_COUNT, 1] - region.y0 + 0.5) * scale_y - 0.5
+        grid_points[:, 0] = (destination[:, 0] - region.x0 + 0.5) * scale_x - 0.5
+        grid_points[:, 1] = (destination[:, 1] - region.y0 + 0.5) * scale_y - 0.5
         triangle_depth = points[MESH_TRIANGLES, 2].mean(axis=1)
         raster = rasterise_triangles(grid_points[MESH_TRIANGLES], triangle_depth, grid_width, grid_height)
         if raster.pixel_index.size == 0:
@@ -258,8 +361,13 @@ class MeshFaceSwapper(SwapEngine):
         texture = cv2.remap(level.image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         grid_coverage = cv2.resize(covered.reshape(grid_height, grid_width), size, interpolation=cv2.INTER_LINEAR)
         coverage = grid_coverage * (texture[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0))
-        return SwappedFace(
+        mouth_bgr = None
+        if settings.mouth_from_user:
+            mouth_bgr = _user_mouth_moved(frame_bgr, region, points[:MESH_POINT_COUNT, :2], destination)
+        return MeshSwappedFace(
             region=region,
+            feature_points_px=destination,
+            mouth_bgr=mouth_bgr,
             face_bgr=np.ascontiguousarray(texture[:, :, :3], dtype=np.uint8),
             coverage=np.asarray(coverage, np.float32),
         )
@@ -274,13 +382,107 @@ class MeshFaceSwapper(SwapEngine):
         return t * t * (3.0 - 2.0 * t)
 
     def _pick_level(self, face_size_px: float) -> _TargetLevel:
-        """The smallest pyramid level still at least as detailed as the face in the frame (no aliasing)."""
-        chosen = self._levels[0]
-        for level in self._levels[1:]:
+        """The smallest pyramid level still at least as detailed as the face in the frame (no aliasing).
+
+        With hysteresis: the level last used is kept while it is within LEVEL_HYSTERESIS of the ideal, because a
+        face whose size sits on a level boundary would otherwise switch level (sharpness) every frame: flicker.
+        """
+        current = min(self._level_index, len(self._levels) - 1)
+        coarser_suffices = current + 1 < len(self._levels) and self._levels[
+            current + 1
+        ].face_size_px >= face_size_px * (1.0 + LEVEL_HYSTERESIS)
+        if self._levels[current].face_size_px >= face_size_px * (1.0 - LEVEL_HYSTERESIS) and not coarser_suffices:
+            return self._levels[current]
+        chosen = 0
+        for index, level in enumerate(self._levels[1:], start=1):
             if level.face_size_px < face_size_px:
                 break
-            chosen = level
-        return chosen
+            chosen = index
+        self._level_index = chosen
+        return self._levels[chosen]
+
+
+def _user_mouth_moved(
+    frame_bgr: BgrImage, region: Box, user_points_px: npt.NDArray[np.float32], drawn_points_px: npt.NDArray[np.float32]
+) -> BgrImage | None:
+    """The frame's region, warped by the affine that takes the drawn inner lips onto the user's (see MeshSwappedFace).
+
+    None when the lips were not moved (less than a tenth of a pixel), so blend_face can use the frame as it is.
+    """
+    drawn = drawn_points_px[list(INNER_LIPS)].astype(np.float64)
+    user = user_points_px[list(INNER_LIPS)].astype(np.float64)
+    if float(np.abs(drawn - user).max()) < 0.1:
+        return None
+    origin = np.array([region.x0, region.y0], np.float64)
+    design = np.hstack([drawn - origin, np.ones((drawn.shape[0], 1))])
+    solution, *_ = np.linalg.lstsq(design, user - origin, rcond=None)
+    # dst(x, y) = src(M · (x, y, 1)): for each drawn-space pixel, where the user's mouth has it.
+    matrix = np.ascontiguousarray(solution.T, dtype=np.float64)
+    source = frame_bgr[region.y0 : region.y1, region.x0 : region.x1]
+    moved = cv2.warpAffine(
+        source,
+        matrix,
+        (region.width, region.height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.asarray(moved, dtype=np.uint8)
+
+
+def fit_similarity_3d(
+    source_points: npt.NDArray[np.float64], destination_points: npt.NDArray[np.float64], fit_indices: tuple[int, ...]
+) -> npt.NDArray[np.float64]:
+    """source_points (N×3) moved by the 3D similarity (rotation, uniform scale, shift) that best maps its fit_indices
+    points onto destination_points' (Umeyama's least squares). Returns N×3 float64. A head turned in the frame turns
+    the fitted mesh too, so a frontal target photo fits a turned user."""
+    source = source_points[list(fit_indices)]
+    destination = destination_points[list(fit_indices)]
+    source_mean, destination_mean = source.mean(axis=0), destination.mean(axis=0)
+    source_centred, destination_centred = source - source_mean, destination - destination_mean
+    covariance = destination_centred.T @ source_centred / len(fit_indices)
+    left, singular, right = np.linalg.svd(covariance)
+    sign = np.ones(3)
+    if np.linalg.det(left) * np.linalg.det(right) < 0:
+        sign[2] = -1.0  # a reflection is not a head pose
+    rotation = (left * sign) @ right
+    variance = float((source_centred**2).sum()) / len(fit_indices)
+    scale = float((singular * sign).sum()) / max(variance, 1e-9)
+    return np.asarray(scale * (source_points - source_mean) @ rotation.T + destination_mean, dtype=np.float64)
+
+
+def identity_point_weights(eyes_from_user: bool) -> npt.NDArray[np.float64]:
+    """468 float64 in [0, 1]: how far each mesh point may move from the user's towards the target's position.
+
+    0 on the face outline (the mask follows it) and on the eye contours when the user's own eyes are kept (the
+    mouth needs no pin: the engine moves the user's open mouth along with the lips, see MeshSwappedFace),
+    rising over a few rings of points (RING_FADE) to 1 on the inner face.
+    """
+    pinned: tuple[int, ...] = FACE_OVAL
+    if eyes_from_user:
+        pinned = pinned + RIGHT_EYE + LEFT_EYE
+    rings = ring_distance(pinned, MESH_POINT_COUNT)
+    fade = np.asarray(RING_FADE, dtype=np.float64)
+    return np.where(rings < fade.size, fade[np.minimum(rings, fade.size - 1)], 1.0)
+
+
+def jaw_weights(points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """468 float64: how much each point moves with the lower jaw (0 above the mouth, 1 on the lower lip and chin).
+
+    Measured on the target's own mesh (468×2 pixels) with its eye line levelled; the lip contours are set exactly
+    (upper lips 0, lower lips 1, mouth corners 0.5).
+    """
+    right_eye = points_px[list(RIGHT_EYE_CORNERS)].mean(axis=0)
+    left_eye = points_px[list(LEFT_EYE_CORNERS)].mean(axis=0)
+    across = (left_eye - right_eye) / max(float(np.linalg.norm(left_eye - right_eye)), 1e-6)
+    down = np.array([-across[1], across[0]])
+    height = points_px @ down
+    mouth_line = float(height[[UPPER_LIP_CENTRE, LOWER_LIP_CENTRE]].mean())
+    lip_half_height = max(float(height[OUTER_LIP_LOWER[5]] - height[OUTER_LIP_UPPER[5]]) / 2.0, 1.0)
+    weights = np.clip((height - mouth_line) / (2.0 * lip_half_height) + 0.5, 0.0, 1.0)
+    weights[list(OUTER_LIP_UPPER + INNER_LIP_UPPER)] = 0.0
+    weights[list(OUTER_LIP_LOWER + INNER_LIP_LOWER)] = 1.0
+    weights[[OUTER_LIP_UPPER[0], OUTER_LIP_UPPER[-1], INNER_LIP_UPPER[0], INNER_LIP_UPPER[-1]]] = 0.5
+    return np.asarray(weights, dtype=np.float64)
 
 
 def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
