@@ -355,6 +355,13 @@ def _run_verify(args: argparse.Namespace) -> int:
 
 
 def _run_gui(args: argparse.Namespace) -> int:
+    no_display = not any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+    if sys.platform.startswith("linux") and no_display:
+        # Qt would abort the process without a word a user can act on.
+        raise FaceswapError(
+            "No screen to open the window on (DISPLAY is not set). Run it from your desktop session, or use "
+            "`faceswap-live live --camera 0 --target FACE.jpg --consent --virtual-camera` without a window."
+        )
     from faceswap_live.gui.app import run_app
 
     return run_app(config_path=getattr(args, "config", None))
