@@ -10,6 +10,7 @@ from faceswap_live.stages.align import (
     estimate_similarity,
     template_points,
     transform_points,
+    umeyama,
 )
 
 
@@ -69,3 +70,19 @@ def test_align_then_paste_back_returns_the_face_where_it_was_within_a_pixel() ->
 
 def _sorted(points: np.ndarray) -> np.ndarray:
     return np.array(sorted(points.tolist(), key=lambda point: (point[1] // 20, point[0])))
+
+
+def test_umeyama_recovers_a_3d_similarity_and_never_returns_a_mirror() -> None:
+    generator = np.random.default_rng(7)
+    source = generator.normal(size=(20, 3))
+    axis = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
+    angle = 0.7
+    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    rotation = np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+    destination = 2.5 * source @ rotation.T + np.array([4.0, -1.0, 3.0])
+    scale, fitted_rotation, translation = umeyama(source, destination)
+    assert scale == pytest.approx(2.5)
+    assert np.allclose(fitted_rotation, rotation) and np.allclose(translation, [4.0, -1.0, 3.0])
+    # A mirror image of the points: the best proper rotation, never a reflection.
+    _, mirrored_rotation, _ = umeyama(source, source * np.array([1.0, 1.0, -1.0]))
+    assert np.linalg.det(mirrored_rotation) == pytest.approx(1.0)

@@ -59,21 +59,35 @@ def template_points(name: str, size: int) -> npt.NDArray[np.float64]:
     raise ValueError(f"Unknown alignment template {name!r}; known: {', '.join(TEMPLATE_NAMES)}")
 
 
-def estimate_similarity(source_points: npt.ArrayLike, destination_points: npt.ArrayLike) -> Affine2x3:
-    """Least-squares similarity (rotation, uniform scale, translation) mapping source onto destination (Umeyama)."""
+def umeyama(
+    source_points: npt.ArrayLike, destination_points: npt.ArrayLike
+) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Least-squares similarity mapping N×D source points onto N×D destination points (Umeyama 1991), any D.
+
+    Returns (scale, rotation D×D, translation D) with destination ≈ scale · rotation @ source + translation. The
+    rotation is proper (determinant +1): a best fit that would need a mirror image gets the nearest rotation
+    instead. Degenerate sources (all points equal) give scale 1. Pure function.
+    """
     source = np.asarray(source_points, dtype=np.float64)
     destination = np.asarray(destination_points, dtype=np.float64)
     source_mean, destination_mean = source.mean(axis=0), destination.mean(axis=0)
     source_centred, destination_centred = source - source_mean, destination - destination_mean
     covariance = destination_centred.T @ source_centred / len(source)
     u, singular_values, vt = np.linalg.svd(covariance)
-    reflection = np.eye(2)
+    sign = np.ones(source.shape[1])
     if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        reflection[1, 1] = -1.0
-    rotation = u @ reflection @ vt
-    variance = (source_centred**2).sum() / len(source)
-    scale = float(np.trace(np.diag(singular_values) @ reflection) / variance) if variance > 0 else 1.0
+        sign[-1] = -1.0  # a reflection is not a pose
+    rotation = (u * sign) @ vt
+    variance = float((source_centred**2).sum()) / len(source)
+    scale = float((singular_values * sign).sum()) / variance if variance > 0 else 1.0
     translation = destination_mean - scale * rotation @ source_mean
+    return scale, rotation, translation
+
+
+def estimate_similarity(source_points: npt.ArrayLike, destination_points: npt.ArrayLike) -> Affine2x3:
+    """Least-squares similarity (rotation, uniform scale, translation) mapping N×2 source onto destination, as a 2×3
+    affine (see umeyama)."""
+    scale, rotation, translation = umeyama(source_points, destination_points)
     return np.hstack([scale * rotation, translation[:, None]])
 
 

@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
 from faceswap_live.errors import TargetFaceError
+from faceswap_live.stages.align import umeyama
 from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
     EYE_FILL_TRIANGLES,
@@ -433,21 +434,11 @@ def fit_similarity_3d(
     source_points: npt.NDArray[np.float64], destination_points: npt.NDArray[np.float64], fit_indices: tuple[int, ...]
 ) -> npt.NDArray[np.float64]:
     """source_points (N×3) moved by the 3D similarity (rotation, uniform scale, shift) that best maps its fit_indices
-    points onto destination_points' (Umeyama's least squares). Returns N×3 float64. A head turned in the frame turns
+    points onto destination_points' (align.umeyama). Returns N×3 float64. A head turned in the frame turns
     the fitted mesh too, so a frontal target photo fits a turned user."""
-    source = source_points[list(fit_indices)]
-    destination = destination_points[list(fit_indices)]
-    source_mean, destination_mean = source.mean(axis=0), destination.mean(axis=0)
-    source_centred, destination_centred = source - source_mean, destination - destination_mean
-    covariance = destination_centred.T @ source_centred / len(fit_indices)
-    left, singular, right = np.linalg.svd(covariance)
-    sign = np.ones(3)
-    if np.linalg.det(left) * np.linalg.det(right) < 0:
-        sign[2] = -1.0  # a reflection is not a head pose
-    rotation = (left * sign) @ right
-    variance = float((source_centred**2).sum()) / len(fit_indices)
-    scale = float((singular * sign).sum()) / max(variance, 1e-9)
-    return np.asarray(scale * (source_points - source_mean) @ rotation.T + destination_mean, dtype=np.float64)
+    indices = list(fit_indices)
+    scale, rotation, translation = umeyama(source_points[indices], destination_points[indices])
+    return np.asarray(scale * source_points @ rotation.T + translation, dtype=np.float64)
 
 
 def identity_point_weights(eyes_from_user: bool) -> npt.NDArray[np.float64]:
