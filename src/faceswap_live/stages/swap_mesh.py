@@ -90,6 +90,9 @@ _OPENING_PAIRS: Final = np.asarray(
     dtype=np.int64,
 )
 """(upper, lower) point pairs across the mouth and eye openings, whose gap is always the user's own."""
+LID_RING_WEIGHTS: Final = (1.0, 0.6, 0.25)
+"""How far the 0th (upper lid contour), 1st and 2nd ring of points above an eye follow the lid as it closes."""
+_LID_CENTRES: Final = ((RIGHT_EYE_UPPER[4], RIGHT_EYE_LOWER[4]), (LEFT_EYE_UPPER[4], LEFT_EYE_LOWER[4]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +234,7 @@ class MeshFaceSwapper(SwapEngine):
         self._level_index = 0
         self._target_points: npt.NDArray[np.float64] = np.zeros((0, 3))
         self._jaw_weights: npt.NDArray[np.float64] = np.zeros(0)
+        self._lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
 
     def set_target(self, target: TargetFace) -> None:
@@ -273,6 +277,7 @@ class MeshFaceSwapper(SwapEngine):
             target_points = np.hstack([target_points, np.zeros((MESH_POINT_COUNT, 1))])
         self._target_points = target_points
         self._jaw_weights = jaw_weights(target_points[:, :2])
+        self._lid_weights = lid_weights(target_points[:, :2])
 
     def destination_points(self, points_px: npt.NDArray[np.floating], settings: SwapConfig) -> npt.NDArray[np.float32]:
         """Where each of the 468 mesh points of the target is drawn in the frame: 468×2 float32 frame pixels.
@@ -294,6 +299,13 @@ class MeshFaceSwapper(SwapEngine):
         user_gap = user_xy[LOWER_LIP_CENTRE] - user_xy[UPPER_LIP_CENTRE]
         target_gap = fitted[LOWER_LIP_CENTRE] - fitted[UPPER_LIP_CENTRE]
         fitted += self._jaw_weights[:, None] * (user_gap - target_gap)[None, :]
+        # Close (or open) the target's upper lids to the user's lid gap, with the lid skin above them: keeping only
+        # the gap on the lid contour would squash the target's open eye, lashes and liner, into the narrow gap of
+        # a wink, which still reads as an open eye.
+        for (upper_centre, lower_centre), weights in zip(_LID_CENTRES, self._lid_weights, strict=True):
+            user_lid_gap = user_xy[lower_centre] - user_xy[upper_centre]
+            target_lid_gap = fitted[lower_centre] - fitted[upper_centre]
+            fitted += weights[:, None] * (target_lid_gap - user_lid_gap)[None, :]
         key = settings.eyes_from_user
         point_weights = self._point_weights.get(key)
         if point_weights is None:
@@ -474,6 +486,30 @@ def jaw_weights(points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     weights[list(OUTER_LIP_LOWER + INNER_LIP_LOWER)] = 1.0
     weights[[OUTER_LIP_UPPER[0], OUTER_LIP_UPPER[-1], INNER_LIP_UPPER[0], INNER_LIP_UPPER[-1]]] = 0.5
     return np.asarray(weights, dtype=np.float64)
+
+
+def lid_weights(points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """2×468 float64 (right eye, left eye): how much each point moves with that eye's upper lid as it closes.
+
+    LID_RING_WEIGHTS over the rings of mesh points around the upper lid contour (1 on its inner points), counted
+    only above the eye's corner line on the target's own mesh (468×2 pixels); 0 on the corners, the lower lid and
+    everything below.
+    """
+    weights = np.zeros((2, MESH_POINT_COUNT), dtype=np.float64)
+    fade = np.asarray(LID_RING_WEIGHTS, dtype=np.float64)
+    for row, (upper, corners) in enumerate(((RIGHT_EYE_UPPER, RIGHT_EYE_CORNERS), (LEFT_EYE_UPPER, LEFT_EYE_CORNERS))):
+        first, second = points_px[corners[0]], points_px[corners[1]]
+        across = (second - first) / max(float(np.linalg.norm(second - first)), 1e-6)
+        down = np.array([-across[1], across[0]])
+        if down[1] < 0:
+            down = -down  # image y grows downwards
+        above = (points_px - first) @ down < 0.0
+        rings = ring_distance(upper[1:-1], MESH_POINT_COUNT)
+        near = rings < fade.size
+        weights[row, near & above] = fade[rings[near & above]]
+        weights[row, list(upper[1:-1])] = 1.0
+        weights[row, list(corners)] = 0.0
+    return weights
 
 
 def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
