@@ -6,10 +6,16 @@ webcam) and each output frame is measured with tools independent of the swap:
   photo), so copying one photo cannot win: share of frames nearer the target than the original person (the
   source frame's own face), and the mean distances;
 - expression: a fresh MediaPipe landmarker (image mode, no tracking state shared with the pipeline) measures mouth
-  and eye opening on the source and on the OUTPUT frames: their correlation says the swap follows the user;
+  and eye opening on the source and on the OUTPUT frames: their correlation says the swap follows the user. A
+  correlation needs the mouth to move: the headline mouth figure pools the frames of the clips whose source mouth
+  opening varies (standard deviation >= MOUTH_MOTION_MIN_STD over the clip); clips with a still mouth are reported
+  per clip but left out of it (their correlation is landmark noise against landmark noise);
 - overlap: IoU of the face box found on the output with the one found on the source;
-- stability: on still stretches (landmarks moving < 0.4% of the face height a frame), the mean frame-to-frame
-  change inside the face region of the output over that of the source (1.0 = no added flicker);
+- stability: on still stretches, the mean frame-to-frame change inside the face region of the output over that of
+  the source (1.0 = no added flicker). A frame pair counts when the source landmarks move < 0.4% of the face height
+  across it AND across the pairs just before and after it: some clips repeat every other frame (15 fps material in
+  a 30 fps file), and a repeated frame in the middle of a head movement looks still on its own (source change ~0)
+  while the pipeline's smoothed landmarks rightly keep moving, which made the ratio explode (v09: 3.7, v12: 50);
 - speed: per-stage ms of the pipeline (p50, p95).
 """
 
@@ -43,8 +49,15 @@ from faceswap_live.types import BgrImage, Box, Frame
 logger = logging.getLogger(__name__)
 
 STILL_MOTION: Final = 0.004
-"""A frame is "still" when the mean landmark motion since the previous frame is below this share of face height."""
+"""A frame pair is "still" when the mean landmark motion across it is below this share of face height (and the
+pairs either side are still too, see the module docstring)."""
 MAX_FRAME_SIZE: Final = (640, 480)
+MIN_STILL_PAIRS: Final = 10
+"""A clip's stability ratio enters the median over clips only with at least this many still frame pairs."""
+MOUTH_MOTION_MIN_STD: Final = 0.02
+"""A clip counts as "talking" when the standard deviation of its source mouth opening (inner-lip gap over mouth
+width, see measures.mouth_opening) is at least this: about a tenth of a wide-open mouth. Still-mouth clips measure
+0.001-0.003 (landmark noise), talking ones 0.04-0.15."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +76,11 @@ DEFAULT_PAIRS: Final = (
     EvalPair("v10_p47.mp4", "p07_1.jpg", "p07_2.jpg"),
     EvalPair("v16_p01.mp4", "p04_2.jpg", "p04_3.jpg"),
     EvalPair("v09_p46.mp4", "p03_1.jpg", "p03_3.jpg"),
+    EvalPair("v08_p45.mp4", "p13_1.jpg", "p13_2.jpg"),
+    EvalPair("v12_p49.mp4", "p10_1.jpg", "p10_2.jpg"),
 )
-"""Webcam, glasses, head turns, beard, talking head, talking woman; targets are people with several photos."""
+"""Webcam, glasses, head turns (woman onto woman), beard, talking head, talking woman (onto woman), extreme
+expressions (woman onto woman), laughing; targets are people with several photos."""
 
 
 @dataclass
@@ -80,6 +96,8 @@ class PairResult:
     distance_to_target: float = math.nan
     distance_to_source: float = math.nan
     mouth_correlation: float = math.nan
+    mouth_motion_std: float = math.nan
+    """Standard deviation of the source mouth opening over the clip (see MOUTH_MOTION_MIN_STD)."""
     eye_correlation: float = math.nan
     mean_iou: float = math.nan
     still_frames: int = 0
@@ -94,6 +112,11 @@ class PairResult:
     distances_to_source: list[float] = field(default_factory=list, repr=False)
     stage_values: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
+    @property
+    def mouth_moves(self) -> bool:
+        """Whether the source mouth moves enough in this clip for its mouth correlation to mean something."""
+        return not math.isnan(self.mouth_motion_std) and self.mouth_motion_std >= MOUTH_MOTION_MIN_STD
+
 
 @dataclass
 class EvalReport:
@@ -102,6 +125,11 @@ class EvalReport:
     distance_to_target: float
     distance_to_source: float
     mouth_correlation: float
+    """Pooled over the frames of the clips whose mouth moves (PairResult.mouth_moves)."""
+    mouth_correlation_all_clips: float
+    """Pooled over every frame of every clip, still mouths included (mixes in noise)."""
+    mouth_correlation_per_clip_median: float
+    """Median of the per-clip correlations of the clips whose mouth moves (no between-clip variation helps it)."""
     eye_correlation: float
     mean_iou: float
     stability_ratio: float
@@ -167,8 +195,8 @@ def evaluate_pair(
     nearer, to_target, to_source = result.nearer, result.distances_to_target, result.distances_to_source
     eyes_source, eyes_output = result.eye_source, result.eye_output
     ious: list[float] = []
-    output_changes: list[float] = []
-    source_changes: list[float] = []
+    # Per consecutive frame pair: (index of the later frame, landmarks still?, source change, output change).
+    frame_pairs: list[tuple[int, bool, float, float]] = []
     previous: tuple[BgrImage, BgrImage, np.ndarray] | None = None
     best_mouth, stills = -1.0, {}
     pipeline = Pipeline(config, landmark_model_path)
@@ -214,10 +242,15 @@ def evaluate_pair(
             if previous is not None:
                 previous_source, previous_output, previous_points = previous
                 motion = float(np.linalg.norm(source_points[:, :2] - previous_points[:, :2], axis=1).mean())
-                if motion < STILL_MOTION * face_height(source_points):
-                    region = source_box.expanded(1.1).clipped(image.shape[1], image.shape[0])
-                    source_changes.append(mean_absolute_change(previous_source, image, region))
-                    output_changes.append(mean_absolute_change(previous_output, output, region))
+                region = source_box.expanded(1.1).clipped(image.shape[1], image.shape[0])
+                frame_pairs.append(
+                    (
+                        index,
+                        motion < STILL_MOTION * face_height(source_points),
+                        mean_absolute_change(previous_source, image, region),
+                        mean_absolute_change(previous_output, output, region),
+                    )
+                )
             previous = (image, output, source_points)
     finally:
         checker.close()
@@ -228,8 +261,13 @@ def evaluate_pair(
         result.distance_to_target = float(np.mean(to_target))
         result.distance_to_source = float(np.mean(to_source))
     result.mouth_correlation = correlation(result.mouth_source, result.mouth_output)
+    if len(result.mouth_source) >= 3:
+        result.mouth_motion_std = float(np.std(result.mouth_source))
     result.eye_correlation = correlation(eyes_source, eyes_output)
     result.mean_iou = float(np.mean(ious)) if ious else math.nan
+    still_pairs = still_stretch_pairs(frame_pairs)
+    source_changes = [pair_source for _, _, pair_source, _ in still_pairs]
+    output_changes = [pair_output for _, _, _, pair_output in still_pairs]
     result.still_frames = len(source_changes)
     if source_changes:
         result.stability_ratio = float(np.mean(output_changes)) / max(float(np.mean(source_changes)), 1e-6)
@@ -239,6 +277,17 @@ def evaluate_pair(
         for key, still in stills.items():
             cv2.imwrite(str(stills_dir / f"{Path(pair.video).stem}_{Path(pair.target_photo).stem}_{key}.png"), still)
     return result
+
+
+def still_stretch_pairs(frame_pairs: list[tuple[int, bool, float, float]]) -> list[tuple[int, bool, float, float]]:
+    """The frame pairs (later frame index, still, source change, output change) that lie inside a still stretch:
+    the pair itself and the pairs ending one frame before and one frame after it are all still."""
+    still_indices = {index for index, still, _, _ in frame_pairs if still}
+    return [
+        pair
+        for pair in frame_pairs
+        if pair[0] in still_indices and pair[0] - 1 in still_indices and pair[0] + 1 in still_indices
+    ]
 
 
 def run_eval(
@@ -279,14 +328,24 @@ def run_eval(
     eyes_output = [value for result in results for value in result.eye_output]
     mouth_source = [value for result in results for value in result.mouth_source]
     mouth_output = [value for result in results for value in result.mouth_output]
+    talking = [result for result in results if result.mouth_moves]
+    talking_source = [value for result in talking for value in result.mouth_source]
+    talking_output = [value for result in talking for value in result.mouth_output]
+    talking_per_clip = [result.mouth_correlation for result in talking if not math.isnan(result.mouth_correlation)]
     ious = [result.mean_iou for result in results if not math.isnan(result.mean_iou)]
-    ratios = [result.stability_ratio for result in results if not math.isnan(result.stability_ratio)]
+    ratios = [
+        result.stability_ratio
+        for result in results
+        if not math.isnan(result.stability_ratio) and result.still_frames >= MIN_STILL_PAIRS
+    ]
     return EvalReport(
         pairs=results,
         nearer_target_share=float(np.mean(nearer)) if nearer else math.nan,
         distance_to_target=float(np.mean(to_target)) if to_target else math.nan,
         distance_to_source=float(np.mean(to_source)) if to_source else math.nan,
-        mouth_correlation=correlation(mouth_source, mouth_output),
+        mouth_correlation=correlation(talking_source, talking_output),
+        mouth_correlation_all_clips=correlation(mouth_source, mouth_output),
+        mouth_correlation_per_clip_median=float(np.median(talking_per_clip)) if talking_per_clip else math.nan,
         eye_correlation=correlation(eyes_source, eyes_output),
         mean_iou=float(np.mean(ious)) if ious else math.nan,
         stability_ratio=float(np.median(ratios)) if ratios else math.nan,
@@ -297,9 +356,10 @@ def run_eval(
 
 def format_report(report: EvalReport) -> str:
     """The report as Markdown: one row per pair, then the pooled figures and per-stage ms."""
+    talking = sum(result.mouth_moves for result in report.pairs)
     lines = [
-        "| video | target (judged on) | size | swapped | nearer target | dist target | dist source | mouth r | eye r |"
-        " IoU | stability | swap ms p50/p95 | blend ms p50/p95 |",
+        "| video | target (judged on) | size | swapped | nearer target | dist target | dist source | mouth r (motion) |"
+        " eye r | IoU | stability | swap ms p50/p95 | blend ms p50/p95 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in report.pairs:
@@ -308,7 +368,8 @@ def format_report(report: EvalReport) -> str:
         lines.append(
             f"| {result.video} | {result.target_photo} ({result.judge_photo}) | {result.frame_size} | "
             f"{result.swapped_frames}/{result.frames} | {result.nearer_target_share:.2f} ({result.identity_frames}) | "
-            f"{result.distance_to_target:.3f} | {result.distance_to_source:.3f} | {result.mouth_correlation:.2f} | "
+            f"{result.distance_to_target:.3f} | {result.distance_to_source:.3f} | {result.mouth_correlation:.2f} "
+            f"({result.mouth_motion_std:.3f}{'' if result.mouth_moves else ', still'}) | "
             f"{result.eye_correlation:.2f} | {result.mean_iou:.2f} | {result.stability_ratio:.2f} "
             f"({result.still_frames}) | {swap[0]:.2f}/{swap[1]:.2f} | {blend[0]:.2f}/{blend[1]:.2f} |"
         )
@@ -317,10 +378,15 @@ def format_report(report: EvalReport) -> str:
         f"- Output nearer the target than the source: {report.nearer_target_share:.1%} of judged frames",
         f"- Mean dlib distance to the target (other photo): {report.distance_to_target:.3f}; "
         f"to the source person: {report.distance_to_source:.3f}",
-        f"- Mouth-opening correlation (pooled): {report.mouth_correlation:.3f}; "
-        f"eye-opening correlation: {report.eye_correlation:.3f}",
+        f"- Mouth-opening correlation, pooled over the frames of the {talking} clips whose mouth moves (source "
+        f"opening std >= {MOUTH_MOTION_MIN_STD}): {report.mouth_correlation:.3f}; median of their per-clip "
+        f"correlations: {report.mouth_correlation_per_clip_median:.3f}; pooled over all clips, still mouths "
+        f"included: {report.mouth_correlation_all_clips:.3f}",
+        f"- Eye-opening correlation (pooled, all clips): {report.eye_correlation:.3f}",
         f"- Face box IoU output vs source: {report.mean_iou:.3f}",
-        f"- Stability (output change / source change on still frames, median over clips): {report.stability_ratio:.2f}",
+        f"- Stability (output change / source change on still stretches, median over the clips with at least "
+        f"{MIN_STILL_PAIRS} still frame pairs): "
+        f"{report.stability_ratio:.2f}",
         "- Stage ms (p50 / p95): "
         + ", ".join(f"{stage} {p50:.2f} / {p95:.2f}" for stage, (p50, p95) in sorted(report.stage_ms.items())),
         f"- Evaluation took {report.seconds:.0f} s",
