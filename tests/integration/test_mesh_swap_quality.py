@@ -156,3 +156,31 @@ def test_swapped_shared_video_frames_look_like_the_target_to_an_independent_reco
     assert result.nearer_target_share == 1.0
     assert result.distance_to_target < result.distance_to_source
     assert result.mean_iou > 0.75
+
+
+def test_a_closed_eye_closes_the_targets_lid_and_the_skin_above_it(
+    hopper_target: TargetFace, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """A wink: the user's right upper lid comes down onto the lower one; the drawn lid follows, and so does the lid
+    skin above it (otherwise the target's open eye and lashes stay squashed into the slit and still look open)."""
+    from faceswap_live.stages.mesh_topology import RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, ring_distance
+
+    engine = MeshFaceSwapper()
+    engine.set_target(hopper_target)
+    open_points = np.asarray(_face_in(astronaut_bgr, landmark_model_path).points_px, np.float32)
+    winking = open_points.copy()
+    winking[list(RIGHT_EYE_UPPER[1:-1]), :2] = winking[list(RIGHT_EYE_LOWER[1:-1]), :2]
+    settings = SwapConfig()
+    drawn_open = engine.destination_points(open_points, settings)
+    drawn_wink = engine.destination_points(winking, settings)
+    lid_gap = np.linalg.norm(drawn_wink[145] - drawn_wink[159])
+    assert lid_gap < 0.05 * np.linalg.norm(drawn_wink[33] - drawn_wink[133])
+    # The first ring of points above the lid moves down by a good share of the lid's own travel.
+    ring_above = [
+        index
+        for index in np.flatnonzero(ring_distance(RIGHT_EYE_UPPER[1:-1]) == 1)
+        if open_points[index, 1] < open_points[159, 1] - 1.0
+    ]
+    lid_travel = drawn_wink[159, 1] - drawn_open[159, 1]
+    ring_travel = float(np.mean(drawn_wink[ring_above, 1] - drawn_open[ring_above, 1]))
+    assert lid_travel > 2.0 and ring_travel > 0.3 * lid_travel
