@@ -67,17 +67,26 @@ class LandmarkConfig:
 
 @dataclass(frozen=True)
 class SmoothingConfig:
-    """One Euro filter on the landmarks: lower min_cutoff = steadier still head, higher beta = less lag when moving."""
+    """One Euro filters on the landmarks, separately for head pose and expression.
+
+    Head pose (position, size, in-plane rotation) is smoothed strongly, so a still head gives a still face; the
+    expression (the mesh relative to the head: lips, lids, brows) lightly, so the mouth follows without lag.
+    Lower cut-off = steadier; higher beta = less lag when moving (per face size per second of motion).
+    """
 
     enabled: bool = True
     min_cutoff_hz: float = 1.0
     beta: float = 4.0
-    """Cut-off increase per (face size per second) of motion."""
     derivative_cutoff_hz: float = 1.0
+    expression_min_cutoff_hz: float = 1.0
+    expression_beta: float = 60.0
 
     def __post_init__(self) -> None:
-        _check(self.min_cutoff_hz > 0 and self.derivative_cutoff_hz > 0, "Smoothing cut-offs must be positive.")
-        _check(self.beta >= 0, "Smoothing beta must not be negative.")
+        _check(
+            min(self.min_cutoff_hz, self.derivative_cutoff_hz, self.expression_min_cutoff_hz) > 0,
+            "Smoothing cut-offs must be positive.",
+        )
+        _check(min(self.beta, self.expression_beta) >= 0, "Smoothing beta must not be negative.")
 
 
 @dataclass(frozen=True)
