@@ -1,8 +1,8 @@
-"""Take docs/screenshot.png: the real app window with a swap running, the gallery filled and the overlay on.
+"""Take assets/screenshot.png: the real app window with a swap running, the gallery filled and the overlay on.
 
 Run under a virtual X display (the picture is what a user sees; nothing is faked):
 
-    xvfb-run -s "-screen 0 1600x1000x24" python scripts/take_screenshot.py [--output docs/screenshot.png]
+    xvfb-run -s "-screen 0 1600x1000x24" python scripts/take_screenshot.py [--output assets/screenshot.png]
 
 Only public-domain faces: the "camera" is a slowly moving clip made from the astronaut portrait (NASA, shipped with
 scikit-image) and the faces in the gallery are Grace Hopper (US Navy, shipped with matplotlib) and the astronaut.
@@ -48,7 +48,7 @@ def write_camera_clip(path: Path, frames: int = 90, size: tuple[int, int] = (640
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "screenshot.png")
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "assets" / "screenshot.png")
     parser.add_argument("--mode", choices=["output", "side_by_side"], default="side_by_side")
     parser.add_argument("--seconds", type=float, default=6.0, help="how long the swap runs before the picture")
     args = parser.parse_args(argv)
