@@ -75,8 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         save_config(AppConfig(capture=CaptureConfig(source=str(clip))), config_path)
         gallery = TargetGallery(root=work / "targets")
         # Consent: both are public-domain portraits, free to use; this script states it as a user would.
-        hopper_entry = gallery.add(hopper, "Grace Hopper", 0, consent_confirmed=True, statement=CONSENT_STATEMENT)
-        gallery.add(astronaut, "Astronaut", 0, consent_confirmed=True, statement=CONSENT_STATEMENT)
+        hopper_entry = gallery.add(
+            hopper, "Grace Hopper", 0, consent_confirmed=True, statement=CONSENT_STATEMENT, model_path=landmark_model
+        )
+        gallery.add(
+            astronaut, "Astronaut", 0, consent_confirmed=True, statement=CONSENT_STATEMENT, model_path=landmark_model
+        )
 
         app = create_application()
         window = MainWindow(

@@ -45,7 +45,7 @@ from faceswap_live.gui.settings_panel import SettingsPanel
 from faceswap_live.gui.workers import BackgroundJobs
 from faceswap_live.stages.capture import IMAGE_SUFFIXES, FrameSource, open_frame_source
 from faceswap_live.stages.target import crop_target, find_faces_in_photo, load_target_face, read_image
-from faceswap_live.types import BgrImage, FaceLandmarks, TargetFace
+from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
 
 logger = logging.getLogger(__name__)
 
@@ -745,15 +745,16 @@ class MainWindow(QMainWindow):
     def _ask_consent(self, path: Path, image: BgrImage, faces: list[FaceLandmarks], index: int) -> None:
         target = crop_target(image, faces[index], name=path.stem, source_path=path)
         dialog = ConsentDialog(target.image_bgr, path.stem, self._consent_statement(), self)
-        dialog.accepted.connect(lambda: self._add_confirmed(path, index, dialog.name, target))
+        dialog.accepted.connect(lambda: self._add_confirmed(path, index, dialog.name, target, faces[index].box))
         self._open_dialog(dialog)
 
-    def _add_confirmed(self, path: Path, face_index: int, name: str, target: TargetFace) -> None:
+    def _add_confirmed(self, path: Path, face_index: int, name: str, target: TargetFace, face_box: Box) -> None:
         gallery, statement = self._gallery, self._consent_statement()
         self.target_state.setText(f"Adding {name}…")
 
         def add() -> Any:
-            return gallery.add(path, name, face_index, consent_confirmed=True, statement=statement)
+            # The chosen face's box makes the thumbnail a crop of that face, not the middle of the photo.
+            return gallery.add(path, name, face_index, consent_confirmed=True, statement=statement, face_box=face_box)
 
         def added(entry: Any) -> None:
             entry_id = str(entry.id)

@@ -98,8 +98,8 @@ def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> Bgr
     """face_bgr relit to the reference's light and skin tone, keeping face_bgr's detail (same H×W×3 uint8 BGR).
 
     Both images are reduced to a ~32 px grid and their colours averaged inside the mask with a wide Gaussian
-    (about an eighth of the face): that light field is the "low frequency" of each face. face_bgr is multiplied by
-    the per-pixel ratio reference/face of those fields, so a light from one side, a colour cast or a darker room
+    (about an eighth of the face): that light field is the "low frequency" of each face. face_bgr's brightness
+    is scaled by the ratio of those fields and its colour shifted by their difference, so a light from one side, a colour cast or a darker room
     carry over while the target's skin detail, brows and eyes stay. A wide field with the mask as weight is stable
     from frame to frame (thousands of pixels average out noise) and does not copy the user's features.
     """
@@ -115,10 +115,15 @@ def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> Bgr
     sigma = max(0.8, SHADING_SIGMA * max(size))
     face_light = _weighted_blur(face_small, weight, sigma)
     reference_light = _weighted_blur(reference_small, weight, sigma)
+    # Brightness as a gain (one for all channels, so light and shade scale the target's detail naturally), colour as
+    # an offset: per-channel gains would tint the detail (wrinkles and pores turn red under a warm light).
+    face_grey, reference_grey = face_light.mean(axis=2, keepdims=True), reference_light.mean(axis=2, keepdims=True)
     # The +8 keeps near-black pixels (hair, pupils) from turning the ratio into noise.
-    gain = np.clip((reference_light + 8.0) / (face_light + 8.0), *GAIN_LIMITS).astype(np.float32)
-    full_gain = cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.asarray(cv2.multiply(face_bgr, full_gain, dtype=cv2.CV_8U), dtype=np.uint8)
+    gain = np.clip((reference_grey + 8.0) / (face_grey + 8.0), *GAIN_LIMITS).astype(np.float32)
+    shift = reference_light - face_light * gain
+    full_gain = cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None]
+    full_shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(np.clip(face_bgr * full_gain + full_shift, 0, 255), dtype=np.uint8)
 
 
 def _weighted_blur(image: npt.NDArray[np.float32], weight: npt.NDArray[np.float32], sigma: float) -> np.ndarray:
