@@ -99,9 +99,10 @@ def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> Bgr
 
     Both images are reduced to a ~32 px grid and their colours averaged inside the mask with a wide Gaussian
     (about an eighth of the face): that light field is the "low frequency" of each face. face_bgr's brightness
-    is scaled by the ratio of those fields and its colour shifted by their difference, so a light from one side, a colour cast or a darker room
-    carry over while the target's skin detail, brows and eyes stay. A wide field with the mask as weight is stable
-    from frame to frame (thousands of pixels average out noise) and does not copy the user's features.
+    is scaled by the ratio of those fields and its colour shifted by their difference, so a light from one side, a
+    colour cast or a darker room carry over while the target's skin detail, brows and eyes stay. A wide field with
+    the mask as weight is stable from frame to frame (thousands of pixels average out noise) and does not copy the
+    user's features.
     """
     height, width = face_bgr.shape[:2]
     if (mask > 0.5).sum() < 16:
