@@ -181,8 +181,11 @@ def test_the_neural_engine_runs_a_users_own_model_with_an_identity_mix(
     model = make_swap_graph(tmp_path / "my_swapper.onnx", "constant", constant_rgb=(0.0, 0.0, 1.0))  # pure blue
     monkeypatch.setenv("FACESWAP_LIVE_ONNX_RECOGNISER", str(make_recogniser_graph(tmp_path / "recogniser.onnx")))
     output = tmp_path / "out.png"
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[swap]\ncolour_match = false\n")  # keep the model's own colour, to see the channel order
     command = [
-        "swap", "--engine", "onnx", "--onnx-model", str(model), "--target", str(astronaut_path), "--consent",
+        "swap", "--config", str(settings),
+        "--engine", "onnx", "--onnx-model", str(model), "--target", str(astronaut_path), "--consent",
         "--mix", f"{hopper_path}:0.5", "--random-identity", "7:0.2",
         "--input", str(hopper_path), "--output", str(output),
     ]  # fmt: skip
