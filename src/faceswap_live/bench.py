@@ -12,26 +12,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from faceswap_live.config import AppConfig, CaptureConfig
 from faceswap_live.engine.pipeline import ModelLocator, Pipeline
 from faceswap_live.engine.runner import PipelineRunner
 from faceswap_live.offline import process_frames, read_video_frames
+from faceswap_live.profiling import StageSummary
 from faceswap_live.types import TargetFace
-
-
-@dataclass(frozen=True)
-class Percentiles:
-    p50_ms: float
-    p95_ms: float
-
-    @staticmethod
-    def of(values: list[float]) -> Percentiles:
-        if not values:
-            return Percentiles(0.0, 0.0)
-        array = np.asarray(values, dtype=np.float64)
-        return Percentiles(round(float(np.percentile(array, 50)), 2), round(float(np.percentile(array, 95)), 2))
 
 
 @dataclass(frozen=True)
@@ -42,11 +28,11 @@ class BenchReport:
     resolution: str
     frames: int
     faces_found_share: float
-    stages: dict[str, Percentiles]
-    processing: Percentiles
+    stages: dict[str, StageSummary]
+    processing: StageSummary
     throughput_fps: float
     live_fps: float = 0.0
-    live_latency: Percentiles = field(default_factory=lambda: Percentiles(0.0, 0.0))
+    live_latency: StageSummary = field(default_factory=lambda: StageSummary(0.0, 0.0))
     live_dropped_frames: int = 0
     live_source_fps: float = 0.0
     machine: str = field(default_factory=lambda: f"{platform.machine()}, {platform.processor() or 'cpu'}")
@@ -96,8 +82,8 @@ def run_bench(
         resolution=f"{width}x{height}",
         frames=counted,
         faces_found_share=round(with_face / counted, 3),
-        stages={stage: Percentiles.of(values) for stage, values in stage_values.items()},
-        processing=Percentiles.of(totals),
+        stages={stage: StageSummary.of(values) for stage, values in stage_values.items()},
+        processing=StageSummary.of(totals),
         throughput_fps=round(counted / elapsed, 1) if elapsed > 0 else 0.0,
     )
     if live_seconds <= 0:
@@ -131,7 +117,7 @@ def _add_live_run(
     return dataclasses.replace(
         report,
         live_fps=round(snapshot.fps, 1),
-        live_latency=Percentiles(round(snapshot.latency.p50_ms, 2), round(snapshot.latency.p95_ms, 2)),
+        live_latency=snapshot.latency,
         live_dropped_frames=dropped,
         live_source_fps=round((measured_frames + dropped) / live_seconds, 1),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -25,6 +25,14 @@ def time_stage(stage_ms: dict[str, float], stage: str) -> Iterator[None]:
 class StageSummary:
     p50_ms: float
     p95_ms: float
+
+    @staticmethod
+    def of(values_ms: Iterable[float]) -> StageSummary:
+        """Median and 95th percentile, rounded to 0.01 ms; zeros for no values."""
+        array = np.fromiter(values_ms, dtype=np.float64)
+        if array.size == 0:
+            return StageSummary(0.0, 0.0)
+        return StageSummary(round(float(np.percentile(array, 50)), 2), round(float(np.percentile(array, 95)), 2))
 
 
 @dataclass(frozen=True)
@@ -54,19 +62,12 @@ class RollingProfile:
         self._finished_at_s.append(finished_at_s)
         self.frames += 1
 
-    @staticmethod
-    def _summary(values: deque[float] | list[float]) -> StageSummary:
-        if not values:
-            return StageSummary(0.0, 0.0)
-        array = np.fromiter(values, dtype=np.float64)
-        return StageSummary(float(np.percentile(array, 50)), float(np.percentile(array, 95)))
-
     def snapshot(self) -> ProfileSnapshot:
         times = list(self._finished_at_s)
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) >= 2 and times[-1] > times[0] else 0.0
         return ProfileSnapshot(
-            stages={stage: self._summary(list(values)) for stage, values in self._stage_ms.items()},
+            stages={stage: StageSummary.of(list(values)) for stage, values in self._stage_ms.items()},
             fps=fps,
-            latency=self._summary(list(self._latency_ms)),
+            latency=StageSummary.of(list(self._latency_ms)),
             frames=self.frames,
         )

@@ -42,6 +42,7 @@ from faceswap_live.eval.measures import (
     mouth_opening,
 )
 from faceswap_live.offline import read_video_frames
+from faceswap_live.profiling import StageSummary
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.target import find_faces_in_photo, load_target_face, read_image
 from faceswap_live.types import BgrImage, Box, Frame
@@ -140,7 +141,8 @@ class EvalReport:
 def _percentiles(values: list[float]) -> tuple[float, float]:
     if not values:
         return (math.nan, math.nan)
-    return (round(float(np.percentile(values, 50)), 2), round(float(np.percentile(values, 95)), 2))
+    summary = StageSummary.of(values)
+    return (summary.p50_ms, summary.p95_ms)
 
 
 def _fit_frame(image_bgr: BgrImage) -> BgrImage:
