@@ -118,6 +118,18 @@ def test_a_killed_process_leaves_a_part_file_that_plays_and_is_recovered(tmp_pat
     assert codec == "h264" and frames - 45 <= count <= frames
 
 
+def test_a_new_recording_never_overwrites_one_a_crash_left_behind(tmp_path: Path) -> None:
+    assert _run_child(tmp_path, 60, "kill").returncode == -9
+    sink = RecordingSink(tmp_path / "call.mp4", FPS, 320, 240)  # the same name again, after the crash
+    image = np.full((240, 320, 3), 128, np.uint8)
+    for index in range(10):
+        sink.send(_result(image, index))
+    sink.close()
+    rescued = list(tmp_path.glob("call-interrupted-*.mp4"))
+    assert len(rescued) == 1 and _decode(rescued[0])[0] >= 15  # the crashed recording, kept under its own name
+    assert _decode(tmp_path / "call.mp4")[0] == 10  # and the new one under the name asked for
+
+
 def test_a_full_disk_stops_the_recording_with_a_clear_error_and_keeps_a_playable_file(tmp_path: Path) -> None:
     start = time.monotonic()
     child = _run_child(tmp_path, 150, "full-disk")

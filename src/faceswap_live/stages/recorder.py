@@ -16,6 +16,7 @@ microphone together in OBS, which also applies the audio delay (see the README).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import errno
 import logging
 import os
@@ -99,6 +100,16 @@ def recover_partial_recording(part_path: Path) -> Path | None:
     return final
 
 
+def _rescue_interrupted_recording(part_path: Path) -> None:
+    """A `.part.mp4` from an earlier crash sits where a new recording would go: keep it under its own name."""
+    stamp = datetime.datetime.fromtimestamp(part_path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+    stem = part_path.name.removesuffix(part_path.suffix).removesuffix(".part")
+    moved = part_path.replace(part_path.with_name(f"{stem}-interrupted-{stamp}.part{part_path.suffix}"))
+    recovered = recover_partial_recording(moved)
+    if recovered is not None:
+        logger.warning("An interrupted earlier recording was recovered as %s", recovered)
+
+
 def _has_video(path: Path) -> bool:
     try:
         with av.open(str(path)) as container:
@@ -138,6 +149,8 @@ class RecordingSink(OutputSink):
         self._queue: queue.Queue[tuple[BgrImage, float] | None] = queue.Queue(maxsize=QUEUE_FRAMES)
         if not path.parent.is_dir():
             raise OutputError(f"Cannot record to {path}: the folder {path.parent} does not exist.")
+        if self.part_path.exists():
+            _rescue_interrupted_recording(self.part_path)
         try:
             self._container = av.open(
                 str(self.part_path),
