@@ -127,3 +127,25 @@ def test_a_video_file_source_is_paced_like_a_camera(faces_dir: Path) -> None:
     elapsed = time.perf_counter() - started
     source.close()
     assert elapsed >= 15 / 30 * 0.9  # 16 frames at 30 fps take half a second, not a few milliseconds
+
+
+def test_switching_to_a_missing_model_keeps_the_swap_running_and_says_how_to_fetch_it(
+    landmark_model_path: Path, faces_dir: Path, hopper_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # an empty model folder: the neural model is not there
+    errors: list[FaceswapError] = []
+    config = _config(faces_dir / "videos" / "v10_p47.mp4")
+    runner = PipelineRunner(config, landmark_model_path, on_error=errors.append)
+    runner.set_target(load_target_face(hopper_path, landmark_model_path))
+    runner.start()
+    try:
+        assert _wait_for(lambda: (result := runner.latest_result()) is not None and result.swapped)
+        runner.update_config(dataclasses.replace(config, swap=SwapConfig(engine="onnx")))
+        assert _wait_for(lambda: bool(errors))
+        frames_then = runner.profile_snapshot().frames
+        assert _wait_for(lambda: runner.profile_snapshot().frames > frames_then + 10)
+        latest = runner.latest_result()
+        assert latest is not None and latest.swapped  # still swapping, with the built-in engine
+    finally:
+        runner.stop()
+    assert len(errors) == 1 and "faceswap-live models fetch inswapper_128" in str(errors[0])

@@ -7,6 +7,7 @@ set_target(), which only store a reference that process() picks up at the start 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Protocol
 
 from faceswap_live import __version__
 from faceswap_live.config import AppConfig
+from faceswap_live.errors import FaceswapError
 from faceswap_live.profiling import time_stage
 from faceswap_live.stages.align import align_face
 from faceswap_live.stages.blend import blend_face
@@ -91,17 +93,25 @@ class Pipeline:
 
     def _apply_pending(self) -> None:
         config, self._pending_config = self._pending_config, None
+        engine_error: FaceswapError | None = None
         if config is not None and config != self._config:
-            previous, self._config = self._config, config
+            previous = self._config
+            if config.swap.engine != previous.swap.engine or _engine_settings(config) != _engine_settings(previous):
+                try:
+                    self._replace_engine(create_swap_engine(config, self._store))
+                except FaceswapError as error:
+                    # Keep swapping with the engine in hand; the rest of the new settings still apply.
+                    engine_error = error
+                    swap = dataclasses.replace(config.swap, engine=previous.swap.engine)
+                    config = dataclasses.replace(config, swap=swap, onnx=previous.onnx)
+            self._config = config
             if config.landmarks != previous.landmarks:
                 self._detector.close()
                 self._detector = FaceLandmarkDetector(self._landmark_model_path, config.landmarks, mode="video")
                 self._tracker.reset()
             if config.smoothing != previous.smoothing:
                 self._tracker.update_config(config.smoothing)
-            if config.swap.engine != previous.swap.engine or _engine_settings(config) != _engine_settings(previous):
-                self._replace_engine(create_swap_engine(config, self._store))
-            if getattr(config, "marking", None) != getattr(previous, "marking", None):
+            if config.marking != previous.marking:
                 self._marker = OutputMarker(config.marking, __version__)
         target, self._pending_target = self._pending_target, _NO_CHANGE
         if target is not _NO_CHANGE:
@@ -109,6 +119,8 @@ class Pipeline:
             self._held.clear()
             if self._target is not None:
                 self._engine.set_target(self._target)
+        if engine_error is not None:
+            raise engine_error
 
     def _replace_engine(self, engine: SwapEngine) -> None:
         self._engine.close()
