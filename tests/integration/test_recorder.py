@@ -1,4 +1,4 @@
-"""The recorder leaves a playable H.264 MP4 whatever happens: a clean stop, a killed process, a full disk."""
+"""The recorder leaves a playable H.264 MP4 (with sound if asked) whatever happens: a stop, a kill, a full disk."""
 
 from __future__ import annotations
 
@@ -11,11 +11,17 @@ from pathlib import Path
 
 import av
 import numpy as np
+import numpy.typing as npt
+import pytest
 
+from faceswap_live.errors import OutputError
 from faceswap_live.stages.recorder import RecordingSink, partial_path, recover_partial_recording
 from faceswap_live.types import BgrImage, Frame, FrameResult
 
 FPS = 30.0
+SINE_1KHZ = "lavfi:sine=frequency=1000:sample_rate=48000"
+"""A real FFmpeg input standing in for a microphone (paced to real time by the recorder like one)."""
+TONE_AFTER_1_S = "lavfi:aevalsrc=if(gte(t\\,1)\\,sin(2*PI*1000*t)\\,0):s=48000"
 
 
 def _result(image_bgr: BgrImage, index: int, start_s: float = 0.0) -> FrameResult:
@@ -37,7 +43,7 @@ def _decode(path: Path) -> tuple[int, list[BgrImage], str, str]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         codec, pixel_format = stream.codec_context.name, stream.codec_context.pix_fmt or ""
-        images = [frame.to_ndarray(format="bgr24") for frame in container.decode(stream)]
+        images = [np.asarray(frame.to_ndarray(format="bgr24"), np.uint8) for frame in container.decode(stream)]
     return len(images), images[:3], codec, pixel_format
 
 
@@ -74,15 +80,22 @@ _CHILD = textwrap.dedent(
     from faceswap_live.stages.recorder import RecordingSink
     from faceswap_live.types import Frame, FrameResult
 
-    path, frames, mode = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    path, frames, mode, audio = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
     if mode == "full-disk":  # the kernel refuses writes past this size (EFBIG), like a full disk (ENOSPC)
         resource.setrlimit(resource.RLIMIT_FSIZE, (600_000, 600_000))
     rng = np.random.default_rng(0)
-    sink = RecordingSink(path, 30.0, 320, 240)
+    sink = RecordingSink(path, 30.0, 320, 240, audio_device=audio or None)
+    start_s = time.perf_counter()
     for index in range(frames):
         image = np.clip(index * 2 + rng.integers(0, 40, (240, 320, 3)), 0, 255).astype(np.uint8)
-        sink.send(FrameResult(image, Frame(image, index, index / 30), (), {}, index / 30, True))
-        time.sleep(0.002)
+        if audio:  # sound is timed by the clock: the frames must come at the camera's pace, like a camera's
+            while time.perf_counter() < start_s + index / 30:
+                time.sleep(0.001)
+            captured_at_s = time.perf_counter()
+        else:
+            captured_at_s = index / 30
+            time.sleep(0.002)
+        sink.send(FrameResult(image, Frame(image, index, captured_at_s), (), {}, captured_at_s, True))
     deadline = time.monotonic() + 30
     while sink.frames_written < frames and sink.error is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -96,9 +109,9 @@ _CHILD = textwrap.dedent(
 )
 
 
-def _run_child(tmp_path: Path, frames: int, mode: str) -> subprocess.CompletedProcess[str]:
+def _run_child(tmp_path: Path, frames: int, mode: str, audio_device: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", _CHILD, str(tmp_path / "call.mp4"), str(frames), mode],
+        [sys.executable, "-c", _CHILD, str(tmp_path / "call.mp4"), str(frames), mode, audio_device],
         capture_output=True,
         text=True,
         timeout=120,
@@ -142,3 +155,106 @@ def test_a_full_disk_stops_the_recording_with_a_clear_error_and_keeps_a_playable
     count, _, codec, _ = _decode(final)
     assert codec == "h264" and 30 <= count < 150
     assert time.monotonic() - start < 60
+
+
+def _record_live(path: Path, audio_device: str, frames: int) -> tuple[RecordingSink, list[float]]:
+    sink = RecordingSink(path, FPS, 320, 240, audio_device=audio_device)
+    return sink, _send_live(sink, frames)
+
+
+def _send_live(sink: RecordingSink, frames: int) -> list[float]:
+    """Send `frames` frames at the camera's pace (capture times from perf_counter, like the capture stage)."""
+    start_s = time.perf_counter()
+    captured_at_s: list[float] = []
+    for index in range(frames):
+        while time.perf_counter() < start_s + index / FPS:
+            time.sleep(0.001)
+        captured_at_s.append(time.perf_counter())
+        image = _frame(index)
+        sink.send(FrameResult(image, Frame(image, index, captured_at_s[-1]), (), {}, captured_at_s[-1], True))
+    return captured_at_s
+
+
+def _decode_audio(path: Path) -> tuple[str, int, npt.NDArray[np.float32]]:
+    """Decode the sound strictly, each block at its own time. Returns codec, sample rate, first channel from time 0."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        frames = list(container.decode(stream))
+        codec, rate = stream.codec_context.name, stream.codec_context.sample_rate
+    last = frames[-1]
+    samples = np.zeros(round((last.time or 0.0) * rate) + last.samples, np.float32)
+    for frame in frames:  # the encoder's start-up block is followed by a gap: place, don't concatenate
+        at = round((frame.time or 0.0) * rate)
+        samples[at : at + frame.samples] = frame.to_ndarray()[0]
+    return codec, rate, samples
+
+
+def _video_span_s(path: Path) -> tuple[float, float]:
+    """(time the first frame is shown, time the last one ends) in seconds."""
+    with av.open(str(path)) as container:
+        times_s = [frame.time or 0.0 for frame in container.decode(video=0)]
+    return times_s[0], times_s[-1] + 1 / FPS
+
+
+def test_the_microphone_is_recorded_as_aac_as_long_as_the_video(tmp_path: Path) -> None:
+    path = tmp_path / "call.mp4"
+    sink, _ = _record_live(path, SINE_1KHZ, 60)
+    sink.close()
+    assert sink.error is None and sink.finished and "with sound" in sink.status()
+    assert _decode(path)[0] == 60
+    codec, rate, samples = _decode_audio(path)
+    assert (codec, rate) == ("aac", 48_000)
+    video_start_s, video_end_s = _video_span_s(path)
+    assert abs(len(samples) / rate - video_end_s) < 0.2
+    sound = samples[round(video_start_s * rate) + rate // 10 :]  # past the encoder's start-up
+    peak_hz = np.argmax(np.abs(np.fft.rfft(sound))) * rate / len(sound)
+    assert abs(peak_hz - 1000) < 5
+    assert np.sqrt(np.mean(sound**2)) > 0.05  # the tone at the source's level (1/8 full scale), not silence
+
+
+def test_sound_and_picture_stay_in_sync(tmp_path: Path) -> None:
+    """A tone that starts 1 s into the microphone's sound plays when the video is 1 s past that first sample."""
+    path = tmp_path / "sync.mp4"
+    sink = RecordingSink(path, FPS, 320, 240, audio_device=TONE_AFTER_1_S)
+    time.sleep(0.3)  # the microphone runs before the first frame: that earlier sound is left out
+    captured_at_s = _send_live(sink, 45)
+    sink.close()
+    assert sink.audio_started_at_s is not None
+    video_start_s, _ = _video_span_s(path)
+    expected_onset_s = video_start_s + sink.audio_started_at_s + 1.0 - captured_at_s[0]
+    _, rate, samples = _decode_audio(path)
+    onset_s = np.flatnonzero(np.abs(samples) > 0.2)[0] / rate
+    assert abs(onset_s - expected_onset_s) < 0.02  # lip sync: well under a frame
+
+
+def test_a_microphone_that_stops_mid_recording_stops_the_sound_not_the_video(tmp_path: Path) -> None:
+    path = tmp_path / "call.mp4"
+    sink, _ = _record_live(path, "lavfi:sine=frequency=1000:sample_rate=48000:duration=0.5", 45)
+    while "no sound since" not in sink.status():  # the source ends (like a microphone unplugged) after 0.5 s
+        time.sleep(0.01)
+    sink.close()
+    assert sink.error is None and sink.finished
+    assert "no sound since 00:00: the microphone stopped" in sink.status()
+    assert _decode(path)[0] == 45  # the whole video
+    _, rate, samples = _decode_audio(path)
+    assert len(samples) / rate < 0.8  # the sound it had
+
+
+def test_a_microphone_that_cannot_be_opened_is_named_with_how_to_list_them(tmp_path: Path) -> None:
+    path = tmp_path / "call.mp4"
+    with pytest.raises(OutputError, match=r'"alsa:no-such-microphone".*arecord -L'):
+        RecordingSink(path, FPS, 320, 240, audio_device="alsa:no-such-microphone")
+    assert list(tmp_path.iterdir()) == []  # no file left behind
+
+
+def test_a_killed_process_with_sound_leaves_a_part_file_that_recovers_with_both_streams(tmp_path: Path) -> None:
+    frames = 75
+    child = _run_child(tmp_path, frames, "kill", SINE_1KHZ)
+    assert child.returncode == -9, child.stderr
+    recovered = recover_partial_recording(tmp_path / "call.part.mp4")
+    assert recovered == tmp_path / "call.mp4"
+    count, _, codec, _ = _decode(recovered)
+    assert codec == "h264" and frames - 45 <= count <= frames
+    audio_codec, rate, samples = _decode_audio(recovered)
+    assert audio_codec == "aac" and len(samples) / rate > 1.0
+    assert abs(len(samples) / rate - count / FPS) < 0.5  # the sound of the fragments kept, not more, not less

@@ -468,6 +468,11 @@ class RecordingSink(OutputSink):
             self._audio.start()
         logger.info("Recording to %s", self.part_path)
 
+    @property
+    def audio_started_at_s(self) -> float | None:
+        """When the microphone's first sample was captured (perf_counter() s); None without sound or before it."""
+        return None if self._audio is None else self._audio.first_sample_at_s
+
     def send(self, result: FrameResult) -> None:
         if self._closed or self.error is not None:
             return
