@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--host", help="stream address (default 127.0.0.1; anything else is visible to the network)")
     live.add_argument("--port", type=int, help="stream port (default 8765; 0 = any free port)")
     live.add_argument("--record", type=Path, metavar="FILE", help="record the output to an MP4 file")
+    live.add_argument(
+        "--record-audio",
+        metavar="DEVICE",
+        help='record this microphone too: Linux "default" or "hw:1" (arecord -L), macOS ":0", Windows "Microphone (…)"',
+    )
     live.add_argument("--overwrite", action="store_true", help="replace the recording file if it exists")
     live.add_argument("--width", type=int, help="capture and output width (default 640)")
     live.add_argument("--height", type=int, help="capture and output height (default 480)")
@@ -272,6 +277,7 @@ def _live_config(args: argparse.Namespace) -> AppConfig:
         ("virtual_camera_device", "virtual_camera_device"),
         ("host", "stream_host"),
         ("port", "stream_port"),
+        ("record_audio", "record_audio_device"),
     ):
         if getattr(args, argument) is not None:
             output_changes[field_name] = getattr(args, argument)
