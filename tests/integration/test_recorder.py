@@ -87,6 +87,8 @@ _CHILD = textwrap.dedent(
     sink = RecordingSink(path, 30.0, 320, 240, audio_device=audio or None)
     start_s = time.perf_counter()
     for index in range(frames):
+        if sink.error is not None:  # the disk filled up: the recording has stopped
+            break
         image = np.clip(index * 2 + rng.integers(0, 40, (240, 320, 3)), 0, 255).astype(np.uint8)
         if audio:  # sound is timed by the clock: the frames must come at the camera's pace, like a camera's
             while time.perf_counter() < start_s + index / 30:
@@ -258,3 +260,14 @@ def test_a_killed_process_with_sound_leaves_a_part_file_that_recovers_with_both_
     audio_codec, rate, samples = _decode_audio(recovered)
     assert audio_codec == "aac" and len(samples) / rate > 1.0
     assert abs(len(samples) / rate - count / FPS) < 0.5  # the sound of the fragments kept, not more, not less
+
+
+def test_a_full_disk_with_sound_keeps_a_playable_file_with_both_streams(tmp_path: Path) -> None:
+    child = _run_child(tmp_path, 120, "full-disk", SINE_1KHZ)
+    assert child.returncode == 0, child.stderr
+    assert "disk is full" in json.loads(child.stdout.strip().splitlines()[-1])["error"]
+    final = tmp_path / "call.mp4"
+    count, _, codec, _ = _decode(final)
+    audio_codec, rate, samples = _decode_audio(final)
+    assert codec == "h264" and audio_codec == "aac" and 15 <= count < 120
+    assert abs(len(samples) / rate - count / FPS) < 0.5
