@@ -116,6 +116,10 @@ def _open_microphone(device: str) -> tuple[InputContainer, AudioStream]:
     return container, container.streams.audio[0]
 
 
+class _SoundWriteError(Exception):
+    """Writing the sound into the file failed (the error is in `_MicrophoneTrack.write_error`)."""
+
+
 class _MicrophoneTrack:
     """Reads a microphone on a thread of its own and writes it as AAC into the recording's container.
 
@@ -143,7 +147,6 @@ class _MicrophoneTrack:
         self._end_sample: int | None = None
         self._stop_requested = threading.Event()
         self._stop_deadline_s = 0.0
-        self._started = threading.Event()
         self._thread = threading.Thread(target=self._read_loop, name="faceswap-recorder-audio", daemon=True)
 
     def add_stream(self, muxer: _Muxer) -> None:
@@ -212,7 +215,7 @@ class _MicrophoneTrack:
                             break
                         chunk = np.concatenate(
                             [resampled.to_ndarray() for resampled in resampler.resample(frame)]
-                            or [np.zeros((1 if self.layout == "mono" else 2, 0), np.float32)],
+                            or [np.zeros((self._channels, 0), np.float32)],
                             axis=1,
                         )
                         waiting.append((captured_at_s, chunk))
@@ -235,7 +238,9 @@ class _MicrophoneTrack:
                 if 0 < missing <= AUDIO_RATE_HZ * (AUDIO_STOP_WAIT_S + AUDIO_RESYNC_S):
                     self._write_samples(fifo, np.zeros((self._channels, missing), np.float32))
             self._encode(fifo, final=True)
-        except Exception as error:  # writing failed (full disk): the recorder thread reports it
+        except _SoundWriteError:  # full disk: the recorder thread reports it (write_error)
+            pass
+        except Exception as error:  # resampling, encoding: the recorder thread reports it too
             self.write_error = error
         finally:
             with contextlib.suppress(Exception):
@@ -289,7 +294,11 @@ class _MicrophoneTrack:
         if final:
             packets.extend(self._stream.encode(None))
         if packets:
-            self._muxer.mux(packets)
+            try:
+                self._muxer.mux(packets)
+            except Exception as error:  # not a microphone failure: the file cannot be written
+                self.write_error = error
+                raise _SoundWriteError from error
 
     def _stopped(self, reason: str, next_sample: int | None) -> None:
         seconds = (next_sample or 0) // AUDIO_RATE_HZ
