@@ -232,7 +232,8 @@ def test_sound_and_picture_stay_in_sync(tmp_path: Path) -> None:
 def test_a_microphone_that_stops_mid_recording_stops_the_sound_not_the_video(tmp_path: Path) -> None:
     path = tmp_path / "call.mp4"
     sink, _ = _record_live(path, "lavfi:sine=frequency=1000:sample_rate=48000:duration=0.5", 45)
-    while "no sound since" not in sink.status():  # the source ends (like a microphone unplugged) after 0.5 s
+    deadline = time.monotonic() + 10  # the source ends (like a microphone unplugged) after 0.5 s
+    while "no sound since" not in sink.status() and time.monotonic() < deadline:
         time.sleep(0.01)
     sink.close()
     assert sink.error is None and sink.finished
