@@ -72,6 +72,7 @@ MIN_TRIANGLE_AREA_PX: Final = 1e-3
 BARYCENTRIC_TOLERANCE: Final = 1e-4
 
 RING_FADE: Final = (0.0, 0.3, 0.6, 0.85)
+LIP_IDENTITY_SHARE: Final = 0.6
 """Share of the identity weight on the 0th, 1st, 2nd, 3rd ring of mesh points around a pinned contour (the face
 outline, and the inner lips or eyes when they come from the user); 1 from the 4th ring inwards, so no triangle
 between a pinned contour and the reshaped inside folds."""
@@ -458,14 +459,19 @@ def identity_point_weights(eyes_from_user: bool) -> npt.NDArray[np.float64]:
 
     0 on the face outline (the mask follows it) and on the eye contours when the user's own eyes are kept (the
     mouth needs no pin: the engine moves the user's open mouth along with the lips, see MeshSwappedFace),
-    rising over a few rings of points (RING_FADE) to 1 on the inner face.
+    rising over a few rings of points (RING_FADE) to 1 on the inner face; the lips get LIP_IDENTITY_SHARE of it.
     """
     pinned: tuple[int, ...] = FACE_OVAL
     if eyes_from_user:
         pinned = pinned + RIGHT_EYE + LEFT_EYE
     rings = ring_distance(pinned, MESH_POINT_COUNT)
     fade = np.asarray(RING_FADE, dtype=np.float64)
-    return np.where(rings < fade.size, fade[np.minimum(rings, fade.size - 1)], 1.0)
+    weights = np.where(rings < fade.size, fade[np.minimum(rings, fade.size - 1)], 1.0)
+    # The lips keep more of the user's shape: a smile widens the user's mouth, and a mouth drawn at the target's
+    # (still) width would not smile back.
+    lips = list(set(OUTER_LIP_UPPER + OUTER_LIP_LOWER + INNER_LIP_UPPER + INNER_LIP_LOWER))
+    weights[lips] *= LIP_IDENTITY_SHARE
+    return weights
 
 
 def jaw_weights(points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
