@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from faceswap_live import __version__
 from faceswap_live.gui.main_window import MainWindow
+from faceswap_live.gui.startup import check_qt_can_start
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,14 @@ def apply_dark_theme(app: QApplication) -> None:
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
-    """The QApplication (existing one reused), named and themed."""
+    """The QApplication (existing one reused), named and themed.
+
+    Raises FaceswapError naming the system packages to install when Qt's platform plugin cannot load.
+    """
     app = QApplication.instance()
     if not isinstance(app, QApplication):
+        # After every import (cv2 sets its Qt variables when imported), before Qt reads them.
+        check_qt_can_start()
         app = QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("faceswap-live")
     app.setApplicationDisplayName("faceswap-live")
