@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='record this microphone too: Linux "default" or "hw:1" (arecord -L), macOS ":0", Windows "Microphone (…)"',
     )
     live.add_argument("--overwrite", action="store_true", help="replace the recording file if it exists")
+    live.add_argument("--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds")
     live.add_argument("--width", type=int, help="capture and output width (default 640)")
     live.add_argument("--height", type=int, help="capture and output height (default 480)")
     live.add_argument("--fps", type=float, help="capture and output frame rate (default 30)")
@@ -296,6 +297,8 @@ def _run_live(args: argparse.Namespace) -> int:
         raise FaceswapError(f"{args.record} already exists; add --overwrite to replace it.")
     if args.input and not args.input.is_file():
         raise FaceswapError(f"Input {args.input} does not exist.")
+    if args.duration is not None and args.duration <= 0:
+        raise FaceswapError(f"--duration takes a positive number of seconds, not {args.duration:g}.")
     config = _live_config(args)
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
@@ -308,7 +311,10 @@ def _run_live(args: argparse.Namespace) -> int:
 
     previous = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return run_live(config, landmark_model, target, stop, lambda line: print(line, flush=True), store=store)
+        return run_live(
+            config, landmark_model, target, stop, lambda line: print(line, flush=True), store=store,
+            duration_s=args.duration,
+        )  # fmt: skip
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

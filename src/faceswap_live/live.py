@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,8 +37,11 @@ def run_live(
     report: Callable[[str], None],
     store: ModelLocator | None = None,
     status_interval_s: float = STATUS_INTERVAL_S,
+    duration_s: float | None = None,
 ) -> int:
-    """Run until `stop` is set (or a non-looping input ends). Returns an exit code: 0 = clean stop.
+    """Run until `stop` is set, duration_s seconds have passed (None = no limit) or a non-looping input ends.
+
+    Returns an exit code: 0 = clean stop.
 
     Opens the outputs in config.output; one that cannot open is reported and the others still run. Every
     status_interval_s reports the median capture→output latency (the audio delay to set) and any output that failed.
@@ -66,8 +70,12 @@ def run_live(
     for sink in sinks:
         report(sink.status())
     report("Press Ctrl-C to stop.")
+    deadline = None if duration_s is None else time.monotonic() + duration_s
     try:
-        while not stop.wait(status_interval_s):
+        while not stop.wait(_next_wait(status_interval_s, deadline)):
+            if deadline is not None and time.monotonic() >= deadline:
+                report(f"Stopping after {duration_s:g} s.")
+                break
             if runner.finished:
                 report("The input has ended.")
                 break
@@ -82,6 +90,13 @@ def run_live(
         if sink.name == "recording":
             report(sink.status())
     return 0
+
+
+def _next_wait(status_interval_s: float, deadline: float | None) -> float:
+    """Seconds until the next status report or the deadline, whichever comes first."""
+    if deadline is None:
+        return status_interval_s
+    return max(0.0, min(status_interval_s, deadline - time.monotonic()))
 
 
 def _report_sink_errors(sinks: list[OutputSink], seen: set[str], report: Callable[[str], None]) -> None:

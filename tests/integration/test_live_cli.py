@@ -52,3 +52,34 @@ def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     with av.open(str(recording)) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames > 30
+
+
+def test_live_with_a_duration_stops_by_itself_and_keeps_a_recording_of_that_length(
+    faces_dir: Path, model_mirror_dir: Path, hopper_path: Path, tmp_path: Path
+) -> None:
+    recording = tmp_path / "short.mp4"
+    environment = {**os.environ, "FACESWAP_LIVE_MODEL_MIRROR": str(model_mirror_dir)}
+    finished = subprocess.run(
+        [sys.executable, "-m", "faceswap_live", "live",
+         "--input", str(faces_dir / "videos" / "v10_p47.mp4"), "--target", str(hopper_path), "--consent",
+         "--record", str(recording), "--duration", "2"],
+        capture_output=True, text=True, env=environment, timeout=120,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    assert "Stopping after 2 s." in finished.stdout
+    assert f"Recorded: {recording}" in finished.stdout
+    with av.open(str(recording)) as container:
+        stream = container.streams.video[0]
+        frames = [frame.time for frame in container.decode(stream)]
+    assert 1.0 < frames[-1] - frames[0] < 3.0
+
+
+def test_live_rejects_a_duration_that_is_not_positive(hopper_path: Path, tmp_path: Path) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "faceswap_live", "live", "--target", str(hopper_path), "--consent",
+         "--record", str(tmp_path / "never.mp4"), "--duration", "0"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert finished.returncode == 1
+    assert finished.stderr.strip() == "error: --duration takes a positive number of seconds, not 0."
+    assert not (tmp_path / "never.mp4").exists()

@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import os
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -399,3 +400,26 @@ def test_cli_fetch_reports_a_refused_licence_on_stderr(tmp_path: Path, capsys: p
     store = _store(tmp_path, _entry((_refused_url(),), gated=True))
     assert cli_commands.fetch_model(store, "tiny_model", accept_licence=False) == 1
     assert "--accept-licence" in capsys.readouterr().err
+
+
+def test_the_frozen_app_uses_the_model_it_carries_only_when_its_hash_matches(
+    tmp_path: Path, file_server: FileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PyInstaller's frozen app: sys.frozen is set and sys._MEIPASS is its folder of bundled files.
+    bundle = tmp_path / "bundle"
+    (bundle / "models").mkdir(parents=True)
+    (bundle / "models" / "tiny_model.onnx").write_bytes(GOOD_BYTES)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    file_server.routes["/tiny.onnx"] = Route(GOOD_BYTES)
+    entry = _entry((file_server.url("/tiny.onnx"),))
+    store = ModelStore(tmp_path / "user", mirror_dir=tmp_path / "mirror", show_progress=False, registry=[entry])
+
+    assert store.fetch("tiny_model") == bundle / "models" / "tiny_model.onnx"
+    assert file_server.requests == []
+
+    # A damaged copy in the app is never used: it is moved aside and the model downloaded to the user folder.
+    (bundle / "models" / "tiny_model.onnx").write_bytes(bytes(len(GOOD_BYTES)))
+    store = ModelStore(tmp_path / "user", mirror_dir=tmp_path / "mirror", show_progress=False, registry=[entry])
+    assert store.fetch("tiny_model") == tmp_path / "user" / "tiny_model.onnx"
+    assert file_server.requests == ["/tiny.onnx"]

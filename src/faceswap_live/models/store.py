@@ -2,7 +2,8 @@
 
 Where a model is looked for, in order:
 1. the user's models folder (`<platformdirs user data dir>/models`, where downloads go),
-2. the project's `models/` folder when running from a source checkout,
+2. the project's `models/` folder when running from a source checkout, or the models the frozen (download) build
+   carries,
 3. a mirror folder named by FACESWAP_LIVE_MODEL_MIRROR (looked up by file name and by the registry's sub-path).
 Only then is it downloaded, trying each registry URL in turn.
 
@@ -23,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -81,7 +83,11 @@ def default_user_dir() -> Path:
 
 
 def default_project_dir() -> Path | None:
-    """The checkout's `models/` folder when running from a source checkout, else None."""
+    """The checkout's `models/` folder when running from a source checkout, the frozen build's `models/`, else None."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        # PyInstaller's folder of bundled files; packaging/pyinstaller/faceswap-live.spec puts the models there.
+        return Path(bundle) / "models"
     root = Path(__file__).resolve().parents[3]
     if (root / "pyproject.toml").is_file() and (root / "src" / "faceswap_live").is_dir():
         return root / "models"
