@@ -67,6 +67,11 @@ FIX_BOTH_INSTALLED: Final = (
     "(on a machine without an NVIDIA GPU: pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime)"
 )
 FIX_NO_GPU_BUILD: Final = "pip uninstall -y onnxruntime && pip install onnxruntime-gpu"
+# The download (frozen) build carries the CPU onnxruntime and has no pip: the GPU route is the pip install.
+FIX_NO_GPU_BUILD_FROZEN: Final = (
+    "this download build runs the neural engine on the CPU; for the GPU install faceswap-live with pip and "
+    "onnxruntime-gpu (README, NVIDIA GPUs)"
+)
 FIX_CUDA_LIBRARIES: Final = (
     'pip install "onnxruntime-gpu[cuda,cudnn]"  (puts the CUDA 12 and cuDNN 9 runtime libraries into this environment; '
     "or install CUDA 12 and cuDNN 9 system-wide and make them findable through "
@@ -149,12 +154,13 @@ def diagnose_install(
     providers: Sequence[str],
     preference: ProviderPreference,
     missing_libraries: Sequence[str] = (),
+    frozen: bool = False,
 ) -> tuple[str, ...]:
     """Problems with an onnxruntime install, each with its exact fix. Pure: the caller gathers the facts.
 
     distributions: installed runtime distributions (installed_runtime_distributions()); providers: the build's
     available providers; missing_libraries: CUDA/cuDNN libraries that failed to load (only looked at when a GPU is
-    wanted and the build has CUDA).
+    wanted and the build has CUDA); frozen: running from the download build (sys.frozen), where pip fixes do not apply.
     """
     problems = []
     if "onnxruntime" in distributions and "onnxruntime-gpu" in distributions:
@@ -169,9 +175,10 @@ def diagnose_install(
         )
     wants_gpu = preference in ("cuda", "tensorrt")
     if wants_gpu and CUDA_PROVIDER not in providers:
+        fix = FIX_NO_GPU_BUILD_FROZEN if frozen else FIX_NO_GPU_BUILD
         problems.append(
             f"The GPU ({preference}) was requested but this onnxruntime build has no CUDA support "
-            f"(it offers {', '.join(providers) or 'nothing'}). Fix: {FIX_NO_GPU_BUILD}"
+            f"(it offers {', '.join(providers) or 'nothing'}). Fix: {fix}"
         )
     if preference == "tensorrt" and CUDA_PROVIDER in providers and TENSORRT_PROVIDER not in providers:
         problems.append("TensorRT was requested but this onnxruntime build has no TensorRT provider; using CUDA.")
@@ -192,7 +199,10 @@ def check_install(preference: ProviderPreference) -> InstallReport:
     missing: tuple[str, ...] = ()
     if preference != "cpu" and CUDA_PROVIDER in providers:
         missing = missing_cuda_libraries()
-    return InstallReport(distributions, providers, diagnose_install(distributions, providers, preference, missing))
+    frozen = bool(getattr(sys, "frozen", False))
+    return InstallReport(
+        distributions, providers, diagnose_install(distributions, providers, preference, missing, frozen=frozen)
+    )
 
 
 def provider_list(

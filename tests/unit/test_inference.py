@@ -70,6 +70,13 @@ def test_cuda_requested_on_a_cpu_build_says_which_package_to_install() -> None:
     assert "pip uninstall -y onnxruntime && pip install onnxruntime-gpu" in problem
 
 
+def test_cuda_requested_in_the_download_build_points_to_the_pip_install_not_to_pip_commands() -> None:
+    (problem,) = diagnose_install(("onnxruntime",), CPU_ONLY, "cuda", frozen=True)
+    assert "no CUDA support" in problem
+    assert "install faceswap-live with pip and onnxruntime-gpu" in problem
+    assert "pip uninstall" not in problem
+
+
 def test_missing_cudnn_is_named_with_the_fix() -> None:
     (problem,) = diagnose_install(("onnxruntime-gpu",), GPU_BUILD, "cuda", ("libcudnn.so.9",))
     assert "cuDNN libraries it needs are missing (libcudnn.so.9)" in problem
