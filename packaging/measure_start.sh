@@ -13,7 +13,7 @@ pip_app="$(realpath "${3:-.venv/bin/faceswap-live}")"
 export FACESWAP_LIVE_MODEL_MIRROR="${FACESWAP_LIVE_MODEL_MIRROR:-$(realpath ../shared/models)}"
 
 if [[ -z ${MEASURE_IN_XVFB:-} ]]; then
-    MEASURE_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$runs" "$frozen" "$pip_app"
+    MEASURE_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 1920x1080x24" "$0" "$runs" "$frozen" "$pip_app"
 fi
 export QT_QPA_PLATFORM=xcb
 

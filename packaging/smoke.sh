@@ -20,7 +20,7 @@ app="$(cd "$(dirname "$app")" && pwd)/$(basename "$app")"
 
 # Linux: everything below runs inside one X server, so the window check uses the xcb platform like a desktop does.
 if [[ $(uname -s) == Linux && -z ${SMOKE_IN_XVFB:-} ]]; then
-    SMOKE_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$app"
+    SMOKE_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 1920x1080x24" "$0" "$app"
 fi
 
 work="$(mktemp -d)"
