@@ -34,8 +34,11 @@ seconds_to_window() {
         sleep 0.05
     done
     end=$(date +%s.%N)
+    sleep 2  # the app installs its Ctrl-C handler just after showing the window
     kill -INT "$pid"
-    wait "$pid" || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
     rm -rf "$home"
     echo "$end - $start" | bc
 }

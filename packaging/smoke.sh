@@ -107,12 +107,14 @@ for _ in $(seq 1 120); do
 done
 if [[ -n $opened ]]; then
     pass "window opened after $(($(date +%s) - started)) s"
+    sleep 3  # let the window draw (and the app install its Ctrl-C handler, just after showing the window)
     if [[ $(uname -s) == Linux ]] && command -v import >/dev/null; then
-        sleep 3
         import -window root "$out/gui.png" && echo "      screenshot: $out/gui.png"
     fi
     if [[ $(uname -s) == Linux ]]; then
         kill -INT "$gui"  # the app closes its window on Ctrl-C
+        for _ in $(seq 1 60); do kill -0 "$gui" 2>/dev/null || break; sleep 0.5; done
+        kill -KILL "$gui" 2>/dev/null && echo "      the app was still running 30 s after Ctrl-C"
         wait "$gui" && code=0 || code=$?
         if [[ $code == 0 ]]; then pass "window closed cleanly"; else fail "the app exited $code on Ctrl-C"; fi
     else
