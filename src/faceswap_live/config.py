@@ -143,6 +143,24 @@ class OutputConfig:
         _check(1 <= self.stream_quality <= 100, f"JPEG quality must be between 1 and 100, not {self.stream_quality}.")
 
 
+@dataclass(frozen=True)
+class LowLightConfig:
+    """Low-light camera boost (stages/low_light.py): brightens a dark camera picture before landmarks and swap."""
+
+    enabled: bool = False
+    target_luma: float = 0.4
+    """Frames darker than this mean luminance (0–1) are lifted towards it; brighter ones are left alone."""
+    clahe_clip: float = 2.0
+    """Local contrast boost after the lift (CLAHE clip limit); 0 = gamma only."""
+    smoothing: float = 0.15
+    """How quickly the gamma follows the picture's brightness per frame (0–1]: lower = steadier, no flicker."""
+
+    def __post_init__(self) -> None:
+        _check(0.1 <= self.target_luma <= 0.8, f"Low-light target must be between 0.1 and 0.8, not {self.target_luma}.")
+        _check(0 <= self.clahe_clip <= 10, f"Low-light contrast must be between 0 and 10, not {self.clahe_clip}.")
+        _check(0 < self.smoothing <= 1, f"Low-light smoothing must be in (0, 1], not {self.smoothing}.")
+
+
 ProviderPreference = Literal["auto", "cuda", "tensorrt", "cpu"]
 
 
@@ -230,6 +248,7 @@ class AppConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     onnx: OnnxConfig = field(default_factory=OnnxConfig)
     marking: MarkingConfig = field(default_factory=MarkingConfig)
+    low_light: LowLightConfig = field(default_factory=LowLightConfig)
 
 
 SectionT = TypeVar("SectionT")

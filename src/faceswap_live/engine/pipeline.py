@@ -1,4 +1,4 @@
-"""The per-frame pipeline: landmarks → smoothing → alignment → swap → blend → output marking.
+"""The per-frame pipeline: (low-light boost →) landmarks → smoothing → alignment → swap → blend → output marking.
 
 Used unchanged by the CLI, the GUI (through the runner), benchmarks and tests. Owned by one thread: construct, feed
 and close it from the same thread. Config and target changes from other threads go through update_config() and
@@ -21,6 +21,7 @@ from faceswap_live.profiling import time_stage
 from faceswap_live.stages.align import align_face
 from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.low_light import LowLightBoost
 from faceswap_live.stages.marking import OutputMarker
 from faceswap_live.stages.smoothing import FaceTracker
 from faceswap_live.stages.swap import SwapEngine
@@ -76,6 +77,7 @@ class Pipeline:
         self._landmark_model_path = landmark_model_path
         self._detector = FaceLandmarkDetector(landmark_model_path, config.landmarks, mode="video")
         self._tracker = FaceTracker(config.smoothing)
+        self._low_light = LowLightBoost(config.low_light)
         self.engine_problem: FaceswapError | None = None
         """Why the configured engine could not start (the built-in engine runs instead); None when it runs."""
         try:
@@ -139,6 +141,8 @@ class Pipeline:
                 self._tracker.reset()
             if config.smoothing != previous.smoothing:
                 self._tracker.update_config(config.smoothing)
+            if config.low_light != previous.low_light:
+                self._low_light = LowLightBoost(config.low_light)
             if config.marking != previous.marking:
                 self._marker = OutputMarker(config.marking, __version__)
         target, self._pending_target = self._pending_target, _NO_CHANGE
@@ -162,6 +166,9 @@ class Pipeline:
         self._apply_pending()
         config = self._config
         stage_ms: dict[str, float] = {}
+        if config.low_light.enabled:
+            with time_stage(stage_ms, "low_light"):
+                frame = dataclasses.replace(frame, image_bgr=self._low_light.apply(frame.image_bgr))
         output = frame.image_bgr.copy()
         with time_stage(stage_ms, "landmarks"):
             detections = self._detector.detect(frame.image_bgr, int(frame.captured_at_s * 1000))
