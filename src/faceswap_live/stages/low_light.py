@@ -60,4 +60,5 @@ class LowLightBoost:
         ycrcb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2YCrCb)
         luma = cv2.LUT(ycrcb[..., 0], self._lut)
         ycrcb[..., 0] = self._clahe.apply(luma) if self._config.clahe_clip > 0 else luma
-        return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
+        boosted: BgrImage = cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR).astype(np.uint8, copy=False)
+        return boosted
