@@ -126,6 +126,9 @@ class OutputConfig:
     """"" = try every backend (v4l2loopback on Linux; obs, unitycapture on Windows; obs on macOS)."""
     virtual_camera_device: str = ""
     """"" = the first free device, else e.g. "/dev/video10" or "OBS Virtual Camera"."""
+    virtual_camera_width: int = 0
+    virtual_camera_height: int = 0
+    """The virtual camera's picture size; 0 = the input's size (frames are letterboxed into it)."""
     stream: bool = False
     stream_host: str = "127.0.0.1"
     """Anything but loopback makes the stream visible to the network: only on explicit request."""
@@ -141,6 +144,11 @@ class OutputConfig:
     def __post_init__(self) -> None:
         _check(0 <= self.stream_port <= 65535, f"Stream port must be between 0 and 65535, not {self.stream_port}.")
         _check(1 <= self.stream_quality <= 100, f"JPEG quality must be between 1 and 100, not {self.stream_quality}.")
+        _check(
+            (self.virtual_camera_width, self.virtual_camera_height) == (0, 0)
+            or (16 <= self.virtual_camera_width <= 7680 and 16 <= self.virtual_camera_height <= 4320),
+            f"Unsupported virtual camera size {self.virtual_camera_width}x{self.virtual_camera_height}.",
+        )
 
 
 @dataclass(frozen=True)
