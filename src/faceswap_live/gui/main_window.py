@@ -417,6 +417,10 @@ class MainWindow(QMainWindow):
     def gallery(self) -> Any:
         return self._gallery
 
+    @property
+    def source_description(self) -> str:
+        return self._runner.source_description if self._runner is not None else ""
+
     def start(self) -> None:
         """Get the landmark model (in the background if needed), then start the pipeline and the preview timers."""
         self._preview_timer.start(PREVIEW_INTERVAL_MS)
