@@ -6,6 +6,8 @@ Like the rest of the panel it only shows state and emits requests; the window an
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,6 +35,11 @@ VIRTUAL_CAMERA_SIZES = (
 LOOPBACK_HOST = "127.0.0.1"
 NETWORK_HOST = "0.0.0.0"
 NETWORK_WARNING = "Anyone on your network who knows the address can watch this stream."
+
+
+def find_data(combo: QComboBox, value: object) -> int:
+    """Index of the item whose data equals value, or -1. QComboBox.findData compares Python tuples by identity."""
+    return next((index for index in range(combo.count()) if combo.itemData(index) == value), -1)
 
 
 def _state_label() -> QLabel:
@@ -135,7 +142,7 @@ class OutputPanel(QGroupBox):
             self.virtual_camera.setChecked(output.virtual_camera)
             self.virtual_camera_device.setText(output.virtual_camera_device)
             size = (output.virtual_camera_width, output.virtual_camera_height)
-            index = self.virtual_camera_size.findData(size)
+            index = find_data(self.virtual_camera_size, size)
             if index < 0:
                 self.virtual_camera_size.addItem(f"{size[0]} × {size[1]}", size)
                 index = self.virtual_camera_size.count() - 1
@@ -158,7 +165,8 @@ class OutputPanel(QGroupBox):
         self._recording = recording
         self.record_button.setText("■ Stop recording" if recording else "● Start recording")
         self.record_browse.setEnabled(not recording)
-        self.record_file.setText(file_name)
+        self.record_file.setText(Path(file_name).name if file_name else "")
+        self.record_file.setToolTip(file_name or "The file the next recording goes to")
         self.record_state.setText(state)
 
     def build_output(self) -> OutputConfig:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceswap_live.config import AppConfig, OutputConfig, replace
-from faceswap_live.gui.output_panel import OutputPanel
+from faceswap_live.gui.output_panel import OutputPanel, find_data
 
 RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
 FRAME_RATES = (15.0, 24.0, 30.0, 60.0)
@@ -270,7 +270,7 @@ class SettingsPanel(QScrollArea):
 
     @staticmethod
     def _select_data(combo: QComboBox, value: object, add_label: bool = False) -> None:
-        index = combo.findData(value)
+        index = find_data(combo, value)
         if index < 0 and add_label:
             label = f"{value[0]} × {value[1]}" if isinstance(value, tuple) else f"{value:g} fps"
             combo.addItem(label, value)
