@@ -265,3 +265,39 @@ def test_newcomer_guidance_and_a_window_that_fits_a_small_screen(
     panel = window.panel
     right_edge = panel.mapTo(window, panel.rect().topRight()).x()
     assert right_edge <= window.width()
+
+
+def test_output_settings_apply_and_are_remembered(
+    qtbot: Any, make_window: Any, hopper_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # recordings go to ~/Videos (or ~) by default
+    (tmp_path / "home").mkdir()
+    window = make_window(hopper_clip)
+    _wait_for_new_frames(qtbot, window)
+    outputs = window.panel.output_panel
+    assert not outputs.stream_warning.isVisible()
+    outputs.stream_port.setValue(18765)
+    outputs.stream_port.editingFinished.emit()
+    outputs.stream_network.click()  # other computers may watch: the warning says what that means
+    assert outputs.stream_warning.isVisible() and "network" in outputs.stream_warning.text()
+    outputs.virtual_camera_size.setCurrentIndex(outputs.virtual_camera_size.findText("1280 × 720"))
+    outputs.virtual_camera_size.activated.emit(outputs.virtual_camera_size.currentIndex())
+    outputs.stream.click()
+    qtbot.waitUntil(lambda: window._outputs.stream is not None, timeout=5_000)
+    assert window._outputs.stream.port == 18765 and window._outputs.stream.host == "0.0.0.0"  # type: ignore[union-attr]
+    assert "On: http://" in outputs.stream_state.text()
+    outputs.record_button.click()
+    assert window._outputs.recording is not None and "Stop" in outputs.record_button.text()
+    recording = window._outputs.recording
+    qtbot.waitUntil(lambda: "00:01" in outputs.record_state.text(), timeout=10_000)
+    assert "kB" in outputs.record_state.text() or "MB" in outputs.record_state.text()
+    outputs.record_button.click()
+    assert recording.path.is_file() and recording.path.parent == tmp_path / "home"
+    assert window._outputs.recording is None
+    window.close()
+
+    again = make_window(hopper_clip)
+    outputs = again.panel.output_panel
+    assert outputs.stream.isChecked() and outputs.stream_port.value() == 18765 and outputs.stream_network.isChecked()
+    assert outputs.virtual_camera_size.currentText() == "1280 × 720"
+    assert outputs.record_file.text() == recording.path.name and "Start" in outputs.record_button.text()
