@@ -120,6 +120,7 @@ class PipelineRunner:
         self._config = config
         self._landmark_model_path = landmark_model_path
         self._sinks = list(sinks)
+        self._sinks_lock = threading.Lock()  # the GUI adds and removes outputs while the processing thread drops one
         self._store = store
         self._reporter = _OncePerProblem(on_error or (lambda error: logger.error("%s", error)))
         self._open_source = open_source
@@ -250,11 +251,16 @@ class PipelineRunner:
         self._target_version += 1
 
     def add_sink(self, sink: ResultSink) -> None:
-        self._sinks = [*self._sinks, sink]
+        with self._sinks_lock:
+            self._sinks = [*self._sinks, sink]
 
     def remove_sink(self, sink: ResultSink) -> None:
-        self._sinks = [existing for existing in self._sinks if existing is not sink]
+        self._drop_sink(sink)
         sink.close()
+
+    def _drop_sink(self, sink: ResultSink) -> None:
+        with self._sinks_lock:
+            self._sinks = [existing for existing in self._sinks if existing is not sink]
 
     @property
     def sinks(self) -> tuple[ResultSink, ...]:
@@ -410,7 +416,7 @@ class PipelineRunner:
                 sink.send(result)
             except Exception as error:  # close the failing output; the preview and the other outputs go on
                 logger.exception("Output %s failed", sink.name)
-                self._sinks = [existing for existing in self._sinks if existing is not sink]
+                self._drop_sink(sink)
                 try:
                     sink.close()
                 except Exception:
