@@ -3,11 +3,16 @@ brightening eases in over frames instead of jumping (no flicker)."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import cv2
 import numpy as np
 
-from faceswap_live.config import LowLightConfig
+from faceswap_live.config import AppConfig, LowLightConfig
+from faceswap_live.engine.pipeline import Pipeline
 from faceswap_live.stages.low_light import LowLightBoost
+from faceswap_live.types import Frame
 
 
 def _luma(image: np.ndarray) -> float:
@@ -39,3 +44,20 @@ def test_the_boost_eases_in_and_holds_steady(astronaut_bgr: np.ndarray) -> None:
     assert lumas[0] < lumas[-1] and (steps >= -0.5).all()  # rises towards the target, never pumps back down
     assert steps[:5].max() < lumas[-1] - _luma(dark)  # no single jump to the full boost
     assert abs(lumas[-1] - lumas[-2]) < 0.5  # settled: a still picture stays still
+
+
+def test_the_pipeline_brightens_before_finding_the_face_when_asked(
+    astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    dark = (astronaut_bgr.astype(np.float32) * 0.15).astype(np.uint8)
+    results = {}
+    for enabled in (False, True):
+        config = AppConfig(low_light=LowLightConfig(enabled=enabled, smoothing=1.0))
+        pipeline = Pipeline(config, landmark_model_path)
+        try:
+            results[enabled] = pipeline.process(Frame(image_bgr=dark, index=0, captured_at_s=time.perf_counter()))
+        finally:
+            pipeline.close()
+    assert "low_light" in results[True].stage_ms and "low_light" not in results[False].stage_ms
+    assert _luma(results[True].output_bgr) > 2 * _luma(results[False].output_bgr)
+    assert results[True].faces  # the face is found in the brightened picture
