@@ -21,7 +21,6 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, Q
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -46,7 +45,7 @@ from faceswap_live.errors import (
 from faceswap_live.gui.cameras import list_cameras
 from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog, LabelOffDialog, LicenceDialog
 from faceswap_live.gui.gallery_widget import NO_TARGET, GalleryWidget, image_paths_in
-from faceswap_live.gui.messages import MessageLog, MessageLogDialog, gui_wording
+from faceswap_live.gui.messages import ErrorBar, MessageLog, MessageLogDialog, gui_wording
 from faceswap_live.gui.output_controller import OutputController
 from faceswap_live.gui.overlay import OverlayStats
 from faceswap_live.gui.preview import PreviewMode, PreviewWidget
@@ -81,47 +80,6 @@ class _ErrorBridge(QObject):
     """Carries errors from worker threads to the GUI thread (queued signal)."""
 
     raised = Signal(object)
-
-
-class ErrorBar(QFrame):
-    """One plain-words problem at a time above the preview, with its fix; dismissable. Never a modal dialog."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("errorBar")
-        self.setStyleSheet(
-            "#errorBar { background: #4a2a1c; border: 1px solid #a65a32; border-radius: 6px; }"
-            "#errorBar QLabel { color: #ffe9dc; }"
-        )
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.setToolTip("Dismiss")
-        close.clicked.connect(self.dismiss)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self._dismissed: set[str] = set()
-        self.hide()
-
-    @property
-    def message(self) -> str:
-        return self.label.text() if self.isVisible() or not self.isHidden() else ""
-
-    def show_message(self, text: str) -> None:
-        """Show a problem unless it is already shown or the user dismissed this very message."""
-        if text in self._dismissed or (not self.isHidden() and self.label.text() == text):
-            return
-        self.label.setText(text)
-        self.show()
-
-    def dismiss(self) -> None:
-        self._dismissed.add(self.label.text())
-        self.hide()
 
 
 class MainWindow(QMainWindow):

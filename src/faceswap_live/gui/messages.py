@@ -1,5 +1,5 @@
-"""Messages for the person at the window: the wording of problems in the app's own terms, and a log of every message
-shown (a dismissed one stays reachable from the status bar)."""
+"""Messages for the person at the window: the wording of problems in the app's own terms, the bar that shows one above
+the preview, and a log of every message shown (a dismissed one stays reachable from the status bar)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,18 @@ import re
 import time
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from faceswap_live.engine.runner import EngineFallbackError
 from faceswap_live.errors import ModelError
@@ -66,3 +77,44 @@ class MessageLogDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(buttons)
+
+
+class ErrorBar(QFrame):
+    """One plain-words problem at a time above the preview, with its fix; dismissable. Never a modal dialog."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorBar")
+        self.setStyleSheet(
+            "#errorBar { background: #4a2a1c; border: 1px solid #a65a32; border-radius: 6px; }"
+            "#errorBar QLabel { color: #ffe9dc; }"
+        )
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.dismiss)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self._dismissed: set[str] = set()
+        self.hide()
+
+    @property
+    def message(self) -> str:
+        return self.label.text() if self.isVisible() or not self.isHidden() else ""
+
+    def show_message(self, text: str) -> None:
+        """Show a problem unless it is already shown or the user dismissed this very message."""
+        if text in self._dismissed or (not self.isHidden() and self.label.text() == text):
+            return
+        self.label.setText(text)
+        self.show()
+
+    def dismiss(self) -> None:
+        self._dismissed.add(self.label.text())
+        self.hide()
