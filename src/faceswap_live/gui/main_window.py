@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
 from faceswap_live.config import AppConfig, OutputConfig, default_config_path, load_config, replace, save_config
 from faceswap_live.engine.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
 from faceswap_live.errors import (
-    CameraError,
     ConfigError,
     FaceswapError,
     TargetFaceError,
@@ -443,7 +442,7 @@ class MainWindow(QMainWindow):
             else:
                 runner.update_config(self._config)
                 runner.start()
-        except CameraError as error:
+        except FaceswapError as error:  # the camera cannot open (or the old pipeline is still stopping)
             runner.stop(timeout_s=CLOSE_TIMEOUT_S) if runner.running else None
             self.preview.set_result(None)
             self.preview.set_message(f"{error}", offer_video_file=True)
