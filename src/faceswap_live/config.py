@@ -158,8 +158,9 @@ class LowLightConfig:
     enabled: bool = False
     target_luma: float = 0.4
     """Frames darker than this mean luminance (0–1) are lifted towards it; brighter ones are left alone."""
-    clahe_clip: float = 2.0
-    """Local contrast boost after the lift (CLAHE clip limit); 0 = gamma only."""
+    clahe_clip: float = 0.0
+    """Local contrast boost after the lift (CLAHE clip limit, e.g. 1–2); 0 = gamma only, the default: on dark test
+    clips CLAHE lowered the landmark error a little more but also lost a face the gamma kept (BENCHMARKS.md)."""
     smoothing: float = 0.15
     """How quickly the gamma follows the picture's brightness per frame (0–1]: lower = steadier, no flicker."""
 

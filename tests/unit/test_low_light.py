@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from faceswap_live.config import AppConfig, LowLightConfig
 from faceswap_live.engine.pipeline import Pipeline
@@ -19,9 +20,10 @@ def _luma(image: np.ndarray) -> float:
     return float(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).mean())
 
 
-def test_a_dark_picture_is_brightened_and_keeps_its_colours(astronaut_bgr: np.ndarray) -> None:
+@pytest.mark.parametrize("clahe_clip", [0.0, 2.0])
+def test_a_dark_picture_is_brightened_and_keeps_its_colours(astronaut_bgr: np.ndarray, clahe_clip: float) -> None:
     dark = (astronaut_bgr.astype(np.float32) * 0.15).astype(np.uint8)
-    boost = LowLightBoost(LowLightConfig(enabled=True, smoothing=1.0))
+    boost = LowLightBoost(LowLightConfig(enabled=True, smoothing=1.0, clahe_clip=clahe_clip))
     bright = boost.apply(dark)
     assert _luma(bright) > 2.5 * _luma(dark)
     # Hue survives: the astronaut's red and blue areas stay red-dominant and blue-dominant.

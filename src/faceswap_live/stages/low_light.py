@@ -1,12 +1,12 @@
 """Low-light camera boost: brightens a dark camera picture before landmarks and swap.
 
-Two cheap steps on the luminance only (colours keep their hue):
+Cheap steps on the luminance only (colours keep their hue):
 1. a gamma curve chosen from the frame's mean luminance, so that the mean moves towards a normal exposure; the gamma
    is smoothed over time (an exponential moving average), so a flickering lamp or auto-exposure does not make the
    picture pulse;
-2. CLAHE (contrast-limited adaptive histogram equalisation) on the lifted luminance, which brings back the local
-   contrast of the face (eyes, mouth, jaw line) that the landmark model needs.
-A picture that is bright enough is left untouched (gamma 1, no CLAHE), so the option can stay on.
+2. optionally (clahe_clip > 0) CLAHE, contrast-limited adaptive histogram equalisation, on the lifted luminance for
+   more local contrast. Off by default: it also amplifies sensor noise (BENCHMARKS.md, "Low-light boost").
+A picture that is bright enough is left untouched (gamma 1), so the option can stay on.
 """
 
 from __future__ import annotations
