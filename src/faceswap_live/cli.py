@@ -77,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = commands.add_parser("gui", help="open the desktop app (the default)")
     gui.add_argument("--config", type=Path, help="settings file (default: the user settings file)")
+    gui.add_argument(
+        "--input", metavar="CAMERA_OR_FILE", help="camera (0, /dev/video2) or video file, for this run only"
+    )
+    gui.add_argument(
+        "--quit-after-frames",
+        type=int,
+        default=0,
+        metavar="N",
+        help="close once N processed frames were shown (checks)",
+    )
 
     swap = commands.add_parser("swap", help="swap a face into a video or photo file")
     _add_target_arguments(swap)
@@ -376,7 +386,11 @@ def _run_gui(args: argparse.Namespace) -> int:
         )
     from faceswap_live.gui.app import run_app
 
-    return run_app(config_path=getattr(args, "config", None))
+    return run_app(
+        config_path=getattr(args, "config", None),
+        source=getattr(args, "input", None),
+        quit_after_frames=getattr(args, "quit_after_frames", 0),
+    )
 
 
 COMMANDS = {

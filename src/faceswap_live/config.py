@@ -126,6 +126,9 @@ class OutputConfig:
     """"" = try every backend (v4l2loopback on Linux; obs, unitycapture on Windows; obs on macOS)."""
     virtual_camera_device: str = ""
     """"" = the first free device, else e.g. "/dev/video10" or "OBS Virtual Camera"."""
+    virtual_camera_width: int = 0
+    virtual_camera_height: int = 0
+    """The virtual camera's picture size; 0 = the input's size (frames are letterboxed into it)."""
     stream: bool = False
     stream_host: str = "127.0.0.1"
     """Anything but loopback makes the stream visible to the network: only on explicit request."""
@@ -141,6 +144,30 @@ class OutputConfig:
     def __post_init__(self) -> None:
         _check(0 <= self.stream_port <= 65535, f"Stream port must be between 0 and 65535, not {self.stream_port}.")
         _check(1 <= self.stream_quality <= 100, f"JPEG quality must be between 1 and 100, not {self.stream_quality}.")
+        _check(
+            (self.virtual_camera_width, self.virtual_camera_height) == (0, 0)
+            or (16 <= self.virtual_camera_width <= 7680 and 16 <= self.virtual_camera_height <= 4320),
+            f"Unsupported virtual camera size {self.virtual_camera_width}x{self.virtual_camera_height}.",
+        )
+
+
+@dataclass(frozen=True)
+class LowLightConfig:
+    """Low-light camera boost (stages/low_light.py): brightens a dark camera picture before landmarks and swap."""
+
+    enabled: bool = False
+    target_luma: float = 0.4
+    """Frames darker than this mean luminance (0–1) are lifted towards it; brighter ones are left alone."""
+    clahe_clip: float = 0.0
+    """Local contrast boost after the lift (CLAHE clip limit, e.g. 1–2); 0 = gamma only, the default: on dark test
+    clips CLAHE lowered the landmark error a little more but also lost a face the gamma kept (BENCHMARKS.md)."""
+    smoothing: float = 0.15
+    """How quickly the gamma follows the picture's brightness per frame (0–1]: lower = steadier, no flicker."""
+
+    def __post_init__(self) -> None:
+        _check(0.1 <= self.target_luma <= 0.8, f"Low-light target must be between 0.1 and 0.8, not {self.target_luma}.")
+        _check(0 <= self.clahe_clip <= 10, f"Low-light contrast must be between 0 and 10, not {self.clahe_clip}.")
+        _check(0 < self.smoothing <= 1, f"Low-light smoothing must be in (0, 1], not {self.smoothing}.")
 
 
 ProviderPreference = Literal["auto", "cuda", "tensorrt", "cpu"]
@@ -230,6 +257,7 @@ class AppConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     onnx: OnnxConfig = field(default_factory=OnnxConfig)
     marking: MarkingConfig = field(default_factory=MarkingConfig)
+    low_light: LowLightConfig = field(default_factory=LowLightConfig)
 
 
 SectionT = TypeVar("SectionT")

@@ -38,3 +38,15 @@ def hopper_clip(tmp_path_factory: pytest.TempPathFactory, hopper_bgr: np.ndarray
 def clip_frames() -> int:
     """Frames in hopper_clip (it loops, so frame index % clip_frames identifies the picture)."""
     return CLIP_FRAMES
+
+
+@pytest.fixture(scope="session")
+def astronaut_clip(tmp_path_factory: pytest.TempPathFactory, astronaut_bgr: np.ndarray) -> Path:
+    return write_moving_face_clip(astronaut_bgr, tmp_path_factory.mktemp("clips") / "astronaut.mp4")
+
+
+@pytest.fixture(scope="session")
+def empty_room_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A camera looking at a plain wall: no face anywhere."""
+    wall = np.full((480, 640, 3), 90, np.uint8)
+    return write_moving_face_clip(wall, tmp_path_factory.mktemp("clips") / "empty-room.mp4", frames=30)

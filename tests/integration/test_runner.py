@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import AppConfig, CaptureConfig, SwapConfig
-from faceswap_live.engine.runner import PipelineRunner
-from faceswap_live.errors import CameraError, FaceswapError
+from faceswap_live.engine.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
+from faceswap_live.errors import CameraError, FaceswapError, ModelError
 from faceswap_live.stages.capture import FrameSource, open_frame_source
 from faceswap_live.stages.target import load_target_face
 from faceswap_live.types import BgrImage, FrameResult
@@ -149,3 +149,153 @@ def test_switching_to_a_missing_model_keeps_the_swap_running_and_says_how_to_fet
     finally:
         runner.stop()
     assert len(errors) == 1 and "faceswap-live models fetch inswapper_128" in str(errors[0])
+
+
+class StillCamera(FrameSource):
+    """Hardware seam: a camera that shows one picture at 30 fps, forever."""
+
+    def __init__(self, image: BgrImage, description: str = "still camera") -> None:
+        self._image = image
+        self.height, self.width = image.shape[:2]
+        self.fps, self.description = 30.0, description
+
+    def read(self) -> BgrImage:
+        time.sleep(1 / 30)
+        return self._image.copy()
+
+    def close(self) -> None:
+        pass
+
+
+class CollectingSink:
+    def __init__(self, name: str, fail_after: int | None = None) -> None:
+        self.name, self.fail_after = name, fail_after
+        self.frames = 0
+        self.closed = False
+
+    def send(self, result: FrameResult) -> None:
+        if self.fail_after is not None and self.frames >= self.fail_after:
+            raise OSError(28, "No space left on device")
+        self.frames += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_repeating_frame_error_is_reported_once_while_the_camera_keeps_delivering(
+    landmark_model_path: Path, hopper_bgr: np.ndarray
+) -> None:
+    errors: list[FaceswapError] = []
+    grey = np.ascontiguousarray(hopper_bgr[..., 0])  # a camera that delivers 2-D frames: every frame fails
+    runner = PipelineRunner(
+        AppConfig(), landmark_model_path, on_error=errors.append, open_source=lambda _config: StillCamera(grey)
+    )
+    runner.start()
+    try:
+        assert _wait_for(lambda: runner._slot.delivered >= 30)  # a second of frames, each failing
+    finally:
+        runner.stop()
+    assert len(errors) == 1 and "Processing a frame failed" in str(errors[0])
+
+
+def test_a_failing_output_is_closed_and_reported_while_the_others_go_on(
+    landmark_model_path: Path, hopper_bgr: np.ndarray
+) -> None:
+    errors: list[FaceswapError] = []
+    failing, working = CollectingSink("recording", fail_after=5), CollectingSink("stream")
+    runner = PipelineRunner(
+        AppConfig(),
+        landmark_model_path,
+        sinks=[failing, working],
+        on_error=errors.append,
+        open_source=lambda _config: StillCamera(hopper_bgr),
+    )
+    runner.start()
+    try:
+        assert _wait_for(lambda: working.frames >= 25)
+    finally:
+        runner.stop()
+    assert failing.closed and failing.frames == 5 and failing not in runner.sinks
+    assert len(errors) == 1
+    assert isinstance(errors[0], OutputFailedError) and "recording" in str(errors[0]) and "No space" in str(errors[0])
+
+
+def test_an_engine_that_cannot_start_falls_back_to_the_built_in_one_and_says_so(
+    landmark_model_path: Path,
+    hopper_bgr: np.ndarray,
+    hopper_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # an empty model folder: the neural model is not there
+    errors: list[FaceswapError] = []
+    config = AppConfig(swap=SwapConfig(engine="onnx"))
+    runner = PipelineRunner(
+        config, landmark_model_path, on_error=errors.append, open_source=lambda _config: StillCamera(hopper_bgr)
+    )
+    runner.set_target(load_target_face(hopper_path, landmark_model_path))
+    runner.start()
+    try:
+        assert _wait_for(lambda: (result := runner.latest_result()) is not None and result.swapped)
+        assert runner.engine_in_use == "mesh"
+    finally:
+        runner.stop()
+    assert len(errors) == 1 and isinstance(errors[0], EngineFallbackError)
+    assert "built-in engine" in str(errors[0]) and "inswapper_128" in str(errors[0])
+
+
+def test_a_pipeline_that_cannot_start_passes_frames_through(hopper_bgr: np.ndarray, tmp_path: Path) -> None:
+    broken_model = tmp_path / "face_landmarker.task"
+    broken_model.write_bytes(b"not a model")
+    errors: list[FaceswapError] = []
+    runner = PipelineRunner(
+        AppConfig(), broken_model, on_error=errors.append, open_source=lambda _config: StillCamera(hopper_bgr)
+    )
+    runner.start()
+    try:
+        assert _wait_for(lambda: runner.profile_snapshot().frames >= 10)
+        result = runner.latest_result()
+        assert result is not None and not result.swapped and np.array_equal(result.output_bgr, hopper_bgr)
+        assert runner.engine_in_use == PASS_THROUGH and runner.running
+    finally:
+        runner.stop()
+    assert len(errors) == 1 and "frames pass through unchanged" in str(errors[0])
+
+
+class SlowMissingModelStore:
+    """A model store whose neural model takes a while to (fail to) load, as a big model on a slow disk would."""
+
+    def fetch(self, name: str, *, accept_licence: bool = False) -> Path:
+        time.sleep(1.5)
+        raise ModelError(f"{name} is not downloaded.")
+
+
+def test_switching_source_while_the_pipeline_loads_keeps_one_processing_thread(
+    landmark_model_path: Path, hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray
+) -> None:
+    cameras = {"0": StillCamera(hopper_bgr, "camera 0"), "1": StillCamera(astronaut_bgr, "camera 1")}
+    config = AppConfig(swap=SwapConfig(engine="onnx"))
+    runner = PipelineRunner(
+        config,
+        landmark_model_path,
+        store=SlowMissingModelStore(),
+        on_error=lambda _error: None,
+        open_source=lambda config: cameras[config.capture.source],
+    )
+    alive_counts = []
+    runner.start()
+    try:
+        for source in ("1", "0", "1"):  # while the engine is still loading
+            runner.update_config(dataclasses.replace(config, capture=CaptureConfig(source=source)))
+            alive_counts.append(runner.processing_threads_alive)
+        runner.stop(timeout_s=0.1)  # cannot stop within 0.1 s: the model is still loading
+        runner.start()  # waits for the old thread instead of starting a second one
+        alive_counts.append(runner.processing_threads_alive)
+        assert _wait_for(lambda: runner.latest_result() is not None)
+        alive_counts.append(runner.processing_threads_alive)
+        assert runner.source_description == "camera 1"
+        names = [thread.name for thread in threading.enumerate()]
+        assert names.count("faceswap-processing") == 1 and names.count("faceswap-capture") == 1
+    finally:
+        assert runner.stop()
+    assert alive_counts == [1, 1, 1, 1, 1]

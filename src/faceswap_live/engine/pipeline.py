@@ -1,4 +1,4 @@
-"""The per-frame pipeline: landmarks → smoothing → alignment → swap → blend → output marking.
+"""The per-frame pipeline: (low-light boost →) landmarks → smoothing → alignment → swap → blend → output marking.
 
 Used unchanged by the CLI, the GUI (through the runner), benchmarks and tests. Owned by one thread: construct, feed
 and close it from the same thread. Config and target changes from other threads go through update_config() and
@@ -21,6 +21,7 @@ from faceswap_live.profiling import time_stage
 from faceswap_live.stages.align import align_face
 from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.low_light import LowLightBoost
 from faceswap_live.stages.marking import OutputMarker
 from faceswap_live.stages.smoothing import FaceTracker
 from faceswap_live.stages.swap import SwapEngine
@@ -58,7 +59,17 @@ class _HeldSwap:
 class Pipeline:
     """Turns frames into FrameResults. See the module docstring for threading rules."""
 
-    def __init__(self, config: AppConfig, landmark_model_path: Path, store: ModelLocator | None = None) -> None:
+    def __init__(
+        self,
+        config: AppConfig,
+        landmark_model_path: Path,
+        store: ModelLocator | None = None,
+        *,
+        engine_fallback: bool = False,
+    ) -> None:
+        """engine_fallback: when the configured engine cannot start, use the built-in one (engine_problem says why)
+        instead of raising; the live app never leaves a dead preview, while a benchmark must not measure another
+        engine than the one it names."""
         self._config = config
         self._pending_config: AppConfig | None = None
         self._pending_target: object = _NO_CHANGE
@@ -66,7 +77,19 @@ class Pipeline:
         self._landmark_model_path = landmark_model_path
         self._detector = FaceLandmarkDetector(landmark_model_path, config.landmarks, mode="video")
         self._tracker = FaceTracker(config.smoothing)
-        self._engine: SwapEngine = create_swap_engine(config, store)
+        self._low_light = LowLightBoost(config.low_light)
+        self.engine_problem: FaceswapError | None = None
+        """Why the configured engine could not start (the built-in engine runs instead); None when it runs."""
+        try:
+            self._engine: SwapEngine = create_swap_engine(config, store)
+        except FaceswapError as error:
+            if config.swap.engine == "mesh" or not engine_fallback:
+                self._detector.close()
+                raise
+            # Never a dead preview: swap with the built-in engine and say so (engine_name tells the truth).
+            self.engine_problem = error
+            self._config = config = dataclasses.replace(config, swap=dataclasses.replace(config.swap, engine="mesh"))
+            self._engine = create_swap_engine(config, store)
         self._marker = OutputMarker(config.marking, __version__)
         self._target: TargetFace | None = None
         self._held: dict[int, _HeldSwap] = {}
@@ -77,7 +100,13 @@ class Pipeline:
 
     @property
     def config(self) -> AppConfig:
+        """The settings in use: swap.engine is the engine really running, which may differ from the requested one."""
         return self._config
+
+    @property
+    def engine_name(self) -> str:
+        """The engine really in use ("mesh" or "onnx")."""
+        return self._config.swap.engine
 
     @property
     def target(self) -> TargetFace | None:
@@ -99,9 +128,10 @@ class Pipeline:
             if config.swap.engine != previous.swap.engine or _engine_settings(config) != _engine_settings(previous):
                 try:
                     self._replace_engine(create_swap_engine(config, self._store))
+                    self.engine_problem = None
                 except FaceswapError as error:
                     # Keep swapping with the engine in hand; the rest of the new settings still apply.
-                    engine_error = error
+                    engine_error = self.engine_problem = error
                     swap = dataclasses.replace(config.swap, engine=previous.swap.engine)
                     config = dataclasses.replace(config, swap=swap, onnx=previous.onnx)
             self._config = config
@@ -111,6 +141,8 @@ class Pipeline:
                 self._tracker.reset()
             if config.smoothing != previous.smoothing:
                 self._tracker.update_config(config.smoothing)
+            if config.low_light != previous.low_light:
+                self._low_light = LowLightBoost(config.low_light)
             if config.marking != previous.marking:
                 self._marker = OutputMarker(config.marking, __version__)
         target, self._pending_target = self._pending_target, _NO_CHANGE
@@ -134,6 +166,9 @@ class Pipeline:
         self._apply_pending()
         config = self._config
         stage_ms: dict[str, float] = {}
+        if config.low_light.enabled:
+            with time_stage(stage_ms, "low_light"):
+                frame = dataclasses.replace(frame, image_bgr=self._low_light.apply(frame.image_bgr))
         output = frame.image_bgr.copy()
         with time_stage(stage_ms, "landmarks"):
             detections = self._detector.detect(frame.image_bgr, int(frame.captured_at_s * 1000))

@@ -3,7 +3,10 @@
 capture thread ──► LatestSlot ──► processing thread ──► latest result (preview polls it) + output sinks
 
 Threads stop through an Event and are joined with a timeout; nothing is ever killed. Errors from either thread are
-reported through `on_error` (called from that thread) and the app keeps going: a dead camera is reopened.
+reported through `on_error` (called from that thread), once per problem, and the app keeps going: a dead camera is
+reopened, an engine that cannot start is replaced by the built-in one, a pipeline that cannot start passes frames
+through unchanged, and an output that fails is closed while the others go on. There is never more than one processing
+thread: switching the source restarts only the capture thread.
 """
 
 from __future__ import annotations
@@ -26,6 +29,66 @@ from faceswap_live.types import Frame, FrameResult, TargetFace
 logger = logging.getLogger(__name__)
 
 RECONNECT_INTERVAL_S = 1.0
+REPORT_AGAIN_AFTER_OK_S = 2.0
+"""A problem is news again once its thread has worked for this long without it."""
+PROCESSING_JOIN_S = 30.0
+"""How long start() waits for a stopping processing thread (it may be loading a model) before starting anew."""
+PASS_THROUGH = "none"
+"""engine_in_use while the pipeline could not start and frames pass through unchanged."""
+
+
+class EngineFallbackError(FaceswapError):
+    """The requested engine could not start; another one (engine_in_use) runs instead. cause says why."""
+
+    def __init__(self, requested: str, engine_in_use: str, cause: FaceswapError) -> None:
+        instead = "frames pass through unchanged" if engine_in_use == PASS_THROUGH else "using the built-in engine"
+        super().__init__(f"The {requested} engine could not start ({instead}): {cause}")
+        self.requested = requested
+        self.engine_in_use = engine_in_use
+        self.cause = cause
+
+
+class OutputFailedError(FaceswapError):
+    """An output raised while sending a frame; the runner closed it and removed it."""
+
+    def __init__(self, sink_name: str, cause: BaseException) -> None:
+        super().__init__(f"The {sink_name} output failed and was closed (the others go on): {cause}")
+        self.sink_name = sink_name
+        self.cause = cause
+
+
+class _OncePerProblem:
+    """Reports each problem of a channel (capture, pipeline, frame, an output) once.
+
+    A channel's problem is news again only after that channel has worked for REPORT_AGAIN_AFTER_OK_S: a thread that
+    alternates between failing and working must not flood the user, and one thread's success never resets another's.
+    """
+
+    def __init__(self, on_error: Callable[[FaceswapError], None]) -> None:
+        self._on_error = on_error
+        self._reported: dict[str, set[str]] = {}
+        self._ok_since: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def report(self, channel: str, error: FaceswapError) -> None:
+        with self._lock:
+            self._ok_since.pop(channel, None)
+            seen = self._reported.setdefault(channel, set())
+            if str(error) in seen:
+                return
+            seen.add(str(error))
+        self._on_error(error)
+
+    def ok(self, channel: str) -> None:
+        """The channel worked this time (cheap: called every frame)."""
+        if channel not in self._reported:
+            return
+        now = time.monotonic()
+        with self._lock:
+            since = self._ok_since.setdefault(channel, now)
+            if now - since >= REPORT_AGAIN_AFTER_OK_S:
+                self._reported.pop(channel, None)
+                self._ok_since.pop(channel, None)
 
 
 class ResultSink(Protocol):
@@ -57,39 +120,69 @@ class PipelineRunner:
         self._config = config
         self._landmark_model_path = landmark_model_path
         self._sinks = list(sinks)
+        self._sinks_lock = threading.Lock()  # the GUI adds and removes outputs while the processing thread drops one
         self._store = store
-        self._on_error = on_error or (lambda error: logger.error("%s", error))
-        self._last_error_message = ""
+        self._reporter = _OncePerProblem(on_error or (lambda error: logger.error("%s", error)))
         self._open_source = open_source
         self._slot: LatestSlot[Frame] = LatestSlot()
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._capture_stop = threading.Event()
+        self._capture_thread: threading.Thread | None = None
+        self._processing_thread: threading.Thread | None = None
+        self._processing_threads: list[threading.Thread] = []  # every one started, to prove there is one at a time
         self._source: FrameSource | None = None
         self._pipeline: Pipeline | None = None
         self._target: TargetFace | None = None
+        self._config_version = 0  # bumped on every update_config; a pass-through pipeline then tries to load again
         self._target_version = 0  # bumped on every set_target; the processing thread applies what it has not seen
         self._latest: FrameResult | None = None
         self._profile = RollingProfile()
         self._profile_lock = threading.Lock()
         self._source_ended = threading.Event()
+        self._engine_in_use = ""
         self.source_description = ""
 
     # --- control (GUI / CLI thread) ---
 
     def start(self) -> None:
         """Open the source (raises CameraError now, so the caller can show it) and start both threads."""
-        if self._threads:
+        if self.running:
             return
-        self._stop.clear()
+        previous = self._processing_thread
+        if previous is not None and previous.is_alive():  # still stopping (loading a model): never run two
+            previous.join(PROCESSING_JOIN_S)
+            if previous.is_alive():
+                raise FaceswapError("The previous face pipeline is still stopping; try again in a moment.")
+        self._stop = threading.Event()  # a fresh one: an old thread still winding down keeps its own, set
         self._source_ended.clear()
+        self._slot = LatestSlot()
+        self._start_capture()
+        self._processing_thread = threading.Thread(
+            target=self._processing_loop, args=(self._stop,), name="faceswap-processing", daemon=True
+        )
+        self._processing_threads.append(self._processing_thread)
+        self._processing_thread.start()
+
+    def _start_capture(self) -> None:
+        """Open the configured source and start a capture thread on it (the processing thread is left alone)."""
         self._source = self._open_source(self._config)
         self.source_description = self._source.description
-        self._threads = [
-            threading.Thread(target=self._capture_loop, name="faceswap-capture", daemon=True),
-            threading.Thread(target=self._processing_loop, name="faceswap-processing", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
+        if self._slot.closed:  # a file that ended closed it
+            self._slot = LatestSlot()
+        self._source_ended.clear()
+        self._capture_stop = threading.Event()
+        self._capture_thread = threading.Thread(
+            target=self._capture_loop, args=(self._capture_stop,), name="faceswap-capture", daemon=True
+        )
+        self._capture_thread.start()
+
+    def _stop_capture(self, timeout_s: float) -> bool:
+        self._capture_stop.set()
+        thread, self._capture_thread = self._capture_thread, None
+        if thread is None:
+            return True
+        thread.join(timeout_s)
+        return not thread.is_alive()
 
     def stop(self, timeout_s: float = 2.0) -> bool:
         """Stop and join both threads; close the sinks. True if everything stopped within the timeout."""
@@ -105,40 +198,52 @@ class PipelineRunner:
         self._stop.set()
         self._slot.close()
         deadline = time.monotonic() + timeout_s
-        stopped = True
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            stopped &= not thread.is_alive()
-        self._threads = []
-        self._slot = LatestSlot()
+        stopped = self._stop_capture(timeout_s)
+        processing = self._processing_thread
+        if processing is not None:
+            processing.join(max(0.0, deadline - time.monotonic()))
+            stopped &= not processing.is_alive()
         if not stopped:
             logger.warning("Worker threads did not stop within %.1f s", timeout_s)
         return stopped
 
     @property
     def running(self) -> bool:
-        return any(thread.is_alive() for thread in self._threads)
+        """True while the processing thread runs and has not been asked to stop."""
+        thread = self._processing_thread
+        return thread is not None and thread.is_alive() and not self._stop.is_set()
+
+    @property
+    def processing_threads_alive(self) -> int:
+        """How many processing threads of this runner are alive (never more than one)."""
+        self._processing_threads = [thread for thread in self._processing_threads if thread.is_alive()]
+        return len(self._processing_threads)
 
     @property
     def finished(self) -> bool:
         """True when a non-looping file source has ended and its last frame has been processed."""
-        return self._source_ended.is_set() and not self.running
+        thread = self._processing_thread
+        return self._source_ended.is_set() and not (thread is not None and thread.is_alive())
 
     def wait_until_finished(self, timeout_s: float | None = None) -> bool:
         """Block until a finite source is fully processed (for headless file runs)."""
-        if len(self._threads) < 2:
+        thread = self._processing_thread
+        if thread is None:
             return True
-        self._threads[1].join(timeout_s)
-        return not self._threads[1].is_alive()
+        thread.join(timeout_s)
+        return not thread.is_alive()
 
     def update_config(self, config: AppConfig) -> None:
         """Apply new settings from the next frame on. A changed capture source reopens the camera."""
         previous, self._config = self._config, config
+        self._config_version += 1
         if self._pipeline is not None:
             self._pipeline.update_config(config)
-        if config.capture != previous.capture and self._threads:
-            self._stop_threads(timeout_s=2.0)
-            self.start()
+        if config.capture != previous.capture and self.running:
+            # Only the capture thread restarts: the processing thread (maybe still loading) carries on.
+            self._stop_capture(timeout_s=2.0)
+            self._close_source()
+            self._start_capture()
 
     def set_target(self, target: TargetFace | None) -> None:
         """Switch the target face at the next frame (None: pass-through)."""
@@ -146,11 +251,21 @@ class PipelineRunner:
         self._target_version += 1
 
     def add_sink(self, sink: ResultSink) -> None:
-        self._sinks = [*self._sinks, sink]
+        with self._sinks_lock:
+            self._sinks = [*self._sinks, sink]
 
     def remove_sink(self, sink: ResultSink) -> None:
-        self._sinks = [existing for existing in self._sinks if existing is not sink]
+        self._drop_sink(sink)
         sink.close()
+
+    def _drop_sink(self, sink: ResultSink) -> None:
+        with self._sinks_lock:
+            self._sinks = [existing for existing in self._sinks if existing is not sink]
+
+    @property
+    def sinks(self) -> tuple[ResultSink, ...]:
+        """The outputs receiving frames now (a failed one is removed by the runner)."""
+        return tuple(self._sinks)
 
     def latest_result(self) -> FrameResult | None:
         """The newest processed frame (any thread; the preview polls this at display rate)."""
@@ -168,41 +283,46 @@ class PipelineRunner:
     def provider(self) -> str:
         return self._pipeline.engine.provider if self._pipeline is not None else ""
 
+    @property
+    def engine_in_use(self) -> str:
+        """The engine really swapping ("mesh", "onnx"), PASS_THROUGH when the pipeline could not start, "" before."""
+        return self._engine_in_use
+
     # --- worker threads ---
 
-    def _report(self, error: FaceswapError) -> None:
-        """Pass an error on once: a problem that repeats every frame must not flood the user."""
-        if str(error) != self._last_error_message:
-            self._last_error_message = str(error)
-            self._on_error(error)
-
-    def _capture_loop(self) -> None:
+    def _capture_loop(self, stop: threading.Event) -> None:
         index = 0
         slot = self._slot
-        while not self._stop.is_set():
+        while not (stop.is_set() or self._stop.is_set()):
             source = self._source
             try:
                 if source is None:
-                    source = self._reopen_source()
+                    source = self._reopen_source(stop)
                     if source is None:
                         continue
                 image = source.read()
             except CameraError as error:
-                self._report(error)
+                self._reporter.report("capture", error)
+                self._close_source()
+                continue
+            except Exception as error:  # a decoder bug: report it with its cause and try the source again
+                logger.exception("Reading a frame failed")
+                self._reporter.report("capture", CameraError(f"Reading from the camera failed: {error}"))
                 self._close_source()
                 continue
             if image is None:  # a file that does not loop has ended
                 self._source_ended.set()
                 slot.close()
                 break
-            self._last_error_message = ""  # frames flow again: a new failure is news
+            self._reporter.ok("capture")
             slot.put(Frame(image_bgr=image, index=index, captured_at_s=time.perf_counter()))
             index += 1
-        self._close_source()
+        if stop.is_set() or self._stop.is_set():
+            self._close_source()
 
-    def _reopen_source(self) -> FrameSource | None:
+    def _reopen_source(self, stop: threading.Event) -> FrameSource | None:
         """Wait a moment and try the source again (a replugged camera comes back on its own)."""
-        if self._stop.wait(RECONNECT_INTERVAL_S):
+        if stop.wait(RECONNECT_INTERVAL_S) or self._stop.is_set():
             return None
         try:
             self._source = self._open_source(self._config)
@@ -216,47 +336,89 @@ class PipelineRunner:
         if source is not None:
             source.close()
 
-    def _processing_loop(self) -> None:
-        slot = self._slot
+    def _load_pipeline(self) -> Pipeline | None:
+        """The pipeline for the current config, or None (frames then pass through) when even that fails."""
+        requested = self._config.swap.engine
         try:
-            pipeline = Pipeline(self._config, self._landmark_model_path, store=self._store)
+            pipeline = Pipeline(self._config, self._landmark_model_path, store=self._store, engine_fallback=True)
         except FaceswapError as error:
-            self._report(error)
-            return
+            self._reporter.report("pipeline", EngineFallbackError(requested, PASS_THROUGH, error))
+            return None
         except Exception as error:  # a bug must reach the user as a message, not kill the thread silently
             logger.exception("Starting the pipeline failed")
-            self._report(FaceswapError(f"The face pipeline could not start: {error}"))
-            return
+            cause = FaceswapError(f"The face pipeline could not start: {error}")
+            self._reporter.report("pipeline", EngineFallbackError(requested, PASS_THROUGH, cause))
+            return None
+        if pipeline.engine_problem is not None:
+            self._reporter.report(
+                "pipeline", EngineFallbackError(requested, pipeline.engine_name, pipeline.engine_problem)
+            )
+        return pipeline
+
+    def _processing_loop(self, stop: threading.Event) -> None:
+        loaded_config_version = self._config_version
+        pipeline = self._load_pipeline()
         self._pipeline = pipeline
+        self._engine_in_use = pipeline.engine_name if pipeline is not None else PASS_THROUGH
         applied_target_version = -1
         try:
-            while not self._stop.is_set():
-                if applied_target_version != self._target_version:
+            while not stop.is_set():
+                if pipeline is None and loaded_config_version != self._config_version:  # new settings: try again
+                    loaded_config_version = self._config_version
+                    pipeline = self._pipeline = self._load_pipeline()
+                    self._engine_in_use = pipeline.engine_name if pipeline is not None else PASS_THROUGH
+                if pipeline is not None and applied_target_version != self._target_version:
                     applied_target_version = self._target_version
                     pipeline.set_target(self._target)
                 wait_ms: dict[str, float] = {}
                 with time_stage(wait_ms, "capture_wait"):
-                    frame = slot.take(timeout_s=0.1)
+                    frame = self._slot.take(timeout_s=0.1)
                 if frame is None:
-                    if self._source_ended.is_set():
+                    if self._source_ended.is_set() and self._slot.closed:
                         break
                     continue
-                try:
-                    result = pipeline.process(frame)
-                except FaceswapError as error:
-                    self._report(error)
-                    continue
-                except Exception as error:  # keep the preview alive; report the first of a kind
-                    logger.exception("Processing a frame failed")
-                    self._report(FaceswapError(f"Processing a frame failed: {error}"))
+                result = self._process(pipeline, frame)
+                if result is None:
                     continue
                 result.stage_ms.update(wait_ms)
                 with time_stage(result.stage_ms, "output"):
-                    for sink in self._sinks:
-                        sink.send(result)
+                    self._send(result)
                 self._latest = result
                 with self._profile_lock:
                     self._profile.add(result.stage_ms, result.latency_ms, result.finished_at_s)
         finally:
             self._pipeline = None
-            pipeline.close()
+            if pipeline is not None:
+                pipeline.close()
+
+    def _process(self, pipeline: Pipeline | None, frame: Frame) -> FrameResult | None:
+        if pipeline is None:  # pass-through: the preview and outputs keep moving, the banner says it is the real face
+            return FrameResult(frame.image_bgr.copy(), frame, (), {}, time.perf_counter(), swapped=False)
+        try:
+            result = pipeline.process(frame)
+        except FaceswapError as error:
+            self._engine_in_use = pipeline.engine_name
+            if error is pipeline.engine_problem:  # a newly chosen engine could not start: the previous one goes on
+                error = EngineFallbackError(self._config.swap.engine, pipeline.engine_name, error)
+            self._reporter.report("frame", error)
+            return None
+        except Exception as error:  # keep the preview alive; report the first of a kind
+            logger.exception("Processing a frame failed")
+            self._reporter.report("frame", FaceswapError(f"Processing a frame failed: {error}"))
+            return None
+        self._engine_in_use = pipeline.engine_name
+        self._reporter.ok("frame")
+        return result
+
+    def _send(self, result: FrameResult) -> None:
+        for sink in self._sinks:
+            try:
+                sink.send(result)
+            except Exception as error:  # close the failing output; the preview and the other outputs go on
+                logger.exception("Output %s failed", sink.name)
+                self._drop_sink(sink)
+                try:
+                    sink.close()
+                except Exception:
+                    logger.exception("Closing output %s failed", sink.name)
+                self._reporter.report(f"sink:{sink.name}", OutputFailedError(sink.name, error))

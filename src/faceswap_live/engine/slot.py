@@ -38,6 +38,10 @@ class LatestSlot(Generic[ItemT]):
                 self.delivered += 1
             return item
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """Wake a waiting consumer for shutdown."""
         with self._condition:

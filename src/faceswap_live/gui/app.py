@@ -76,10 +76,14 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_app(config_path: Path | None = None) -> int:
-    """Open the window and run until it is closed. Returns the exit code (0 = closed normally)."""
+def run_app(config_path: Path | None = None, source: str | None = None, quit_after_frames: int = 0) -> int:
+    """Open the window and run until it is closed. Returns the exit code (0 = closed normally).
+
+    source: a camera or video file for this run only; quit_after_frames: close after showing that many processed frames
+    (then report what was shown, for scripted checks of a real desktop).
+    """
     app = create_application()
-    window = MainWindow(config_path=config_path)
+    window = MainWindow(config_path=config_path, source=source, quit_after_frames=quit_after_frames)
     window.show()
     # Ctrl+C in the terminal closes the window cleanly (Qt blocks Python's signal handling without a timer tick).
     signal.signal(signal.SIGINT, lambda *_args: window.close())
@@ -87,5 +91,16 @@ def run_app(config_path: Path | None = None) -> int:
     tick.timeout.connect(lambda: None)
     tick.start(200)
     code = app.exec()
-    window.shutdown()
+    stopped = window.shutdown()
+    if quit_after_frames:
+        geometry = window.geometry()
+        print(
+            f"Showed {window.frames_shown} processed frames ({window.preview.frames_painted} painted) from "
+            f"{window.source_description} in a "
+            f"{geometry.width()}x{geometry.height()} window on the {app.platformName()} platform; "
+            f"worker threads {'stopped' if stopped else 'still running'}.",
+            flush=True,
+        )
+        if window.frames_shown < quit_after_frames or not stopped:
+            return 1
     return int(code)

@@ -73,7 +73,7 @@ class GalleryWidget(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setAcceptDrops(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
-        self.setMinimumHeight(THUMBNAIL_PX + 40)
+        self.setMinimumHeight(2 * (THUMBNAIL_PX + 30) + 8)  # two rows: more than one face in view
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
         self.currentItemChanged.connect(self._current_changed)

@@ -11,16 +11,16 @@ import base64
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -33,12 +33,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceswap_live.config import AppConfig, default_config_path, load_config, replace, save_config
-from faceswap_live.engine.runner import PipelineRunner
-from faceswap_live.errors import CameraError, ConfigError, TargetFaceError, VirtualCameraError
+from faceswap_live.config import AppConfig, OutputConfig, default_config_path, load_config, replace, save_config
+from faceswap_live.engine.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
+from faceswap_live.errors import (
+    ConfigError,
+    FaceswapError,
+    TargetFaceError,
+    VirtualCameraError,
+)
 from faceswap_live.gui.cameras import list_cameras
 from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog, LabelOffDialog, LicenceDialog
 from faceswap_live.gui.gallery_widget import NO_TARGET, GalleryWidget, image_paths_in
+from faceswap_live.gui.messages import ErrorBar, MessageLog, MessageLogDialog, gui_wording
+from faceswap_live.gui.output_controller import OutputController
 from faceswap_live.gui.overlay import OverlayStats
 from faceswap_live.gui.preview import PreviewMode, PreviewWidget
 from faceswap_live.gui.settings_panel import SettingsPanel
@@ -50,6 +57,12 @@ from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
 logger = logging.getLogger(__name__)
 
 PREVIEW_INTERVAL_MS = 16
+NO_FACE_BANNER_S = 1.0
+"""After this long without a swapped face, the preview says that viewers see the real face."""
+ENGINE_LABELS = {"mesh": "Built-in", "onnx": "ONNX model", PASS_THROUGH: "none: frames pass through unchanged"}
+EMPTY_GALLERY_HINT = (
+    "No faces yet: click “Add face…” or drop a photo of a face here. Until then the preview shows your own face."
+)
 STATS_INTERVAL_MS = 250
 SAVE_DELAY_MS = 600
 CLOSE_TIMEOUT_S = 0.9
@@ -68,47 +81,6 @@ class _ErrorBridge(QObject):
     raised = Signal(object)
 
 
-class ErrorBar(QFrame):
-    """One plain-words problem at a time above the preview, with its fix; dismissable. Never a modal dialog."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("errorBar")
-        self.setStyleSheet(
-            "#errorBar { background: #4a2a1c; border: 1px solid #a65a32; border-radius: 6px; }"
-            "#errorBar QLabel { color: #ffe9dc; }"
-        )
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.setToolTip("Dismiss")
-        close.clicked.connect(self.dismiss)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self._dismissed: set[str] = set()
-        self.hide()
-
-    @property
-    def message(self) -> str:
-        return self.label.text() if self.isVisible() or not self.isHidden() else ""
-
-    def show_message(self, text: str) -> None:
-        """Show a problem unless it is already shown or the user dismissed this very message."""
-        if text in self._dismissed or (not self.isHidden() and self.label.text() == text):
-            return
-        self.label.setText(text)
-        self.show()
-
-    def dismiss(self) -> None:
-        self._dismissed.add(self.label.text())
-        self.hide()
-
-
 class MainWindow(QMainWindow):
     """The app window. Dependencies can be injected so tests never touch the user's folders or devices.
 
@@ -119,6 +91,8 @@ class MainWindow(QMainWindow):
     open_source: how the runner opens config.capture (default: camera, video file or image by name).
     cameras: the camera list for the source menu (default: list_cameras()).
     autostart: start the pipeline once the model is there (tests may set it False and call start()).
+    source: use this camera or video file for this run only (the saved setting is kept).
+    quit_after_frames: close the window once this many processed frames have been shown (scripted checks).
     """
 
     target_ready = Signal(str)
@@ -134,6 +108,8 @@ class MainWindow(QMainWindow):
         open_source: Callable[[AppConfig], FrameSource] | None = None,
         cameras: list[tuple[str, str]] | None = None,
         autostart: bool = True,
+        source: str | None = None,
+        quit_after_frames: int = 0,
     ) -> None:
         super().__init__()
         self.setWindowTitle("faceswap-live")
@@ -148,6 +124,12 @@ class MainWindow(QMainWindow):
         self._bridge.raised.connect(self._show_error)
         self._runner: PipelineRunner | None = None
         self._virtual_camera: Any = None
+        self._outputs = OutputController()
+        self._messages = MessageLog()
+        self._record_path: Path | None = None
+        self._last_swapped_at = time.monotonic()
+        self._quit_after_frames = quit_after_frames
+        self.frames_shown = 0
         self._targets: dict[str, TargetFace] = {}
         self._loading_targets: set[str] = set()
         self._current_target_id = NO_TARGET
@@ -165,6 +147,10 @@ class MainWindow(QMainWindow):
         self._save_timer.timeout.connect(self.save_settings)
 
         config, config_problem = self._read_config()
+        self._saved_source = config.capture.source
+        self._source_override = source
+        if source is not None:
+            config = dataclasses.replace(config, capture=replace(config.capture, source=str(source)))
         self._config = config
         self._gallery = self._open_gallery(gallery_root)
         state = self._read_state()
@@ -183,7 +169,7 @@ class MainWindow(QMainWindow):
         self._refresh_model_state()
         if config_problem:
             self._show_error(config_problem)
-        self.resize(1440, 880)
+        self._fit_to_screen()
         if autostart:
             self.start()
 
@@ -214,6 +200,15 @@ class MainWindow(QMainWindow):
             return DEFAULT_CONSENT_STATEMENT
         return str(CONSENT_STATEMENT)
 
+    def _fit_to_screen(self) -> None:
+        """1440×880 where it fits; on a smaller screen (1280×800 laptops) the whole window stays visible."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        available = screen.availableGeometry() if screen is not None else None
+        width, height = 1440, 880
+        if available is not None:
+            width, height = min(width, available.width()), min(height, available.height() - 30)  # title bar
+        self.resize(width, height)
+
     def _build_layout(self) -> None:
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -233,6 +228,10 @@ class MainWindow(QMainWindow):
         header.addWidget(self.add_face_button)
         faces_layout.addLayout(header)
         faces_layout.addWidget(self.gallery_widget, 1)
+        self.gallery_hint = QLabel(EMPTY_GALLERY_HINT)
+        self.gallery_hint.setWordWrap(True)
+        self.gallery_hint.setStyleSheet("color: #9fd3ff;")
+        faces_layout.addWidget(self.gallery_hint)
         self.target_state = QLabel("")
         self.target_state.setWordWrap(True)
         faces_layout.addWidget(self.target_state)
@@ -242,7 +241,7 @@ class MainWindow(QMainWindow):
         self.side_splitter.addWidget(self.panel)
         self.side_splitter.setStretchFactor(0, 1)
         self.side_splitter.setStretchFactor(1, 3)
-        self.side_splitter.setSizes([200, 660])
+        self.side_splitter.setSizes([300, 560])
 
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.addWidget(left)
@@ -250,12 +249,18 @@ class MainWindow(QMainWindow):
         self.main_splitter.setStretchFactor(0, 1)
         self.main_splitter.setStretchFactor(1, 0)
         self.main_splitter.setCollapsible(0, False)
-        self.main_splitter.setSizes([1060, 380])
+        self.main_splitter.setSizes([1060, 360])
         self.setCentralWidget(self.main_splitter)
 
         self.status_source = QLabel("")
         self.status_speed = QLabel("")
+        self.messages_button = QToolButton()
+        self.messages_button.setAutoRaise(True)
+        self.messages_button.setToolTip("Every message of this session, also the dismissed ones")
+        self.messages_button.clicked.connect(self.show_messages)
+        self.messages_button.hide()
         self.statusBar().addWidget(self.status_source, 1)
+        self.statusBar().addPermanentWidget(self.messages_button)
         self.statusBar().addPermanentWidget(self.status_speed)
 
     def _action(self, text: str, shortcuts: list[str], handler: Callable[..., Any], checkable: bool = False) -> QAction:
@@ -290,7 +295,7 @@ class MainWindow(QMainWindow):
             ("side_by_side", "Side by side with &original", "Ctrl+2"),
             ("original", "Original &camera", "Ctrl+3"),
         ):
-            action = self._action(text, [shortcut], lambda checked, m=mode: checked and self.set_preview_mode(m), True)
+            action = self._action(text, [shortcut], lambda checked, m=mode: self._view_chosen(checked, m), True)
             self.view_group.addAction(action)
             self.view_actions[mode] = action  # type: ignore[index]
         self.view_actions["output"].setChecked(True)
@@ -306,6 +311,7 @@ class MainWindow(QMainWindow):
             "&Virtual camera", ["Ctrl+Shift+V"], lambda: self.set_virtual_camera(not self._config.output.virtual_camera)
         )
         shortcuts_action = self._action("&Keyboard shortcuts", ["F1"], self._show_shortcuts)
+        self.messages_action = self._action("&Messages…", [], self.show_messages)
 
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
@@ -323,7 +329,7 @@ class MainWindow(QMainWindow):
         output_menu = menus.addMenu("&Output")
         output_menu.addAction(self.virtual_camera_action)
         help_menu = menus.addMenu("&Help")
-        help_menu.addAction(shortcuts_action)
+        help_menu.addActions([shortcuts_action, self.messages_action])
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
@@ -348,6 +354,9 @@ class MainWindow(QMainWindow):
         self.panel.config_changed.connect(self.apply_config)
         self.panel.video_file_requested.connect(self.choose_video_source)
         self.panel.virtual_camera_requested.connect(self.set_virtual_camera)
+        self.panel.stream_requested.connect(self.set_stream)
+        self.panel.recording_requested.connect(self.set_recording)
+        self.panel.record_file_requested.connect(self.choose_record_file)
         self.panel.label_off_requested.connect(self._confirm_label_off)
         self.panel.model_download_requested.connect(self._download_models)
 
@@ -364,6 +373,10 @@ class MainWindow(QMainWindow):
     @property
     def gallery(self) -> Any:
         return self._gallery
+
+    @property
+    def source_description(self) -> str:
+        return self._runner.source_description if self._runner is not None else ""
 
     def start(self) -> None:
         """Get the landmark model (in the background if needed), then start the pipeline and the preview timers."""
@@ -410,9 +423,12 @@ class MainWindow(QMainWindow):
                 open_source=self._open_source,
             )
         self._runner.set_target(self._targets.get(self._current_target_id))
+        self._outputs.set_runner(self._runner)
         self._start_source()
         if self._config.output.virtual_camera and self._virtual_camera is None:
             self.set_virtual_camera(True)
+        if self._config.output.stream and self._outputs.stream is None:
+            self.set_stream(True)
         self._preload_targets()
 
     def _start_source(self) -> None:
@@ -426,7 +442,7 @@ class MainWindow(QMainWindow):
             else:
                 runner.update_config(self._config)
                 runner.start()
-        except CameraError as error:
+        except FaceswapError as error:  # the camera cannot open (or the old pipeline is still stopping)
             runner.stop(timeout_s=CLOSE_TIMEOUT_S) if runner.running else None
             self.preview.set_result(None)
             self.preview.set_message(f"{error}", offer_video_file=True)
@@ -451,7 +467,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         stopped = True
         if self._runner is not None:
-            stopped = self._runner.stop(timeout_s=CLOSE_TIMEOUT_S)  # also closes the virtual camera sink
+            stopped = self._runner.stop(timeout_s=CLOSE_TIMEOUT_S)  # also closes the output sinks
+        self._outputs.close()
         self._virtual_camera = None
         if not self._jobs.wait(0.1):
             logger.info("A background job (photo or model) is still finishing; it will end on its own")
@@ -470,17 +487,49 @@ class MainWindow(QMainWindow):
         if self.preview.message:  # frames flow: "starting", "no camera" and the like are no longer true
             self.preview.set_message("")
         self.preview.set_result(result)
+        self._update_banner(result.swapped, bool(result.faces))
+        self.frames_shown += 1
+        if self._quit_after_frames and self.frames_shown >= self._quit_after_frames:
+            self._quit_after_frames = 0
+            QTimer.singleShot(0, self.close)
+
+    def real_face_reason(self, swapped: bool, faces_found: bool) -> str:
+        """Why viewers (or the user, in Original view) see the real face now; "" when they see a swapped one."""
+        runner = self._runner
+        if self.preview.mode == "original":
+            return "Original view: this preview shows your real camera picture"
+        if runner is not None and runner.engine_in_use == PASS_THROUGH:
+            return "Viewers see your real face: the face pipeline is not running"
+        if not self._config.swap.enabled:
+            return "Viewers see your real face: the swap is off (Ctrl+Space)"
+        if self._current_target_id == NO_TARGET:
+            return "Viewers see your real face: “No swap” is chosen"
+        if swapped:
+            self._last_swapped_at = time.monotonic()
+            return ""
+        if time.monotonic() - self._last_swapped_at < NO_FACE_BANNER_S:
+            return ""  # a blink or a hand in front of the face: not worth a warning
+        return "Viewers see your real face: " + ("the face is not swapped yet" if faces_found else "no face found")
+
+    def _update_banner(self, swapped: bool, faces_found: bool) -> None:
+        self.preview.set_banner(self.real_face_reason(swapped, faces_found))
 
     def _refresh_stats(self) -> None:
         runner = self._runner
         if runner is None or not runner.running:
             return
         snapshot = runner.profile_snapshot()
+        engine = runner.engine_in_use
+        self._show_engine_in_use(engine)
         stats = OverlayStats(
             snapshot=snapshot,
             dropped_frames=runner.dropped_frames,
             provider=runner.provider,
-            engine=self._config.swap.engine,
+            engine=(
+                engine if engine == self._config.swap.engine else f"{engine} (instead of {self._config.swap.engine})"
+            )
+            if engine
+            else "starting",
             source=runner.source_description,
         )
         self.preview.set_stats(stats)
@@ -491,11 +540,41 @@ class MainWindow(QMainWindow):
             if error is not None:
                 self._show_error(error)
                 self._close_virtual_camera()
+            elif sink not in runner.sinks:  # the runner closed it after it raised (reported already)
+                self._close_virtual_camera()
             else:
                 self.panel.set_virtual_camera_state(sink.status())
+        self._refresh_outputs()
+
+    def _engine_caption(self, engine: str) -> str:
+        """The engine for the overlay: the one really in use, and the chosen one when they differ."""
+        chosen = self._config.swap.engine
+        if not engine:
+            return "starting"
+        return engine if engine == chosen else f"{engine} (instead of {chosen})"
+
+    def _show_engine_in_use(self, engine: str) -> None:
+        if not engine:
+            self.panel.set_engine_in_use("Starting…", differs=False)
+            return
+        chosen = self._config.swap.engine
+        label = ENGINE_LABELS.get(engine, engine)
+        if engine == chosen:
+            self.panel.set_engine_in_use(f"In use: {label}", differs=False)
+        else:
+            self.panel.set_engine_in_use(
+                f"In use: {label} (the {ENGINE_LABELS.get(chosen, chosen)} engine could not start, see Messages)",
+                differs=True,
+            )
+
+    def _view_chosen(self, checked: bool, mode: PreviewMode) -> None:
+        if checked:
+            self.set_preview_mode(mode)
 
     def set_preview_mode(self, mode: PreviewMode) -> None:
         self.preview.set_mode(mode)
+        result = self.preview.result
+        self._update_banner(result is not None and result.swapped, result is not None and bool(result.faces))
         self.view_actions[mode].setChecked(True)
         self._schedule_save()
 
@@ -525,12 +604,24 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------------ errors
 
     def _show_error(self, error: object) -> None:
-        """Show a problem once, in the bar above the preview; the app keeps going."""
-        text = str(error).strip()
+        """Show a problem once, in the bar above the preview (and in the message log); the app keeps going."""
+        text = gui_wording(error)
         if not text or self._closing:
             return
         logger.warning("%s", text)
+        if self._messages.add(text):
+            count = len(self._messages.messages)
+            self.messages_button.setText(f"Messages ({count})")
+            self.messages_button.show()
         self.error_bar.show_message(text)
+        if isinstance(error, OutputFailedError):
+            self._refresh_outputs()
+        if isinstance(error, EngineFallbackError):
+            self._show_engine_in_use(error.engine_in_use)
+
+    def show_messages(self) -> None:
+        """Every message of this session, also those dismissed from the bar."""
+        self._open_dialog(MessageLogDialog(self._messages, self))
 
     # ------------------------------------------------------------------------------------------------ settings
 
@@ -550,6 +641,7 @@ class MainWindow(QMainWindow):
                 self._runner.update_config(config)
         if config.swap.engine != previous.swap.engine:
             self._refresh_model_state()
+        self._reopen_changed_outputs(previous.output, config.output)
         self._schedule_save()
 
     def _swap_toggled(self, enabled: bool) -> None:
@@ -565,8 +657,11 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         """Write the settings TOML and the window state now (normally debounced after changes)."""
+        config = self._config
+        if self._source_override is not None and config.capture.source == self._source_override:
+            config = dataclasses.replace(config, capture=replace(config.capture, source=self._saved_source))
         try:
-            save_config(self._config, self._config_path)
+            save_config(config, self._config_path)
             state = {
                 "target": self._current_target_id,
                 "preview_mode": self.preview.mode,
@@ -575,6 +670,7 @@ class MainWindow(QMainWindow):
                 "mask": self.mask_action.isChecked(),
                 "geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii"),
                 "splitter": base64.b64encode(bytes(self.main_splitter.saveState().data())).decode("ascii"),
+                "record_path": str(self._record_path) if self._record_path is not None else "",
             }
             self._state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
         except OSError as error:
@@ -589,6 +685,9 @@ class MainWindow(QMainWindow):
 
     def _restore_state(self, state: dict[str, Any]) -> None:
         self._current_target_id = str(state.get("target", NO_TARGET))
+        if state.get("record_path"):
+            self._record_path = Path(str(state["record_path"]))
+        self._refresh_outputs()
         mode = state.get("preview_mode", "output")
         if mode in self.view_actions:
             self.set_preview_mode(mode)
@@ -618,6 +717,7 @@ class MainWindow(QMainWindow):
         if self._current_target_id not in ids:
             self._current_target_id = NO_TARGET
         self.gallery_widget.set_entries(entries, self._current_target_id)
+        self.gallery_hint.setVisible(not entries)
         self.add_face_button.setEnabled(self._gallery is not None)
         self.add_face_action.setEnabled(self._gallery is not None)
 
@@ -626,8 +726,38 @@ class MainWindow(QMainWindow):
         if number < len(ids):
             self.select_target(ids[number])
 
-    def select_target(self, entry_id: str) -> None:
-        """Swap to a gallery face ("" = none). Instant when loaded; otherwise pass-through until it is ready."""
+    def live_outputs(self) -> list[str]:
+        """The outputs on now (what viewers may be watching), in words."""
+        outputs = ["virtual camera"] if self._virtual_camera is not None else []
+        return outputs + self._outputs.active()
+
+    def _confirm_unmask(self, question: str, proceed: Callable[[], None]) -> bool:
+        """Ask before the real face goes out to viewers; True when asked (proceed runs if the user agrees)."""
+        outputs = self.live_outputs()
+        if not outputs:
+            return False
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Show your real face?",
+            f"{question}\n\nViewers of the {' and the '.join(outputs)} will see your real face.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.addButton("Show my real face", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.accepted.connect(proceed)
+        self._open_dialog(box)
+        return True
+
+    def select_target(self, entry_id: str, confirmed: bool = False) -> None:
+        """Swap to a gallery face ("" = none). Instant when loaded; otherwise pass-through until it is ready.
+
+        Switching from the live face to "No swap" while an output is on asks first (unless confirmed).
+        """
+        if entry_id == NO_TARGET and self._current_target_id != NO_TARGET and not confirmed:
+            self.gallery_widget.select_id(self._current_target_id)  # stays on the live face until the user agrees
+            if self._confirm_unmask("Stop swapping your face?", lambda: self.select_target(NO_TARGET, True)):
+                return
         self._current_target_id = entry_id
         self.gallery_widget.select_id(entry_id)
         self._schedule_save()
@@ -686,13 +816,19 @@ class MainWindow(QMainWindow):
             if entry_id not in self._targets:
                 self._load_target(entry_id)
 
-    def remove_target(self, entry_id: str) -> None:
+    def remove_target(self, entry_id: str, confirmed: bool = False) -> None:
+        """Remove a face from the gallery; removing the live face while an output is on asks first."""
         if self._gallery is None or not entry_id:
             return
+        if entry_id == self._current_target_id and not confirmed:
+            name = self.gallery_widget.name_of(entry_id) or "this face"
+            question = f"Remove {name}, the face you are swapping to now?"
+            if self._confirm_unmask(question, lambda: self.remove_target(entry_id, True)):
+                return
         self._gallery.remove(entry_id)
         self._targets.pop(entry_id, None)
         if self._current_target_id == entry_id:
-            self.select_target(NO_TARGET)
+            self.select_target(NO_TARGET, confirmed=True)
         self._refresh_gallery()
 
     def choose_target_photo(self) -> None:
@@ -808,8 +944,8 @@ class MainWindow(QMainWindow):
 
         capture, output = self._config.capture, self._config.output
         return VirtualCameraSink(
-            capture.width,
-            capture.height,
+            output.virtual_camera_width or capture.width,
+            output.virtual_camera_height or capture.height,
             capture.fps,
             backend=output.virtual_camera_backend or None,
             device=output.virtual_camera_device or None,
@@ -824,6 +960,81 @@ class MainWindow(QMainWindow):
                 sink.close()
         self.panel.virtual_camera.setChecked(False)
         self.panel.set_virtual_camera_state("Off")
+
+    def set_stream(self, enabled: bool) -> None:
+        """Start or stop the MJPEG stream on the configured port and host; a busy port is explained, switch off."""
+        if enabled and self._outputs.stream is None:
+            try:
+                self._outputs.start_stream(self._config)
+            except FaceswapError as error:
+                self._show_error(error)
+                enabled = False
+        elif not enabled:
+            self._outputs.stop_stream()
+        if self._config.output.stream != enabled:
+            self.apply_config(dataclasses.replace(self._config, output=replace(self._config.output, stream=enabled)))
+        self._refresh_outputs()
+
+    def default_record_path(self) -> Path:
+        folder = self._record_path.parent if self._record_path is not None else Path.home() / "Videos"
+        if not folder.is_dir():
+            folder = Path.home()
+        return folder / time.strftime("faceswap-live-%Y%m%d-%H%M%S.mp4")
+
+    def choose_record_file(self) -> None:
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Record to", str(self._record_path or self.default_record_path()), "MP4 video (*.mp4)"
+        )
+        if path:
+            self._record_path = Path(path).with_suffix(".mp4")
+            self._refresh_outputs()
+            self._schedule_save()
+
+    def set_recording(self, enabled: bool) -> None:
+        """Start recording the output to the chosen file (a new time-stamped name each time by default), or stop."""
+        if enabled and self._outputs.recording is None:
+            path = self._record_path if self._record_path is not None and not self._record_path.exists() else None
+            path = path or self.default_record_path()
+            try:
+                self._outputs.start_recording(path, self._config)
+            except FaceswapError as error:
+                self._show_error(error)
+            else:
+                self._record_path = path
+        elif not enabled:
+            sink = self._outputs.stop_recording()
+            if sink is not None:
+                self.status_source.setText(f"Saved the recording to {sink.path}")
+        self._refresh_outputs()
+        self._schedule_save()
+
+    def _refresh_outputs(self) -> None:
+        """Show the stream's and the recording's state; an output that failed is switched off in the panel."""
+        for name, error in self._outputs.failures():
+            if error is not None:
+                self._show_error(error)
+            if name == "stream" and self._config.output.stream:
+                self.apply_config(dataclasses.replace(self._config, output=replace(self._config.output, stream=False)))
+        panel = self.panel.output_panel
+        panel.set_stream_state(self._outputs.stream_state())
+        recording = self._outputs.recording
+        shown_path = recording.path if recording is not None else self._record_path
+        panel.set_recording(recording is not None, self._outputs.recording_state(), str(shown_path or ""))
+
+    def _reopen_changed_outputs(self, previous: OutputConfig, output: OutputConfig) -> None:
+        """A stream whose port or host changed, or a virtual camera whose device or size changed, opens anew."""
+        if self._outputs.stream is not None and (previous.stream_port, previous.stream_host) != (
+            output.stream_port,
+            output.stream_host,
+        ):
+            self._outputs.stop_stream()
+            self.set_stream(True)
+        camera_fields = ("virtual_camera_device", "virtual_camera_width", "virtual_camera_height")
+        if self._virtual_camera is not None and any(
+            getattr(previous, name) != getattr(output, name) for name in camera_fields
+        ):
+            self._close_virtual_camera()
+            self.set_virtual_camera(True)
 
     def _confirm_label_off(self) -> None:
         dialog = LabelOffDialog(self)
@@ -856,6 +1067,12 @@ class MainWindow(QMainWindow):
         lines.append(f"<small>Licence: {licence.licence}</small>")
         missing = any(state != "present" for state in states.values())
         self.panel.set_model_state("<br>".join(lines), can_download=missing)
+        if (
+            not missing
+            and self._runner is not None
+            and self._runner.engine_in_use not in ("", self._config.swap.engine)
+        ):
+            self._runner.update_config(self._config)  # the model is there now: try the chosen engine again
 
     def _download_models(self) -> None:
         store = self._model_store()

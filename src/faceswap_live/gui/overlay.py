@@ -16,9 +16,10 @@ from faceswap_live.profiling import ProfileSnapshot, StageSummary
 from faceswap_live.stages.blend import FACE_OVAL
 from faceswap_live.types import FaceLandmarks
 
-STAGE_ORDER = ("capture_wait", "landmarks", "smooth", "align", "swap", "blend", "mark", "output")
+STAGE_ORDER = ("capture_wait", "low_light", "landmarks", "smooth", "align", "swap", "blend", "mark", "output")
 STAGE_LABELS = {
     "capture_wait": "capture wait",
+    "low_light": "low-light boost",
     "landmarks": "landmarks",
     "smooth": "smooth",
     "align": "align",

@@ -20,6 +20,7 @@ from faceswap_live.types import BgrImage, FrameResult
 PreviewMode = Literal["output", "side_by_side", "original"]
 BACKGROUND = QColor(18, 20, 26)
 CAPTION = QColor(230, 232, 240)
+BANNER = QColor(190, 40, 40, 225)
 
 
 def qimage_from_bgr(image_bgr: BgrImage) -> QImage:
@@ -59,6 +60,7 @@ class PreviewWidget(QWidget):
         self._draw_mask = False
         self._stats: OverlayStats | None = None
         self._message = "Starting…"
+        self._banner = ""
         self._open_button = QPushButton("Use a video file instead…", self)
         self._open_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self._open_button.clicked.connect(self.open_video_requested)
@@ -85,6 +87,16 @@ class PreviewWidget(QWidget):
     @property
     def message(self) -> str:
         return self._message
+
+    @property
+    def banner(self) -> str:
+        return self._banner
+
+    def set_banner(self, text: str) -> None:
+        """A warning strip across the top of the picture (empty = none), e.g. that viewers see the real face."""
+        if text != self._banner:
+            self._banner = text
+            self.update()
 
     def set_result(self, result: FrameResult | None) -> None:
         self._result = result
@@ -155,8 +167,10 @@ class PreviewWidget(QWidget):
             self.frames_painted += 1
         if self._message:
             self._paint_message(painter, area)
+        if self._banner:
+            self._paint_banner(painter, area)
         if self._overlay and self._stats is not None and not self._message:
-            paint_profile_overlay(painter, area, self._stats)
+            paint_profile_overlay(painter, area.adjusted(0, 36 if self._banner else 0, 0, 0), self._stats)
         painter.end()
 
     @staticmethod
@@ -192,6 +206,19 @@ class PreviewWidget(QWidget):
         painter.drawRoundedRect(box, 5, 5)
         painter.setPen(CAPTION)
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, caption)
+        painter.restore()
+
+    def _paint_banner(self, painter: QPainter, area: QRectF) -> None:
+        painter.save()
+        font = QFont(painter.font())
+        font.setPixelSize(15)
+        font.setBold(True)
+        painter.setFont(font)
+        height = painter.fontMetrics().height() + 14
+        strip = QRectF(area.left(), area.top(), area.width(), height)
+        painter.fillRect(strip, BANNER)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(strip, int(Qt.AlignmentFlag.AlignCenter), self._banner)
         painter.restore()
 
     def _paint_message(self, painter: QPainter, area: QRectF) -> None:

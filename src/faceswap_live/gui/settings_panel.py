@@ -18,18 +18,17 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QScrollArea,
     QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from faceswap_live.config import AppConfig, replace
+from faceswap_live.config import AppConfig, OutputConfig, replace
+from faceswap_live.gui.output_panel import OutputPanel, find_data
 
 RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
 FRAME_RATES = (15.0, 24.0, 30.0, 60.0)
@@ -38,6 +37,9 @@ ENGINES = (
     ("onnx", "ONNX model (inswapper, GPU)"),
 )
 VIDEO_FILE_ITEM = "__video_file__"
+NO_CAMERA_ITEM = "__no_camera__"
+MAX_FACES = 8
+FILE_SIZE_TOOLTIP = "A video file plays at its own size and frame rate"
 # Smoothing strength s in [0, 1] maps to the One Euro minimum cut-off: 3 Hz (light) down to 0.3 Hz (steady).
 SMOOTHING_LIGHT_HZ = 3.0
 SMOOTHING_STEADY_HZ = 0.3
@@ -52,7 +54,7 @@ def smoothing_strength(min_cutoff_hz: float) -> float:
 
 def min_cutoff_for_strength(strength: float) -> float:
     """One Euro minimum cut-off (Hz) for a slider position (0–1)."""
-    return SMOOTHING_LIGHT_HZ * (SMOOTHING_STEADY_HZ / SMOOTHING_LIGHT_HZ) ** strength
+    return float(SMOOTHING_LIGHT_HZ * (SMOOTHING_STEADY_HZ / SMOOTHING_LIGHT_HZ) ** strength)
 
 
 def label_field(marking: Any) -> str | None:
@@ -77,6 +79,9 @@ class SettingsPanel(QScrollArea):
     video_file_requested = Signal()
     model_download_requested = Signal()
     virtual_camera_requested = Signal(bool)
+    stream_requested = Signal(bool)
+    recording_requested = Signal(bool)
+    record_file_requested = Signal()
     label_off_requested = Signal()
 
     def __init__(self, config: AppConfig, cameras: list[tuple[str, str]], parent: QWidget | None = None) -> None:
@@ -111,12 +116,18 @@ class SettingsPanel(QScrollArea):
         self.fps_combo = QComboBox()
         for fps in FRAME_RATES:
             self.fps_combo.addItem(f"{fps:g} fps", fps)
+        self.low_light = QCheckBox("Brighten a dark camera (low light)")
+        self.low_light.setToolTip(
+            "Lifts a dim picture before the face is found and swapped; a bright one is left alone"
+        )
         form.addRow("Input", self.source_combo)
         form.addRow("Size", self.resolution_combo)
         form.addRow("Rate", self.fps_combo)
+        form.addRow(self.low_light)
         self.source_combo.activated.connect(self._source_activated)
         self.resolution_combo.activated.connect(self._emit)
         self.fps_combo.activated.connect(self._emit)
+        self.low_light.toggled.connect(self._emit)
         return box
 
     def _build_engine(self) -> QGroupBox:
@@ -133,7 +144,10 @@ class SettingsPanel(QScrollArea):
         self.download_button = QPushButton("Download model…")
         self.download_button.hide()
         self.download_button.clicked.connect(self.model_download_requested)
+        self.engine_in_use = QLabel("")
+        self.engine_in_use.setWordWrap(True)
         layout.addWidget(self.engine_combo)
+        layout.addWidget(self.engine_in_use)
         layout.addWidget(self.model_state)
         layout.addWidget(self.model_progress)
         layout.addWidget(self.download_button)
@@ -145,15 +159,10 @@ class SettingsPanel(QScrollArea):
         form = QFormLayout(box)
         self.swap_enabled = QCheckBox("Swap face  (Ctrl+Space)")
         self.faces_combo = QComboBox()
-        self.faces_combo.addItem("Largest face only", "largest")
-        self.faces_combo.addItem("Every face in view", "all")
-        self.max_faces = QSpinBox()
-        self.max_faces.setRange(1, 8)
-        self.max_faces.setToolTip("How many faces to track at most (more costs time per frame)")
-        faces_row = QHBoxLayout()
-        faces_row.addWidget(self.faces_combo, 1)
-        faces_row.addWidget(QLabel("max"))
-        faces_row.addWidget(self.max_faces)
+        self.faces_combo.setToolTip("Which faces to swap (more faces cost time per frame)")
+        self.faces_combo.addItem("One face (the largest)", ("largest", 1))
+        for count in range(2, MAX_FACES + 1):
+            self.faces_combo.addItem(f"Up to {count} faces", ("all", count))
         self.feather = _slider(50, "Width of the soft edge around the face")
         self.smoothing = _slider(100, "Steadier landmarks (right) or quicker response (left); 0 = off")
         self.colour_match = QCheckBox("Match skin colour")
@@ -162,7 +171,7 @@ class SettingsPanel(QScrollArea):
         self.eyes_from_user = QCheckBox("Keep my eyes")
         self.poisson = QCheckBox("Poisson blend (smoother seams, slower)")
         form.addRow(self.swap_enabled)
-        form.addRow("Faces", faces_row)
+        form.addRow("Faces", self.faces_combo)
         form.addRow("Edge", self.feather)
         form.addRow("Steady", self.smoothing)
         form.addRow(self.colour_match)
@@ -172,28 +181,25 @@ class SettingsPanel(QScrollArea):
         for checkbox in (self.swap_enabled, self.colour_match, self.mouth_from_user, self.eyes_from_user, self.poisson):
             checkbox.toggled.connect(self._emit)
         self.faces_combo.activated.connect(self._emit)
-        self.max_faces.valueChanged.connect(self._emit)
         # Sliders apply when released (or moved by keyboard), not on every pixel of a drag.
         for slider in (self.feather, self.smoothing):
             slider.sliderReleased.connect(self._emit)
             slider.valueChanged.connect(lambda _value, s=slider: None if s.isSliderDown() else self._emit())
         return box
 
-    def _build_output(self) -> QGroupBox:
-        box = QGroupBox("Output")
-        layout = QVBoxLayout(box)
-        self.virtual_camera = QCheckBox("Virtual camera  (Ctrl+Shift+V)")
-        self.virtual_camera_state = QLabel("Off")
-        self.virtual_camera_state.setWordWrap(True)
-        self.virtual_camera_state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.ai_label = QCheckBox('"AI-modified" label on the output')
-        self.ai_label.setToolTip("Tells viewers the face is computer-generated. Turning it off asks first.")
-        layout.addWidget(self.virtual_camera)
-        layout.addWidget(self.virtual_camera_state)
-        layout.addWidget(self.ai_label)
-        self.virtual_camera.clicked.connect(self._virtual_camera_clicked)
-        self.ai_label.clicked.connect(self._label_clicked)
-        return box
+    def _build_output(self) -> OutputPanel:
+        self.output_panel = OutputPanel()
+        self.virtual_camera = self.output_panel.virtual_camera
+        self.virtual_camera_state = self.output_panel.virtual_camera_state
+        self.ai_label = self.output_panel.ai_label
+        self.output_panel.settings_changed.connect(self._output_changed)
+        self.output_panel.virtual_camera_requested.connect(self.virtual_camera_requested)
+        self.output_panel.stream_requested.connect(self.stream_requested)
+        self.output_panel.recording_requested.connect(self.recording_requested)
+        self.output_panel.record_file_requested.connect(self.record_file_requested)
+        self.output_panel.label_off_requested.connect(self.label_off_requested)
+        self.output_panel.label_on_requested.connect(lambda: self.set_label(True))
+        return self.output_panel
 
     # --- config ⇄ widgets ---
 
@@ -216,8 +222,13 @@ class SettingsPanel(QScrollArea):
             self._select_data(self.engine_combo, config.swap.engine)
             swap = config.swap
             self.swap_enabled.setChecked(swap.enabled)
-            self._select_data(self.faces_combo, swap.faces)
-            self.max_faces.setValue(config.landmarks.max_faces)
+            faces = ("largest", 1) if swap.faces == "largest" or config.landmarks.max_faces == 1 else None
+            self._select_data(self.faces_combo, faces or ("all", config.landmarks.max_faces))
+            self.low_light.setChecked(config.low_light.enabled)
+            is_file = self._is_file(config.capture.source)
+            for combo in (self.resolution_combo, self.fps_combo):
+                combo.setEnabled(not is_file)
+                combo.setToolTip(FILE_SIZE_TOOLTIP if is_file else "")
             self.feather.setValue(round(swap.mask_feather * 100))
             smoothing = config.smoothing
             self.smoothing.setValue(
@@ -227,7 +238,7 @@ class SettingsPanel(QScrollArea):
             self.mouth_from_user.setChecked(swap.mouth_from_user)
             self.eyes_from_user.setChecked(swap.eyes_from_user)
             self.poisson.setChecked(swap.blend_mode == "poisson")
-            self.virtual_camera.setChecked(config.output.virtual_camera)
+            self.output_panel.set_output(config.output)
             marking = getattr(config, "marking", None)
             field = label_field(marking)
             self.ai_label.setVisible(field is not None)
@@ -239,7 +250,13 @@ class SettingsPanel(QScrollArea):
         self.source_combo.clear()
         for value, label in self._cameras:
             self.source_combo.addItem(label, value)
-        if not current.isdigit() and not current.startswith("/dev/"):
+        if not self._cameras:
+            self.source_combo.addItem("No camera found", NO_CAMERA_ITEM)
+            model = self.source_combo.model()
+            item = model.item(0) if hasattr(model, "item") else None
+            if item is not None:
+                item.setEnabled(False)
+        if self._is_file(current):
             self.source_combo.addItem(f"File: {Path(current).name}", current)
         elif self.source_combo.findData(current) < 0:
             self.source_combo.addItem(f"Camera {current}", current)
@@ -248,8 +265,12 @@ class SettingsPanel(QScrollArea):
         self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(current)))
 
     @staticmethod
+    def _is_file(source: str) -> bool:
+        return not source.isdigit() and not source.startswith("/dev/")
+
+    @staticmethod
     def _select_data(combo: QComboBox, value: object, add_label: bool = False) -> None:
-        index = combo.findData(value)
+        index = find_data(combo, value)
         if index < 0 and add_label:
             label = f"{value[0]} × {value[1]}" if isinstance(value, tuple) else f"{value:g} fps"
             combo.addItem(label, value)
@@ -261,7 +282,7 @@ class SettingsPanel(QScrollArea):
         config = self._config
         width, height = self.resolution_combo.currentData()
         source = self.source_combo.currentData()
-        if source == VIDEO_FILE_ITEM or source is None:
+        if source in (VIDEO_FILE_ITEM, NO_CAMERA_ITEM) or source is None:
             source = config.capture.source
         capture = replace(
             config.capture, source=str(source), width=width, height=height, fps=self.fps_combo.currentData()
@@ -272,19 +293,23 @@ class SettingsPanel(QScrollArea):
             enabled=strength > 0,
             min_cutoff_hz=min_cutoff_for_strength(strength) if strength > 0 else config.smoothing.min_cutoff_hz,
         )
+        faces, max_faces = self.faces_combo.currentData()
         swap = replace(
             config.swap,
             enabled=self.swap_enabled.isChecked(),
             engine=self.engine_combo.currentData(),
-            faces=self.faces_combo.currentData(),
+            faces=faces,
             mask_feather=self.feather.value() / 100,
             colour_match=self.colour_match.isChecked(),
             mouth_from_user=self.mouth_from_user.isChecked(),
             eyes_from_user=self.eyes_from_user.isChecked(),
             blend_mode="poisson" if self.poisson.isChecked() else "alpha",
         )
-        landmarks = replace(config.landmarks, max_faces=self.max_faces.value())
-        return dataclasses.replace(config, capture=capture, smoothing=smoothing, swap=swap, landmarks=landmarks)
+        landmarks = replace(config.landmarks, max_faces=max_faces)
+        low_light = replace(config.low_light, enabled=self.low_light.isChecked())
+        return dataclasses.replace(
+            config, capture=capture, smoothing=smoothing, swap=swap, landmarks=landmarks, low_light=low_light
+        )
 
     def _emit(self, *_args: object) -> None:
         if self._loading:
@@ -303,26 +328,19 @@ class SettingsPanel(QScrollArea):
             return
         self._emit()
 
-    def _virtual_camera_clicked(self, checked: bool) -> None:
-        blocked = self.virtual_camera.blockSignals(True)
-        self.virtual_camera.setChecked(self._config.output.virtual_camera)  # the window decides once it has tried
-        self.virtual_camera.blockSignals(blocked)
-        self.virtual_camera_requested.emit(checked)
-
-    def _label_clicked(self, checked: bool) -> None:
-        if checked:
-            self.set_label(True)
-            return
-        self.ai_label.setChecked(True)  # stays on until the user confirms in the dialog
-        self.label_off_requested.emit()
+    def _output_changed(self, output: OutputConfig) -> None:
+        new = dataclasses.replace(self._config, output=output)
+        if new != self._config:
+            self._config = new
+            self.config_changed.emit(new)
 
     def set_label(self, visible: bool) -> None:
         """Switch the visible AI label in the config (after confirmation when turning it off) and emit."""
-        marking = getattr(self._config, "marking", None)
+        marking = self._config.marking
         field = label_field(marking)
         if field is None:
             return
-        new = dataclasses.replace(self._config, marking=replace(marking, **{field: visible}))  # type: ignore[call-arg]
+        new = dataclasses.replace(self._config, marking=replace(marking, **{field: visible}))
         self.set_config(new)
         self.config_changed.emit(new)
 
@@ -337,4 +355,9 @@ class SettingsPanel(QScrollArea):
         self.download_button.setVisible(can_download)
 
     def set_virtual_camera_state(self, text: str) -> None:
-        self.virtual_camera_state.setText(text)
+        self.output_panel.set_virtual_camera_state(text)
+
+    def set_engine_in_use(self, text: str, differs: bool) -> None:
+        """Say which engine really runs; highlighted when it is not the one chosen above."""
+        self.engine_in_use.setText(text)
+        self.engine_in_use.setStyleSheet("color: #ff9b5e; font-weight: bold;" if differs else "color: #a8b0c0;")

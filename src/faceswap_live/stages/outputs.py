@@ -212,7 +212,11 @@ def open_sinks(config: AppConfig, on_error: Callable[[FaceswapError], None] | No
     if output.virtual_camera:
         openers.append(
             lambda: VirtualCameraSink(
-                width, height, fps, output.virtual_camera_backend or None, output.virtual_camera_device or None
+                output.virtual_camera_width or width,
+                output.virtual_camera_height or height,
+                fps,
+                output.virtual_camera_backend or None,
+                output.virtual_camera_device or None,
             )
         )
     if output.stream:
