@@ -34,8 +34,10 @@ FIT_CLIPS = (
     "v18_p53.mp4",
     "v20_p55.mp4",
 )
-RIDGE = 2.0
-"""Ridge weight per unit of (centred) score variance summed over frames: keeps rarely-used blendshapes near 0."""
+NOSE_TIP = 4
+REST_PERCENTILE = 10
+RIDGE = 0.02
+"""Ridge weight as a share of the mean (centred) score energy per key: keeps rarely-used blendshapes near 0."""
 
 
 def fit_frame(image: np.ndarray) -> np.ndarray:
@@ -65,6 +67,17 @@ def extract(faces_dir: Path, model: Path, clip: str, cache: Path) -> tuple[np.nd
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(cached, points=np.asarray(points), scores=np.asarray(scores), keys=np.asarray(keys))
     return np.asarray(points), np.asarray(scores), keys
+
+
+def regions(reference: np.ndarray, keys: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(point mask, key mask) pairs: the upper face (above the nose tip) moves with the brow, eye, cheek and smile
+    keys only, the lower face with the mouth, jaw, cheek and nose keys only. Without this split, keys that happen
+    to co-occur in the clips (a frown while talking) pick up each other's motion: browDown would widen the mouth."""
+    upper = reference[:, 1] < reference[NOSE_TIP, 1]
+    shared = ("cheek", "mouthSmile", "noseSneer")
+    upper_keys = np.array([key.startswith(("brow", "eye", *shared)) for key in keys])
+    lower_keys = np.array([key.startswith(("mouth", "jaw", *shared)) for key in keys])
+    return [(upper, upper_keys), (~upper, lower_keys)]
 
 
 def canonical(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -98,11 +111,21 @@ def main() -> None:
         meshes = canonical(points, reference).reshape(len(points), -1)
         shapes.append(meshes - meshes.mean(axis=0))
         deltas.append(scores - scores.mean(axis=0))
-    shape = np.concatenate(shapes)
+    shape = np.concatenate(shapes).reshape(-1, MESH_POINT_COUNT, 3)
     delta = np.concatenate(deltas)
-    gram = delta.T @ delta
-    ridge = RIDGE * np.eye(len(keys)) * max(float(np.trace(gram)) / len(keys), 1e-6) * 0.01
-    offsets = np.linalg.solve(gram + ridge, delta.T @ shape).reshape(len(keys), MESH_POINT_COUNT, 3)
+    offsets = np.zeros((len(keys), MESH_POINT_COUNT, 3))
+    for points_mask, key_mask in regions(reference, keys):
+        chosen = np.flatnonzero(key_mask)
+        part = shape[:, points_mask].reshape(len(shape), -1)
+        scores = delta[:, chosen]
+        gram = scores.T @ scores
+        ridge = RIDGE * max(float(np.trace(gram)) / len(chosen), 1e-6) * np.eye(len(chosen))
+        solution = np.linalg.solve(gram + ridge, scores.T @ part)
+        offsets[np.ix_(chosen, points_mask)] = solution.reshape(len(chosen), -1, 3)
+    shape = shape.reshape(len(shape), -1)
+    # Each key's reading on a face at rest (MediaPipe reads some faces as slightly frowning or squinting): the low
+    # end of each clip's scores, the median over the clips.
+    rest = np.median([np.percentile(scores, REST_PERCENTILE, axis=0) for _, scores, _ in clips], axis=0)
     residual = shape - delta @ offsets.reshape(len(keys), -1)
     explained = 1.0 - float((residual**2).sum() / (shape**2).sum())
     print(f"{shape.shape[0]} frames from {len(clips)} clips; basis explains {explained:.1%} of the within-clip motion")
@@ -113,6 +136,7 @@ def main() -> None:
         keys=np.asarray(keys),
         reference=reference.astype(np.float32),
         offsets=offsets.astype(np.float32),
+        rest=rest.astype(np.float32),
     )
     print(f"wrote {args.out}")
 

@@ -11,9 +11,11 @@ The model is linear, in a canonical head frame:
   head pose and distance to the camera are gone and what is left is shape;
 - expression basis: one 468×3 offset per MediaPipe face blendshape (mouthSmileLeft, mouthPucker, browInnerUp, ...),
   so that canonical mesh ≈ neutral face of that person + Σ score_k · offset_k. The offsets are fitted by ridge least
-  squares on talking clips (scripts/fit_expression_basis.py; the per-clip mean removes each person's identity) and
-  ship as expression_basis.npz. MediaPipe's blendshape scores are trained to read expression whatever the face, so
-  they are the expression coordinates; a mesh without scores falls back to a ridge projection onto the basis;
+  squares on talking clips (scripts/fit_expression_basis.py; the per-clip mean removes each person's identity;
+  brow and eye keys move only the upper face, mouth and jaw keys only the lower face) and ship as
+  expression_basis.npz. MediaPipe's blendshape scores, less their typical reading at rest, are the expression
+  coordinates; keys that read high on many faces at rest (IDENTITY_PRONE_KEYS) are left out of the subtraction, and
+  a mesh without scores falls back to a ridge projection onto the basis;
 - target: its neutral face = its canonical mesh minus its own expression (Σ score_k · offset_k of the photo), so a
   smiling photo becomes a neutral face;
 - user: a running estimate of the user's neutral face (the same subtraction, averaged over time per tracked face,
@@ -45,6 +47,11 @@ FALLBACK_RIDGE: Final = 0.5
 """Ridge weight of the projection that reads expression scores from a mesh alone (no blendshape scores given), in
 units of the basis's mean squared offset norm: keeps the projection from explaining face shape as expression."""
 MAX_TRACKED_FACES: Final = 16
+IDENTITY_PRONE_KEYS: Final = ("browDown", "eyeSquint", "eyeLook", "cheekSquint")
+"""Blendshapes (name prefixes) that MediaPipe reads well above 0 on many faces at rest (0.3-0.5 on average over
+neutral portraits: heavy brows, narrow eyes) or that are gaze, not shape: subtracting them would take part of the
+target's identity out with its "expression" and hand the user's in. Their motion still reaches the drawn face through
+the user's running neutral face (everything the user's mesh does away from it is drawn)."""
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -64,13 +71,15 @@ class HeadPose:
         return np.asarray(((canonical - self.shift) @ self.rotation) / self.scale, dtype=np.float64)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExpressionBasis:
-    """keys: K blendshape names; reference: 468×3 canonical mean neutral head; offsets: K×468×3 (per unit score)."""
+    """keys: K blendshape names; reference: 468×3 canonical mean neutral head; offsets: K×468×3 (per unit score);
+    rest: K scores MediaPipe typically reads on a face at rest (subtracted before use)."""
 
     keys: tuple[str, ...]
     reference: FloatArray
     offsets: FloatArray
+    rest: FloatArray
 
     @staticmethod
     @functools.cache
@@ -80,9 +89,10 @@ class ExpressionBasis:
             keys = tuple(str(key) for key in data["keys"])
             reference = np.asarray(data["reference"], np.float64)
             offsets = np.asarray(data["offsets"], np.float64)
-        reference.flags.writeable = False
-        offsets.flags.writeable = False
-        return ExpressionBasis(keys, reference, offsets)
+            rest = np.asarray(data["rest"], np.float64)
+        for array in (reference, offsets, rest):
+            array.flags.writeable = False
+        return ExpressionBasis(keys, reference, offsets, rest)
 
     def pose_of(self, points: FloatArray) -> HeadPose:
         """The head pose of a 468×3 mesh (frame pixels) relative to the reference head."""
@@ -93,8 +103,15 @@ class ExpressionBasis:
     def scores(self, blendshapes: dict[str, float], canonical: FloatArray) -> FloatArray:
         """K expression scores: MediaPipe's blendshape scores when given, else a ridge projection of the mesh."""
         if blendshapes and all(key in blendshapes for key in self.keys):
-            return np.array([blendshapes[key] for key in self.keys], np.float64)
-        return self.project(canonical)
+            scores = np.clip(np.array([blendshapes[key] for key in self.keys], np.float64) - self.rest, 0.0, 1.0)
+        else:
+            scores = self.project(canonical)
+        return scores * self.used
+
+    @functools.cached_property
+    def used(self) -> FloatArray:
+        """K: 1 for the keys whose offsets are applied, 0 for IDENTITY_PRONE_KEYS."""
+        return np.array([0.0 if key.startswith(IDENTITY_PRONE_KEYS) else 1.0 for key in self.keys])
 
     def project(self, canonical: FloatArray) -> FloatArray:
         """K scores (clipped to 0..1, as blendshapes are) that best explain canonical − reference (ridge)."""
@@ -159,3 +176,31 @@ class ExpressionTransfer:
         self._user_neutral[track_id] = neutral
         expression = ((canonical - neutral) @ pose.rotation) / pose.scale
         return pose.from_canonical(self._target_neutral), np.asarray(expression, np.float64)
+
+
+PHOTO_NOTE_THRESHOLD: Final = 0.5
+"""Blendshape score from which a target photo's expression is worth a note to the user (about half of a full
+smile, closed eyes or open mouth; MediaPipe reads neutral photos at 0-0.3 on these keys)."""
+_PHOTO_NOTES: Final = (
+    (("mouthSmileLeft", "mouthSmileRight"), "smiles"),
+    (("mouthFrownLeft", "mouthFrownRight"), "frowns"),
+    (("eyeBlinkLeft", "eyeBlinkRight"), "has closed eyes"),
+    (("jawOpen",), "has a wide-open mouth"),
+)
+
+
+def photo_expression_note(blendshapes: dict[str, float]) -> str:
+    """A note for the user when a target photo's own expression will still show in the swap ("" when none).
+
+    The engine takes the photo's expression out of the face's shape, but not out of its texture: smile lines,
+    closed lids or a stretched mouth stay painted on. Pairs of keys (left, right) count by their mean.
+    """
+    shown = [
+        description
+        for keys, description in _PHOTO_NOTES
+        if all(key in blendshapes for key in keys)
+        and sum(blendshapes[key] for key in keys) / len(keys) >= PHOTO_NOTE_THRESHOLD
+    ]
+    if not shown:
+        return ""
+    return f"this photo {' and '.join(shown)}: a neutral photo (eyes open, mouth closed) gives the best result"

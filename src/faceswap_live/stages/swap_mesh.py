@@ -72,10 +72,12 @@ MIN_TRIANGLE_AREA_PX: Final = 1e-3
 BARYCENTRIC_TOLERANCE: Final = 1e-4
 
 RING_FADE: Final = (0.0, 0.3, 0.6, 0.85)
-LIP_IDENTITY_SHARE: Final = 0.6
 """Share of the identity weight on the 0th, 1st, 2nd, 3rd ring of mesh points around a pinned contour (the face
 outline, and the inner lips or eyes when they come from the user); 1 from the 4th ring inwards, so no triangle
 between a pinned contour and the reshaped inside folds."""
+LIP_IDENTITY_SHARE: Final = 1.0
+"""Share of the identity weight on the lips: all of it, since the target's lips wear the user's expression (a smile
+widens them; see stages/expression.py)."""
 LEVEL_HYSTERESIS: Final = 0.1
 """Relative face-size margin before the engine changes the target pyramid level it samples (see _pick_level)."""
 _OPENING_PAIRS: Final = np.asarray(
@@ -219,7 +221,7 @@ class MeshFaceSwapper(SwapEngine):
         map_side_px: int = 128,
         fade_start_deg: float = 40.0,
         fade_end_deg: float = 65.0,
-        identity_weight: float = 0.8,
+        identity_weight: float = 1.0,
     ) -> None:
         if not 0.0 <= identity_weight <= 1.0:
             raise ValueError("identity_weight must be between 0 and 1")
@@ -479,8 +481,6 @@ def identity_point_weights(eyes_from_user: bool) -> npt.NDArray[np.float64]:
     rings = ring_distance(pinned, MESH_POINT_COUNT)
     fade = np.asarray(RING_FADE, dtype=np.float64)
     weights = np.where(rings < fade.size, fade[np.minimum(rings, fade.size - 1)], 1.0)
-    # The lips keep more of the user's shape: a smile widens the user's mouth, and a mouth drawn at the target's
-    # (still) width would not smile back.
     lips = list(set(OUTER_LIP_UPPER + OUTER_LIP_LOWER + INNER_LIP_UPPER + INNER_LIP_LOWER))
     weights[lips] *= LIP_IDENTITY_SHARE
     return weights
