@@ -47,11 +47,13 @@ FALLBACK_RIDGE: Final = 0.5
 """Ridge weight of the projection that reads expression scores from a mesh alone (no blendshape scores given), in
 units of the basis's mean squared offset norm: keeps the projection from explaining face shape as expression."""
 MAX_TRACKED_FACES: Final = 16
-IDENTITY_PRONE_KEYS: Final = ("browDown", "eyeSquint", "eyeLook", "cheekSquint")
-"""Blendshapes (name prefixes) that MediaPipe reads well above 0 on many faces at rest (0.3-0.5 on average over
-neutral portraits: heavy brows, narrow eyes) or that are gaze, not shape: subtracting them would take part of the
-target's identity out with its "expression" and hand the user's in. Their motion still reaches the drawn face through
-the user's running neutral face (everything the user's mesh does away from it is drawn)."""
+IDENTITY_PRONE_KEYS: Final = ("eyeSquint", "eyeLook", "cheekSquint")
+"""Blendshapes (name prefixes) that MediaPipe reads well above 0 on many faces at rest (eyeSquint 0.4 on average
+over neutral portraits: narrow eyes) or that are gaze, not shape: subtracting them would take part of the target's
+identity out with its "expression" and hand the user's in (on the evaluation clips, leaving them out raised the
+share of frames judged nearer the target). Their motion still reaches the drawn face through the user's running
+neutral face (everything the user's mesh does away from it is drawn)."""
+
 
 FloatArray = npt.NDArray[np.float64]
 
