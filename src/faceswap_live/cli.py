@@ -213,6 +213,7 @@ def _model_store() -> ModelStore:
 
 
 def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetFace:
+    from faceswap_live.stages.expression import photo_expression_note
     from faceswap_live.stages.target import load_target_face
 
     if not args.consent:
@@ -221,7 +222,11 @@ def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetF
             f"{args.target.name}, add {CONSENT_FLAG} to confirm it."
         )
     face_index = None if args.face_index is None else args.face_index - 1
-    return load_target_face(args.target, landmark_model_path, face_index)
+    target = load_target_face(args.target, landmark_model_path, face_index)
+    note = photo_expression_note(target.landmarks.blendshapes)
+    if note:
+        print(f"Note: {note}.", file=sys.stderr)
+    return target
 
 
 def _run_swap(args: argparse.Namespace) -> int:

@@ -66,6 +66,8 @@ class GalleryEntry:
     created_at: str
     source_name: str
     """The file name the photo had when it was added (for the user's reference)."""
+    note: str = ""
+    """Advice about the photo for the user (e.g. "this photo smiles: ..."; see expression.photo_expression_note)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +83,7 @@ class GalleryEntry:
             },
             "created_at": self.created_at,
             "source_name": self.source_name,
+            "note": self.note,
         }
 
     @staticmethod
@@ -95,6 +98,7 @@ class GalleryEntry:
             consent=ConsentRecord(bool(consent["confirmed"]), str(consent["timestamp"]), str(consent["statement"])),
             created_at=str(data["created_at"]),
             source_name=str(data.get("source_name", "")),
+            note=str(data.get("note", "")),
         )
 
 
@@ -144,13 +148,16 @@ class TargetGallery:
         *,
         face_box: Box | None = None,
         model_path: Path | None = None,
+        blendshapes: dict[str, float] | None = None,
     ) -> GalleryEntry:
         """Save a face from a photo, with the user's consent.
 
         face_box: the chosen face's box in the photo's pixels (the GUI has it from its face chooser); without it,
         model_path (the landmark model) is used to find the faces and face_index picks one; with neither, the
-        thumbnail is the photo's centre. Raises TargetFaceError without consent, with an empty name, an unreadable
-        photo, or a face_index that does not exist; OSError-type problems become TargetFaceError too.
+        thumbnail is the photo's centre. blendshapes: the chosen face's expression scores (found with model_path
+        otherwise), for the entry's note about the photo's expression. Raises TargetFaceError without consent, with
+        an empty name, an unreadable photo, or a face_index that does not exist; OSError-type problems become
+        TargetFaceError too.
         """
         if not consent_confirmed:
             raise TargetFaceError(
@@ -177,6 +184,10 @@ class TargetGallery:
                     f"{photo_path.name} holds {len(faces)} face(s); face number {face_index + 1} does not exist."
                 )
             face_box = faces[face_index].box
+            blendshapes = faces[face_index].blendshapes
+        from faceswap_live.stages.expression import photo_expression_note
+
+        note = photo_expression_note(blendshapes or {})
         entry_id = uuid.uuid4().hex[:12]
         # Microseconds keep faces added within one second in the order they were added.
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
@@ -200,6 +211,7 @@ class TargetGallery:
                     consent=ConsentRecord(confirmed=True, timestamp=now, statement=statement or CONSENT_STATEMENT),
                     created_at=now,
                     source_name=photo_path.name,
+                    note=note,
                 )
                 _write_json_atomically(staging / ENTRY_FILE, entry.to_json())
                 staging.rename(folder)

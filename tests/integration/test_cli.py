@@ -216,3 +216,14 @@ def test_the_app_without_a_screen_explains_instead_of_aborting(monkeypatch: pyte
     )
     assert finished.returncode == 1
     assert "faceswap-live live" in finished.stderr and "Traceback" not in finished.stderr
+
+
+def test_a_smiling_target_photo_is_noted_on_the_command_line(
+    hopper_path: Path, astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The astronaut smiles: the swap still runs, with a note that a neutral photo gives the best result."""
+    common = ["swap", "--consent", "--input", str(hopper_path), "--output"]
+    assert main([*common, str(tmp_path / "smiling.jpg"), "--target", str(astronaut_path)]) == 0
+    assert "Note: this photo smiles: a neutral photo" in capsys.readouterr().err
+    assert main([*common, str(tmp_path / "neutral.jpg"), "--target", str(hopper_path)]) == 0
+    assert "Note:" not in capsys.readouterr().err

@@ -75,7 +75,9 @@ class Pipeline:
         self._pending_target: object = _NO_CHANGE
         self._store = store
         self._landmark_model_path = landmark_model_path
-        self._detector = FaceLandmarkDetector(landmark_model_path, config.landmarks, mode="video")
+        self._detector = FaceLandmarkDetector(
+            landmark_model_path, config.landmarks, mode="video", with_blendshapes=True
+        )
         self._tracker = FaceTracker(config.smoothing)
         self._low_light = LowLightBoost(config.low_light)
         self.engine_problem: FaceswapError | None = None
@@ -137,7 +139,9 @@ class Pipeline:
             self._config = config
             if config.landmarks != previous.landmarks:
                 self._detector.close()
-                self._detector = FaceLandmarkDetector(self._landmark_model_path, config.landmarks, mode="video")
+                self._detector = FaceLandmarkDetector(
+                    self._landmark_model_path, config.landmarks, mode="video", with_blendshapes=True
+                )
                 self._tracker.reset()
             if config.smoothing != previous.smoothing:
                 self._tracker.update_config(config.smoothing)

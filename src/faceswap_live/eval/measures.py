@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -57,3 +59,53 @@ def mean_absolute_change(previous_bgr: BgrImage, current_bgr: BgrImage, region: 
     before = previous_bgr[region.y0 : region.y1, region.x0 : region.x1].astype(np.int16)
     after = current_bgr[region.y0 : region.y1, region.x0 : region.x1].astype(np.int16)
     return float(np.abs(after - before).mean()) if before.size else 0.0
+
+
+EXPRESSION_KEYS: Final = (
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthPucker",
+    "mouthFunnel",
+    "jawOpen",
+    "browInnerUp",
+    "browDownLeft",
+    "browDownRight",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+)
+"""The MediaPipe blendshapes the expression figures are read on."""
+EXPRESSION_MIN_STD: Final = 0.05
+"""A key's correlation is reported only when its source standard deviation is at least this (else it is noise)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpressionFigure:
+    """How one blendshape of the output follows the source: offset = output mean − source mean; r = Pearson
+    correlation (NaN when the source hardly moves on this key, source_std < EXPRESSION_MIN_STD)."""
+
+    key: str
+    offset: float
+    correlation: float
+    source_std: float
+    samples: int
+
+
+def expression_figures(source: dict[str, list[float]], output: dict[str, list[float]]) -> list[ExpressionFigure]:
+    """One ExpressionFigure per EXPRESSION_KEYS entry from paired per-frame scores (NaN figures without samples)."""
+    figures = []
+    for key in EXPRESSION_KEYS:
+        first, second = source.get(key, []), output.get(key, [])
+        if not first or len(first) != len(second):
+            figures.append(ExpressionFigure(key, math.nan, math.nan, math.nan, 0))
+            continue
+        source_std = float(np.std(first))
+        figures.append(
+            ExpressionFigure(
+                key,
+                float(np.mean(second) - np.mean(first)),
+                correlation(first, second) if source_std >= EXPRESSION_MIN_STD else math.nan,
+                source_std,
+                len(first),
+            )
+        )
+    return figures

@@ -16,7 +16,11 @@ webcam) and each output frame is measured with tools independent of the swap:
   across it AND across the pairs just before and after it: some clips repeat every other frame (15 fps material in
   a 30 fps file), and a repeated frame in the middle of a head movement looks still on its own (source change ~0)
   while the pipeline's smoothed landmarks rightly keep moving, which made the ratio explode (v09: 3.7, v12: 50);
-- speed: per-stage ms of the pipeline (p50, p95).
+- speed: per-stage ms of the pipeline (p50, p95);
+- expression figures: MediaPipe's blendshape scores (measures.EXPRESSION_KEYS: smile, pucker, funnel, jaw, brows,
+  blinks) read by the same fresh landmarker on every EXPRESSION_EVERY-th frame of the source and of the output:
+  per clip and pooled, the offset (output mean − source mean: a smiling target photo that keeps smiling shows as a
+  positive smile offset) and the correlation for the keys the source moves (see measures.expression_figures).
 """
 
 from __future__ import annotations
@@ -35,7 +39,11 @@ from faceswap_live.config import AppConfig, LandmarkConfig
 from faceswap_live.engine.pipeline import Pipeline
 from faceswap_live.eval.identity import FaceRecogniser, face_distance
 from faceswap_live.eval.measures import (
+    EXPRESSION_KEYS,
+    EXPRESSION_MIN_STD,
+    ExpressionFigure,
     correlation,
+    expression_figures,
     eye_opening,
     face_height,
     mean_absolute_change,
@@ -53,6 +61,8 @@ STILL_MOTION: Final = 0.004
 """A frame pair is "still" when the mean landmark motion across it is below this share of face height (and the
 pairs either side are still too, see the module docstring)."""
 MAX_FRAME_SIZE: Final = (640, 480)
+EXPRESSION_EVERY: Final = 3
+"""Expression figures are read on every this-th frame (neighbouring frames add little new information)."""
 MIN_STILL_PAIRS: Final = 10
 """A clip's stability ratio enters the median over clips only with at least this many still frame pairs."""
 MOUTH_MOTION_MIN_STD: Final = 0.02
@@ -112,6 +122,13 @@ class PairResult:
     distances_to_target: list[float] = field(default_factory=list, repr=False)
     distances_to_source: list[float] = field(default_factory=list, repr=False)
     stage_values: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    expression_source: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    expression_output: dict[str, list[float]] = field(default_factory=dict, repr=False)
+
+    @property
+    def expression(self) -> list[ExpressionFigure]:
+        """The expression figures of this clip (see measures.expression_figures)."""
+        return expression_figures(self.expression_source, self.expression_output)
 
     @property
     def mouth_moves(self) -> bool:
@@ -136,6 +153,8 @@ class EvalReport:
     stability_ratio: float
     stage_ms: dict[str, tuple[float, float]]
     seconds: float
+    expression: list[ExpressionFigure] = field(default_factory=list)
+    """Pooled over the sampled frames of every clip."""
 
 
 def _percentiles(values: list[float]) -> tuple[float, float]:
@@ -202,7 +221,9 @@ def evaluate_pair(
     previous: tuple[BgrImage, BgrImage, np.ndarray] | None = None
     best_mouth, stills = -1.0, {}
     pipeline = Pipeline(config, landmark_model_path)
-    checker = FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="image")
+    checker = FaceLandmarkDetector(
+        landmark_model_path, LandmarkConfig(max_faces=1), mode="image", with_blendshapes=True
+    )
     try:
         pipeline.set_target(target)
         for index, image in enumerate(frames):
@@ -228,6 +249,8 @@ def evaluate_pair(
                 result.mouth_output.append(mouth_opening(output_points))
                 eyes_source.append(eye_opening(source_points))
                 eyes_output.append(eye_opening(output_points))
+                if index % EXPRESSION_EVERY == 0:
+                    _record_expression(result, found_source[0].blendshapes, found_output[0].blendshapes)
                 if result.mouth_source[-1] > best_mouth or index in (0, len(frames) // 2):
                     key = "mouth" if result.mouth_source[-1] > best_mouth else f"frame{index}"
                     best_mouth = max(best_mouth, result.mouth_source[-1])
@@ -279,6 +302,26 @@ def evaluate_pair(
         for key, still in stills.items():
             cv2.imwrite(str(stills_dir / f"{Path(pair.video).stem}_{Path(pair.target_photo).stem}_{key}.png"), still)
     return result
+
+
+def _record_expression(result: PairResult, source: dict[str, float], output: dict[str, float]) -> None:
+    if not all(key in source and key in output for key in EXPRESSION_KEYS):
+        return
+    for key in EXPRESSION_KEYS:
+        result.expression_source.setdefault(key, []).append(source[key])
+        result.expression_output.setdefault(key, []).append(output[key])
+
+
+def pooled_expression(results: list[PairResult]) -> list[ExpressionFigure]:
+    """The expression figures over the sampled frames of all the clips together."""
+    source: dict[str, list[float]] = {}
+    output: dict[str, list[float]] = {}
+    for result in results:
+        for key, values in result.expression_source.items():
+            source.setdefault(key, []).extend(values)
+        for key, values in result.expression_output.items():
+            output.setdefault(key, []).extend(values)
+    return expression_figures(source, output)
 
 
 def still_stretch_pairs(frame_pairs: list[tuple[int, bool, float, float]]) -> list[tuple[int, bool, float, float]]:
@@ -353,6 +396,7 @@ def run_eval(
         stability_ratio=float(np.median(ratios)) if ratios else math.nan,
         stage_ms={stage: _percentiles(values) for stage, values in stages.items()},
         seconds=time.perf_counter() - started,
+        expression=pooled_expression(results),
     )
 
 
@@ -392,5 +436,33 @@ def format_report(report: EvalReport) -> str:
         "- Stage ms (p50 / p95): "
         + ", ".join(f"{stage} {p50:.2f} / {p95:.2f}" for stage, (p50, p95) in sorted(report.stage_ms.items())),
         f"- Evaluation took {report.seconds:.0f} s",
+        "",
+        format_expression_table(report),
     ]
+    return "\n".join(lines)
+
+
+def format_expression_table(report: EvalReport) -> str:
+    """Per clip and pooled: offset / r of each expression key (Markdown); r shows '-' where the source hardly
+    moves on that key (standard deviation < EXPRESSION_MIN_STD)."""
+
+    def cells(figures: list[ExpressionFigure]) -> str:
+        return " | ".join(
+            f"{figure.offset:+.2f} / {'-' if math.isnan(figure.correlation) else f'{figure.correlation:.2f}'}"
+            for figure in figures
+        )
+
+    lines = [
+        f"Expression (MediaPipe blendshapes on every {EXPRESSION_EVERY}rd frame, offset = output mean − source mean / "
+        f"r where the source std >= {EXPRESSION_MIN_STD}):",
+        "",
+        "| video | target | " + " | ".join(EXPRESSION_KEYS) + " |",
+        "|---|---|" + "---|" * len(EXPRESSION_KEYS),
+    ]
+    for result in report.pairs:
+        lines.append(f"| {result.video} | {result.target_photo} | {cells(result.expression)} |")
+    lines.append(f"| pooled | | {cells(report.expression)} |")
+    worst_offset = max((abs(f.offset) for f in report.expression if not math.isnan(f.offset)), default=math.nan)
+    worst_r = min((f.correlation for f in report.expression if not math.isnan(f.correlation)), default=math.nan)
+    lines += ["", f"- Pooled: largest |offset| {worst_offset:.2f}, smallest r {worst_r:.2f}"]
     return "\n".join(lines)

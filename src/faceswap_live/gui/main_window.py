@@ -890,7 +890,8 @@ class MainWindow(QMainWindow):
 
         def add() -> Any:
             # The chosen face's box makes the thumbnail a crop of that face, not the middle of the photo.
-            return gallery.add(path, name, face_index, consent_confirmed=True, statement=statement, face_box=face_box)
+            blendshapes = target.landmarks.blendshapes  # for the entry's note on the photo's expression
+            return gallery.add(path, name, face_index, True, statement, face_box=face_box, blendshapes=blendshapes)
 
         def added(entry: Any) -> None:
             entry_id = str(entry.id)

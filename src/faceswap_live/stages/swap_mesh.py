@@ -31,13 +31,13 @@ import numpy.typing as npt
 from faceswap_live.config import SwapConfig
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import umeyama
+from faceswap_live.stages.expression import ExpressionTransfer
 from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
     EYE_FILL_TRIANGLES,
     FACE_OVAL,
     FEATURE_POINTS,
     FRONT_FACING_SIGN,
-    IDENTITY_FIT_POINTS,
     INNER_LIP_LOWER,
     INNER_LIP_UPPER,
     INNER_LIPS,
@@ -72,10 +72,12 @@ MIN_TRIANGLE_AREA_PX: Final = 1e-3
 BARYCENTRIC_TOLERANCE: Final = 1e-4
 
 RING_FADE: Final = (0.0, 0.3, 0.6, 0.85)
-LIP_IDENTITY_SHARE: Final = 0.6
 """Share of the identity weight on the 0th, 1st, 2nd, 3rd ring of mesh points around a pinned contour (the face
 outline, and the inner lips or eyes when they come from the user); 1 from the 4th ring inwards, so no triangle
 between a pinned contour and the reshaped inside folds."""
+LIP_IDENTITY_SHARE: Final = 1.0
+"""Share of the identity weight on the lips: all of it, since the target's lips wear the user's expression (a smile
+widens them; see stages/expression.py)."""
 LEVEL_HYSTERESIS: Final = 0.1
 """Relative face-size margin before the engine changes the target pyramid level it samples (see _pick_level)."""
 _OPENING_PAIRS: Final = np.asarray(
@@ -219,7 +221,7 @@ class MeshFaceSwapper(SwapEngine):
         map_side_px: int = 128,
         fade_start_deg: float = 40.0,
         fade_end_deg: float = 65.0,
-        identity_weight: float = 0.8,
+        identity_weight: float = 1.0,
     ) -> None:
         if not 0.0 <= identity_weight <= 1.0:
             raise ValueError("identity_weight must be between 0 and 1")
@@ -237,6 +239,7 @@ class MeshFaceSwapper(SwapEngine):
         self._jaw_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
+        self._expression = ExpressionTransfer()
 
     def set_target(self, target: TargetFace) -> None:
         """Build the target's pyramid and triangle vertices. Raises TargetFaceError for a target without a mesh."""
@@ -277,16 +280,24 @@ class MeshFaceSwapper(SwapEngine):
         if points.shape[1] < 3:
             target_points = np.hstack([target_points, np.zeros((MESH_POINT_COUNT, 1))])
         self._target_points = target_points
+        self._expression.set_target(target_points, target.landmarks.blendshapes)
         self._jaw_weights = jaw_weights(target_points[:, :2])
         self._lid_weights = lid_weights(target_points[:, :2])
 
-    def destination_points(self, points_px: npt.NDArray[np.floating], settings: SwapConfig) -> npt.NDArray[np.float32]:
+    def destination_points(
+        self,
+        points_px: npt.NDArray[np.floating],
+        settings: SwapConfig,
+        blendshapes: dict[str, float] | None = None,
+        track_id: int = 0,
+    ) -> npt.NDArray[np.float32]:
         """Where each of the 468 mesh points of the target is drawn in the frame: 468×2 float32 frame pixels.
 
-        The user's mesh (head pose, expression) reshaped towards the target's own proportions (identity): the target
-        mesh is fitted to the user's by a 3D similarity on points that expression hardly moves (eye corners, nose,
-        forehead), its jaw opened as far as the user's, and every point moved identity_weight of the way from the
-        user's position to the fitted target's. The face outline stays the user's (no gap at the mask's edge), with
+        The user's mesh (head pose, expression) reshaped towards the target's own proportions (identity): the
+        target's neutral face (its photo's expression taken out) wearing the user's expression, in the user's head
+        pose (see stages/expression.py; blendshapes: the user's MediaPipe scores, track_id: which face, for its
+        running neutral face), its jaw opened as far as the user's, and every point moved identity_weight of the way
+        from the user's position to that mesh. The face outline stays the user's (no gap at the mask's edge), with
         a fade over a few rings of points; the mouth and eye openings keep the user's own gap, so talking and
         blinking follow the user exactly; with the user's own mouth (or eyes) kept, their contour stays the user's.
         """
@@ -294,7 +305,10 @@ class MeshFaceSwapper(SwapEngine):
         weight = self.identity_weight
         if weight <= 0.0 or self._target_points.shape[0] != MESH_POINT_COUNT:
             return np.ascontiguousarray(user[:, :2], dtype=np.float32)
-        fitted = fit_similarity_3d(self._target_points, user, IDENTITY_FIT_POINTS)[:, :2]
+        neutral, expression = self._expression.neutral_and_expression(user, blendshapes or {}, track_id)
+        # The lids and the skin above them follow the lid gap below (as the jaw does), not the expression, so a
+        # closing lid pulls the target's lid skin down with it.
+        fitted = neutral[:, :2] + (1.0 - self._lid_weights.max(axis=0))[:, None] * expression[:, :2]
         user_xy = user[:, :2]
         # Open (or close) the target's jaw to the user's mouth opening: the lower lip, chin and lower face follow.
         user_gap = user_xy[LOWER_LIP_CENTRE] - user_xy[UPPER_LIP_CENTRE]
@@ -341,7 +355,7 @@ class MeshFaceSwapper(SwapEngine):
             return None
         face_size_px = float(max(mesh_box.width, mesh_box.height))
         level = self._pick_level(face_size_px)
-        destination = self.destination_points(points, settings)
+        destination = self.destination_points(points, settings, face.blendshapes, face.track_id)
 
         # Coarse grid over the region; grid pixel j covers frame pixels around x0 + (j + 0.5) / scale - 0.5.
         scale = min(1.0, self.map_side_px / max(region.width, region.height))
@@ -467,8 +481,6 @@ def identity_point_weights(eyes_from_user: bool) -> npt.NDArray[np.float64]:
     rings = ring_distance(pinned, MESH_POINT_COUNT)
     fade = np.asarray(RING_FADE, dtype=np.float64)
     weights = np.where(rings < fade.size, fade[np.minimum(rings, fade.size - 1)], 1.0)
-    # The lips keep more of the user's shape: a smile widens the user's mouth, and a mouth drawn at the target's
-    # (still) width would not smile back.
     lips = list(set(OUTER_LIP_UPPER + OUTER_LIP_LOWER + INNER_LIP_UPPER + INNER_LIP_LOWER))
     weights[lips] *= LIP_IDENTITY_SHARE
     return weights

@@ -14,7 +14,7 @@ from PIL import Image  # Pillow comes with MediaPipe (via matplotlib); used only
 from faceswap_live.config import LandmarkConfig
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import keypoints_from_mesh
-from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.landmarks import DetectedFace, FaceLandmarkDetector
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
 
 logger = logging.getLogger(__name__)
@@ -63,12 +63,16 @@ def _image_size_from_header(data: np.ndarray, name: str) -> tuple[int, int]:
             return 0, 0
 
 
-def _detections_to_faces(points_list: list[np.ndarray]) -> list[FaceLandmarks]:
+def _detections_to_faces(found: list[DetectedFace]) -> list[FaceLandmarks]:
     return [
         FaceLandmarks(
-            points_px=points, keypoints_px=keypoints_from_mesh(points), box=Box.around(points), track_id=index
+            points_px=face.points_px,
+            keypoints_px=keypoints_from_mesh(face.points_px),
+            box=Box.around(face.points_px),
+            track_id=index,
+            blendshapes=face.blendshapes,
         )
-        for index, points in enumerate(points_list)
+        for index, face in enumerate(found)
     ]
 
 
@@ -102,16 +106,17 @@ def find_faces_in_photo(image_bgr: BgrImage, model_path: Path, max_faces: int = 
     Raises ModelError when the landmark model cannot be loaded.
     """
     height, width = image_bgr.shape[:2]
-    found: list[np.ndarray] = []
+    found: list[DetectedFace] = []
     config = LandmarkConfig(max_faces=max_faces, min_detection_confidence=0.5)
     whole = Box(0, 0, width, height)
-    with FaceLandmarkDetector(model_path, config, mode="image") as detector:
+    # Blendshapes: the mesh engine takes the photo's own expression out of its face (stages/expression.py).
+    with FaceLandmarkDetector(model_path, config, mode="image", with_blendshapes=True) as detector:
         for tile_box in _tile_boxes(width, height):
-            for points in _detect_in(detector, image_bgr, tile_box):
-                box = Box.around(points)
+            for face in _detect_in(detector, image_bgr, tile_box):
+                box = Box.around(face.points_px)
                 if _cut_by_tile_edge(box, tile_box, width, height):
                     continue  # a face cut by the tile edge is found whole in an overlapping tile
-                if any(_same_face(box, Box.around(other)) for other in found):
+                if any(_same_face(box, Box.around(other.points_px)) for other in found):
                     continue
                 if tile_box != whole:
                     # Confirm in a crop framed on the face, where the detector is at its best: patterns on
@@ -119,17 +124,17 @@ def find_faces_in_photo(image_bgr: BgrImage, model_path: Path, max_faces: int = 
                     confirmed = [
                         again
                         for again in _detect_in(detector, image_bgr, box.expanded(2.5).clipped(width, height))
-                        if Box.around(again).iou(box) > 0.5
+                        if Box.around(again.points_px).iou(box) > 0.5
                     ]
                     if not confirmed:
                         continue
-                    points = confirmed[0]
-                found.append(points)
-    found.sort(key=lambda points: -Box.around(points).area)
+                    face = confirmed[0]
+                found.append(face)
+    found.sort(key=lambda face: -Box.around(face.points_px).area)
     return _detections_to_faces(found)
 
 
-def _detect_in(detector: FaceLandmarkDetector, image_bgr: BgrImage, region: Box) -> list[np.ndarray]:
+def _detect_in(detector: FaceLandmarkDetector, image_bgr: BgrImage, region: Box) -> list[DetectedFace]:
     """Meshes found in one region of the photo, in photo pixels (the region is scaled down to at most 1280 px)."""
     tile = image_bgr[region.y0 : region.y1, region.x0 : region.x1]
     scale = min(1.0, DETECTION_MAX_SIDE_PX / max(tile.shape[:2]))
@@ -137,7 +142,8 @@ def _detect_in(detector: FaceLandmarkDetector, image_bgr: BgrImage, region: Box)
         tile = np.asarray(cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     offset = np.array([region.x0, region.y0, 0], dtype=np.float32)
     return [
-        (face.points_px / scale + offset).astype(np.float32) for face in detector.detect(np.ascontiguousarray(tile))
+        DetectedFace((face.points_px / scale + offset).astype(np.float32), face.blendshapes)
+        for face in detector.detect(np.ascontiguousarray(tile))
     ]
 
 
@@ -166,7 +172,9 @@ def crop_target(image_bgr: BgrImage, face: FaceLandmarks, name: str, source_path
     if scale < 1.0:
         crop = np.asarray(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), dtype=np.uint8)
         points = points * scale
-    landmarks = FaceLandmarks(points_px=points, keypoints_px=keypoints_from_mesh(points), box=Box.around(points))
+    landmarks = FaceLandmarks(
+        points_px=points, keypoints_px=keypoints_from_mesh(points), box=Box.around(points), blendshapes=face.blendshapes
+    )
     return TargetFace(image_bgr=np.ascontiguousarray(crop), landmarks=landmarks, name=name, source_path=source_path)
 
 

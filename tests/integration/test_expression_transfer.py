@@ -1,0 +1,183 @@
+"""The mesh engine draws the target's face with the USER's expression, not the target photo's.
+
+Real MediaPipe meshes and blendshapes throughout: the public-domain astronaut (smiling, teeth showing) and Grace
+Hopper (neutral) portraits, and shared portraits where marked shared_data. Expressions are read back from the
+output image by a fresh MediaPipe landmarker, as `faceswap-live eval` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faceswap_live.config import AppConfig, LandmarkConfig, MarkingConfig, SwapConfig
+from faceswap_live.engine.pipeline import Pipeline
+from faceswap_live.eval.measures import EXPRESSION_KEYS, expression_figures
+from faceswap_live.gallery import CONSENT_STATEMENT, TargetGallery
+from faceswap_live.offline import read_video_frames
+from faceswap_live.stages.blend import blend_face
+from faceswap_live.stages.expression import ExpressionBasis, photo_expression_note
+from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.mesh_topology import LEFT_EYE_CORNERS, MOUTH_CORNERS, RIGHT_EYE_CORNERS
+from faceswap_live.stages.swap_mesh import MeshFaceSwapper
+from faceswap_live.stages.target import crop_target, find_faces_in_photo, load_target_face
+from faceswap_live.types import BgrImage, FaceLandmarks, Frame, TargetFace
+
+
+def _target(image_bgr: BgrImage, model_path: Path, name: str) -> TargetFace:
+    faces = find_faces_in_photo(image_bgr, model_path, max_faces=1)
+    assert faces, "the test photo must show a face"
+    return crop_target(image_bgr, faces[0], name)
+
+
+def _face(image_bgr: BgrImage, model_path: Path) -> FaceLandmarks:
+    faces = find_faces_in_photo(image_bgr, model_path, max_faces=1)
+    assert faces and faces[0].blendshapes, "the test photo must show a face, with blendshapes"
+    return faces[0]
+
+
+def _swap(user_bgr: BgrImage, target: TargetFace, model_path: Path) -> tuple[BgrImage, np.ndarray]:
+    """(the blended output frame, the drawn 468×2 mesh) for one still frame of the user."""
+    engine = MeshFaceSwapper()
+    engine.set_target(target)
+    face = _face(user_bgr, model_path)
+    swapped = engine.swap_face(user_bgr, face, None, SwapConfig())
+    assert swapped is not None
+    output = user_bgr.copy()
+    blend_face(output, swapped, face, SwapConfig())
+    return output, engine.destination_points(face.points_px, SwapConfig(), face.blendshapes, face.track_id + 1)
+
+
+def _scores(image_bgr: BgrImage, model_path: Path) -> dict[str, float]:
+    with FaceLandmarkDetector(model_path, LandmarkConfig(max_faces=1), mode="image", with_blendshapes=True) as reader:
+        found = reader.detect(image_bgr)
+    assert found, "the output must still show a face"
+    return found[0].blendshapes
+
+
+def _smile(scores: dict[str, float]) -> float:
+    return (scores["mouthSmileLeft"] + scores["mouthSmileRight"]) / 2.0
+
+
+def _mouth_width_over_eye_span(points: np.ndarray) -> float:
+    """Mouth-corner distance over the distance of the outer eye corners: narrower in a pout."""
+    mouth = np.linalg.norm(points[MOUTH_CORNERS[0], :2] - points[MOUTH_CORNERS[1], :2])
+    eyes = np.linalg.norm(points[RIGHT_EYE_CORNERS[0], :2] - points[LEFT_EYE_CORNERS[1], :2])
+    return float(mouth / eyes)
+
+
+def test_a_neutral_user_with_a_smiling_target_photo_gives_a_face_that_does_not_smile(
+    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """The astronaut photo smiles (MediaPipe reads ~0.9); Hopper is neutral (~0.01). Drawing the photo's own mesh
+    kept the smile on the output (0.7); the photo's expression is taken out, so the output reads neutral."""
+    target = _target(astronaut_bgr, landmark_model_path, "astronaut")
+    assert _smile(target.landmarks.blendshapes) > 0.7
+    output, _ = _swap(hopper_bgr, target, landmark_model_path)
+    assert _smile(_scores(output, landmark_model_path)) < 0.15
+
+
+def test_a_smiling_user_makes_a_neutral_target_smile(
+    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    target = _target(hopper_bgr, landmark_model_path, "hopper")
+    assert _smile(target.landmarks.blendshapes) < 0.1
+    output, _ = _swap(astronaut_bgr, target, landmark_model_path)
+    assert _smile(_scores(output, landmark_model_path)) > 0.7
+
+
+def test_the_drawn_smile_comes_from_the_expression_basis_not_the_photo(
+    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """The same neutral user: the drawn mouth has the width of the target's NEUTRAL mouth, which is narrower than
+    the smiling photo's own (measured against the eye span, so face size and pose do not count)."""
+    target = _target(astronaut_bgr, landmark_model_path, "astronaut")
+    _, drawn = _swap(hopper_bgr, target, landmark_model_path)
+    photo_ratio = _mouth_width_over_eye_span(target.landmarks.points_px)
+    assert _mouth_width_over_eye_span(drawn) < photo_ratio - 0.05
+
+
+def test_a_users_pout_moves_the_drawn_lips(
+    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """Hopper's real mesh with a pout added (the basis's mouthPucker offset, and a pucker score of 0.9 as MediaPipe
+    would report it): the drawn lips narrow towards the pout, with the neutral target's identity kept elsewhere."""
+    basis = ExpressionBasis.load()
+    face = _face(hopper_bgr, landmark_model_path)
+    engine = MeshFaceSwapper()
+    engine.set_target(_target(astronaut_bgr, landmark_model_path, "astronaut"))
+    settings = SwapConfig()
+    points = np.asarray(face.points_px[:468], np.float64)
+    neutral_drawn = engine.destination_points(points, settings, face.blendshapes, track_id=1)
+    pose = basis.pose_of(points)
+    pucker = np.zeros(len(basis.keys))
+    pucker[basis.keys.index("mouthPucker")] = 0.9
+    pouting = pose.from_canonical(pose.to_canonical(points) + basis.expression(pucker))
+    pout_scores = dict(face.blendshapes, mouthPucker=0.9)
+    pout_drawn = engine.destination_points(pouting, settings, pout_scores, track_id=1)
+    assert _mouth_width_over_eye_span(pout_drawn) < _mouth_width_over_eye_span(neutral_drawn) - 0.03
+
+
+@pytest.mark.shared_data
+def test_a_real_talking_clip_drives_the_drawn_lips_and_a_smiling_target_stops_smiling(
+    faces_dir: Path, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """A shared talking clip (a woman who purses and rounds her lips while speaking, never smiling broadly) through
+    the real pipeline with the smiling astronaut as the target: the output's pucker follows the source's frame by
+    frame, and the output smiles no more than the source does (the photo smiles at ~0.9)."""
+    frames, fps = read_video_frames(faces_dir / "videos" / "v09_p46.mp4", 60)
+    pipeline = Pipeline(
+        AppConfig(marking=MarkingConfig(label_enabled=False, watermark_enabled=False)), landmark_model_path
+    )
+    source_pucker, output_pucker, source_smile, output_smile = [], [], [], []
+    try:
+        pipeline.set_target(_target(astronaut_bgr, landmark_model_path, "astronaut"))
+        for index, frame in enumerate(frames):
+            result = pipeline.process(Frame(image_bgr=frame, index=index, captured_at_s=index / fps))
+            if index % 2 or not result.swapped:
+                continue
+            source, output = _scores(frame, landmark_model_path), _scores(result.output_bgr, landmark_model_path)
+            source_pucker.append(source["mouthPucker"])
+            output_pucker.append(output["mouthPucker"])
+            source_smile.append(_smile(source))
+            output_smile.append(_smile(output))
+    finally:
+        pipeline.close()
+    assert len(source_pucker) >= 25 and np.std(source_pucker) > 0.05
+    assert np.corrcoef(source_pucker, output_pucker)[0, 1] > 0.7
+    assert np.mean(output_smile) < np.mean(source_smile) + 0.15
+
+
+def test_a_smiling_photo_gets_a_note_and_a_neutral_one_none(
+    hopper_path: Path, astronaut_path: Path, landmark_model_path: Path
+) -> None:
+    smiling = load_target_face(astronaut_path, landmark_model_path)
+    assert photo_expression_note(smiling.landmarks.blendshapes).startswith("this photo smiles: a neutral photo")
+    assert photo_expression_note(load_target_face(hopper_path, landmark_model_path).landmarks.blendshapes) == ""
+    closed = photo_expression_note({"eyeBlinkLeft": 0.8, "eyeBlinkRight": 0.7, "jawOpen": 0.1})
+    assert closed.startswith("this photo has closed eyes:")
+
+
+def test_a_smiling_photo_added_to_the_gallery_keeps_its_note_across_restarts(
+    tmp_path: Path, hopper_path: Path, astronaut_path: Path, landmark_model_path: Path
+) -> None:
+    root = tmp_path / "targets"
+    smiling = TargetGallery(root).add(
+        astronaut_path, "Eileen", 0, True, CONSENT_STATEMENT, model_path=landmark_model_path
+    )
+    neutral = TargetGallery(root).add(hopper_path, "Grace", 0, True, CONSENT_STATEMENT, model_path=landmark_model_path)
+    assert TargetGallery(root).get(smiling.id).note.startswith("this photo smiles: a neutral photo")
+    assert TargetGallery(root).get(neutral.id).note == ""
+
+
+def test_expression_figures_give_the_offset_always_and_r_only_where_the_source_moves() -> None:
+    source = {key: [0.1, 0.1, 0.1, 0.1] for key in EXPRESSION_KEYS}
+    output = {key: [0.5, 0.5, 0.5, 0.5] for key in EXPRESSION_KEYS}
+    source["jawOpen"], output["jawOpen"] = [0.0, 0.2, 0.4, 0.6], [0.1, 0.2, 0.5, 0.6]
+    figures = {figure.key: figure for figure in expression_figures(source, output)}
+    assert figures["mouthSmileLeft"].offset == pytest.approx(0.4)
+    assert np.isnan(figures["mouthSmileLeft"].correlation)  # a still source: no correlation to speak of
+    assert figures["jawOpen"].offset == pytest.approx(0.05)
+    assert figures["jawOpen"].correlation == pytest.approx(np.corrcoef([0, 0.2, 0.4, 0.6], [0.1, 0.2, 0.5, 0.6])[0, 1])
