@@ -205,7 +205,7 @@ class MarkingConfig:
     label_scale: float = 0.04
     """Text height as a fraction of the frame height (0.04 = 19 px at 480 lines)."""
     watermark_enabled: bool = True
-    watermark_strength: float = 4.0
+    watermark_strength: float = 6.0
     """Peak luma change in grey levels; 4 ≈ 39.6 dB PSNR. Lower is less robust to re-encoding."""
 
     def __post_init__(self) -> None:
