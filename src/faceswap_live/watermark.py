@@ -3,21 +3,23 @@
 Scheme (version 2)
 ------------------
 * A fixed, public key (a seed derived from a SHA-256 of the scheme name) draws a TILE_CHIPS × TILE_CHIPS *tile* of
-  chips. Half the chips carry a pseudo-random ±1 **sync** pattern; the other half carry the **payload**: 32 bits
-  (16 bits of app version + a 16-bit CRC), each bit spread over several chips with its own ±1 signs.
+  chips. Three quarters of the chips carry a pseudo-random ±1 **sync** pattern (what detection looks for); the rest
+  carry the **payload**: 32 bits (16 bits of app version + a 16-bit CRC), each bit spread over two chips per tile.
 * The tile repeats over the whole frame, starting at its top-left corner. One chip is 1/CHIPS_PER_SHORT_SIDE of the
   frame's shorter side (6 px at 480 lines, 9 px at 720), so the mark scales with the frame. The chip grid is smoothed
   (Gaussian) so no chip edges show, and it is added to the luma (the same delta on B, G and R).
 * Perceptual masking: the delta is multiplied by a gain that follows the local contrast of the picture (local
-  standard deviation of the luma on a coarse grid): up to `strength` grey levels in texture (hair, fabric, faces),
-  a quarter of it on flat areas (a plain wall), where a pattern would show.
+  standard deviation of the luma on a grid of 1/160 of the shorter side, the weakest neighbour deciding): up to
+  `strength` grey levels in texture (hair, fabric, faces), FLAT_GAIN of it (under one grey level) on flat areas such
+  as a plain wall, where a pattern would show. A stream refreshes this map every MASK_REFRESH_FRAMES frames.
 * Detection does not need to know the frame's geometry. Because the mark is periodic, the autocorrelation of the
   (band-passed, contrast-normalised) picture has peaks on the tile's lattice, wherever the frame sits in the image
-  and however it was scaled, rotated, stretched, cropped, padded or mirrored. The two strongest lattice vectors give
-  the affine map back to the canonical tile; the picture is warped with it and folded onto one tile, and the folded
-  tile is correlated (FFT, every circular shift at once) with the sync pattern in each of its 8 orientations (the
-  square's rotations and mirror images, which the lattice alone cannot tell apart). The peak z-score over shifts,
-  orientations and candidate lattices is the detection score.
+  and however it was scaled, rotated, stretched, cropped, padded or mirrored. Candidate lattice vectors (periods
+  0.5–1.7× the unchanged one, rotations up to ±8°) are scored on the autocorrelation's peaks and refined on all the
+  lattice's peaks. Each gives the affine map back to the canonical tile: the picture is warped with it, folded onto
+  one tile, and the folded tile is correlated (FFT, every circular shift at once) with the sync pattern in each of
+  its 8 orientations (the square's rotations and mirror images, which the lattice alone cannot tell apart). The peak
+  z-score over shifts, orientations and candidate lattices is the detection score.
 * A video is judged by adding the band-passed frames before the search (the mark is the same in every frame, the
   picture is not), which makes detection on re-encoded video stronger than on one frame.
 
@@ -70,8 +72,10 @@ DETECTION_THRESHOLD_Z = 6.5
 """Peak z-score at or above which a file counts as marked (false-positive bound: see module docstring)."""
 LATTICE_CANDIDATES = 8
 """Candidate lattices (pairs of autocorrelation peaks) tried per image."""
-PEAKS_KEPT = 12
-"""Strongest autocorrelation peaks that candidate lattices are built from."""
+SIDES_KEPT = 3
+"""Best candidates for each side of the tile that candidate lattices are built from."""
+MAX_ROTATION_DEG = 8
+"""Rotations searched (either way); the issue's ±5° with a margin."""
 SMOOTHING_SIGMA_CANONICAL_PX = 1.0
 CHASE_BITS = 5
 BAND_FINE_SIGMA_PX = 0.8
@@ -98,7 +102,7 @@ def _key() -> _Key:
     generator = np.random.default_rng(seed)
     chip_count = TILE_CHIPS * TILE_CHIPS
     order = generator.permutation(chip_count)
-    sync_count = chip_count // 2
+    sync_count = chip_count * 3 // 4
     signs = generator.choice(np.array([-1.0, 1.0], dtype=np.float32), size=chip_count)
     sync = np.zeros(chip_count, dtype=np.float32)
     sync[order[:sync_count]] = signs[order[:sync_count]]
@@ -375,46 +379,104 @@ def _subpixel_peak(surface: FloatArray, row: int, column: int) -> tuple[float, f
 
 
 def _lattice_candidates(band: FloatArray) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
-    """Pairs of lattice vectors (x, y in working pixels) that the autocorrelation suggests, most likely first."""
-    spectrum = np.fft.rfft2(band)
-    power = np.abs(spectrum)  # square root of the power: whitens the picture's spectrum, keeps the mark's lines
-    autocorrelation = np.fft.fftshift(np.fft.irfft2(power, s=band.shape)).astype(np.float32)
+    """Pairs of lattice vectors (x, y in working pixels) that the autocorrelation suggests, most likely first.
+
+    The tile's two sides are searched separately, each over periods (PERIOD_RANGE) and angles (±MAX_ROTATION_DEG,
+    a quarter turn apart): a side scores the mean height of the autocorrelation peaks at 1–4 times its vector. The
+    best sides are paired and refined on all the lattice's peaks.
+    """
+    # Zero padding to twice the size: a circular autocorrelation would also show the lattice wrapped around the
+    # image's edges, at lags that are no multiple of the tile.
+    padded_shape = (cv2.getOptimalDFTSize(2 * band.shape[0]), cv2.getOptimalDFTSize(2 * band.shape[1]))
+    spectrum = np.fft.rfft2(band, s=padded_shape)
+    magnitude = np.abs(spectrum)  # square root of the power: whitens the picture's spectrum, keeps the mark's lines
+    autocorrelation = np.fft.fftshift(np.fft.irfft2(magnitude, s=padded_shape)).astype(np.float32)
     rows, columns = autocorrelation.shape
-    centre_y, centre_x = rows // 2, columns // 2
-    nominal = float(CANONICAL_TILE_PX)
-    low, high = nominal * PERIOD_RANGE[0], nominal * PERIOD_RANGE[1]
-    ys, xs = np.mgrid[0:rows, 0:columns]
-    radius = np.hypot(ys - centre_y, xs - centre_x)
-    upper_half = (ys < centre_y) | ((ys == centre_y) & (xs > centre_x))
-    allowed = (radius >= low) & (radius <= high) & upper_half
-    # Peaks stand out from the local background: subtract a smoothed version, keep local maxima.
+    centre_x, centre_y = columns // 2, rows // 2
+    # Divide by the overlap at each lag, so that short periods are not favoured just for overlapping more.
+    overlap_y = np.maximum(band.shape[0] - np.abs(np.arange(rows) - centre_y), band.shape[0] // 4)
+    overlap_x = np.maximum(band.shape[1] - np.abs(np.arange(columns) - centre_x), band.shape[1] // 4)
+    autocorrelation /= np.outer(overlap_y, overlap_x).astype(np.float32)
+    # Peaks stand out from the local background: subtract a smoothed version; a small max filter tolerates the
+    # rounding of predicted peak positions.
     detail = autocorrelation - cv2.GaussianBlur(autocorrelation, (0, 0), 3.0)
-    is_peak = detail >= cv2.dilate(detail, np.ones((5, 5), np.uint8))
-    candidates = np.nonzero(is_peak & allowed)
-    if candidates[0].size == 0:
-        return []
-    values = detail[candidates]
-    order = np.argsort(values)[::-1][:PEAKS_KEPT]
-    peaks = []
-    for index in order:
-        row, column = int(candidates[0][index]), int(candidates[1][index])
-        y, x = _subpixel_peak(detail, row, column)
-        vector = np.array([x - centre_x, y - centre_y], dtype=np.float64)
-        peaks.append((float(values[index]), vector))
-        # A strong peak may be the lattice's second harmonic (twice the tile): offer its half too.
-        if np.linalg.norm(vector) / 2.0 >= low:
-            peaks.append((0.9 * float(values[index]), vector / 2.0))
+    tolerant = cv2.dilate(detail, np.ones((3, 3), np.uint8))
+    nominal = float(CANONICAL_TILE_PX)
+    periods = np.arange(nominal * PERIOD_RANGE[0], nominal * PERIOD_RANGE[1], 0.5)
+    angles = np.deg2rad(np.arange(-MAX_ROTATION_DEG, MAX_ROTATION_DEG + 0.5, 1.0))
+    multiples = np.arange(1, 5, dtype=np.float64)
+    sides = []
+    for quarter in (0.0, math.pi / 2):
+        directions = np.stack([np.cos(angles + quarter), np.sin(angles + quarter)], axis=-1)  # A × 2
+        points = directions[:, None, None, :] * periods[None, :, None, None] * multiples[None, None, :, None]
+        xs = np.rint(centre_x + points[..., 0]).astype(np.int64)
+        ys = np.rint(centre_y - points[..., 1]).astype(np.int64)
+        inside = (xs >= 0) & (xs < columns) & (ys >= 0) & (ys < rows)
+        values = np.where(inside, tolerant[np.clip(ys, 0, rows - 1), np.clip(xs, 0, columns - 1)], 0.0)
+        score = values.sum(axis=2) / np.maximum(inside.sum(axis=2), 1)  # A × P
+        score[inside.sum(axis=2) == 0] = -np.inf
+        found: list[npt.NDArray[np.float64]] = []
+        for flat_index in np.argsort(score, axis=None)[::-1]:
+            angle_index, period_index = divmod(int(flat_index), periods.size)
+            vector = directions[angle_index] * periods[period_index] * np.array([1.0, -1.0])
+            if any(np.linalg.norm(vector - known) < 4.0 for known in found):
+                continue
+            found.append(vector)
+            if len(found) >= SIDES_KEPT:
+                break
+        sides.append(found)
     pairs: list[tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
-    for first in range(len(peaks)):
-        for second in range(first + 1, len(peaks)):
-            value_a, a = peaks[first]
-            value_b, b = peaks[second]
+    for a in sides[0]:
+        for b in sides[1]:
             ratio = float(np.linalg.norm(a) / np.linalg.norm(b))
-            cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-            if 0.75 <= ratio <= 1.33 and abs(cosine) <= 0.45:
-                pairs.append((value_a + value_b, a, b))
+            if not 0.7 <= ratio <= 1.43:
+                continue
+            refined_a, refined_b, support = _refine_lattice(detail, a, b)
+            pairs.append((support, refined_a, refined_b))
     pairs.sort(key=lambda pair: pair[0], reverse=True)
     return [(a, b) for _, a, b in pairs[:LATTICE_CANDIDATES]]
+
+
+def _refine_lattice(
+    detail: FloatArray, a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
+    """Refine lattice vectors a, b with all the lattice's peaks in the autocorrelation (up to 3 periods out), and
+    measure how well the lattice is supported (mean peak height over its points).
+
+    A tile misjudged by 1 % drifts by a whole chip across 25 tiles: the many far peaks pin the period down much more
+    precisely than the first two alone.
+    """
+    rows, columns = detail.shape
+    centre = np.array([columns // 2, rows // 2], dtype=np.float64)
+    support = 0.0
+    for reach in (1, 2, 3, 4):  # near peaks first: each pass predicts the farther ones more precisely
+        indices, observed, weights = [], [], []
+        support_values = []
+        for i in range(-reach, reach + 1):
+            for j in range(-reach, reach + 1):
+                if i == 0 and j == 0:
+                    continue
+                predicted = centre + i * a + j * b
+                x, y = round(predicted[0]), round(predicted[1])
+                if not (3 <= x < columns - 3 and 3 <= y < rows - 3):
+                    continue
+                window = detail[y - 2 : y + 3, x - 2 : x + 3]
+                support_values.append(float(detail[y, x]))
+                dy, dx = divmod(int(np.argmax(window)), 5)
+                peak_y, peak_x = _subpixel_peak(detail, y - 2 + dy, x - 2 + dx)
+                value = float(window.flat[dy * 5 + dx])
+                if value > 0:
+                    indices.append((i, j))
+                    observed.append((peak_x - centre[0], peak_y - centre[1]))
+                    weights.append(value)
+        support = float(np.mean(support_values)) if support_values else 0.0
+        if len(indices) < 3:
+            break
+        design = np.array(indices, dtype=np.float64) * np.sqrt(np.array(weights))[:, None]
+        target = np.array(observed, dtype=np.float64) * np.sqrt(np.array(weights))[:, None]
+        solution, *_ = np.linalg.lstsq(design, target, rcond=None)
+        a, b = solution[0], solution[1]
+    return a, b, support
 
 
 def _fold_along(band: FloatArray, a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> FloatArray:
