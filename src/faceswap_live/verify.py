@@ -130,10 +130,11 @@ def _message(
             f"faceswap-live{version} watermark found{in_frames} (score {watermark.score_z:.1f}, threshold "
             f"{DETECTION_THRESHOLD_Z:.1f}; chance of a false alarm ≤ {false_alarm:.0e})"
         )
+    signed = f"AI-modified, signed by {c2pa_summary.signer or 'unknown'}" if c2pa_summary else ""
     if c2pa_summary is None:
         credentials = "no content credentials (C2PA)"
     elif credentials_say_ai:
-        credentials = f"content credentials found and valid: AI-modified, signed by {c2pa_summary.signer or 'unknown'}"
+        credentials = f"content credentials found and valid: {signed}"
     elif not c2pa_summary.valid:
         credentials = "content credentials found but INVALID (changed after signing)"
     else:
@@ -146,8 +147,8 @@ def _message(
         return f"Watermark found: {found}; {credentials}."
     if credentials_say_ai:
         return (
-            f"Content credentials found and valid: {credentials.removeprefix('content credentials found and valid: ')}"
-            f"; no faceswap-live watermark (score {watermark.score_z:.1f} < {DETECTION_THRESHOLD_Z:.1f})."
+            f"Content credentials found and valid: {signed}; no faceswap-live watermark "
+            f"(score {watermark.score_z:.1f} < {DETECTION_THRESHOLD_Z:.1f})."
         )
     return (
         f"Neither a faceswap-live watermark (score {watermark.score_z:.1f} < {DETECTION_THRESHOLD_Z:.1f}) nor "
