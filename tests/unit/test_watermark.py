@@ -1,10 +1,12 @@
 """The invisible watermark: found wherever the frame ends up (moved, padded, scaled, rotated, stretched, cropped,
-mirrored, compressed, screenshotted), absent from unmarked pictures, and invisible on flat areas."""
+mirrored, compressed as JPEG or H.264, screenshotted), absent from unmarked pictures, and invisible on flat areas."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -25,14 +27,14 @@ VERSION = "0.3.7"
 Image = np.ndarray
 
 
-def synthetic_clip(frames: int = 3, width: int = 480, height: int = 360) -> list[Image]:
+def synthetic_clip(frames: int = 3, width: int = 480, height: int = 360, grain: float = 14.0) -> list[Image]:
     """A small clip: a textured scene (soft blobs and fine grain, like fabric and hair) drifting sideways, with a
     plain wall on its left third."""
     rng = np.random.default_rng(7)
     wide = width + 8 * frames
     coarse = cv2.resize(rng.uniform(40, 210, (height // 16, wide // 16, 3)), (wide, height))
-    grain = rng.normal(0, 14, (height, wide, 1))
-    scene = np.clip(coarse + grain, 0, 255).astype(np.uint8)
+    noise = rng.normal(0, grain, (height, wide, 1))
+    scene = np.clip(coarse + noise, 0, 255).astype(np.uint8)
     clip = []
     for index in range(frames):
         frame = np.ascontiguousarray(scene[:, index * 8 : index * 8 + width])
@@ -128,6 +130,34 @@ def test_geometry_is_reported(clip: list[Image]) -> None:
     assert abs(abs(rotated.rotation_deg) - 4.0) < 1.0
     padded = detect_watermark([in_window(frame) for frame in clip])
     assert 0.75 < padded.scale < 0.85  # the frame, shown at 1.25×, fills 450 of the window's 560 lines
+
+
+def h264_round_trip(frames: list[Image], bit_rate: int) -> list[Image]:
+    """Encode with libx264 at a fixed bitrate (like a call or an upload) and decode again."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "yuv420p"
+        stream.bit_rate = bit_rate
+        stream.options = {"preset": "veryfast"}
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    buffer.seek(0)
+    with av.open(buffer) as container:
+        return [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
+
+
+def test_mark_is_found_after_h264_at_300_kbits() -> None:
+    """A 640×480 recording squeezed to 300 kbit/s (a poor video call) still shows the mark over 5 frames."""
+    clip = synthetic_clip(frames=15, width=640, height=480)
+    embedder = WatermarkEmbedder(VERSION)
+    decoded = h264_round_trip([embedder.apply(frame.copy()) for frame in clip], 300_000)
+    assert detect_watermark(decoded[::3]).marked
+    assert not detect_watermark(h264_round_trip(clip, 300_000)[::3]).marked
 
 
 @pytest.mark.parametrize("face", ["astronaut_bgr", "hopper_bgr"])
