@@ -1,8 +1,9 @@
 """`faceswap-live verify FILE`: is this image or video marked as made by faceswap-live, and what do its credentials say?
 
-Two independent kinds of evidence: the invisible watermark (survives re-encoding, scaling, mild cropping, screenshots
-of the frame) and the C2PA manifest (cryptographically signed, but lost when a platform re-encodes or strips
-metadata). Either one makes the file count as marked.
+Two independent kinds of evidence, reported separately: the invisible watermark (survives re-encoding, scaling,
+rotation, cropping, padding, mirroring and screenshots, but its pattern is public, so it can be removed or forged) and
+the C2PA manifest (cryptographically signed, but lost when a platform re-encodes or strips metadata). Either one makes
+the file count as marked.
 """
 
 from __future__ import annotations
@@ -114,25 +115,45 @@ def sample_video_frames(path: Path, count: int = DEFAULT_VIDEO_FRAMES) -> list[B
 
 
 def _message(
-    watermark: WatermarkDetection, frames_marked: int, c2pa_summary: ManifestSummary | None, marked: bool
+    watermark: WatermarkDetection,
+    frames_marked: int,
+    frames_checked: int,
+    c2pa_summary: ManifestSummary | None,
+    credentials_say_ai: bool,
 ) -> str:
-    parts = []
+    """One headline that says which of the two kinds of evidence was found: watermark, credentials, both, neither."""
     if watermark.marked:
         version = f" {watermark.version}" if watermark.version else ""
-        parts.append(
-            f"faceswap-live{version} watermark found (score {watermark.score_z:.1f}, threshold "
-            f"{DETECTION_THRESHOLD_Z:.1f}; chance of a false alarm "
-            f"≤ {false_positive_probability(watermark.score_z):.0e})"
+        in_frames = f" in {frames_marked} of {frames_checked} frames checked" if frames_checked > 1 else ""
+        false_alarm = false_positive_probability(watermark.score_z)
+        found = (
+            f"faceswap-live{version} watermark found{in_frames} (score {watermark.score_z:.1f}, threshold "
+            f"{DETECTION_THRESHOLD_Z:.1f}; chance of a false alarm ≤ {false_alarm:.0e})"
         )
-    else:
-        parts.append(f"no faceswap-live watermark (score {watermark.score_z:.1f} < {DETECTION_THRESHOLD_Z:.1f})")
+    signed = f"AI-modified, signed by {c2pa_summary.signer or 'unknown'}" if c2pa_summary else ""
     if c2pa_summary is None:
-        parts.append("no content credentials (C2PA)")
+        credentials = "no content credentials (C2PA)"
+    elif credentials_say_ai:
+        credentials = f"content credentials found and valid: {signed}"
+    elif not c2pa_summary.valid:
+        credentials = "content credentials found but INVALID (changed after signing)"
     else:
-        state = "valid" if c2pa_summary.valid else "INVALID (changed after signing)"
-        parts.append(f"content credentials {state}, signed by {c2pa_summary.signer or 'unknown'}")
-    verdict = "MARKED as AI-modified by faceswap-live" if marked else "NOT marked by faceswap-live"
-    return f"{verdict}: " + "; ".join(parts) + "."
+        credentials = (
+            f"content credentials found and valid, but not from faceswap-live ({c2pa_summary.signer or 'unknown'})"
+        )
+    if watermark.marked and credentials_say_ai:
+        return f"AI-modified by faceswap-live: {found}; {credentials}."
+    if watermark.marked:
+        return f"Watermark found: {found}; {credentials}."
+    if credentials_say_ai:
+        return (
+            f"Content credentials found and valid: {signed}; no faceswap-live watermark "
+            f"(score {watermark.score_z:.1f} < {DETECTION_THRESHOLD_Z:.1f})."
+        )
+    return (
+        f"Neither a faceswap-live watermark (score {watermark.score_z:.1f} < {DETECTION_THRESHOLD_Z:.1f}) nor "
+        f"faceswap-live content credentials found; {credentials}. This does not prove the file is unedited."
+    )
 
 
 def verify_file(path: Path, video_frames: int = DEFAULT_VIDEO_FRAMES) -> VerificationResult:
@@ -180,7 +201,7 @@ def verify_file(path: Path, video_frames: int = DEFAULT_VIDEO_FRAMES) -> Verific
         watermark_found=watermark.marked,
         watermark_score_z=watermark.score_z,
         c2pa=c2pa_summary,
-        message=_message(watermark, frames_marked, c2pa_summary, marked),
+        message=_message(watermark, frames_marked, len(images), c2pa_summary, credentials_say_ai),
     )
 
 
@@ -208,4 +229,9 @@ def format_verification(result: VerificationResult) -> str:
             lines.append("    says: AI-modified (trained algorithmic media)")
         if manifest.failures:
             lines.append(f"    validation notes: {', '.join(manifest.failures)}")
+    if result.watermark_found and not (manifest and manifest.valid and manifest.ai_modified):
+        lines.append(
+            "  note: the watermark's pattern is public (open source): anyone can add it to any picture or remove it; "
+            "only valid content credentials prove who signed a file."
+        )
     return "\n".join(lines)

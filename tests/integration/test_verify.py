@@ -13,6 +13,7 @@ from faceswap_live import provenance
 from faceswap_live.config import MarkingConfig
 from faceswap_live.stages.marking import OutputMarker, mark_image
 from faceswap_live.verify import VerificationError, format_verification, verify_file
+from faceswap_live.watermark import embed_watermark
 
 VERSION = "0.2.5"
 
@@ -56,11 +57,13 @@ def test_marked_jpeg_is_verified_and_unmarked_is_not(tmp_path: Path, astronaut_b
     assert marked.marked and marked.watermark_found
     assert marked.confidence > 0.9999
     assert marked.frames_checked == 1 and marked.c2pa is None
-    assert "MARKED" in format_verification(marked)
+    text = format_verification(marked)
+    assert text.startswith("Watermark found: faceswap-live 0.2.5 watermark found")
+    assert "no content credentials" in text and "can add it to any picture" in text
 
     plain = verify_file(plain_path)
     assert not plain.marked and plain.confidence == 0.0
-    assert "NOT marked" in format_verification(plain)
+    assert format_verification(plain).startswith("Neither a faceswap-live watermark")
 
 
 def test_video_reencoded_at_call_bitrate_is_verified_with_its_version(tmp_path: Path, hopper_bgr: np.ndarray) -> None:
@@ -72,6 +75,7 @@ def test_video_reencoded_at_call_bitrate_is_verified_with_its_version(tmp_path: 
     assert result.version == VERSION
     assert result.frames_checked == 8
     assert result.frames_marked >= 6
+    assert f"in {result.frames_marked} of 8 frames checked" in result.message
 
 
 def test_unmarked_video_is_not_flagged(tmp_path: Path, hopper_bgr: np.ndarray) -> None:
@@ -96,7 +100,8 @@ def test_signed_file_reports_its_credentials_and_tampering_breaks_them(
     assert "c2pa.edited" in manifest.actions
     assert result.marked
     text = format_verification(result)
-    assert "content credentials (C2PA): Valid" in text and "AI-modified" in text
+    assert text.startswith("AI-modified by faceswap-live: faceswap-live")
+    assert "content credentials found and valid" in text and "content credentials (C2PA): Valid" in text
 
     # Change the picture after signing (as an editor would): the credentials no longer validate.
     data = bytearray(path.read_bytes())
@@ -104,6 +109,27 @@ def test_signed_file_reports_its_credentials_and_tampering_breaks_them(
     path.write_bytes(bytes(data))
     tampered = provenance.read_manifest(path)
     assert tampered is not None and not tampered.valid
+
+
+def test_credentials_without_watermark_and_a_forged_watermark_are_told_apart(
+    tmp_path: Path, hopper_bgr: np.ndarray, identity_dir: Path
+) -> None:
+    """Each kind of evidence is named on its own; the public watermark can be stamped on any photo, and verify says
+    what it sees (a watermark), not that the photo is authentic or AI-made."""
+    signed_only = tmp_path / "signed.jpg"
+    cv2.imwrite(str(signed_only), hopper_bgr)
+    provenance.sign_file(signed_only, VERSION)
+    result = verify_file(signed_only)
+    assert result.marked and not result.watermark_found
+    assert result.message.startswith("Content credentials found and valid: AI-modified")
+    assert "no faceswap-live watermark" in result.message and "Watermark found" not in result.message
+
+    forged = tmp_path / "forged.png"
+    cv2.imwrite(str(forged), embed_watermark(hopper_bgr, VERSION))
+    result = verify_file(forged)
+    assert result.watermark_found and result.c2pa is None
+    assert result.message.startswith("Watermark found:")
+    assert "anyone can add it to any picture" in format_verification(result)
 
 
 def test_recording_mp4_is_signed_and_still_plays(tmp_path: Path, hopper_bgr: np.ndarray, identity_dir: Path) -> None:
