@@ -8,6 +8,8 @@ correction) and only the final composite runs at full resolution, so blending co
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Final
 
 import cv2
@@ -15,21 +17,40 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
-from faceswap_live.stages.mesh_topology import FACE_OVAL, INNER_LIPS, LEFT_EYE, RIGHT_EYE
+from faceswap_live.stages.mesh_topology import (
+    FACE_OVAL,
+    INNER_LIPS,
+    LEFT_EYE,
+    LEFT_EYEBROW,
+    OUTER_LIP_LOWER,
+    OUTER_LIP_UPPER,
+    RIGHT_EYE,
+    RIGHT_EYEBROW,
+    closed_contour,
+)
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, Mask, SwappedFace
 
-__all__ = ["FACE_OVAL", "blend_face", "build_face_mask", "match_colour"]
+OUTER_LIPS: Final = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)
+
+__all__ = ["FACE_OVAL", "blend_face", "build_face_mask", "feature_polygons", "match_colour"]
 
 MASK_GRID_SIDE_PX: Final = 128
 """Masks are drawn on a grid with this longer side and scaled up: feathered edges are smooth at any size."""
 MOUTH_FEATHER: Final = 0.025
-"""Feather of the mouth-opening cut, as a fraction of the face size (a soft edge just on the inner lip line)."""
+"""Feather of the eye cut, as a fraction of the face size (a soft edge just on the lid line)."""
+LIP_EDGE_SIGMA: Final = 0.75
+LIP_EDGE_SIGMA_MIN_PX: Final = 0.8
+"""The mouth cut fades outwards from the inner lip line with a Gaussian of this many warp-grid cells (at least
+LIP_EDGE_SIGMA_MIN_PX frame pixels): smooth at any size, and wide enough to cover the coarse map's steps."""
 EYE_GROW: Final = 0.02
 """The eye cut is grown by this fraction of the face size, so lashes and the lid edge come from the user too."""
-SHADING_GRID_SIDE_PX: Final = 32
+SHADING_GRID_SIDE_PX: Final = 48
 """Colour/light matching works on a grid this size: only the low frequencies (lighting, skin tone) are matched."""
-SHADING_SIGMA: Final = 0.12
-"""Gaussian sigma of the light field as a fraction of the face size: large enough not to copy features."""
+SHADING_SIGMA: Final = 0.125
+"""Gaussian sigma of the light field as a fraction of the face width: the shade of brows and nose, not pores."""
+FEATURE_GROW: Final = 0.04
+"""Eyes, brows and lips are left out of the light fields grown by this fraction of the face width (lashes, lid
+shadow and the lip line go with them)."""
 GAIN_LIMITS: Final = (0.4, 2.5)
 POISSON_GRID_SIDE_PX: Final = 96
 """Poisson blending solves on a grid this size and applies the (smooth) correction at full resolution."""
@@ -75,8 +96,6 @@ def build_face_mask(
         mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel)))
         mask = cv2.GaussianBlur(mask, (kernel, kernel), 0)
     cut: np.ndarray = np.zeros_like(mask)
-    if cut_mouth:
-        cv2.fillPoly(cut, [to_grid(INNER_LIPS, True)], 255, lineType=cv2.LINE_AA, shift=4)
     if cut_eyes:
         eyes: np.ndarray = np.zeros_like(mask)
         cv2.fillPoly(eyes, [to_grid(RIGHT_EYE, True), to_grid(LEFT_EYE, True)], 255, lineType=cv2.LINE_AA, shift=4)
@@ -84,25 +103,71 @@ def build_face_mask(
         if grow > 1:
             eyes = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
         cut = np.maximum(cut, eyes)
-    if cut_mouth or cut_eyes:
+    if cut_eyes:
         cut_kernel = _odd(face_size * MOUTH_FEATHER)
         if cut_kernel > 1:
             cut = cv2.GaussianBlur(cut, (cut_kernel, cut_kernel), 0)
         mask = cv2.multiply(mask, cv2.bitwise_not(cut), scale=1.0 / 255.0)
     grid_mask = mask.astype(np.float32) * np.float32(1.0 / 255.0)
-    full = cv2.resize(grid_mask, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
+    full: Mask = np.asarray(
+        cv2.resize(grid_mask, (region.width, region.height), interpolation=cv2.INTER_LINEAR), np.float32
+    )
+    if cut_mouth:
+        lips = (feature_points if feature_points is not None else face.points_px)[list(INNER_LIPS), :2]
+        _cut_mouth_sharp(full, np.asarray(lips, np.float64) - (region.x0, region.y0), 1.0 / min(scale_x, scale_y))
     return np.asarray(full * swapped.coverage, dtype=np.float32)
 
 
-def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> BgrImage:
+def _cut_mouth_sharp(mask: Mask, lips_px: npt.NDArray[np.float64], grid_cell_px: float) -> None:
+    """Zero mask (region pixels, in place) inside the inner-lip polygon lips_px (K×2, region pixels), fading back
+    to 1 outside it over about two LIP_EDGE_SIGMA.
+
+    Drawn at full resolution with sub-pixel vertices, so the lip line is smooth even up close, where the coarse
+    mask grid would step. The whole polygon is cut (0 right up to the drawn lip line) and the feather lies outside
+    it: the engine's warp map is coarse too, so the texture just inside the lip line is a smear of the photo's lip
+    line, which must not show; a one-grid-cell fade outside covers the map's steps.
+    """
+    sigma = max(LIP_EDGE_SIGMA_MIN_PX, LIP_EDGE_SIGMA * grid_cell_px)
+    margin = math.ceil(3.0 * sigma) + 2
+    height, width = mask.shape
+    x0 = max(0, math.floor(lips_px[:, 0].min()) - margin)
+    y0 = max(0, math.floor(lips_px[:, 1].min()) - margin)
+    x1 = min(width, math.ceil(lips_px[:, 0].max()) + margin + 1)
+    y1 = min(height, math.ceil(lips_px[:, 1].max()) + margin + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    polygon = np.round((lips_px - (x0, y0)) * 16).astype(np.int32)
+    inside: np.ndarray = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(inside, [polygon], 255, lineType=cv2.LINE_AA, shift=4)
+    # A Gaussian edge is 0.5 on the lip line; doubled and clipped, it is 1 inside and fades only outwards.
+    soft = cv2.GaussianBlur(inside.astype(np.float32) * np.float32(2.0 / 255.0), (0, 0), sigma)
+    mask[y0:y1, x0:x1] *= 1.0 - np.minimum(soft, 1.0)
+
+
+def match_colour(
+    face_bgr: BgrImage,
+    reference_bgr: BgrImage,
+    mask: Mask,
+    *,
+    face_weight: Mask | None = None,
+    face_features: Sequence[npt.NDArray[np.floating]] = (),
+    reference_features: Sequence[npt.NDArray[np.floating]] = (),
+    face_width_px: float | None = None,
+) -> BgrImage:
     """face_bgr relit to the reference's light and skin tone, keeping face_bgr's detail (same H×W×3 uint8 BGR).
 
-    Both images are reduced to a ~32 px grid and their colours averaged inside the mask with a wide Gaussian
-    (about an eighth of the face): that light field is the "low frequency" of each face. face_bgr's brightness
-    is scaled by the ratio of those fields and its colour shifted by their difference, so a light from one side, a
-    colour cast or a darker room carry over while the target's skin detail, brows and eyes stay. A wide field with
-    the mask as weight is stable from frame to frame (thousands of pixels average out noise) and does not copy the
-    user's features.
+    A quotient of light fields: both images are reduced to a coarse grid and their colours averaged over skin with
+    a Gaussian of sigma SHADING_SIGMA × the face width (face_width_px; without it, the larger side of the image):
+    that is the light and shade falling on each face. face_bgr's brightness is multiplied by the ratio of the two
+    fields (the reference's shading in, face_bgr's own highlights and shadows out) and its colour shifted by their
+    difference, so a light from one side, a colour cast or a darker room carry over while the target's pores,
+    brows, wrinkles and make-up stay.
+
+    Only skin enters each light field: pixels where mask (and face_weight, the engine's own coverage: hair and
+    hands over the target are not skin) is above 0.3, minus the feature polygons (K×2 points in this image's
+    pixels: eyes, brows, lips) of each face, which are filled from the skin around them. So the user's brows and
+    mouth are not painted back onto the target as smudges of shade, and the target's dark brows, fringe or glasses
+    frame do not read as a shadow to be lit up into a band of skin.
     """
     height, width = face_bgr.shape[:2]
     if (mask > 0.5).sum() < 16:
@@ -110,12 +175,20 @@ def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> Bgr
     scale = min(1.0, SHADING_GRID_SIDE_PX / max(height, width))
     size = (max(2, round(width * scale)), max(2, round(height * scale)))
     coarse_mask = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
-    weight = np.where(coarse_mask > 0.3, coarse_mask, 0.0).astype(np.float32)
+    skin = np.where(coarse_mask > 0.3, coarse_mask, 0.0).astype(np.float32)
+    face_skin = skin
+    if face_weight is not None:
+        face_skin = skin * cv2.resize(face_weight, size, interpolation=cv2.INTER_AREA)
+    face_width_grid = (face_width_px if face_width_px is not None else max(height, width)) * scale
+    face_skin = face_skin * _outside_features(face_features, size, scale, face_width_grid)
+    reference_skin = skin * _outside_features(reference_features, size, scale, face_width_grid)
+    if (face_skin > 0.3).sum() < 4 or (reference_skin > 0.3).sum() < 4:
+        face_skin, reference_skin = skin, skin
     face_small = cv2.resize(face_bgr, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     reference_small = cv2.resize(reference_bgr, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-    sigma = max(0.8, SHADING_SIGMA * max(size))
-    face_light = _weighted_blur(face_small, weight, sigma)
-    reference_light = _weighted_blur(reference_small, weight, sigma)
+    sigma = max(0.8, SHADING_SIGMA * face_width_grid)
+    face_light = _weighted_blur(face_small, face_skin, sigma)
+    reference_light = _weighted_blur(reference_small, reference_skin, sigma)
     # Brightness as a gain (one for all channels, so light and shade scale the target's detail naturally), colour as
     # an offset: per-channel gains would tint the detail (wrinkles and pores turn red under a warm light).
     face_grey, reference_grey = face_light.mean(axis=2, keepdims=True), reference_light.mean(axis=2, keepdims=True)
@@ -125,6 +198,32 @@ def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> Bgr
     full_gain = cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None]
     full_shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
     return np.asarray(np.clip(face_bgr * full_gain + full_shift, 0, 255), dtype=np.uint8)
+
+
+def _outside_features(
+    features: Sequence[npt.NDArray[np.floating]], size: tuple[int, int], scale: float, face_width_grid: float
+) -> npt.NDArray[np.float32]:
+    """Grid-sized float32: 0 inside the feature polygons (grown by FEATURE_GROW of the face width), 1 elsewhere."""
+    inside: np.ndarray = np.zeros((size[1], size[0]), np.uint8)
+    if not features:
+        return np.ones((size[1], size[0]), np.float32)
+    polygons = [
+        np.round(((np.asarray(points)[:, :2] + 0.5) * scale - 0.5) * 16).astype(np.int32) for points in features
+    ]
+    cv2.fillPoly(inside, polygons, 255, lineType=cv2.LINE_AA, shift=4)
+    grow = _odd(face_width_grid * FEATURE_GROW)
+    if grow > 1:
+        inside = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    return np.asarray(1.0 - inside.astype(np.float32) / 255.0, np.float32)
+
+
+def feature_polygons(points_px: npt.NDArray[np.floating], origin: tuple[int, int]) -> list[npt.NDArray[np.float64]]:
+    """The eyes, brows and lips of a 468+ point mesh as polygons (K×2 float64) in pixels relative to origin."""
+    shift = np.asarray(origin, np.float64)
+    return [
+        np.asarray(points_px[list(contour), :2], np.float64) - shift
+        for contour in (RIGHT_EYE, LEFT_EYE, RIGHT_EYEBROW, LEFT_EYEBROW, OUTER_LIPS)
+    ]
 
 
 def _weighted_blur(image: npt.NDArray[np.float32], weight: npt.NDArray[np.float32], sigma: float) -> np.ndarray:
@@ -191,7 +290,18 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
     )
     face_bgr = swapped.face_bgr
     if settings.colour_match:
-        face_bgr = match_colour(face_bgr, destination, mask)
+        origin = (region.x0, region.y0)
+        drawn_points = getattr(swapped, "feature_points_px", None)
+        user_oval = face.points_px[list(FACE_OVAL), 0]
+        face_bgr = match_colour(
+            face_bgr,
+            destination,
+            mask,
+            face_weight=swapped.coverage,
+            face_features=feature_polygons(drawn_points if drawn_points is not None else face.points_px, origin),
+            reference_features=feature_polygons(face.points_px, origin),
+            face_width_px=float(user_oval.max() - user_oval.min()),
+        )
     if settings.blend_mode == "poisson":
         face_bgr = poisson_correct(face_bgr, destination, mask)
     alpha = mask
