@@ -40,6 +40,7 @@ MOUTH_FEATHER: Final = 0.025
 """Feather of the eye cut, as a fraction of the face size (a soft edge just on the lid line)."""
 LIP_EDGE_SIGMA: Final = 0.75
 LIP_EDGE_SIGMA_MIN_PX: Final = 0.8
+LIP_SUPERSAMPLING: Final = 4
 """The mouth cut fades outwards from the inner lip line with a Gaussian of this many warp-grid cells (at least
 LIP_EDGE_SIGMA_MIN_PX frame pixels): smooth at any size, and wide enough to cover the coarse map's steps."""
 EYE_GROW: Final = 0.02
@@ -52,6 +53,8 @@ FEATURE_GROW: Final = 0.04
 """Eyes, brows and lips are left out of the light fields grown by this fraction of the face width (lashes, lid
 shadow and the lip line go with them)."""
 GAIN_LIMITS: Final = (0.4, 2.5)
+HIGHLIGHT_KNEE: Final = 220.0
+"""Relit values above this (0-255) are compressed smoothly so that they reach white only in the limit."""
 POISSON_GRID_SIDE_PX: Final = 96
 """Poisson blending solves on a grid this size and applies the (smooth) correction at full resolution."""
 
@@ -136,9 +139,13 @@ def _cut_mouth_sharp(mask: Mask, lips_px: npt.NDArray[np.float64], grid_cell_px:
     y1 = min(height, math.ceil(lips_px[:, 1].max()) + margin + 1)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
-    polygon = np.round((lips_px - (x0, y0)) * 16).astype(np.int32)
-    inside: np.ndarray = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(inside, [polygon], 255, lineType=cv2.LINE_AA, shift=4)
+    # Filled on a grid LIP_SUPERSAMPLING times finer and averaged down: the polygon's area per pixel, so the edge
+    # moves with the lips by fractions of a pixel (cv2's anti-aliased fill snaps near-horizontal edges to rows).
+    fine = LIP_SUPERSAMPLING
+    polygon = np.round(((lips_px - (x0, y0) + 0.5) * fine - 0.5) * 16).astype(np.int32)
+    inside_fine: np.ndarray = np.zeros(((y1 - y0) * fine, (x1 - x0) * fine), np.uint8)
+    cv2.fillPoly(inside_fine, [polygon], 255, lineType=cv2.LINE_8, shift=4)
+    inside = cv2.resize(inside_fine, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
     # A Gaussian edge is 0.5 on the lip line; doubled and clipped, it is 1 inside and fades only outwards.
     soft = cv2.GaussianBlur(inside.astype(np.float32) * np.float32(2.0 / 255.0), (0, 0), sigma)
     mask[y0:y1, x0:x1] *= 1.0 - np.minimum(soft, 1.0)
@@ -197,7 +204,12 @@ def match_colour(
     shift = reference_light - face_light * gain
     full_gain = cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None]
     full_shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.asarray(np.clip(face_bgr * full_gain + full_shift, 0, 255), dtype=np.uint8)
+    relit = face_bgr * full_gain + full_shift
+    # Highlights roll off towards white instead of clipping: a photo darker than the user's room, lit up, would
+    # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches.
+    over = np.maximum(relit - HIGHLIGHT_KNEE, 0.0)
+    relit -= over - over / (1.0 + over * np.float32(1.0 / (255.0 - HIGHLIGHT_KNEE)))
+    return np.asarray(np.clip(relit, 0, 255), dtype=np.uint8)
 
 
 def _outside_features(

@@ -88,8 +88,8 @@ POSE_POINTS: Final = (
 """Points whose 3D layout gives the head's rotation (estimate_yaw_deg): spread across the face and in depth."""
 FOLD_FADE: Final = (0.04, 0.08)
 """folded_share at which the swapped face starts to fade and is gone: a reshaped mesh may fold at a few slivers
-near the lips and eyes even on a frontal face (up to 2 % of the area on the shared clips); more than that means the photo cannot be turned
-this far."""
+near the lips and eyes even on a frontal face (up to 2 % of the area on the shared clips); more than that means
+the photo cannot be turned this far."""
 LEVEL_HYSTERESIS: Final = 0.1
 """Relative face-size margin before the engine changes the target pyramid level it samples (see _pick_level)."""
 _OPENING_PAIRS: Final = np.asarray(
@@ -592,8 +592,22 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     inner = np.zeros((height, width), np.uint8)
     features = points_px[list(FEATURE_POINTS)]
     cv2.fillConvexPoly(inner, cv2.convexHull(np.round(features).astype(np.int32)), 255)
+    # The skin is sampled in the middle of the face below the eyes: a fringe, a hat or a hand over the forehead
+    # never reaches there, and would widen the skin model until hair passes for skin.
     skin_sample = np.zeros((height, width), np.uint8)
     cv2.fillPoly(skin_sample, [np.round((oval - centre) * 0.6 + centre).astype(np.int32)], 255)
+    right_eye, left_eye = points_px[RIGHT_EYE_CORNERS[0]], points_px[LEFT_EYE_CORNERS[1]]
+    across = (left_eye - right_eye) * 4.0
+    down = np.array([-across[1], across[0]], np.float32)
+    down *= 1.0 if down[1] >= 0 else -1.0
+    start = (right_eye + left_eye) / 2.0 + 0.03 * down
+    below = np.zeros_like(skin_sample)
+    cv2.fillConvexPoly(
+        below,
+        np.round([start - across, start + across, start + across + down, start - across + down]).astype(np.int32),
+        255,
+    )
+    skin_sample = np.asarray(cv2.bitwise_and(skin_sample, below), np.uint8)
     lab = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
     samples = lab[skin_sample > 0]
     if samples.shape[0] < 32:
