@@ -202,13 +202,16 @@ def match_colour(
     # The +8 keeps near-black pixels (hair, pupils) from turning the ratio into noise.
     gain = np.clip((reference_grey + 8.0) / (face_grey + 8.0), *GAIN_LIMITS).astype(np.float32)
     shift = reference_light - face_light * gain
-    full_gain = cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None]
+    full_gain = cv2.cvtColor(cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR), cv2.COLOR_GRAY2BGR)
     full_shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
-    relit = face_bgr * full_gain + full_shift
+    relit = cv2.add(cv2.multiply(face_bgr.astype(np.float32), full_gain), full_shift)
     # Highlights roll off towards white instead of clipping: a photo darker than the user's room, lit up, would
-    # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches.
-    over = np.maximum(relit - HIGHLIGHT_KNEE, 0.0)
-    relit -= over - over / (1.0 + over * np.float32(1.0 / (255.0 - HIGHLIGHT_KNEE)))
+    # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches. Only the few bright
+    # values are touched.
+    hot = relit > HIGHLIGHT_KNEE
+    if hot.any():
+        over = relit[hot] - HIGHLIGHT_KNEE
+        relit[hot] = HIGHLIGHT_KNEE + over / (1.0 + over * np.float32(1.0 / (255.0 - HIGHLIGHT_KNEE)))
     return np.asarray(np.clip(relit, 0, 255), dtype=np.uint8)
 
 
