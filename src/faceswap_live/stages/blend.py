@@ -3,7 +3,14 @@
 Shared by every engine: an engine returns a SwappedFace (new pixels and its own coverage in a frame region) and
 blend_face does the rest, touching only that region. Pure functions, safe from any thread; the work is done on a
 coarse grid over the face (about 128 px across) wherever the result is smooth anyway (masks, shading, Poisson
-correction) and only the final composite runs at full resolution, so blending costs about a millisecond or two.
+correction) and only the final composite runs at full resolution, so blending costs two to three milliseconds.
+
+Light: the swapped face keeps the photo's detail (pores, brows, wrinkles, make-up) but takes its shading from the
+user's frame. Both faces' light fields are Gaussian averages over skin (sigma an eighth of the face width) with the
+eyes, brows and lips of each face left out and filled from the skin around them, and the photo's hair left out too;
+the photo is multiplied by their ratio (match_colour). Its own highlights and shadows divide out, the user's light
+multiplies in, and neither face's features leak into the other. The user's open mouth is cut along the drawn inner
+lip line at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up close.
 """
 
 from __future__ import annotations

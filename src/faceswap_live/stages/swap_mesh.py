@@ -582,8 +582,9 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
 
     Hair over the forehead or the temples lies inside the mesh, so a plain warp pastes it onto the user's face as
     streaks. The inner face (the hull of brows, eyes, nose and lips) is always kept; in the rim between
-    it and the face outline, a pixel counts as face when its Lab colour is close to the skin colour measured in the
-    inner face (median and spread), so the user's own skin shows where the target's hair was.
+    it and the face outline, a pixel counts as face when its Lab colour is close to the skin colour measured on the
+    middle of the face below the eyes (median and spread), so the user's own skin shows where the target's hair
+    was, and a fringe is neither drawn nor lit up into a band of skin (blend.match_colour leaves it out too).
     """
     height, width = image_bgr.shape[:2]
     oval = points_px[list(FACE_OVAL)]
