@@ -39,7 +39,7 @@ from faceswap_live.types import BgrImage, Box, FaceLandmarks, Mask, SwappedFace
 
 OUTER_LIPS: Final = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)
 
-__all__ = ["FACE_OVAL", "blend_face", "build_face_mask", "feature_polygons", "match_colour"]
+__all__ = ["FACE_OVAL", "blend_face", "build_face_mask", "feature_polygons", "match_colour", "mouth_cut"]
 
 MASK_GRID_SIDE_PX: Final = 128
 """Masks are drawn on a grid with this longer side and scaled up: feathered edges are smooth at any size."""
@@ -123,29 +123,35 @@ def build_face_mask(
         cv2.resize(grid_mask, (region.width, region.height), interpolation=cv2.INTER_LINEAR), np.float32
     )
     if cut_mouth:
-        lips = (feature_points if feature_points is not None else face.points_px)[list(INNER_LIPS), :2]
-        _cut_mouth_sharp(full, np.asarray(lips, np.float64) - (region.x0, region.y0), 1.0 / min(scale_x, scale_y))
+        full *= 1.0 - mouth_cut(face, swapped)
     return np.asarray(full * swapped.coverage, dtype=np.float32)
 
 
-def _cut_mouth_sharp(mask: Mask, lips_px: npt.NDArray[np.float64], grid_cell_px: float) -> None:
-    """Zero mask (region pixels, in place) inside the inner-lip polygon lips_px (K×2, region pixels), fading back
-    to 1 outside it over about two LIP_EDGE_SIGMA.
+def mouth_cut(face: FaceLandmarks, swapped: SwappedFace) -> Mask:
+    """Region-sized float32: 1 inside the inner-lip polygon where the engine drew the lips (feature_points_px, else
+    the user's own), fading to 0 outside it over about two LIP_EDGE_SIGMA grid cells.
 
     Drawn at full resolution with sub-pixel vertices, so the lip line is smooth even up close, where the coarse
-    mask grid would step. The whole polygon is cut (0 right up to the drawn lip line) and the feather lies outside
+    mask grid would step. The whole polygon is cut (1 right up to the drawn lip line) and the feather lies outside
     it: the engine's warp map is coarse too, so the texture just inside the lip line is a smear of the photo's lip
-    line, which must not show; a one-grid-cell fade outside covers the map's steps.
+    line, which must not show; a fade of a grid cell or so outside covers the map's steps.
     """
+    region = swapped.region
+    feature_points = getattr(swapped, "feature_points_px", None)
+    lips_px = np.asarray(
+        (feature_points if feature_points is not None else face.points_px)[list(INNER_LIPS), :2], np.float64
+    ) - (region.x0, region.y0)
+    cut: Mask = np.zeros((region.height, region.width), np.float32)
+    grid_cell_px = max(1.0, max(region.width, region.height) / MASK_GRID_SIDE_PX)
     sigma = max(LIP_EDGE_SIGMA_MIN_PX, LIP_EDGE_SIGMA * grid_cell_px)
     margin = math.ceil(3.0 * sigma) + 2
-    height, width = mask.shape
+    height, width = cut.shape
     x0 = max(0, math.floor(lips_px[:, 0].min()) - margin)
     y0 = max(0, math.floor(lips_px[:, 1].min()) - margin)
     x1 = min(width, math.ceil(lips_px[:, 0].max()) + margin + 1)
     y1 = min(height, math.ceil(lips_px[:, 1].max()) + margin + 1)
     if x1 - x0 < 2 or y1 - y0 < 2:
-        return
+        return cut
     # Filled on a grid LIP_SUPERSAMPLING times finer and averaged down: the polygon's area per pixel, so the edge
     # moves with the lips by fractions of a pixel (cv2's anti-aliased fill snaps near-horizontal edges to rows).
     fine = LIP_SUPERSAMPLING
@@ -155,7 +161,8 @@ def _cut_mouth_sharp(mask: Mask, lips_px: npt.NDArray[np.float64], grid_cell_px:
     inside = cv2.resize(inside_fine, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
     # A Gaussian edge is 0.5 on the lip line; doubled and clipped, it is 1 inside and fades only outwards.
     soft = cv2.GaussianBlur(inside.astype(np.float32) * np.float32(2.0 / 255.0), (0, 0), sigma)
-    mask[y0:y1, x0:x1] *= 1.0 - np.minimum(soft, 1.0)
+    cut[y0:y1, x0:x1] = np.minimum(soft, 1.0)
+    return cut
 
 
 def match_colour(
@@ -209,9 +216,9 @@ def match_colour(
     # The +8 keeps near-black pixels (hair, pupils) from turning the ratio into noise.
     gain = np.clip((reference_grey + 8.0) / (face_grey + 8.0), *GAIN_LIMITS).astype(np.float32)
     shift = reference_light - face_light * gain
-    full_gain = cv2.cvtColor(cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR), cv2.COLOR_GRAY2BGR)
+    full_gain = cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None]
     full_shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
-    relit = cv2.add(cv2.multiply(face_bgr.astype(np.float32), full_gain), full_shift)
+    relit = face_bgr * full_gain + full_shift
     # Highlights roll off towards white instead of clipping: a photo darker than the user's room, lit up, would
     # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches. Only the few bright
     # values are touched.
@@ -303,13 +310,10 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
             return
         swapped = _crop_swapped(swapped, region)
     destination = frame_bgr[region.y0 : region.y1, region.x0 : region.x1]
-    mask = build_face_mask(
-        face,
-        swapped,
-        settings.mask_feather,
-        cut_mouth=settings.mouth_from_user,
-        cut_eyes=settings.eyes_from_user,
-    )
+    mask = build_face_mask(face, swapped, settings.mask_feather, cut_eyes=settings.eyes_from_user)
+    cut = mouth_cut(face, swapped) if settings.mouth_from_user else None
+    if cut is not None:
+        mask *= 1.0 - cut
     face_bgr = swapped.face_bgr
     if settings.colour_match:
         origin = (region.x0, region.y0)
@@ -329,11 +333,9 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
     alpha = mask
     mouth_bgr = getattr(swapped, "mouth_bgr", None)
     background: BgrImage = destination
-    if settings.mouth_from_user and mouth_bgr is not None:
+    if cut is not None and mouth_bgr is not None:
         # The engine moved the lips: what shows through the mouth cut is the user's mouth moved along with them.
-        inside_mouth = build_face_mask(face, swapped, 0.0, cut_mouth=True)
-        outline_only = build_face_mask(face, swapped, 0.0)
-        mouth_weight = np.clip(outline_only - inside_mouth, 0.0, 1.0)
+        mouth_weight = np.asarray(cut * swapped.coverage, np.float32)
         background = np.asarray(
             cv2.blendLinear(mouth_bgr, destination, mouth_weight, 1.0 - mouth_weight), dtype=np.uint8
         )
