@@ -28,10 +28,12 @@ from faceswap_live.stages.mesh_topology import (
     FACE_OVAL,
     INNER_LIPS,
     LEFT_EYE,
+    LEFT_EYE_CORNERS,
     LEFT_EYEBROW,
     OUTER_LIP_LOWER,
     OUTER_LIP_UPPER,
     RIGHT_EYE,
+    RIGHT_EYE_CORNERS,
     RIGHT_EYEBROW,
     closed_contour,
 )
@@ -39,7 +41,15 @@ from faceswap_live.types import BgrImage, Box, FaceLandmarks, Mask, SwappedFace
 
 OUTER_LIPS: Final = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)
 
-__all__ = ["FACE_OVAL", "blend_face", "build_face_mask", "feature_polygons", "match_colour", "mouth_cut"]
+__all__ = [
+    "FACE_OVAL",
+    "blend_face",
+    "build_face_mask",
+    "feature_polygons",
+    "match_colour",
+    "mouth_cut",
+    "user_glasses_mask",
+]
 
 MASK_GRID_SIDE_PX: Final = 128
 """Masks are drawn on a grid with this longer side and scaled up: feathered edges are smooth at any size."""
@@ -62,6 +72,12 @@ shadow and the lip line go with them)."""
 GAIN_LIMITS: Final = (0.4, 2.5)
 HIGHLIGHT_KNEE: Final = 220.0
 """Relit values above this (0-255) are compressed smoothly so that they reach white only in the limit."""
+GLASSES_LINE_WIDTH: Final = 0.06
+"""Glasses frames are found as lines narrower than this share of the face width (user_glasses_mask)."""
+GLASSES_BRIDGE_SCORE: Final = 30.0
+"""Line strength (grey levels) on the bridge between the eyes from which the user counts as wearing glasses."""
+LENS_INSIDE: Final = (0.62, 0.42)
+"""Semi-axes, in eye widths, of the ellipse around each eye that is always the target's (inside any lens rim)."""
 POISSON_GRID_SIDE_PX: Final = 96
 """Poisson blending solves on a grid this size and applies the (smooth) correction at full resolution."""
 
@@ -339,7 +355,75 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
         background = np.asarray(
             cv2.blendLinear(mouth_bgr, destination, mouth_weight, 1.0 - mouth_weight), dtype=np.uint8
         )
+    glasses = user_glasses_mask(destination, face.points_px, (region.x0, region.y0))
+    original = destination.copy() if glasses is not None else None
     destination[:] = cv2.blendLinear(face_bgr, background, alpha, 1.0 - alpha)
+    if glasses is not None and original is not None:
+        # The user's glasses stay whole over the swapped face: a face without them would keep only the arms at
+        # the temples, outside the mask.
+        glasses *= np.minimum(alpha * 4.0, 1.0)
+        destination[:] = cv2.blendLinear(original, destination, glasses, 1.0 - glasses)
+
+
+def user_glasses_mask(
+    frame_region_bgr: BgrImage, points_px: npt.NDArray[np.floating], origin: tuple[int, int]
+) -> Mask | None:
+    """Where the user's own glasses frame is, as a region-sized float32 mask in [0, 1]; None when no glasses show.
+
+    frame_region_bgr: the user's frame in the swapped region (before compositing); points_px: the user's 468+ point
+    mesh in frame pixels; origin: the region's top-left corner in the frame. Glasses are thin lines (dark or shiny)
+    much narrower than GLASSES_LINE_WIDTH of the face width, found with a morphological black-hat and top-hat in a
+    band from the brows to below the eyes. The user counts as wearing glasses when the bridge between the eyes holds
+    such a line (95th percentile of the line strength there at least GLASSES_BRIDGE_SCORE grey levels: 37-106 on
+    the shared clips with glasses, 4-20 without; clear plastic frames can stay below it). The eyes themselves are
+    left out, so the target's eyes show through the user's lenses.
+    """
+    points = np.asarray(points_px[:, :2], np.float64) - origin
+    oval = points[list(FACE_OVAL)]
+    face_width = float(np.ptp(oval[:, 0]))
+    inner_right, inner_left = points[RIGHT_EYE_CORNERS[1]], points[LEFT_EYE_CORNERS[0]]
+    eye_gap = float(np.linalg.norm(inner_left - inner_right))
+    if face_width < 40.0 or eye_gap < 8.0:
+        return None
+    around_eyes = points[list(RIGHT_EYE + LEFT_EYE + RIGHT_EYEBROW + LEFT_EYEBROW)]
+    height, width = frame_region_bgr.shape[:2]
+    x0, x1 = max(0, int(oval[:, 0].min()) - 2), min(width, int(oval[:, 0].max()) + 3)
+    y0 = max(0, int(around_eyes[:, 1].min() - 0.1 * eye_gap))
+    y1 = min(height, int(around_eyes[:, 1].max() + 0.9 * eye_gap))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    grey = cv2.cvtColor(frame_region_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    kernel = max(3, int(face_width * GLASSES_LINE_WIDTH)) | 1
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel))
+    lines = np.maximum(
+        cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, element), cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, element)
+    )
+    bridge_x, bridge_y = (inner_right + inner_left) / 2.0 - (x0, y0)
+    bridge = lines[
+        max(0, int(bridge_y - 0.45 * eye_gap)) : max(0, int(bridge_y + 0.15 * eye_gap) + 1),
+        max(0, int(bridge_x - 0.3 * eye_gap)) : max(0, int(bridge_x + 0.3 * eye_gap) + 1),
+    ]
+    if bridge.size == 0:
+        return None
+    score = float(np.percentile(bridge, 95))
+    if score < GLASSES_BRIDGE_SCORE:
+        return None
+    # Lines as strong as the bridge's count fully, faint ones (skin texture, wrinkles) not at all.
+    frame_lines = np.clip((lines.astype(np.float32) - 0.5 * score) / (0.3 * score), 0.0, 1.0)
+    # Inside the lenses (an ellipse around each eye, well within any rim) are the user's eyes, lids and the
+    # wrinkles around them: the target's show there instead.
+    lens_insides = np.zeros(lines.shape, np.uint8)
+    for corners in (RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS):
+        first, second = points[corners[0]] - (x0, y0), points[corners[1]] - (x0, y0)
+        eye_width = float(np.linalg.norm(second - first))
+        angle = math.degrees(math.atan2(float(second[1] - first[1]), float(second[0] - first[0])))
+        centre = (first + second) / 2.0
+        axes = (round(LENS_INSIDE[0] * eye_width), round(LENS_INSIDE[1] * eye_width))
+        cv2.ellipse(lens_insides, (round(centre[0]), round(centre[1])), axes, angle, 0, 360, 255, -1)
+    frame_lines[lens_insides > 0] = 0.0
+    mask: Mask = np.zeros((height, width), np.float32)
+    mask[y0:y1, x0:x1] = cv2.GaussianBlur(frame_lines, (0, 0), 0.8)
+    return mask
 
 
 def _crop_swapped(swapped: SwappedFace, region: Box) -> SwappedFace:
