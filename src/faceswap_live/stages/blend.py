@@ -385,29 +385,37 @@ def user_glasses_mask(
     eye_gap = float(np.linalg.norm(inner_left - inner_right))
     if face_width < 40.0 or eye_gap < 8.0:
         return None
-    around_eyes = points[list(RIGHT_EYE + LEFT_EYE + RIGHT_EYEBROW + LEFT_EYEBROW)]
     height, width = frame_region_bgr.shape[:2]
+    kernel = max(3, int(face_width * GLASSES_LINE_WIDTH)) | 1
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel))
+
+    def line_strength(x0: int, y0: int, x1: int, y1: int) -> npt.NDArray[np.uint8]:
+        grey = cv2.cvtColor(frame_region_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        return np.asarray(
+            np.maximum(
+                cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, element), cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, element)
+            ),
+            np.uint8,
+        )
+
+    # First the bridge alone (cheap: most users wear no glasses), with a kernel's margin for the morphology.
+    bridge_x, bridge_y = (inner_right + inner_left) / 2.0
+    bx0, bx1 = max(0, int(bridge_x - 0.3 * eye_gap)), min(width, int(bridge_x + 0.3 * eye_gap) + 1)
+    by0, by1 = max(0, int(bridge_y - 0.45 * eye_gap)), min(height, int(bridge_y + 0.15 * eye_gap) + 1)
+    if bx1 - bx0 < 2 or by1 - by0 < 2:
+        return None
+    px0, py0 = max(0, bx0 - kernel), max(0, by0 - kernel)
+    padded = line_strength(px0, py0, min(width, bx1 + kernel), min(height, by1 + kernel))
+    score = float(np.percentile(padded[by0 - py0 : by1 - py0, bx0 - px0 : bx1 - px0], 95))
+    if score < GLASSES_BRIDGE_SCORE:
+        return None
+    around_eyes = points[list(RIGHT_EYE + LEFT_EYE + RIGHT_EYEBROW + LEFT_EYEBROW)]
     x0, x1 = max(0, int(oval[:, 0].min()) - 2), min(width, int(oval[:, 0].max()) + 3)
     y0 = max(0, int(around_eyes[:, 1].min() - 0.1 * eye_gap))
     y1 = min(height, int(around_eyes[:, 1].max() + 0.9 * eye_gap))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
-    grey = cv2.cvtColor(frame_region_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-    kernel = max(3, int(face_width * GLASSES_LINE_WIDTH)) | 1
-    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel))
-    lines = np.maximum(
-        cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, element), cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, element)
-    )
-    bridge_x, bridge_y = (inner_right + inner_left) / 2.0 - (x0, y0)
-    bridge = lines[
-        max(0, int(bridge_y - 0.45 * eye_gap)) : max(0, int(bridge_y + 0.15 * eye_gap) + 1),
-        max(0, int(bridge_x - 0.3 * eye_gap)) : max(0, int(bridge_x + 0.3 * eye_gap) + 1),
-    ]
-    if bridge.size == 0:
-        return None
-    score = float(np.percentile(bridge, 95))
-    if score < GLASSES_BRIDGE_SCORE:
-        return None
+    lines = line_strength(x0, y0, x1, y1)
     # Lines as strong as the bridge's count fully, faint ones (skin texture, wrinkles) not at all.
     frame_lines = np.clip((lines.astype(np.float32) - 0.5 * score) / (0.3 * score), 0.0, 1.0)
     # Inside the lenses (an ellipse around each eye, well within any rim) are the user's eyes, lids and the
