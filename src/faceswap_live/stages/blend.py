@@ -318,7 +318,8 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
 
     The mask follows the user's face oval (feathered by settings.mask_feather), cut at the open mouth and the eyes
     when settings ask for the user's own; colours are relit to the frame when settings.colour_match; the composite is
-    an alpha blend, or a Poisson blend (settings.blend_mode "poisson") for the hardest lighting.
+    an alpha blend, or a Poisson blend (settings.blend_mode "poisson") for the hardest lighting. A user's own glasses
+    frames stay on top (user_glasses_mask).
     """
     region = swapped.region.clipped(frame_bgr.shape[1], frame_bgr.shape[0])
     if region != swapped.region or region.width <= 0 or region.height <= 0:
