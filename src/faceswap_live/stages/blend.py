@@ -238,8 +238,9 @@ def match_colour(
     # Highlights roll off towards white instead of clipping: a photo darker than the user's room, lit up, would
     # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches. Only the few bright
     # values are touched.
-    hot = relit > HIGHLIGHT_KNEE
-    if hot.any():
+    # Bilinear upsampling stays within the grid's values, so the grid bounds the brightest relit value.
+    hot = relit > HIGHLIGHT_KNEE if float((255.0 * gain + shift).max()) > HIGHLIGHT_KNEE else None
+    if hot is not None and hot.any():
         over = relit[hot] - HIGHLIGHT_KNEE
         relit[hot] = HIGHLIGHT_KNEE + over / (1.0 + over * np.float32(1.0 / (255.0 - HIGHLIGHT_KNEE)))
     return np.asarray(np.clip(relit, 0, 255), dtype=np.uint8)
@@ -407,7 +408,9 @@ def user_glasses_mask(
         return None
     px0, py0 = max(0, bx0 - kernel), max(0, by0 - kernel)
     padded = line_strength(px0, py0, min(width, bx1 + kernel), min(height, by1 + kernel))
-    score = float(np.percentile(padded[by0 - py0 : by1 - py0, bx0 - px0 : bx1 - px0], 95))
+    bridge = padded[by0 - py0 : by1 - py0, bx0 - px0 : bx1 - px0].ravel()
+    rank = int(0.95 * (bridge.size - 1))
+    score = float(np.partition(bridge, rank)[rank])  # the 95th percentile
     if score < GLASSES_BRIDGE_SCORE:
         return None
     around_eyes = points[list(RIGHT_EYE + LEFT_EYE + RIGHT_EYEBROW + LEFT_EYEBROW)]
