@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import SwapConfig
-from faceswap_live.stages.blend import blend_face, build_face_mask, match_colour
-from faceswap_live.stages.mesh_topology import FACE_OVAL, INNER_LIPS, LEFT_EYE, RIGHT_EYE
+from faceswap_live.stages.blend import blend_face, build_face_mask, feature_polygons, match_colour
+from faceswap_live.stages.mesh_topology import FACE_OVAL, INNER_LIPS, LEFT_EYE, LEFT_EYEBROW, RIGHT_EYE, RIGHT_EYEBROW
 from faceswap_live.types import Box, FaceLandmarks, SwappedFace
 
 CENTRE = (160.0, 130.0)
@@ -113,8 +113,9 @@ def test_blend_writes_only_inside_the_face_region(blend_mode: str) -> None:
     outside = np.ones(frame.shape[:2], bool)
     outside[region.y0 : region.y1, region.x0 : region.x1] = False
     assert np.array_equal(frame[outside], original[outside])
-    centre = (round(CENTRE[1]), round(CENTRE[0]))
-    assert not np.array_equal(frame[centre], original[centre]), "the face was not composited"
+    # On the forehead: the stripes across this synthetic face read as a glasses frame around the eyes, which stays.
+    forehead = (round(CENTRE[1]) - 50, round(CENTRE[0]))
+    assert not np.array_equal(frame[forehead], original[forehead]), "the face was not composited"
 
 
 def test_blend_clips_a_region_partly_outside_the_frame() -> None:
@@ -123,3 +124,104 @@ def test_blend_clips_a_region_partly_outside_the_frame() -> None:
     frame = np.full((150, 170, 3), 40, np.uint8)  # the face region reaches past the right and bottom edges
     blend_face(frame, swapped, face, SwapConfig())
     assert frame[140, 160].tolist() != [40, 40, 40]
+
+
+def _blurred_luminance(image_bgr: np.ndarray, sigma: float) -> np.ndarray:
+    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return np.asarray(cv2.GaussianBlur(grey, (0, 0), sigma))
+
+
+def test_relit_face_takes_the_users_shading_and_drops_the_photos_own() -> None:
+    face = synthetic_face()
+    swapped = swapped_for(face)
+    height, width = swapped.face_bgr.shape[:2]
+    ramp = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :, None]
+    rng = np.random.default_rng(1)
+    detail = rng.normal(0.0, 10.0, (height, width, 1)).astype(np.float32)
+    # The target photo is lit from the right, the user from the left.
+    target = np.clip((90.0 + 120.0 * ramp) + detail, 0, 255).astype(np.uint8).repeat(3, axis=2)
+    user = np.clip(np.broadcast_to(200.0 - 120.0 * ramp, (height, width, 1)), 0, 255).astype(np.uint8).repeat(3, axis=2)
+    mask = build_face_mask(face, swapped, 0.08)
+    relit = match_colour(target, user, mask, face_width_px=120.0)
+    inside = mask > 0.9
+    sigma = 120.0 / 8.0
+    light_user, light_out = _blurred_luminance(user, sigma)[inside], _blurred_luminance(relit, sigma)[inside]
+    assert np.corrcoef(light_user, light_out)[0, 1] > 0.95
+    # The target's own detail stays (the fine pattern is not flattened away).
+    fine = relit.astype(np.float32)[:, :, 0] - cv2.GaussianBlur(relit.astype(np.float32)[:, :, 0], (0, 0), 3.0)
+    assert fine[inside].std() > 5.0
+
+
+def test_users_brows_are_not_painted_back_onto_the_target_as_shade() -> None:
+    face = synthetic_face()
+    points = face.points_px.copy()
+    centre = np.array([160.0, 95.0])
+    for brow, side in ((RIGHT_EYEBROW, -1.0), (LEFT_EYEBROW, 1.0)):
+        angles = np.linspace(0.0, 2.0 * np.pi, len(brow), endpoint=False)
+        points[list(brow), 0] = centre[0] + side * 28.0 + 16.0 * np.cos(angles)
+        points[list(brow), 1] = centre[1] + 4.0 * np.sin(angles)
+    face = FaceLandmarks(points_px=points, keypoints_px=face.keypoints_px, box=face.box)
+    swapped = swapped_for(face, colour=(150, 150, 150))
+    region = swapped.region
+    user = np.full_like(swapped.face_bgr, 150)
+    polygons = feature_polygons(points, (region.x0, region.y0))
+    for polygon in polygons[2:4]:
+        cv2.fillPoly(user, [np.round(polygon).astype(np.int32)], (30, 30, 30))
+    mask = build_face_mask(face, swapped, 0.08)
+    relit = match_colour(
+        swapped.face_bgr, user, mask, reference_features=polygons, face_features=polygons, face_width_px=120.0
+    )
+    below_brow = (round(centre[1] + 14 - region.y0), round(centre[0] - 28 - region.x0))
+    # The skin under the user's dark brows keeps the target's brightness instead of a dark smudge.
+    assert abs(float(relit[below_brow].mean()) - 150.0) < 8.0
+
+
+def test_a_dark_fringe_in_the_target_is_not_lit_up_into_skin() -> None:
+    face = synthetic_face()
+    swapped = swapped_for(face, colour=(150, 160, 190))
+    region = swapped.region
+    target = swapped.face_bgr.copy()
+    band = slice(round(70 - region.y0), round(95 - region.y0))
+    target[band] = (30, 35, 45)  # hair over the forehead
+    coverage = np.ones(target.shape[:2], np.float32)
+    coverage[band] = 0.0  # the engine knows it is not face (target_face_alpha)
+    user = np.full_like(target, (150, 160, 190))
+    mask = build_face_mask(face, swapped, 0.08)
+    relit = match_colour(target, user, mask, face_weight=coverage, face_width_px=120.0)
+    assert float(relit[band].mean()) < 70.0, "the fringe stays dark hair"
+    skin_rows = slice(round(130 - region.y0), round(160 - region.y0))
+    assert abs(float(relit[skin_rows, 40:-40].mean()) - 166.7) < 10.0
+
+
+def _crossing(profile: np.ndarray) -> float:
+    """Sub-pixel position where a rising profile first reaches 0.5."""
+    index = int(np.argmax(profile >= 0.5))
+    before, after = profile[index - 1], profile[index]
+    return index - 1 + (0.5 - before) / max(after - before, 1e-6)
+
+
+def test_lip_cut_is_smooth_and_sub_pixel_up_close() -> None:
+    big = 4.0  # a face about 500 px tall, as up close to a webcam
+    base = synthetic_face(mouth_open_px=14.0)
+    crossings = []
+    for shift in (0.0, 0.25, 0.5):
+        points = base.points_px.copy()
+        points[:, :2] = (points[:, :2] - (160.0, 130.0)) * big + (400.0, 400.0 + shift)
+        face = FaceLandmarks(points_px=points, keypoints_px=base.keypoints_px, box=Box.around(points))
+        swapped: SwappedFace = swapped_for(face)
+        mask = build_face_mask(face, swapped, 0.08, cut_mouth=True)
+        region = swapped.region
+        lips = points[list(INNER_LIPS), :2] - (region.x0, region.y0)
+        inside = np.zeros(mask.shape, np.uint8)
+        cv2.fillPoly(inside, [np.round(lips).astype(np.int32)], 1)
+        inside = cv2.erode(inside, np.ones((5, 5), np.uint8))
+        assert mask[inside > 0].max() < 0.02, "nothing of the target shows inside the user's open mouth"
+        column = 400 - region.x0
+        lower_lip_y = float(lips[:, 1].max())
+        profile = mask[round(lower_lip_y) - 4 : round(lower_lip_y) + 30, column]
+        steps = np.diff(profile)
+        assert steps.min() > -0.01, "the edge rises monotonically (no ringing, no jagged outline)"
+        assert steps.max() < 0.35, "the edge is feathered over several pixels, not a hard step"
+        crossings.append(region.y0 + round(lower_lip_y) - 4 + _crossing(profile) - shift)
+    # Moving the face by a quarter pixel moves the edge with it: sub-pixel, not snapped to pixels or a grid.
+    assert max(crossings) - min(crossings) < 0.2

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -109,3 +110,49 @@ def expression_figures(source: dict[str, list[float]], output: dict[str, list[fl
             )
         )
     return figures
+
+
+SHADING_SIGMA_SHARE = 0.125
+"""Gaussian sigma of the shading measure as a share of the face width: large enough to leave out pores, brows and
+lips, small enough to keep a light from one side and the shade under the brows and the nose."""
+SHADING_GRID_WIDTH_PX = 64
+"""The shading measure works on the face scaled to this width (it is a low-frequency measure)."""
+
+
+def shading_correlation(source_bgr: BgrImage, output_bgr: BgrImage, face_oval_px: npt.NDArray[np.floating]) -> float:
+    """Pearson correlation, over the pixels inside the face, of the blurred luminance of source and output.
+
+    face_oval_px: K×2 (or K×3) points of the face outline in frame pixels (the source's). The luminance is averaged
+    with a Gaussian of sigma SHADING_SIGMA_SHARE × the face width, inside the face only (a normalised masked blur,
+    so the background does not leak in), and compared inside the outline shrunk by one sigma (where the blur saw
+    face on every side). 1.0 = the output's light and shade fall exactly like the source's. NaN for a face too
+    small to measure or a flat (constant) light field.
+    """
+    outline = np.asarray(face_oval_px, np.float64)[:, :2]
+    x0, y0 = np.floor(outline.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 1
+    height, width = source_bgr.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return math.nan
+    scale = SHADING_GRID_WIDTH_PX / (x1 - x0)
+    size = (SHADING_GRID_WIDTH_PX, max(8, round((y1 - y0) * scale)))
+    inside = np.zeros((size[1], size[0]), np.uint8)
+    polygon = np.round((outline - (x0, y0)) * scale * 16).astype(np.int32)
+    cv2.fillPoly(inside, [polygon], 255, lineType=cv2.LINE_AA, shift=4)
+    weight = inside.astype(np.float32) / 255.0
+    sigma = SHADING_SIGMA_SHARE * SHADING_GRID_WIDTH_PX
+    norm = cv2.GaussianBlur(weight, (0, 0), sigma)
+    lights = []
+    for image in (source_bgr, output_bgr):
+        grey = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        lights.append(cv2.GaussianBlur(small * weight, (0, 0), sigma) / np.maximum(norm, 1e-6))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(sigma) + 1, 2 * round(sigma) + 1))
+    core = cv2.erode(inside, kernel) > 127
+    if core.sum() < 16:
+        return math.nan
+    source_light, output_light = lights[0][core], lights[1][core]
+    if source_light.std() < 1e-6 or output_light.std() < 1e-6:
+        return math.nan
+    return float(np.corrcoef(source_light, output_light)[0, 1])

@@ -16,11 +16,13 @@ webcam) and each output frame is measured with tools independent of the swap:
   across it AND across the pairs just before and after it: some clips repeat every other frame (15 fps material in
   a 30 fps file), and a repeated frame in the middle of a head movement looks still on its own (source change ~0)
   while the pipeline's smoothed landmarks rightly keep moving, which made the ratio explode (v09: 3.7, v12: 50);
-- speed: per-stage ms of the pipeline (p50, p95);
 - expression figures: MediaPipe's blendshape scores (measures.EXPRESSION_KEYS: smile, pucker, funnel, jaw, brows,
   blinks) read by the same fresh landmarker on every EXPRESSION_EVERY-th frame of the source and of the output:
   per clip and pooled, the offset (output mean − source mean: a smiling target photo that keeps smiling shows as a
   positive smile offset) and the correlation for the keys the source moves (see measures.expression_figures).
+- shading: on the judged frames, the correlation inside the face of the blurred luminance (sigma an eighth of the
+  face width) of source and output: the swapped face should be lit like the user's (measures.shading_correlation);
+- speed: per-stage ms of the pipeline (p50, p95).
 """
 
 from __future__ import annotations
@@ -48,10 +50,12 @@ from faceswap_live.eval.measures import (
     face_height,
     mean_absolute_change,
     mouth_opening,
+    shading_correlation,
 )
 from faceswap_live.offline import read_video_frames
 from faceswap_live.profiling import StageSummary
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.mesh_topology import FACE_OVAL
 from faceswap_live.stages.target import find_faces_in_photo, load_target_face, read_image
 from faceswap_live.types import BgrImage, Box, Frame
 
@@ -129,6 +133,13 @@ class PairResult:
     def expression(self) -> list[ExpressionFigure]:
         """The expression figures of this clip (see measures.expression_figures)."""
         return expression_figures(self.expression_source, self.expression_output)
+    shading_correlations: list[float] = field(default_factory=list, repr=False)
+    """Per judged frame: blurred-luminance correlation of source and output inside the face."""
+
+    @property
+    def shading_correlation(self) -> float:
+        """Mean over the clip's judged frames of the shading correlation (see the module docstring)."""
+        return float(np.mean(self.shading_correlations)) if self.shading_correlations else math.nan
 
     @property
     def mouth_moves(self) -> bool:
@@ -155,6 +166,8 @@ class EvalReport:
     seconds: float
     expression: list[ExpressionFigure] = field(default_factory=list)
     """Pooled over the sampled frames of every clip."""
+    shading_correlation: float = math.nan
+    """Mean over the judged frames of all clips of the blurred-luminance correlation inside the face."""
 
 
 def _percentiles(values: list[float]) -> tuple[float, float]:
@@ -264,6 +277,10 @@ def evaluate_pair(
                     to_target.append(face_distance(output_embedding, judge_embedding))
                     to_source.append(face_distance(output_embedding, source_embedding))
                     nearer.append(to_target[-1] < to_source[-1])
+            if index % identity_every == 0:
+                shading = shading_correlation(image, output, source_points[list(FACE_OVAL)])
+                if not math.isnan(shading):
+                    result.shading_correlations.append(shading)
             if previous is not None:
                 previous_source, previous_output, previous_points = previous
                 motion = float(np.linalg.norm(source_points[:, :2] - previous_points[:, :2], axis=1).mean())
@@ -397,7 +414,13 @@ def run_eval(
         stage_ms={stage: _percentiles(values) for stage, values in stages.items()},
         seconds=time.perf_counter() - started,
         expression=pooled_expression(results),
+        shading_correlation=_pooled_shading(results),
     )
+
+
+def _pooled_shading(results: list[PairResult]) -> float:
+    values = [value for result in results for value in result.shading_correlations]
+    return float(np.mean(values)) if values else math.nan
 
 
 def format_report(report: EvalReport) -> str:
@@ -439,6 +462,7 @@ def format_report(report: EvalReport) -> str:
         "",
         format_expression_table(report),
     ]
+    lines[-1:-1] = _shading_lines(report)
     return "\n".join(lines)
 
 
@@ -466,3 +490,12 @@ def format_expression_table(report: EvalReport) -> str:
     worst_r = min((f.correlation for f in report.expression if not math.isnan(f.correlation)), default=math.nan)
     lines += ["", f"- Pooled: largest |offset| {worst_offset:.2f}, smallest r {worst_r:.2f}"]
     return "\n".join(lines)
+
+
+def _shading_lines(report: EvalReport) -> list[str]:
+    """The shading figure: per clip and pooled (mean over judged frames)."""
+    per_clip = ", ".join(f"{Path(result.video).stem} {result.shading_correlation:.2f}" for result in report.pairs)
+    return [
+        f"- Shading (blurred luminance, sigma 1/8 face width, source vs output inside the face, mean r over judged "
+        f"frames): pooled {report.shading_correlation:.3f}; per clip: {per_clip}"
+    ]

@@ -3,11 +3,20 @@
 Shared by every engine: an engine returns a SwappedFace (new pixels and its own coverage in a frame region) and
 blend_face does the rest, touching only that region. Pure functions, safe from any thread; the work is done on a
 coarse grid over the face (about 128 px across) wherever the result is smooth anyway (masks, shading, Poisson
-correction) and only the final composite runs at full resolution, so blending costs about a millisecond or two.
+correction) and only the final composite runs at full resolution, so blending costs two to three milliseconds.
+
+Light: the swapped face keeps the photo's detail (pores, brows, wrinkles, make-up) but takes its shading from the
+user's frame. Both faces' light fields are Gaussian averages over skin (sigma an eighth of the face width) with the
+eyes, brows and lips of each face left out and filled from the skin around them, and the photo's hair left out too;
+the photo is multiplied by their ratio (match_colour). Its own highlights and shadows divide out, the user's light
+multiplies in, and neither face's features leak into the other. The user's open mouth is cut along the drawn inner
+lip line at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up close.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Final
 
 import cv2
@@ -15,22 +24,60 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
-from faceswap_live.stages.mesh_topology import FACE_OVAL, INNER_LIPS, LEFT_EYE, RIGHT_EYE
+from faceswap_live.stages.mesh_topology import (
+    FACE_OVAL,
+    INNER_LIPS,
+    LEFT_EYE,
+    LEFT_EYE_CORNERS,
+    LEFT_EYEBROW,
+    OUTER_LIP_LOWER,
+    OUTER_LIP_UPPER,
+    RIGHT_EYE,
+    RIGHT_EYE_CORNERS,
+    RIGHT_EYEBROW,
+    closed_contour,
+)
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, Mask, SwappedFace
 
-__all__ = ["FACE_OVAL", "blend_face", "build_face_mask", "match_colour"]
+OUTER_LIPS: Final = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)
+
+__all__ = [
+    "FACE_OVAL",
+    "blend_face",
+    "build_face_mask",
+    "feature_polygons",
+    "match_colour",
+    "mouth_cut",
+    "user_glasses_mask",
+]
 
 MASK_GRID_SIDE_PX: Final = 128
 """Masks are drawn on a grid with this longer side and scaled up: feathered edges are smooth at any size."""
 MOUTH_FEATHER: Final = 0.025
-"""Feather of the mouth-opening cut, as a fraction of the face size (a soft edge just on the inner lip line)."""
+"""Feather of the eye cut, as a fraction of the face size (a soft edge just on the lid line)."""
+LIP_EDGE_SIGMA: Final = 0.75
+LIP_EDGE_SIGMA_MIN_PX: Final = 0.8
+LIP_SUPERSAMPLING: Final = 4
+"""The mouth cut fades outwards from the inner lip line with a Gaussian of this many warp-grid cells (at least
+LIP_EDGE_SIGMA_MIN_PX frame pixels): smooth at any size, and wide enough to cover the coarse map's steps."""
 EYE_GROW: Final = 0.02
 """The eye cut is grown by this fraction of the face size, so lashes and the lid edge come from the user too."""
-SHADING_GRID_SIDE_PX: Final = 32
+SHADING_GRID_SIDE_PX: Final = 48
 """Colour/light matching works on a grid this size: only the low frequencies (lighting, skin tone) are matched."""
-SHADING_SIGMA: Final = 0.12
-"""Gaussian sigma of the light field as a fraction of the face size: large enough not to copy features."""
+SHADING_SIGMA: Final = 0.125
+"""Gaussian sigma of the light field as a fraction of the face width: the shade of brows and nose, not pores."""
+FEATURE_GROW: Final = 0.04
+"""Eyes, brows and lips are left out of the light fields grown by this fraction of the face width (lashes, lid
+shadow and the lip line go with them)."""
 GAIN_LIMITS: Final = (0.4, 2.5)
+HIGHLIGHT_KNEE: Final = 220.0
+"""Relit values above this (0-255) are compressed smoothly so that they reach white only in the limit."""
+GLASSES_LINE_WIDTH: Final = 0.06
+"""Glasses frames are found as lines narrower than this share of the face width (user_glasses_mask)."""
+GLASSES_BRIDGE_SCORE: Final = 30.0
+"""Line strength (grey levels) on the bridge between the eyes from which the user counts as wearing glasses."""
+LENS_INSIDE: Final = (0.62, 0.42)
+"""Semi-axes, in eye widths, of the ellipse around each eye that is always the target's (inside any lens rim)."""
 POISSON_GRID_SIDE_PX: Final = 96
 """Poisson blending solves on a grid this size and applies the (smooth) correction at full resolution."""
 
@@ -75,8 +122,6 @@ def build_face_mask(
         mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel)))
         mask = cv2.GaussianBlur(mask, (kernel, kernel), 0)
     cut: np.ndarray = np.zeros_like(mask)
-    if cut_mouth:
-        cv2.fillPoly(cut, [to_grid(INNER_LIPS, True)], 255, lineType=cv2.LINE_AA, shift=4)
     if cut_eyes:
         eyes: np.ndarray = np.zeros_like(mask)
         cv2.fillPoly(eyes, [to_grid(RIGHT_EYE, True), to_grid(LEFT_EYE, True)], 255, lineType=cv2.LINE_AA, shift=4)
@@ -84,25 +129,82 @@ def build_face_mask(
         if grow > 1:
             eyes = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
         cut = np.maximum(cut, eyes)
-    if cut_mouth or cut_eyes:
+    if cut_eyes:
         cut_kernel = _odd(face_size * MOUTH_FEATHER)
         if cut_kernel > 1:
             cut = cv2.GaussianBlur(cut, (cut_kernel, cut_kernel), 0)
         mask = cv2.multiply(mask, cv2.bitwise_not(cut), scale=1.0 / 255.0)
     grid_mask = mask.astype(np.float32) * np.float32(1.0 / 255.0)
-    full = cv2.resize(grid_mask, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
+    full: Mask = np.asarray(
+        cv2.resize(grid_mask, (region.width, region.height), interpolation=cv2.INTER_LINEAR), np.float32
+    )
+    if cut_mouth:
+        full *= 1.0 - mouth_cut(face, swapped)
     return np.asarray(full * swapped.coverage, dtype=np.float32)
 
 
-def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> BgrImage:
+def mouth_cut(face: FaceLandmarks, swapped: SwappedFace) -> Mask:
+    """Region-sized float32: 1 inside the inner-lip polygon where the engine drew the lips (feature_points_px, else
+    the user's own), fading to 0 outside it over about two LIP_EDGE_SIGMA grid cells.
+
+    Drawn at full resolution with sub-pixel vertices, so the lip line is smooth even up close, where the coarse
+    mask grid would step. The whole polygon is cut (1 right up to the drawn lip line) and the feather lies outside
+    it: the engine's warp map is coarse too, so the texture just inside the lip line is a smear of the photo's lip
+    line, which must not show; a fade of a grid cell or so outside covers the map's steps.
+    """
+    region = swapped.region
+    feature_points = getattr(swapped, "feature_points_px", None)
+    lips_px = np.asarray(
+        (feature_points if feature_points is not None else face.points_px)[list(INNER_LIPS), :2], np.float64
+    ) - (region.x0, region.y0)
+    cut: Mask = np.zeros((region.height, region.width), np.float32)
+    grid_cell_px = max(1.0, max(region.width, region.height) / MASK_GRID_SIDE_PX)
+    sigma = max(LIP_EDGE_SIGMA_MIN_PX, LIP_EDGE_SIGMA * grid_cell_px)
+    margin = math.ceil(3.0 * sigma) + 2
+    height, width = cut.shape
+    x0 = max(0, math.floor(lips_px[:, 0].min()) - margin)
+    y0 = max(0, math.floor(lips_px[:, 1].min()) - margin)
+    x1 = min(width, math.ceil(lips_px[:, 0].max()) + margin + 1)
+    y1 = min(height, math.ceil(lips_px[:, 1].max()) + margin + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return cut
+    # Filled on a grid LIP_SUPERSAMPLING times finer and averaged down: the polygon's area per pixel, so the edge
+    # moves with the lips by fractions of a pixel (cv2's anti-aliased fill snaps near-horizontal edges to rows).
+    fine = LIP_SUPERSAMPLING
+    polygon = np.round(((lips_px - (x0, y0) + 0.5) * fine - 0.5) * 16).astype(np.int32)
+    inside_fine: np.ndarray = np.zeros(((y1 - y0) * fine, (x1 - x0) * fine), np.uint8)
+    cv2.fillPoly(inside_fine, [polygon], 255, lineType=cv2.LINE_8, shift=4)
+    inside = cv2.resize(inside_fine, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    # A Gaussian edge is 0.5 on the lip line; doubled and clipped, it is 1 inside and fades only outwards.
+    soft = cv2.GaussianBlur(inside.astype(np.float32) * np.float32(2.0 / 255.0), (0, 0), sigma)
+    cut[y0:y1, x0:x1] = np.minimum(soft, 1.0)
+    return cut
+
+
+def match_colour(
+    face_bgr: BgrImage,
+    reference_bgr: BgrImage,
+    mask: Mask,
+    *,
+    face_weight: Mask | None = None,
+    face_features: Sequence[npt.NDArray[np.floating]] = (),
+    reference_features: Sequence[npt.NDArray[np.floating]] = (),
+    face_width_px: float | None = None,
+) -> BgrImage:
     """face_bgr relit to the reference's light and skin tone, keeping face_bgr's detail (same H×W×3 uint8 BGR).
 
-    Both images are reduced to a ~32 px grid and their colours averaged inside the mask with a wide Gaussian
-    (about an eighth of the face): that light field is the "low frequency" of each face. face_bgr's brightness
-    is scaled by the ratio of those fields and its colour shifted by their difference, so a light from one side, a
-    colour cast or a darker room carry over while the target's skin detail, brows and eyes stay. A wide field with
-    the mask as weight is stable from frame to frame (thousands of pixels average out noise) and does not copy the
-    user's features.
+    A quotient of light fields: both images are reduced to a coarse grid and their colours averaged over skin with
+    a Gaussian of sigma SHADING_SIGMA × the face width (face_width_px; without it, the larger side of the image):
+    that is the light and shade falling on each face. face_bgr's brightness is multiplied by the ratio of the two
+    fields (the reference's shading in, face_bgr's own highlights and shadows out) and its colour shifted by their
+    difference, so a light from one side, a colour cast or a darker room carry over while the target's pores,
+    brows, wrinkles and make-up stay.
+
+    Only skin enters each light field: pixels where mask (and face_weight, the engine's own coverage: hair and
+    hands over the target are not skin) is above 0.3, minus the feature polygons (K×2 points in this image's
+    pixels: eyes, brows, lips) of each face, which are filled from the skin around them. So the user's brows and
+    mouth are not painted back onto the target as smudges of shade, and the target's dark brows, fringe or glasses
+    frame do not read as a shadow to be lit up into a band of skin.
     """
     height, width = face_bgr.shape[:2]
     if (mask > 0.5).sum() < 16:
@@ -110,12 +212,20 @@ def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> Bgr
     scale = min(1.0, SHADING_GRID_SIDE_PX / max(height, width))
     size = (max(2, round(width * scale)), max(2, round(height * scale)))
     coarse_mask = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
-    weight = np.where(coarse_mask > 0.3, coarse_mask, 0.0).astype(np.float32)
+    skin = np.where(coarse_mask > 0.3, coarse_mask, 0.0).astype(np.float32)
+    face_skin = skin
+    if face_weight is not None:
+        face_skin = skin * cv2.resize(face_weight, size, interpolation=cv2.INTER_AREA)
+    face_width_grid = (face_width_px if face_width_px is not None else max(height, width)) * scale
+    face_skin = face_skin * _outside_features(face_features, size, scale, face_width_grid)
+    reference_skin = skin * _outside_features(reference_features, size, scale, face_width_grid)
+    if (face_skin > 0.3).sum() < 4 or (reference_skin > 0.3).sum() < 4:
+        face_skin, reference_skin = skin, skin
     face_small = cv2.resize(face_bgr, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     reference_small = cv2.resize(reference_bgr, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-    sigma = max(0.8, SHADING_SIGMA * max(size))
-    face_light = _weighted_blur(face_small, weight, sigma)
-    reference_light = _weighted_blur(reference_small, weight, sigma)
+    sigma = max(0.8, SHADING_SIGMA * face_width_grid)
+    face_light = _weighted_blur(face_small, face_skin, sigma)
+    reference_light = _weighted_blur(reference_small, reference_skin, sigma)
     # Brightness as a gain (one for all channels, so light and shade scale the target's detail naturally), colour as
     # an offset: per-channel gains would tint the detail (wrinkles and pores turn red under a warm light).
     face_grey, reference_grey = face_light.mean(axis=2, keepdims=True), reference_light.mean(axis=2, keepdims=True)
@@ -124,7 +234,42 @@ def match_colour(face_bgr: BgrImage, reference_bgr: BgrImage, mask: Mask) -> Bgr
     shift = reference_light - face_light * gain
     full_gain = cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None]
     full_shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.asarray(np.clip(face_bgr * full_gain + full_shift, 0, 255), dtype=np.uint8)
+    relit = face_bgr * full_gain + full_shift
+    # Highlights roll off towards white instead of clipping: a photo darker than the user's room, lit up, would
+    # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches. Only the few bright
+    # values are touched.
+    # Bilinear upsampling stays within the grid's values, so the grid bounds the brightest relit value.
+    hot = relit > HIGHLIGHT_KNEE if float((255.0 * gain + shift).max()) > HIGHLIGHT_KNEE else None
+    if hot is not None and hot.any():
+        over = relit[hot] - HIGHLIGHT_KNEE
+        relit[hot] = HIGHLIGHT_KNEE + over / (1.0 + over * np.float32(1.0 / (255.0 - HIGHLIGHT_KNEE)))
+    return np.asarray(np.clip(relit, 0, 255), dtype=np.uint8)
+
+
+def _outside_features(
+    features: Sequence[npt.NDArray[np.floating]], size: tuple[int, int], scale: float, face_width_grid: float
+) -> npt.NDArray[np.float32]:
+    """Grid-sized float32: 0 inside the feature polygons (grown by FEATURE_GROW of the face width), 1 elsewhere."""
+    inside: np.ndarray = np.zeros((size[1], size[0]), np.uint8)
+    if not features:
+        return np.ones((size[1], size[0]), np.float32)
+    polygons = [
+        np.round(((np.asarray(points)[:, :2] + 0.5) * scale - 0.5) * 16).astype(np.int32) for points in features
+    ]
+    cv2.fillPoly(inside, polygons, 255, lineType=cv2.LINE_AA, shift=4)
+    grow = _odd(face_width_grid * FEATURE_GROW)
+    if grow > 1:
+        inside = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    return np.asarray(1.0 - inside.astype(np.float32) / 255.0, np.float32)
+
+
+def feature_polygons(points_px: npt.NDArray[np.floating], origin: tuple[int, int]) -> list[npt.NDArray[np.float64]]:
+    """The eyes, brows and lips of a 468+ point mesh as polygons (K×2 float64) in pixels relative to origin."""
+    shift = np.asarray(origin, np.float64)
+    return [
+        np.asarray(points_px[list(contour), :2], np.float64) - shift
+        for contour in (RIGHT_EYE, LEFT_EYE, RIGHT_EYEBROW, LEFT_EYEBROW, OUTER_LIPS)
+    ]
 
 
 def _weighted_blur(image: npt.NDArray[np.float32], weight: npt.NDArray[np.float32], sigma: float) -> np.ndarray:
@@ -174,7 +319,8 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
 
     The mask follows the user's face oval (feathered by settings.mask_feather), cut at the open mouth and the eyes
     when settings ask for the user's own; colours are relit to the frame when settings.colour_match; the composite is
-    an alpha blend, or a Poisson blend (settings.blend_mode "poisson") for the hardest lighting.
+    an alpha blend, or a Poisson blend (settings.blend_mode "poisson") for the hardest lighting. A user's own glasses
+    frames stay on top (user_glasses_mask).
     """
     region = swapped.region.clipped(frame_bgr.shape[1], frame_bgr.shape[0])
     if region != swapped.region or region.width <= 0 or region.height <= 0:
@@ -182,30 +328,114 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
             return
         swapped = _crop_swapped(swapped, region)
     destination = frame_bgr[region.y0 : region.y1, region.x0 : region.x1]
-    mask = build_face_mask(
-        face,
-        swapped,
-        settings.mask_feather,
-        cut_mouth=settings.mouth_from_user,
-        cut_eyes=settings.eyes_from_user,
-    )
+    mask = build_face_mask(face, swapped, settings.mask_feather, cut_eyes=settings.eyes_from_user)
+    cut = mouth_cut(face, swapped) if settings.mouth_from_user else None
+    if cut is not None:
+        mask *= 1.0 - cut
     face_bgr = swapped.face_bgr
     if settings.colour_match:
-        face_bgr = match_colour(face_bgr, destination, mask)
+        origin = (region.x0, region.y0)
+        drawn_points = getattr(swapped, "feature_points_px", None)
+        user_oval = face.points_px[list(FACE_OVAL), 0]
+        face_bgr = match_colour(
+            face_bgr,
+            destination,
+            mask,
+            face_weight=swapped.coverage,
+            face_features=feature_polygons(drawn_points if drawn_points is not None else face.points_px, origin),
+            reference_features=feature_polygons(face.points_px, origin),
+            face_width_px=float(user_oval.max() - user_oval.min()),
+        )
     if settings.blend_mode == "poisson":
         face_bgr = poisson_correct(face_bgr, destination, mask)
     alpha = mask
     mouth_bgr = getattr(swapped, "mouth_bgr", None)
     background: BgrImage = destination
-    if settings.mouth_from_user and mouth_bgr is not None:
+    if cut is not None and mouth_bgr is not None:
         # The engine moved the lips: what shows through the mouth cut is the user's mouth moved along with them.
-        inside_mouth = build_face_mask(face, swapped, 0.0, cut_mouth=True)
-        outline_only = build_face_mask(face, swapped, 0.0)
-        mouth_weight = np.clip(outline_only - inside_mouth, 0.0, 1.0)
+        mouth_weight = np.asarray(cut * swapped.coverage, np.float32)
         background = np.asarray(
             cv2.blendLinear(mouth_bgr, destination, mouth_weight, 1.0 - mouth_weight), dtype=np.uint8
         )
+    glasses = user_glasses_mask(destination, face.points_px, (region.x0, region.y0))
+    original = destination.copy() if glasses is not None else None
     destination[:] = cv2.blendLinear(face_bgr, background, alpha, 1.0 - alpha)
+    if glasses is not None and original is not None:
+        # The user's glasses stay whole over the swapped face: a face without them would keep only the arms at
+        # the temples, outside the mask.
+        glasses *= np.minimum(alpha * 4.0, 1.0)
+        destination[:] = cv2.blendLinear(original, destination, glasses, 1.0 - glasses)
+
+
+def user_glasses_mask(
+    frame_region_bgr: BgrImage, points_px: npt.NDArray[np.floating], origin: tuple[int, int]
+) -> Mask | None:
+    """Where the user's own glasses frame is, as a region-sized float32 mask in [0, 1]; None when no glasses show.
+
+    frame_region_bgr: the user's frame in the swapped region (before compositing); points_px: the user's 468+ point
+    mesh in frame pixels; origin: the region's top-left corner in the frame. Glasses are thin lines (dark or shiny)
+    much narrower than GLASSES_LINE_WIDTH of the face width, found with a morphological black-hat and top-hat in a
+    band from the brows to below the eyes. The user counts as wearing glasses when the bridge between the eyes holds
+    such a line (95th percentile of the line strength there at least GLASSES_BRIDGE_SCORE grey levels: 37-106 on
+    the shared clips with glasses, 4-20 without; clear plastic frames can stay below it). The eyes themselves are
+    left out, so the target's eyes show through the user's lenses.
+    """
+    points = np.asarray(points_px[:, :2], np.float64) - origin
+    oval = points[list(FACE_OVAL)]
+    face_width = float(np.ptp(oval[:, 0]))
+    inner_right, inner_left = points[RIGHT_EYE_CORNERS[1]], points[LEFT_EYE_CORNERS[0]]
+    eye_gap = float(np.linalg.norm(inner_left - inner_right))
+    if face_width < 40.0 or eye_gap < 8.0:
+        return None
+    height, width = frame_region_bgr.shape[:2]
+    kernel = max(3, int(face_width * GLASSES_LINE_WIDTH)) | 1
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel))
+
+    def line_strength(x0: int, y0: int, x1: int, y1: int) -> npt.NDArray[np.uint8]:
+        grey = cv2.cvtColor(frame_region_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        return np.asarray(
+            np.maximum(
+                cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, element), cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, element)
+            ),
+            np.uint8,
+        )
+
+    # First the bridge alone (cheap: most users wear no glasses), with a kernel's margin for the morphology.
+    bridge_x, bridge_y = (inner_right + inner_left) / 2.0
+    bx0, bx1 = max(0, int(bridge_x - 0.3 * eye_gap)), min(width, int(bridge_x + 0.3 * eye_gap) + 1)
+    by0, by1 = max(0, int(bridge_y - 0.45 * eye_gap)), min(height, int(bridge_y + 0.15 * eye_gap) + 1)
+    if bx1 - bx0 < 2 or by1 - by0 < 2:
+        return None
+    px0, py0 = max(0, bx0 - kernel), max(0, by0 - kernel)
+    padded = line_strength(px0, py0, min(width, bx1 + kernel), min(height, by1 + kernel))
+    bridge = padded[by0 - py0 : by1 - py0, bx0 - px0 : bx1 - px0].ravel()
+    rank = int(0.95 * (bridge.size - 1))
+    score = float(np.partition(bridge, rank)[rank])  # the 95th percentile
+    if score < GLASSES_BRIDGE_SCORE:
+        return None
+    around_eyes = points[list(RIGHT_EYE + LEFT_EYE + RIGHT_EYEBROW + LEFT_EYEBROW)]
+    x0, x1 = max(0, int(oval[:, 0].min()) - 2), min(width, int(oval[:, 0].max()) + 3)
+    y0 = max(0, int(around_eyes[:, 1].min() - 0.1 * eye_gap))
+    y1 = min(height, int(around_eyes[:, 1].max() + 0.9 * eye_gap))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    lines = line_strength(x0, y0, x1, y1)
+    # Lines as strong as the bridge's count fully, faint ones (skin texture, wrinkles) not at all.
+    frame_lines = np.clip((lines.astype(np.float32) - 0.5 * score) / (0.3 * score), 0.0, 1.0)
+    # Inside the lenses (an ellipse around each eye, well within any rim) are the user's eyes, lids and the
+    # wrinkles around them: the target's show there instead.
+    lens_insides = np.zeros(lines.shape, np.uint8)
+    for corners in (RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS):
+        first, second = points[corners[0]] - (x0, y0), points[corners[1]] - (x0, y0)
+        eye_width = float(np.linalg.norm(second - first))
+        angle = math.degrees(math.atan2(float(second[1] - first[1]), float(second[0] - first[0])))
+        centre = (first + second) / 2.0
+        axes = (round(LENS_INSIDE[0] * eye_width), round(LENS_INSIDE[1] * eye_width))
+        cv2.ellipse(lens_insides, (round(centre[0]), round(centre[1])), axes, angle, 0, 360, 255, -1)
+    frame_lines[lens_insides > 0] = 0.0
+    mask: Mask = np.zeros((height, width), np.float32)
+    mask[y0:y1, x0:x1] = cv2.GaussianBlur(frame_lines, (0, 0), 0.8)
+    return mask
 
 
 def _crop_swapped(swapped: SwappedFace, region: Box) -> SwappedFace:

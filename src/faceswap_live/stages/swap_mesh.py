@@ -13,8 +13,10 @@ Per frame, all in numpy and without a Python loop over triangles:
 3. the winners' barycentric coordinates give the target-photo coordinates (map_x, map_y), which are upsampled to the
    region and fed to ONE cv2.remap of the target photo, sampled from a pyramid level near the frame's face size so
    a large photo does not alias (shimmer) on a small face.
-Triangles that face away from the camera are left out, and the whole face fades out as the head turns past
-~40 degrees, so a turned head never shows a torn or folded mesh.
+Triangles that face away from the camera are left out, and the whole face fades out as the head turns from 30 to
+50 degrees away from the pose of the target photo (a rigid 3D fit of the photo's mesh onto the user's, see
+estimate_yaw_deg) or as soon as more than a sliver of the reshaped mesh folds over (folded_share), so a turned
+head shows the user's own face, never a smeared cheek or a torn or folded mesh.
 """
 
 from __future__ import annotations
@@ -78,6 +80,18 @@ between a pinned contour and the reshaped inside folds."""
 LIP_IDENTITY_SHARE: Final = 1.0
 """Share of the identity weight on the lips: all of it, since the target's lips wear the user's expression (a smile
 widens them; see stages/expression.py)."""
+POSE_POINTS: Final = (
+    33, 133, 362, 263,  # eye corners
+    168, 6, 197, 195, 5, 4, 1,  # nose bridge and tip
+    70, 105, 107, 336, 334, 300,  # brows
+    61, 291, 0, 17,  # mouth corners, lip centres
+    127, 356, 234, 454, 10, 151, 152,  # temples, cheek edges, forehead, chin
+)  # fmt: skip
+"""Points whose 3D layout gives the head's rotation (estimate_yaw_deg): spread across the face and in depth."""
+FOLD_FADE: Final = (0.04, 0.08)
+"""folded_share at which the swapped face starts to fade and is gone: a reshaped mesh may fold at a few slivers
+near the lips and eyes even on a frontal face (up to 2 % of the area on the shared clips); more than that means
+the photo cannot be turned this far."""
 LEVEL_HYSTERESIS: Final = 0.1
 """Relative face-size margin before the engine changes the target pyramid level it samples (see _pick_level)."""
 _OPENING_PAIRS: Final = np.asarray(
@@ -176,10 +190,46 @@ def rasterise_triangles(
     )
 
 
-def estimate_yaw_deg(points_px: npt.NDArray[np.floating]) -> float:
-    """Head yaw in degrees from the mesh (0 = facing the camera), from the depth difference of the cheek edges."""
+def estimate_yaw_deg(
+    points_px: npt.NDArray[np.floating], reference_points: npt.NDArray[np.floating] | None = None
+) -> float:
+    """Head yaw in degrees (0 = facing the camera, or facing like the reference), from a 468+×3 mesh.
+
+    With reference_points (the target photo's 468×3 mesh): the yaw of the rigid 3D rotation that best takes the
+    reference's head onto this one (align.umeyama on POSE_POINTS: eye corners, nose, brows, mouth corners and
+    temples, many points spread in depth), i.e. how far the head is turned from the pose in which the target photo
+    shows its face: exactly what decides how far the photo's texture must turn. Without it, from the depth
+    difference of the two cheek edges alone, which is noisier and reads low on far turns (the far edge slides
+    along the silhouette).
+    """
+    if reference_points is not None and reference_points.shape[0] >= MESH_POINT_COUNT:
+        indices = list(POSE_POINTS)
+        _, rotation, _ = umeyama(
+            np.asarray(reference_points[indices, :3], np.float64), np.asarray(points_px[indices, :3], np.float64)
+        )
+        # Rotation about the vertical axis: how much of the reference's depth direction now points sideways.
+        return math.degrees(math.atan2(float(rotation[0, 2]), float(rotation[2, 2])))
     right, left = points_px[CHEEK_EDGES[0]], points_px[CHEEK_EDGES[1]]
     return math.degrees(math.atan2(float(left[2] - right[2]), float(left[0] - right[0])))
+
+
+def folded_share(user_points_px: npt.NDArray[np.floating], drawn_points_px: npt.NDArray[np.floating]) -> float:
+    """Share of the user's visible face area (front-facing surface triangles) that is drawn folded over (its
+    triangle faces away in drawn_points_px, 468×2+). A mesh reshaped towards a photo seen from another side folds
+    at the far cheek before anything else shows it."""
+    user_area = _signed_areas(user_points_px) * FRONT_FACING_SIGN
+    drawn_area = _signed_areas(drawn_points_px) * FRONT_FACING_SIGN
+    visible = user_area > MIN_TRIANGLE_AREA_PX
+    total = float(user_area[visible].sum())
+    if total <= 0.0:
+        return 1.0
+    return float(user_area[visible & (drawn_area <= 0.0)].sum()) / total
+
+
+def _signed_areas(points_px: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    corners = np.asarray(points_px[:, :2], np.float64)[TESSELATION_TRIANGLES]
+    ab, ac = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    return np.asarray(ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0], np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +269,8 @@ class MeshFaceSwapper(SwapEngine):
     def __init__(
         self,
         map_side_px: int = 128,
-        fade_start_deg: float = 40.0,
-        fade_end_deg: float = 65.0,
+        fade_start_deg: float = 30.0,
+        fade_end_deg: float = 50.0,
         identity_weight: float = 1.0,
     ) -> None:
         if not 0.0 <= identity_weight <= 1.0:
@@ -345,7 +395,7 @@ class MeshFaceSwapper(SwapEngine):
         if not self._levels:
             return None
         points = np.asarray(face.points_px, dtype=np.float32)
-        fade = self._fade_for_yaw(abs(estimate_yaw_deg(points)))
+        fade = self._fade_for_yaw(abs(estimate_yaw_deg(points, self._target_points)))
         if fade <= 0.0:
             return None
         frame_height, frame_width = frame_bgr.shape[:2]
@@ -356,6 +406,9 @@ class MeshFaceSwapper(SwapEngine):
         face_size_px = float(max(mesh_box.width, mesh_box.height))
         level = self._pick_level(face_size_px)
         destination = self.destination_points(points, settings, face.blendshapes, face.track_id)
+        fade *= _fade_for_folds(folded_share(points, destination))
+        if fade <= 0.0:
+            return None
 
         # Coarse grid over the region; grid pixel j covers frame pixels around x0 + (j + 0.5) / scale - 0.5.
         scale = min(1.0, self.map_side_px / max(region.width, region.height))
@@ -428,6 +481,12 @@ class MeshFaceSwapper(SwapEngine):
             chosen = index
         self._level_index = chosen
         return self._levels[chosen]
+
+
+def _fade_for_folds(share: float) -> float:
+    """1 while at most FOLD_FADE[0] of the face is drawn folded, falling linearly to 0 at FOLD_FADE[1]."""
+    start, end = FOLD_FADE
+    return float(np.clip((end - share) / (end - start), 0.0, 1.0))
 
 
 def _user_mouth_moved(
@@ -535,8 +594,9 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
 
     Hair over the forehead or the temples lies inside the mesh, so a plain warp pastes it onto the user's face as
     streaks. The inner face (the hull of brows, eyes, nose and lips) is always kept; in the rim between
-    it and the face outline, a pixel counts as face when its Lab colour is close to the skin colour measured in the
-    inner face (median and spread), so the user's own skin shows where the target's hair was.
+    it and the face outline, a pixel counts as face when its Lab colour is close to the skin colour measured on the
+    middle of the face below the eyes (median and spread), so the user's own skin shows where the target's hair
+    was, and a fringe is neither drawn nor lit up into a band of skin (blend.match_colour leaves it out too).
     """
     height, width = image_bgr.shape[:2]
     oval = points_px[list(FACE_OVAL)]
@@ -545,8 +605,22 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     inner = np.zeros((height, width), np.uint8)
     features = points_px[list(FEATURE_POINTS)]
     cv2.fillConvexPoly(inner, cv2.convexHull(np.round(features).astype(np.int32)), 255)
+    # The skin is sampled in the middle of the face below the eyes: a fringe, a hat or a hand over the forehead
+    # never reaches there, and would widen the skin model until hair passes for skin.
     skin_sample = np.zeros((height, width), np.uint8)
     cv2.fillPoly(skin_sample, [np.round((oval - centre) * 0.6 + centre).astype(np.int32)], 255)
+    right_eye, left_eye = points_px[RIGHT_EYE_CORNERS[0]], points_px[LEFT_EYE_CORNERS[1]]
+    across = (left_eye - right_eye) * 4.0
+    down = np.array([-across[1], across[0]], np.float32)
+    down *= 1.0 if down[1] >= 0 else -1.0
+    start = (right_eye + left_eye) / 2.0 + 0.03 * down
+    below = np.zeros_like(skin_sample)
+    cv2.fillConvexPoly(
+        below,
+        np.round([start - across, start + across, start + across + down, start - across + down]).astype(np.int32),
+        255,
+    )
+    skin_sample = np.asarray(cv2.bitwise_and(skin_sample, below), np.uint8)
     lab = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
     samples = lab[skin_sample > 0]
     if samples.shape[0] < 32:

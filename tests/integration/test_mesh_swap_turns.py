@@ -1,0 +1,78 @@
+"""The built-in engine on a turned head: a real 3D face mesh (MediaPipe on Grace Hopper's portrait) rotated about
+the vertical axis, swapped with the astronaut's photo. A far turn must fade to the user's own face."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceswap_live.config import SwapConfig
+from faceswap_live.stages.blend import blend_face
+from faceswap_live.stages.swap_mesh import MeshFaceSwapper, estimate_yaw_deg
+from faceswap_live.stages.target import find_faces_in_photo, load_target_face
+from faceswap_live.types import Box, FaceLandmarks
+
+
+@pytest.fixture(scope="module")
+def engine_and_face(
+    tmp_path_factory: pytest.TempPathFactory,
+    hopper_bgr: np.ndarray,
+    astronaut_bgr: np.ndarray,
+    landmark_model_path: Path,
+) -> tuple[MeshFaceSwapper, FaceLandmarks]:
+    folder = tmp_path_factory.mktemp("turns")
+    cv2.imwrite(str(folder / "astronaut.png"), astronaut_bgr)
+    engine = MeshFaceSwapper()
+    engine.set_target(load_target_face(folder / "astronaut.png", landmark_model_path))
+    return engine, find_faces_in_photo(hopper_bgr, landmark_model_path, max_faces=1)[0]
+
+
+def _turned(face: FaceLandmarks, yaw_deg: float) -> FaceLandmarks:
+    """The face's 3D mesh rotated by yaw_deg about the vertical axis through its centre (orthographic view)."""
+    points = face.points_px.astype(np.float64)
+    centre = points[:468].mean(axis=0)
+    angle = math.radians(yaw_deg)
+    rotation = np.array(
+        [[math.cos(angle), 0.0, math.sin(angle)], [0.0, 1.0, 0.0], [-math.sin(angle), 0.0, math.cos(angle)]]
+    )
+    turned = ((points - centre) @ rotation.T + centre).astype(np.float32)
+    return FaceLandmarks(points_px=turned, keypoints_px=face.keypoints_px, box=Box.around(turned))
+
+
+def test_head_yaw_is_read_from_the_whole_head_not_just_the_cheeks(
+    engine_and_face: tuple[MeshFaceSwapper, FaceLandmarks],
+) -> None:
+    engine, face = engine_and_face
+    frontal = estimate_yaw_deg(face.points_px, engine._target_points)
+    for yaw in (20.0, 45.0, 70.0, 85.0):
+        measured = estimate_yaw_deg(_turned(face, yaw).points_px, engine._target_points)
+        assert abs(abs(measured - frontal) - yaw) < 3.0, f"a {yaw} degree turn reads as {measured - frontal:.1f}"
+
+
+def test_a_far_turn_fades_to_the_users_own_face(
+    engine_and_face: tuple[MeshFaceSwapper, FaceLandmarks], hopper_bgr: np.ndarray
+) -> None:
+    engine, face = engine_and_face
+    settings = SwapConfig()
+    strengths = []
+    for yaw in (0.0, 20.0, 35.0, 45.0, 55.0, 70.0, 85.0):
+        turned = _turned(face, yaw)
+        swapped = engine.swap_face(hopper_bgr, turned, None, settings)
+        strength = 0.0 if swapped is None else float(np.percentile(swapped.coverage, 99))
+        strengths.append(strength)
+        if yaw >= 55.0:
+            # Gone completely: the frame passes through untouched.
+            assert swapped is None, f"the swap still shows at {yaw} degrees"
+        if swapped is not None:
+            output = hopper_bgr.copy()
+            blend_face(output, swapped, turned, settings)
+            if yaw == 0.0:
+                assert np.abs(output.astype(int) - hopper_bgr).mean() > 1.0
+    assert strengths[0] > 0.99 and strengths[1] > 0.99, "a frontal or slightly turned face is swapped in full"
+    assert strengths[3] < 0.25, "at 45 degrees the far cheek is not smeared over: the user's face shows through"
+    assert all(later <= earlier + 1e-6 for earlier, later in itertools.pairwise(strengths))

@@ -1,0 +1,83 @@
+"""A target photo with hair over the forehead (a fringe): the hair is not drawn onto the user as skin.
+
+The target is the astronaut's real portrait with a real-looking fringe painted over her forehead from her own hair
+(each column of the forehead replaced by the hair above it, down to a wavy edge just above the brows); the user is
+Grace Hopper's portrait.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceswap_live.config import SwapConfig
+from faceswap_live.stages.blend import blend_face
+from faceswap_live.stages.swap_mesh import MeshFaceSwapper
+from faceswap_live.stages.target import find_faces_in_photo, load_target_face
+from faceswap_live.types import BgrImage
+
+CLOSE = 20  # grey levels: "the same pixel" after relighting and blending
+
+
+def _with_fringe(photo_bgr: BgrImage, points_px: np.ndarray) -> BgrImage:
+    brow_top = float(points_px[[105, 334, 66, 296, 107, 336], 1].min())
+    hairline = float(points_px[10, 1])
+    drop = round(brow_top - hairline) - 4
+    left, right = round(points_px[70, 0]) - 8, round(points_px[300, 0]) + 8
+    rng = np.random.default_rng(0)
+    edge = brow_top - 4.0 + 5.0 * np.sin(np.linspace(0.0, 7.0, right - left)) + rng.normal(0.0, 1.5, right - left)
+    fringed = photo_bgr.copy()
+    for offset, x in enumerate(range(left, right)):
+        rows = np.arange(round(hairline) - 20, round(edge[offset]))
+        fringed[rows, x] = photo_bgr[rows - drop, x]
+    return fringed
+
+
+@pytest.fixture(scope="module")
+def swaps(
+    tmp_path_factory: pytest.TempPathFactory,
+    hopper_bgr: np.ndarray,
+    astronaut_bgr: np.ndarray,
+    landmark_model_path: Path,
+) -> dict[str, tuple[BgrImage, BgrImage]]:
+    """{"plain" | "fringe": (engine's warped texture, blended output)} for Hopper wearing the astronaut's face."""
+    folder = tmp_path_factory.mktemp("fringe")
+    astronaut_points = find_faces_in_photo(astronaut_bgr, landmark_model_path, max_faces=1)[0].points_px
+    cv2.imwrite(str(folder / "plain.png"), astronaut_bgr)
+    cv2.imwrite(str(folder / "fringe.png"), _with_fringe(astronaut_bgr, astronaut_points))
+    user = find_faces_in_photo(hopper_bgr, landmark_model_path, max_faces=1)[0]
+    settings = SwapConfig()
+    results = {}
+    for name in ("plain", "fringe"):
+        engine = MeshFaceSwapper()
+        engine.set_target(load_target_face(folder / f"{name}.png", landmark_model_path))
+        swapped = engine.swap_face(hopper_bgr, user, None, settings)
+        assert swapped is not None
+        output = hopper_bgr.copy()
+        blend_face(output, swapped, user, settings)
+        region = swapped.region
+        results[name] = (swapped.face_bgr, output[region.y0 : region.y1, region.x0 : region.x1])
+        results["user"] = (swapped.face_bgr, hopper_bgr[region.y0 : region.y1, region.x0 : region.x1])
+    return results
+
+
+def test_a_fringe_in_the_target_photo_is_not_drawn_as_skin(swaps: dict[str, tuple[BgrImage, BgrImage]]) -> None:
+    plain_texture, plain_output = swaps["plain"]
+    fringe_texture, fringe_output = swaps["fringe"]
+    user = swaps["user"][1]
+    # Where the engine's warped photo shows the fringe (it differs from the plain photo's forehead), away from its edge.
+    fringe = np.abs(plain_texture.astype(int) - fringe_texture.astype(int)).max(axis=2) > 40
+    fringe = cv2.erode(fringe.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert fringe.sum() > 300, "the painted fringe lands on the user's forehead"
+
+    def differs(first: BgrImage, second: BgrImage) -> np.ndarray:
+        return np.asarray(np.abs(first.astype(int) - second.astype(int)).max(axis=2) > CLOSE)
+
+    shows_user = ~differs(fringe_output, user) & fringe
+    # Skin painted in: the output there is the swapped skin of the fringe-less photo, not the user's own pixels.
+    painted_skin = ~differs(fringe_output, plain_output) & differs(fringe_output, user) & fringe
+    assert shows_user.sum() >= 0.8 * fringe.sum(), "the user's own forehead shows where the target has hair"
+    assert painted_skin.sum() <= 0.08 * fringe.sum(), "no band of skin where the target has hair"
