@@ -723,26 +723,27 @@ class RecordingSink(OutputSink):
         except Exception as error:  # full disk, removed drive, encoder failure: keep what was written
             self._fail(error)
             return
+        part = self.part_path
         try:
             if self.frames_written == 0:
-                self.part_path.unlink(missing_ok=True)
+                part.unlink(missing_ok=True)
                 logger.info("Nothing was recorded; no file written.")
                 return
             # Signed into a copy of its own before it takes its name: the name only ever holds the finished file.
-            signed = self.part_path.with_name(f".{self.part_path.stem.removesuffix('.part')}.signed{self.part_path.suffix}")
+            signed = part.with_name(f".{part.stem.removesuffix('.part')}.signed{part.suffix}")
             if add_content_credentials(self.part_path, destination=signed):
                 saved = _publish(signed, self.path, self._replaceable)
                 self.part_path.unlink()
             else:
                 saved = _publish(self.part_path, self.path, self._replaceable)
         except OSError as error:
-            self.error = OutputError(f"Recording could not be saved as {self.path}: {error}; it stays in {self.part_path}.")
+            self.error = OutputError(f"Recording could not be saved as {self.path}: {error}; it stays in {part}.")
             logger.error("%s", self.error)
             return
         finally:
             os.close(self._part_descriptor)
         if saved != self.path:
-            logger.warning("%s was written by another program meanwhile; this recording is saved as %s.", self.path, saved)
+            logger.warning("%s was written by another run meanwhile; this recording is saved as %s.", self.path, saved)
             self.path = saved
         self.finished = True
 
