@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -57,13 +59,43 @@ def _write_image(path: Path, image_bgr: BgrImage, suffix: str) -> None:
     path.write_bytes(encoded.tobytes())
 
 
+def current_umask() -> int:
+    """The process's file-creation mask, read without changing it where the system allows (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomically(output_path: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary name beside the output, then rename: a failure never leaves a half-written file."""
+    """Write to a temporary file of this run's own beside the output, sign it, then rename it over the output.
+
+    A failure (or Ctrl-C, SIGTERM) never leaves a half-written file under any name, and two runs writing one output
+    never share a temporary file: the output is always one run's complete, signed file.
+    """
+    if output_path.is_dir():
+        raise OutputError(f"{output_path} is a folder; name the file to write, e.g. {output_path / 'swapped.mp4'}.")
     if not output_path.parent.is_dir():
         raise OutputError(f"Folder {output_path.parent} does not exist.")
-    temporary = output_path.with_name(f".{output_path.stem}.partial{output_path.suffix}")
     try:
+        descriptor, name = tempfile.mkstemp(
+            prefix=f".{output_path.stem}.", suffix=f".partial{output_path.suffix}", dir=output_path.parent
+        )
+    except OSError as error:
+        raise OutputError(
+            f"Cannot write into {output_path.parent} ({error.strerror or error}); choose a folder you can write to."
+        ) from error
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        os.chmod(temporary, 0o666 & ~current_umask())  # like any file the user makes (mkstemp makes 0600)
         write(temporary)
+        add_content_credentials(temporary)
         temporary.replace(output_path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
@@ -167,6 +199,17 @@ def _transcode(
     return {"frames": frames, "swapped": swapped, "audio": int(audio_in is not None)}
 
 
+def check_output_type(input_path: Path, output_path: Path) -> None:
+    """A photo gives a photo, a video a video: raise OutputError naming the types to use otherwise."""
+    if output_path.is_dir():
+        raise OutputError(f"{output_path} is a folder; name the file to write, e.g. {output_path / 'swapped.mp4'}.")
+    if is_image_path(input_path):
+        if not is_image_path(output_path):
+            raise OutputError("A photo in gives a photo out: name the output .jpg, .png or .webp.")
+    elif _container_format(output_path) is None:
+        raise OutputError("A video in gives a video out: name the output .mp4, .mov, .mkv or .avi.")
+
+
 def swap_file(
     config: AppConfig,
     landmark_model_path: Path,
@@ -181,18 +224,16 @@ def swap_file(
         raise CameraError(f"Input {input_path} does not exist.")
     if input_path.resolve() == output_path.resolve():
         raise OutputError("The output must be a different file from the input (the input would be lost).")
+    check_output_type(input_path, output_path)
     pipeline = Pipeline(config, landmark_model_path, store=store)
     try:
         pipeline.set_target(target)
         if is_image_path(input_path):
-            if not is_image_path(output_path):
-                raise OutputError("A photo in gives a photo out: name the output .jpg, .png or .webp.")
             summary = swap_image_file(pipeline, input_path, output_path)
         else:
             summary = swap_video_file(pipeline, input_path, output_path, progress)
     finally:
         pipeline.close()
-    add_content_credentials(output_path)
     return summary
 
 

@@ -62,7 +62,16 @@ class VerificationResult:
 
 
 def _read_image(path: Path) -> BgrImage:
-    data = np.fromfile(path, dtype=np.uint8)
+    from faceswap_live.stages.target import check_image_size
+
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as error:
+        raise VerificationError(f"{path} cannot be read: {error.strerror or error}.") from error
+    try:
+        check_image_size(data, path.name)  # a decompression bomb is refused from its header, as `swap` does
+    except FaceswapError as error:
+        raise VerificationError(str(error)) from error
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
         raise VerificationError(f"{path.name} is not an image this app can read.")
@@ -143,6 +152,11 @@ def verify_file(path: Path, video_frames: int = DEFAULT_VIDEO_FRAMES) -> Verific
     """
     if not path.is_file():
         raise VerificationError(f"{path} does not exist or is not a file.")
+    try:
+        if path.stat().st_size == 0:
+            raise VerificationError(f"{path.name} is empty (0 bytes); there is nothing to check.")
+    except OSError as error:
+        raise VerificationError(f"{path} cannot be read: {error.strerror or error}.") from error
     images = [_reduce(_read_image(path))] if path.suffix.lower() in IMAGE_SUFFIXES else None
     if images is None:
         images = sample_video_frames(path, video_frames)
