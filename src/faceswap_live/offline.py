@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 # Audio codecs an MP4/MOV file can carry as they are; anything else (e.g. WMA) is re-encoded to AAC.
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"})
 
+MAX_VIDEO_PIXELS = 7680 * 4320
+"""Larger frames are refused before decoding (a few bytes can promise gigabytes of pixels)."""
+
 ProgressCallback = Callable[[int, int], None]
 """(frames done, total frames or 0 if unknown)."""
 
@@ -124,8 +127,13 @@ def swap_video_file(
             source = av.open(str(input_path))
         except (av.error.FFmpegError, OSError) as error:
             raise CameraError(f"{input_path.name} could not be opened as a video: {error}") from error
-        with source, av.open(str(temporary), "w", format=_container_format(output_path)) as destination:
-            counts.update(_transcode(pipeline, source, destination, progress))
+        try:
+            with source, av.open(str(temporary), "w", format=_container_format(output_path)) as destination:
+                counts.update(_transcode(pipeline, source, destination, progress))
+        except av.error.FFmpegError as error:
+            if isinstance(error, OSError) and error.errno not in (None, errno.EINVAL):  # writing: full disk, …
+                raise
+            raise CameraError(f"{input_path.name} could not be decoded as a video: {error}") from error
 
     _write_atomically(output_path, write)
     return SwapSummary(counts["frames"], counts["swapped"], output_path, had_audio=bool(counts["audio"]))
@@ -147,6 +155,8 @@ def _transcode(
     video_in.thread_type = "AUTO"
     rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
     width, height = video_in.codec_context.width, video_in.codec_context.height
+    if width * height > MAX_VIDEO_PIXELS:
+        raise CameraError(f"The input video is {width}x{height} pixels; videos up to 8K (7680x4320) are accepted.")
     video_out = destination.add_stream("libx264", rate=rate)
     video_out.width, video_out.height = width, height
     # 4:2:0 needs even sizes; odd-sized inputs keep their size with 4:4:4 instead of being cropped.

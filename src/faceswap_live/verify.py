@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from faceswap_live.errors import FaceswapError
+from faceswap_live.native_log import native_stderr_to_debug
 from faceswap_live.provenance import ManifestSummary, read_manifest
 from faceswap_live.stages.capture import IMAGE_SUFFIXES
 from faceswap_live.types import BgrImage
@@ -72,7 +73,8 @@ def _read_image(path: Path) -> BgrImage:
         check_image_size(data, path.name)  # a decompression bomb is refused from its header, as `swap` does
     except FaceswapError as error:
         raise VerificationError(str(error)) from error
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    with native_stderr_to_debug():  # libpng/libjpeg complain on stderr about broken files
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
         raise VerificationError(f"{path.name} is not an image this app can read.")
     return np.asarray(image, dtype=np.uint8)

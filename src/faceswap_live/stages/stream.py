@@ -16,8 +16,8 @@ import logging
 import socket
 import threading
 from http import HTTPStatus
-from typing import Any
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import cv2
 

@@ -13,6 +13,7 @@ from PIL import Image  # Pillow comes with MediaPipe (via matplotlib); used only
 
 from faceswap_live.config import LandmarkConfig
 from faceswap_live.errors import TargetFaceError
+from faceswap_live.native_log import native_stderr_to_debug
 from faceswap_live.stages.align import keypoints_from_mesh
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
@@ -43,7 +44,8 @@ def read_image(path: Path) -> BgrImage:
     except OSError as error:
         raise TargetFaceError(f"Photo {path} could not be read: {error.strerror or error}.") from error
     check_image_size(data, path.name)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)  # applies EXIF orientation
+    with native_stderr_to_debug():  # libpng/libjpeg complain on stderr about broken files
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)  # applies EXIF orientation
     if image is None:
         raise TargetFaceError(f"{path.name} is not an image this app can read; use a {SUPPORTED_FORMATS} file.")
     return np.asarray(image, dtype=np.uint8)
