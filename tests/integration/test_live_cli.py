@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import urllib.request
@@ -15,8 +16,10 @@ import cv2
 import numpy as np
 import pytest
 
+from faceswap_live.offline import current_umask
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     stop_signal: signal.Signals, faces_dir: Path, model_mirror_dir: Path, hopper_path: Path, tmp_path: Path
 ) -> None:
@@ -47,8 +50,10 @@ def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     assert process.returncode == 0, err
     latency_ms = float(next(line for line in lines if line.startswith("Latency")).split()[1])
     assert 0 < latency_ms < 2000
-    assert recording.exists() and not (tmp_path / "live.part.mp4").exists()
+    assert recording.exists() and not list(tmp_path.glob("*.part.mp4"))
     assert f"Recorded: {recording}" in out
+    assert stat.S_IMODE(recording.stat().st_mode) == 0o666 & ~current_umask()  # not 0600: a normal file
+    assert subprocess.run([sys.executable, "-m", "faceswap_live", "verify", str(recording)]).returncode == 0  # signed
     with av.open(str(recording)) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames > 30
