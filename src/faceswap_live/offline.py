@@ -143,20 +143,37 @@ def _container_format(path: Path) -> str | None:
     return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}.get(path.suffix.lower())
 
 
+def _display_turn(source: av.container.InputContainer) -> int:
+    """Degrees clockwise (0, 90, 180, 270) the first frame must turn to be shown upright (a phone's portrait video is
+    stored on its side with a display rotation). Rewinds the input afterwards."""
+    turn = 0
+    if source.streams.video:
+        frame = next(iter(source.decode(source.streams.video[0])), None)
+        if frame is not None:
+            turn = round(-frame.rotation / 90) * 90 % 360
+        source.seek(0)
+    return turn
+
+
 def _transcode(
     pipeline: Pipeline,
     source: av.container.InputContainer,
     destination: av.container.OutputContainer,
     progress: ProgressCallback | None,
 ) -> dict[str, int]:
+    """Swap every frame of `source` into `destination`, turned upright (a phone's display rotation applied)."""
     if not source.streams.video:
         raise CameraError("The input file has no video track.")
     video_in = source.streams.video[0]
     video_in.thread_type = "AUTO"
+    turn = _display_turn(source)
     rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
     width, height = video_in.codec_context.width, video_in.codec_context.height
     if width * height > MAX_VIDEO_PIXELS:
         raise CameraError(f"The input video is {width}x{height} pixels; videos up to 8K (7680x4320) are accepted.")
+    quarter_turns = {90: -1, 180: 2, 270: 1}.get(turn, 0)  # np.rot90 turns counter-clockwise
+    if turn in (90, 270):
+        width, height = height, width
     video_out = destination.add_stream("libx264", rate=rate)
     video_out.width, video_out.height = width, height
     # 4:2:0 needs even sizes; odd-sized inputs keep their size with 4:4:4 instead of being cropped.
@@ -193,6 +210,8 @@ def _transcode(
         for video_frame in packet.decode():
             assert isinstance(video_frame, av.VideoFrame)
             image = np.asarray(video_frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+            if quarter_turns:
+                image = np.ascontiguousarray(np.rot90(image, quarter_turns))
             result = pipeline.process(Frame(image_bgr=image, index=frames, captured_at_s=frames / float(rate)))
             swapped += int(result.swapped)
             out_frame = av.VideoFrame.from_ndarray(result.output_bgr, format="bgr24")

@@ -16,7 +16,12 @@ import cv2
 import numpy as np
 import pytest
 
-from faceswap_live.offline import current_umask
+
+def _umask() -> int:
+    """The file-creation mask new files get (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -52,7 +57,7 @@ def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     assert 0 < latency_ms < 2000
     assert recording.exists() and not list(tmp_path.glob("*.part.mp4"))
     assert f"Recorded: {recording}" in out
-    assert stat.S_IMODE(recording.stat().st_mode) == 0o666 & ~current_umask()  # not 0600: a normal file
+    assert stat.S_IMODE(recording.stat().st_mode) == 0o666 & ~_umask()  # not 0600: a normal file
     assert subprocess.run([sys.executable, "-m", "faceswap_live", "verify", str(recording)]).returncode == 0  # signed
     with av.open(str(recording)) as container:
         frames = sum(1 for _ in container.decode(video=0))

@@ -3,20 +3,29 @@ outputs that cannot work are one clear line and a non-zero exit."""
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from faceswap_live.cli import main
-from faceswap_live.offline import current_umask
+
+
+def _umask() -> int:
+    """The file-creation mask new files get (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @pytest.fixture(autouse=True)
@@ -124,7 +133,7 @@ def test_signed_outputs_get_the_permissions_of_any_new_file(
         )
         == 0
     )
-    assert stat.S_IMODE(output.stat().st_mode) == 0o666 & ~current_umask()
+    assert stat.S_IMODE(output.stat().st_mode) == 0o666 & ~_umask()
     assert main(["verify", str(output)]) == 0  # and it is signed
 
 
@@ -204,3 +213,36 @@ def test_live_piped_into_head_neither_crashes_nor_stops_recording(
     assert run.wait(60) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
     assert _frames(recording) > 30
+
+
+def _phone_portrait_clip(path: Path) -> None:
+    """A clip stored 128x64 on its side, with a display rotation of 90° clockwise (as phones write portrait video):
+    shown upright it is 64x128 with a white band along its top."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 128, 64, "yuv420p"
+        for _ in range(5):
+            image = np.zeros((64, 128, 3), np.uint8)
+            image[:, :16] = 255  # the stored frame's left edge is the top of the picture as shown
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode())
+    data = bytearray(path.read_bytes())
+    header = data.index(b"tkhd")
+    version = data[header + 4]
+    matrix = header + 8 + (28 if version == 1 else 16) + (8 if version == 1 else 4) + 16
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    path.write_bytes(data)
+    with av.open(str(path)) as container:
+        assert next(container.decode(video=0)).rotation == -90  # the display matrix is read back as written
+
+
+def test_phone_portrait_videos_come_out_upright(hopper_path: Path, tmp_path: Path) -> None:
+    clip, output = tmp_path / "portrait.mp4", tmp_path / "swapped.mp4"
+    _phone_portrait_clip(clip)
+    command = ["swap", "--consent", "--target", str(hopper_path), "--input", str(clip), "--output", str(output)]
+    assert main(command) == 0
+    with av.open(str(output)) as container:
+        frame = next(container.decode(video=0))
+        image = frame.to_ndarray(format="bgr24")
+    assert image.shape[:2] == (128, 64) and frame.rotation == 0
+    assert image[:12].mean() > 200 and image[20:100].mean() < 30  # the band is along the top

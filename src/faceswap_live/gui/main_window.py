@@ -290,7 +290,9 @@ class MainWindow(QMainWindow):
             ("side_by_side", "Side by side with &original", "Ctrl+2"),
             ("original", "Original &camera", "Ctrl+3"),
         ):
-            action = self._action(text, [shortcut], lambda checked, m=mode: checked and self.set_preview_mode(m), True)
+            action = self._action(
+                text, [shortcut], lambda checked, m=mode: self.set_preview_mode(m) if checked else None, True
+            )
             self.view_group.addAction(action)
             self.view_actions[mode] = action  # type: ignore[index]
         self.view_actions["output"].setChecked(True)

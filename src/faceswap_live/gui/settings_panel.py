@@ -52,7 +52,7 @@ def smoothing_strength(min_cutoff_hz: float) -> float:
 
 def min_cutoff_for_strength(strength: float) -> float:
     """One Euro minimum cut-off (Hz) for a slider position (0–1)."""
-    return SMOOTHING_LIGHT_HZ * (SMOOTHING_STEADY_HZ / SMOOTHING_LIGHT_HZ) ** strength
+    return float(SMOOTHING_LIGHT_HZ * (SMOOTHING_STEADY_HZ / SMOOTHING_LIGHT_HZ) ** strength)
 
 
 def label_field(marking: Any) -> str | None:
@@ -320,9 +320,9 @@ class SettingsPanel(QScrollArea):
         """Switch the visible AI label in the config (after confirmation when turning it off) and emit."""
         marking = getattr(self._config, "marking", None)
         field = label_field(marking)
-        if field is None:
+        if field is None or marking is None:
             return
-        new = dataclasses.replace(self._config, marking=replace(marking, **{field: visible}))  # type: ignore[call-arg]
+        new = dataclasses.replace(self._config, marking=replace(marking, **{field: visible}))
         self.set_config(new)
         self.config_changed.emit(new)
 
