@@ -4,9 +4,9 @@
   given its final name `<name>.mp4` on a clean finish, so a half-written file never looks like a finished one and two
   recordings to one name never touch each other's file. The final name never replaces a file another run wrote
   meanwhile: that recording is kept as `<name>-2.mp4` (-3, …) instead.
-- It is a fragmented MP4 (a self-contained fragment every half second, starting on a keyframe, flushed to disk at once,
-  with no encoder look-ahead), so a crash, a kill or a power cut loses at most the last second: everything before it
-  plays.
+- It is a fragmented MP4 (a self-contained fragment every half second of capture time, starting on a keyframe, flushed
+  to disk at once), so a crash, a kill or a power cut loses at most the last second (the fragment being written and
+  the few frames the encoder holds): everything before it plays.
 - A full disk (or any write error) stops the recording, trims the file to its last complete fragment (which frees
   space and leaves it playable), renames it and reports an OutputError through `.error` and `status()`.
 - Crash recovery only touches part files with the app's own name pattern that are regular files (never a symlink or a
@@ -381,9 +381,9 @@ def _trim_open_file(descriptor: int) -> int:
     size = os.fstat(descriptor).st_size
     offset = usable = 0
     while offset + 8 <= size:
-        box_size, box_type = struct.unpack(">I4s", os.pread(descriptor, 8, offset))
+        box_size, box_type = struct.unpack(">I4s", _read_at(descriptor, offset, 8))
         if box_size == 1:  # 64-bit size follows the type
-            box_size = struct.unpack(">Q", os.pread(descriptor, 8, offset + 8))[0]
+            box_size = struct.unpack(">Q", _read_at(descriptor, offset + 8, 8))[0]
         elif box_size == 0:  # "to the end of the file": only a finished writer may say so
             box_size = size - offset
         if box_size < 8 or offset + box_size > size:
@@ -394,6 +394,11 @@ def _trim_open_file(descriptor: int) -> int:
     if usable < size:
         os.ftruncate(descriptor, usable)
     return usable
+
+
+def _read_at(descriptor: int, offset: int, size: int) -> bytes:
+    os.lseek(descriptor, offset, os.SEEK_SET)
+    return os.read(descriptor, size)
 
 
 def trim_to_complete_fragments(path: Path) -> int:
