@@ -249,6 +249,10 @@ def _run_swap(args: argparse.Namespace) -> int:
 
     if args.output.exists() and not args.overwrite:
         raise FaceswapError(f"{args.output} already exists; add --overwrite to replace it.")
+    if args.input.is_dir():
+        raise FaceswapError(f"Input {args.input} is a folder; name a photo or video file.")
+    if not args.input.is_file():
+        raise FaceswapError(f"Input {args.input} does not exist.")
     check_output_type(args.input, args.output)
     config = _load_config(args)
     store = _model_store()
