@@ -9,9 +9,13 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 
 logger = logging.getLogger(__name__)
+
+_REDIRECT_LOCK = threading.RLock()
+"""fd 2 is one per process: two threads redirecting it at once would restore each other's copies in the wrong order."""
 
 
 @contextlib.contextmanager
@@ -19,8 +23,14 @@ def native_stderr_to_debug(pattern: re.Pattern[str] | None = None) -> Iterator[N
     """Catch what is written to fd 2 meanwhile; lines matching `pattern` (all when None) go to the debug log.
 
     Other lines (another thread's message) are written to stderr unchanged when the block ends. Use it around single
-    calls into native code, never around long work: it holds back everything else written to stderr meanwhile.
+    calls into native code, never around long work: it holds back everything else written to stderr meanwhile, and
+    other threads wanting it wait.
     """
+    with _REDIRECT_LOCK:
+        yield from _redirected(pattern)
+
+
+def _redirected(pattern: re.Pattern[str] | None) -> Iterator[None]:
     try:
         sys.stderr.flush()
         saved = os.dup(2)
