@@ -98,7 +98,7 @@ def _write_atomically(output_path: Path, write: Callable[[Path], None]) -> None:
     try:
         os.chmod(temporary, 0o666 & ~current_umask())  # like any file the user makes (mkstemp makes 0600)
         write(temporary)
-        add_content_credentials(temporary)
+        add_content_credentials(temporary, title=output_path.name)
         temporary.replace(output_path)
     except OSError as error:
         temporary.unlink(missing_ok=True)

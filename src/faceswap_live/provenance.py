@@ -172,12 +172,18 @@ def build_manifest(title: str, version: str) -> dict[str, Any]:
 
 
 def sign_file(
-    path: Path, version: str, identity: SigningIdentity | None = None, *, destination: Path | None = None
+    path: Path,
+    version: str,
+    identity: SigningIdentity | None = None,
+    *,
+    destination: Path | None = None,
+    title: str | None = None,
 ) -> Path:
     """Embed a signed C2PA manifest into an MP4, MOV, JPEG, PNG or WebP file, replacing it atomically.
 
     `destination`: write the signed file there instead (atomically; `path` is left as it is). The signed file keeps
-    the permissions of `path`. Returns the signed file.
+    the permissions of `path`. `title`: the name the manifest gives the file (default: its own; a temporary file
+    passes the name it will have). Returns the signed file.
     Any thread (a few tens of ms for an image, about a read + write of the file for a video). Raises OutputError for
     an unsupported type or when signing fails; the original file is left untouched then.
     """
@@ -202,7 +208,7 @@ def sign_file(
         )
         with (
             c2pa.Signer.from_info(signer_info) as signer,
-            c2pa.Builder(build_manifest(path.name, version)) as builder,
+            c2pa.Builder(build_manifest(title or target.name, version)) as builder,
             path.open("rb") as source,
             temporary.open("w+b") as signed,
         ):

@@ -173,3 +173,5 @@ def test_a_bad_settings_file_is_one_line(hopper_path: Path, tmp_path: Path, capf
         err = capfd.readouterr().err
         assert reason in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
         assert not output.exists()
+    assert main(["gui", "--config", str(tmp_path / "setings.toml")]) == 1  # the app does not open on defaults either
+    assert "does not exist" in capfd.readouterr().err

@@ -318,8 +318,10 @@ class _MicrophoneTrack:
         logger.warning('Recording continues without sound from "%s": %s', self.device, reason)
 
 
-def add_content_credentials(path: Path, destination: Path | None = None) -> bool:
+def add_content_credentials(path: Path, destination: Path | None = None, title: str | None = None) -> bool:
     """Sign a finished file as AI-modified (C2PA), in place or into `destination`. Returns whether it was signed.
+
+    `title`: the file's name in the manifest (a temporary file passes the name it will have).
 
     A failure is logged: the file itself is still good.
     """
@@ -327,7 +329,7 @@ def add_content_credentials(path: Path, destination: Path | None = None) -> bool
     from faceswap_live.provenance import sign_file
 
     try:
-        sign_file(path, __version__, destination=destination)
+        sign_file(path, __version__, destination=destination, title=title)
     except OutputError as error:
         logger.warning("%s", error)
         return False
@@ -736,7 +738,7 @@ class RecordingSink(OutputSink):
                 return
             # Signed into a copy of its own before it takes its name: the name only ever holds the finished file.
             signed = part.with_name(f".{part.stem.removesuffix('.part')}.signed{part.suffix}")
-            if add_content_credentials(self.part_path, destination=signed):
+            if add_content_credentials(part, destination=signed, title=self.path.name):
                 saved = _publish(signed, self.path, self._replaceable)
                 self.part_path.unlink()
             else:
