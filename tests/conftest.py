@@ -12,6 +12,22 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+_FORBIDDEN_SKIPS: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With FACESWAP_LIVE_ONLY_GPU_SKIPS=1 (CI), note every skip of a test not marked `gpu`."""
+    if report.skipped and os.environ.get("FACESWAP_LIVE_ONLY_GPU_SKIPS") == "1" and "gpu" not in report.keywords:
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _FORBIDDEN_SKIPS.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _FORBIDDEN_SKIPS:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print("\nTests skipped for a reason other than a missing GPU (FACESWAP_LIVE_ONLY_GPU_SKIPS=1):")
+        for line in _FORBIDDEN_SKIPS:
+            print(f"  {line}")
 
 
 def _shared_root() -> Path:

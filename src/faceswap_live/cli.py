@@ -6,17 +6,19 @@ The only place that exits the process: every command returns an exit code to mai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faceswap_live import __version__
-from faceswap_live.config import AppConfig, OnnxConfig, load_config, replace
+from faceswap_live.config import AppConfig, OnnxConfig, apply_environment, load_config, replace
 from faceswap_live.errors import FaceswapError, TargetFaceError
 
 if TYPE_CHECKING:
@@ -37,6 +39,11 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=["mesh", "onnx"], help="swap engine (default from settings: mesh)")
     neural = parser.add_argument_group("neural engine (--engine onnx)")
     neural.add_argument("--onnx-model", type=Path, help="your own inswapper-format .onnx file instead of inswapper_128")
+    neural.add_argument(
+        "--recogniser-model",
+        type=Path,
+        help="your own ArcFace-format recogniser .onnx ([N,3,112,112] → [N,512]) instead of arcface_w600k_r50",
+    )
     neural.add_argument("--provider", choices=["auto", "cuda", "tensorrt", "cpu"], help="where the model runs")
     neural.add_argument("--fp16", action="store_true", help="use the float16 model (checked against float32 first)")
     neural.add_argument("--target-weight", type=float, help="weight of the target face in an identity mix (default 1)")
@@ -164,11 +171,15 @@ def _setup_logging(verbosity: int) -> None:
 
 
 def _load_config(args: argparse.Namespace) -> AppConfig:
-    config = load_config(getattr(args, "config", None))
+    """The settings for a command. Precedence, strongest first: flag > environment > settings file > default."""
+    config_path = getattr(args, "config", None)
+    config = apply_environment(load_config(config_path, must_exist=config_path is not None))
     engine = getattr(args, "engine", None)
     if engine:
         config = dataclasses.replace(config, swap=replace(config.swap, engine=engine))
     config = dataclasses.replace(config, onnx=_onnx_settings(args, config))
+    if config.swap.engine != "onnx" and (getattr(args, "mix", None) or getattr(args, "random_identity", None)):
+        raise FaceswapError("--mix and --random-identity work with the neural engine only: add --engine onnx.")
     if getattr(args, "no_ai_label_i_understand", False):
         logger.warning("The visible AI-modified label is off; the output still carries the invisible watermark.")
         config = dataclasses.replace(config, marking=replace(config.marking, label_enabled=False))
@@ -190,6 +201,8 @@ def _onnx_settings(args: argparse.Namespace, config: AppConfig) -> OnnxConfig:
     changes: dict[str, object] = {}
     if getattr(args, "onnx_model", None):
         changes["model_path"] = str(args.onnx_model)
+    if getattr(args, "recogniser_model", None):
+        changes["recogniser_path"] = str(args.recogniser_model)
     if getattr(args, "provider", None):
         changes["provider"] = args.provider
     if getattr(args, "fp16", False):
@@ -229,18 +242,39 @@ def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetF
     return target
 
 
+@contextlib.contextmanager
+def _interrupted_by_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP end a file swap like Ctrl-C: its temporary file is removed on the way out."""
+
+    def interrupt(signal_number: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    numbers = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {number: signal.signal(number, interrupt) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _run_swap(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from faceswap_live.offline import swap_file
+    from faceswap_live.offline import check_output_type, swap_file
 
     if args.output.exists() and not args.overwrite:
         raise FaceswapError(f"{args.output} already exists; add --overwrite to replace it.")
+    if args.input.is_dir():
+        raise FaceswapError(f"Input {args.input} is a folder; name a photo or video file.")
+    if not args.input.is_file():
+        raise FaceswapError(f"Input {args.input} does not exist.")
+    check_output_type(args.input, args.output)
     config = _load_config(args)
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
     target = _load_target(args, landmark_model)
-    with tqdm(unit="frame", desc="Swapping", disable=None) as bar:
+    with _interrupted_by_signals(), tqdm(unit="frame", desc="Swapping", disable=None) as bar:
 
         def progress(done: int, total: int) -> None:
             if total and bar.total != total:
@@ -302,8 +336,23 @@ def _live_config(args: argparse.Namespace) -> AppConfig:
     )
 
 
+def _print_while_stdout_lasts(line: str) -> None:
+    """Status lines go to stdout until its reader goes away (`live ... | head`); the session itself goes on."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so later writes (and the flush at exit) do not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _run_live(args: argparse.Namespace) -> int:
-    import signal
     import threading
 
     from faceswap_live.live import run_live
@@ -321,15 +370,17 @@ def _run_live(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def request_stop(signal_number: int, frame: object) -> None:
-        print("Stopping…", file=sys.stderr, flush=True)
+        with contextlib.suppress(OSError):
+            print("Stopping…", file=sys.stderr, flush=True)
         stop.set()
 
-    previous = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP (the terminal closed): finish the recording and sign it, like Ctrl-C.
+    numbers = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {number: signal.signal(number, request_stop) for number in numbers}
     try:
         return run_live(
-            config, landmark_model, target, stop, lambda line: print(line, flush=True), store=store,
-            duration_s=args.duration,
-        )  # fmt: skip
+            config, landmark_model, target, stop, _print_while_stdout_lasts, store=store, duration_s=args.duration
+        )
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -389,6 +440,8 @@ def _run_gui(args: argparse.Namespace) -> int:
             "No screen to open the window on (DISPLAY is not set). Run it from your desktop session, or use "
             "`faceswap-live live --camera 0 --target FACE.jpg --consent --virtual-camera` without a window."
         )
+    if args.config is not None and not args.config.is_file():
+        raise FaceswapError(f"Settings file {args.config} does not exist; check the --config path.")
     from faceswap_live.gui.app import run_app
 
     return run_app(
@@ -422,6 +475,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `faceswap-live models list | head`: the reader has what it wanted
+        _silence_stdout()
+        return 0
 
 
 if __name__ == "__main__":

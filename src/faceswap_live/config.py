@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
@@ -21,6 +23,12 @@ from faceswap_live.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 APP_NAME = "faceswap-live"
+MAX_CONFIG_BYTES = 1_000_000
+"""A settings file is a few kB; anything this big is the wrong file (or /dev/zero)."""
+MODEL_ENVIRONMENT_VARIABLE = "FACESWAP_LIVE_ONNX_MODEL"
+RECOGNISER_ENVIRONMENT_VARIABLE = "FACESWAP_LIVE_ONNX_RECOGNISER"
+PROVIDER_ENVIRONMENT_VARIABLE = "FACESWAP_LIVE_ONNX_PROVIDER"
+"""Override the neural engine's files / provider without a settings file (benchmarks on test graphs)."""
 
 EngineName = Literal["mesh", "onnx"]
 BlendMode = Literal["alpha", "poisson"]
@@ -308,18 +316,52 @@ def config_from_dict(data: dict[str, Any]) -> AppConfig:
     return AppConfig(**sections)
 
 
-def load_config(path: Path | None = None) -> AppConfig:
-    """Read settings; a missing file gives the defaults, a broken one raises ConfigError naming the file."""
+def load_config(path: Path | None = None, must_exist: bool = False) -> AppConfig:
+    """Read settings; a missing file gives the defaults, a broken one raises ConfigError naming the file.
+
+    `must_exist`: a path the user named (--config): missing is an error too, not a silent fall-back to defaults.
+    """
     path = path or default_config_path()
     if not path.exists():
+        if must_exist:
+            raise ConfigError(f"Settings file {path} does not exist; check the --config path.")
         return AppConfig()
     try:
+        if not path.is_file():
+            raise ConfigError(f"Settings file {path} is not a regular file; --config takes a .toml file.")
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"Settings file {path} is too large to be a settings file; check the --config path.")
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        reason = "it is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)
         raise ConfigError(
-            f"Could not read settings file {path}: {error}. Fix or delete it to start from defaults."
+            f"Could not read settings file {path}: {reason}. Fix or delete it to start from defaults."
         ) from error
     return config_from_dict(data)
+
+
+def apply_environment(config: AppConfig, environment: Mapping[str, str] | None = None) -> AppConfig:
+    """The settings with the environment's overrides applied (they beat the settings file, and flags beat them).
+
+    Precedence, strongest first: command-line flag > environment variable > settings file > default.
+    FACESWAP_LIVE_ONNX_MODEL / _RECOGNISER / _PROVIDER set [onnx] model_path / recogniser_path / provider.
+    """
+    environment = os.environ if environment is None else environment
+    changes: dict[str, str] = {}
+    for variable, field_name in (
+        (MODEL_ENVIRONMENT_VARIABLE, "model_path"),
+        (RECOGNISER_ENVIRONMENT_VARIABLE, "recogniser_path"),
+        (PROVIDER_ENVIRONMENT_VARIABLE, "provider"),
+    ):
+        value = environment.get(variable, "").strip()
+        if value:
+            changes[field_name] = value.lower() if field_name == "provider" else value
+    if not changes:
+        return config
+    try:
+        return dataclasses.replace(config, onnx=replace(config.onnx, **changes))
+    except ConfigError as error:
+        raise ConfigError(f"{error} (from the environment: {', '.join(sorted(changes))})") from error
 
 
 def save_config(config: AppConfig, path: Path | None = None) -> Path:

@@ -323,8 +323,9 @@ def _fallback_notice(preference: ProviderPreference, used: str, report: InstallR
     reasons = " ".join(report.problems)
     if preference == "auto" and CUDA_PROVIDER not in report.available_providers:
         return (
-            f"The {purpose} runs on the CPU: this onnxruntime build has no GPU support, so expect a few frames per "
-            f"second. With an NVIDIA GPU: {FIX_NO_GPU_BUILD}. {reasons}"
+            f"The {purpose} runs on the CPU: this onnxruntime build has no GPU support, and the full neural swap "
+            f"takes seconds per frame there (the built-in engine, --engine mesh, runs live on a CPU). "
+            f"With an NVIDIA GPU: {FIX_NO_GPU_BUILD}. {reasons}"
         ).strip()
     return (
         f"The {purpose} runs on the CPU although {'a GPU' if preference == 'auto' else preference} was "

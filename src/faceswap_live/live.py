@@ -43,16 +43,16 @@ def run_live(
 
     Returns an exit code: 0 = clean stop.
 
-    Opens the outputs in config.output; one that cannot open is reported and the others still run. Every
-    status_interval_s reports the median capture→output latency (the audio delay to set) and any output that failed.
-    Raises CameraError when the source cannot be opened, FaceswapError when no output could be opened.
+    Opens the outputs in config.output; one that cannot open raises its error (after closing the others): a stream
+    URL that would show another program's stream, or a recording that would not be made, must not look like success.
+    Every status_interval_s reports the median capture→output latency (the audio delay to set) and any output that
+    failed; when every output has failed the session stops. Returns 1 when an output failed on the way, else 0.
+    Raises CameraError when the source cannot be opened.
     """
     wanted = [config.output.virtual_camera, config.output.stream, bool(config.output.record_path)]
     if not any(wanted):
         raise FaceswapError("Choose at least one output: --virtual-camera, --stream or --record FILE.")
-    sinks = open_sinks(config, on_error=lambda error: report(f"warning: {error}"))
-    if not sinks:
-        raise FaceswapError("No output could be opened (see the messages above).")
+    sinks = open_sinks(config)
     errors_seen: set[str] = set()
 
     def on_error(error: FaceswapError) -> None:
@@ -83,13 +83,16 @@ def run_live(
             if snapshot.fps > 0:
                 report(format_latency(snapshot.latency.p50_ms, snapshot.fps))
             _report_sink_errors(sinks, errors_seen, report)
+            if all(getattr(sink, "error", None) is not None for sink in sinks):
+                report("error: every output has failed; stopping.")
+                break
     finally:
         runner.stop()
     _report_sink_errors(sinks, errors_seen, report)
     for sink in sinks:
         if sink.name == "recording":
             report(sink.status())
-    return 0
+    return 1 if any(getattr(sink, "error", None) is not None for sink in sinks) else 0
 
 
 def _next_wait(status_interval_s: float, deadline: float | None) -> float:

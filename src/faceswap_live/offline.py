@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 # Audio codecs an MP4/MOV file can carry as they are; anything else (e.g. WMA) is re-encoded to AAC.
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"})
+
+MAX_VIDEO_PIXELS = 7680 * 4320
+"""Larger frames are refused before decoding (a few bytes can promise gigabytes of pixels)."""
 
 ProgressCallback = Callable[[int, int], None]
 """(frames done, total frames or 0 if unknown)."""
@@ -57,13 +62,43 @@ def _write_image(path: Path, image_bgr: BgrImage, suffix: str) -> None:
     path.write_bytes(encoded.tobytes())
 
 
+def current_umask() -> int:
+    """The process's file-creation mask, read without changing it where the system allows (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomically(output_path: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary name beside the output, then rename: a failure never leaves a half-written file."""
+    """Write to a temporary file of this run's own beside the output, sign it, then rename it over the output.
+
+    A failure (or Ctrl-C, SIGTERM) never leaves a half-written file under any name, and two runs writing one output
+    never share a temporary file: the output is always one run's complete, signed file.
+    """
+    if output_path.is_dir():
+        raise OutputError(f"{output_path} is a folder; name the file to write, e.g. {output_path / 'swapped.mp4'}.")
     if not output_path.parent.is_dir():
         raise OutputError(f"Folder {output_path.parent} does not exist.")
-    temporary = output_path.with_name(f".{output_path.stem}.partial{output_path.suffix}")
     try:
+        descriptor, name = tempfile.mkstemp(
+            prefix=f".{output_path.stem}.", suffix=f".partial{output_path.suffix}", dir=output_path.parent
+        )
+    except OSError as error:
+        raise OutputError(
+            f"Cannot write into {output_path.parent} ({error.strerror or error}); choose a folder you can write to."
+        ) from error
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        os.chmod(temporary, 0o666 & ~current_umask())  # like any file the user makes (mkstemp makes 0600)
         write(temporary)
+        add_content_credentials(temporary, title=output_path.name)
         temporary.replace(output_path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
@@ -92,8 +127,13 @@ def swap_video_file(
             source = av.open(str(input_path))
         except (av.error.FFmpegError, OSError) as error:
             raise CameraError(f"{input_path.name} could not be opened as a video: {error}") from error
-        with source, av.open(str(temporary), "w", format=_container_format(output_path)) as destination:
-            counts.update(_transcode(pipeline, source, destination, progress))
+        try:
+            with source, av.open(str(temporary), "w", format=_container_format(output_path)) as destination:
+                counts.update(_transcode(pipeline, source, destination, progress))
+        except av.error.FFmpegError as error:
+            if isinstance(error, OSError) and error.errno not in (None, errno.EINVAL):  # writing: full disk, …
+                raise
+            raise CameraError(f"{input_path.name} could not be decoded as a video: {error}") from error
 
     _write_atomically(output_path, write)
     return SwapSummary(counts["frames"], counts["swapped"], output_path, had_audio=bool(counts["audio"]))
@@ -103,18 +143,37 @@ def _container_format(path: Path) -> str | None:
     return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}.get(path.suffix.lower())
 
 
+def _display_turn(source: av.container.InputContainer) -> int:
+    """Degrees clockwise (0, 90, 180, 270) the first frame must turn to be shown upright (a phone's portrait video is
+    stored on its side with a display rotation). Rewinds the input afterwards."""
+    turn = 0
+    if source.streams.video:
+        frame = next(iter(source.decode(source.streams.video[0])), None)
+        if frame is not None:
+            turn = round(-frame.rotation / 90) * 90 % 360
+        source.seek(0)
+    return turn
+
+
 def _transcode(
     pipeline: Pipeline,
     source: av.container.InputContainer,
     destination: av.container.OutputContainer,
     progress: ProgressCallback | None,
 ) -> dict[str, int]:
+    """Swap every frame of `source` into `destination`, turned upright (a phone's display rotation applied)."""
     if not source.streams.video:
         raise CameraError("The input file has no video track.")
     video_in = source.streams.video[0]
     video_in.thread_type = "AUTO"
+    turn = _display_turn(source)
     rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
     width, height = video_in.codec_context.width, video_in.codec_context.height
+    if width * height > MAX_VIDEO_PIXELS:
+        raise CameraError(f"The input video is {width}x{height} pixels; videos up to 8K (7680x4320) are accepted.")
+    quarter_turns = {90: -1, 180: 2, 270: 1}.get(turn, 0)  # np.rot90 turns counter-clockwise
+    if turn in (90, 270):
+        width, height = height, width
     video_out = destination.add_stream("libx264", rate=rate)
     video_out.width, video_out.height = width, height
     # 4:2:0 needs even sizes; odd-sized inputs keep their size with 4:4:4 instead of being cropped.
@@ -151,6 +210,8 @@ def _transcode(
         for video_frame in packet.decode():
             assert isinstance(video_frame, av.VideoFrame)
             image = np.asarray(video_frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+            if quarter_turns:
+                image = np.ascontiguousarray(np.rot90(image, quarter_turns))
             result = pipeline.process(Frame(image_bgr=image, index=frames, captured_at_s=frames / float(rate)))
             swapped += int(result.swapped)
             out_frame = av.VideoFrame.from_ndarray(result.output_bgr, format="bgr24")
@@ -167,6 +228,17 @@ def _transcode(
     return {"frames": frames, "swapped": swapped, "audio": int(audio_in is not None)}
 
 
+def check_output_type(input_path: Path, output_path: Path) -> None:
+    """A photo gives a photo, a video a video: raise OutputError naming the types to use otherwise."""
+    if output_path.is_dir():
+        raise OutputError(f"{output_path} is a folder; name the file to write, e.g. {output_path / 'swapped.mp4'}.")
+    if is_image_path(input_path):
+        if not is_image_path(output_path):
+            raise OutputError("A photo in gives a photo out: name the output .jpg, .png or .webp.")
+    elif _container_format(output_path) is None:
+        raise OutputError("A video in gives a video out: name the output .mp4, .mov, .mkv or .avi.")
+
+
 def swap_file(
     config: AppConfig,
     landmark_model_path: Path,
@@ -181,18 +253,16 @@ def swap_file(
         raise CameraError(f"Input {input_path} does not exist.")
     if input_path.resolve() == output_path.resolve():
         raise OutputError("The output must be a different file from the input (the input would be lost).")
+    check_output_type(input_path, output_path)
     pipeline = Pipeline(config, landmark_model_path, store=store)
     try:
         pipeline.set_target(target)
         if is_image_path(input_path):
-            if not is_image_path(output_path):
-                raise OutputError("A photo in gives a photo out: name the output .jpg, .png or .webp.")
             summary = swap_image_file(pipeline, input_path, output_path)
         else:
             summary = swap_video_file(pipeline, input_path, output_path, progress)
     finally:
         pipeline.close()
-    add_content_credentials(output_path)
     return summary
 
 

@@ -15,6 +15,7 @@ import datetime
 import json
 import logging
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,9 +171,19 @@ def build_manifest(title: str, version: str) -> dict[str, Any]:
     }
 
 
-def sign_file(path: Path, version: str, identity: SigningIdentity | None = None) -> Path:
+def sign_file(
+    path: Path,
+    version: str,
+    identity: SigningIdentity | None = None,
+    *,
+    destination: Path | None = None,
+    title: str | None = None,
+) -> Path:
     """Embed a signed C2PA manifest into an MP4, MOV, JPEG, PNG or WebP file, replacing it atomically.
 
+    `destination`: write the signed file there instead (atomically; `path` is left as it is). The signed file keeps
+    the permissions of `path`. `title`: the name the manifest gives the file (default: its own; a temporary file
+    passes the name it will have). Returns the signed file.
     Any thread (a few tens of ms for an image, about a read + write of the file for a video). Raises OutputError for
     an unsupported type or when signing fails; the original file is left untouched then.
     """
@@ -184,7 +195,11 @@ def sign_file(path: Path, version: str, identity: SigningIdentity | None = None)
             f"Content credentials cannot be added to {path.name}: use one of {', '.join(sorted(SIGNABLE_SUFFIXES))}."
         )
     identity = identity or ensure_signing_identity()
-    descriptor, temporary_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    target = destination or path
+    try:
+        descriptor, temporary_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=path.suffix, dir=target.parent)
+    except OSError as error:
+        raise OutputError(f"Could not add content credentials to {path.name}: {error}") from error
     os.close(descriptor)
     temporary = Path(temporary_name)
     try:
@@ -193,17 +208,21 @@ def sign_file(path: Path, version: str, identity: SigningIdentity | None = None)
         )
         with (
             c2pa.Signer.from_info(signer_info) as signer,
-            c2pa.Builder(build_manifest(path.name, version)) as builder,
+            c2pa.Builder(build_manifest(title or target.name, version)) as builder,
             path.open("rb") as source,
-            temporary.open("w+b") as destination,
+            temporary.open("w+b") as signed,
         ):
-            builder.sign(signer, mime_type, source, destination)
-        temporary.replace(path)
+            builder.sign(signer, mime_type, source, signed)
+        os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))  # mkstemp makes 0600; keep the file's own mode
+        temporary.replace(target)
     except (c2pa.C2paError, OSError) as error:
         temporary.unlink(missing_ok=True)
         raise OutputError(f"Could not add content credentials to {path.name}: {error}") from error
-    logger.info("Signed content credentials into %s", path)
-    return path
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    logger.info("Signed content credentials into %s", target)
+    return target
 
 
 @dataclass(frozen=True, slots=True)

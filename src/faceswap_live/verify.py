@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from faceswap_live.errors import FaceswapError
+from faceswap_live.native_log import native_stderr_to_debug
 from faceswap_live.provenance import ManifestSummary, read_manifest
 from faceswap_live.stages.capture import IMAGE_SUFFIXES
 from faceswap_live.types import BgrImage
@@ -63,8 +64,18 @@ class VerificationResult:
 
 
 def _read_image(path: Path) -> BgrImage:
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    from faceswap_live.stages.target import check_image_size
+
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as error:
+        raise VerificationError(f"{path} cannot be read: {error.strerror or error}.") from error
+    try:
+        check_image_size(data, path.name)  # a decompression bomb is refused from its header, as `swap` does
+    except FaceswapError as error:
+        raise VerificationError(str(error)) from error
+    with native_stderr_to_debug():  # libpng/libjpeg complain on stderr about broken files
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
         raise VerificationError(f"{path.name} is not an image this app can read.")
     return np.asarray(image, dtype=np.uint8)
@@ -164,6 +175,11 @@ def verify_file(path: Path, video_frames: int = DEFAULT_VIDEO_FRAMES) -> Verific
     """
     if not path.is_file():
         raise VerificationError(f"{path} does not exist or is not a file.")
+    try:
+        if path.stat().st_size == 0:
+            raise VerificationError(f"{path.name} is empty (0 bytes); there is nothing to check.")
+    except OSError as error:
+        raise VerificationError(f"{path} cannot be read: {error.strerror or error}.") from error
     images = [_reduce(_read_image(path))] if path.suffix.lower() in IMAGE_SUFFIXES else None
     if images is None:
         images = sample_video_frames(path, video_frames)

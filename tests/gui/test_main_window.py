@@ -185,8 +185,16 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
 
 
 def test_a_group_photo_lets_the_user_click_the_face(
-    qtbot: Any, make_window: Any, hopper_clip: Path, tmp_path: Path, astronaut_bgr: np.ndarray, hopper_bgr: np.ndarray
+    qtbot: Any,
+    make_window: Any,
+    hopper_clip: Path,
+    tmp_path: Path,
+    astronaut_bgr: np.ndarray,
+    hopper_bgr: np.ndarray,
+    landmark_model_path: Path,
 ) -> None:
+    from faceswap_live.stages.target import find_faces_in_photo
+
     pytest.importorskip("faceswap_live.gallery")
     height = 512
     left = cv2.resize(astronaut_bgr, (height * astronaut_bgr.shape[1] // astronaut_bgr.shape[0], height))
@@ -198,7 +206,12 @@ def test_a_group_photo_lets_the_user_click_the_face(
     entry_id = _add_face(qtbot, window, pair, pick_index=1)
     _wait_for_result(qtbot, window, lambda result: result.swapped)
     entry = window.gallery.get(entry_id)
-    assert getattr(entry, "face_index", 1) == 1  # the face the user clicked, not the largest
+    assert entry is not None and entry.face_index == 1  # the face the user clicked, not the largest
+    clicked = find_faces_in_photo(cv2.imread(str(pair)), landmark_model_path)[1].box
+    crop = window._targets[entry_id].image_bgr  # the target the swap uses is cut around that face
+    found = cv2.minMaxLoc(cv2.matchTemplate(cv2.imread(str(pair)), crop, cv2.TM_SQDIFF_NORMED))[2]
+    centre_x, centre_y = found[0] + crop.shape[1] / 2, found[1] + crop.shape[0] / 2
+    assert clicked.x0 <= centre_x <= clicked.x1 and clicked.y0 <= centre_y <= clicked.y1
 
 
 def test_settings_apply_on_the_next_frames_and_persist(qtbot: Any, make_window: Any, hopper_clip: Path) -> None:
@@ -336,8 +349,7 @@ def test_problems_show_once_and_the_app_keeps_going(
 
 def test_turning_the_ai_label_off_needs_confirmation(qtbot: Any, make_window: Any, hopper_clip: Path) -> None:
     window = make_window(hopper_clip)
-    if not window.panel.ai_label.isVisible():
-        pytest.skip("this build has no [marking] settings yet")
+    assert window.panel.ai_label.isVisible()  # the switch is there
     assert window.panel.ai_label.isChecked()  # on by default
     window.panel.ai_label.click()
     assert window.panel.ai_label.isChecked()  # still on until confirmed
@@ -348,6 +360,7 @@ def test_turning_the_ai_label_off_needs_confirmation(qtbot: Any, make_window: An
     dialog.confirm_box.setChecked(True)
     ok.click()
     assert not window.panel.ai_label.isChecked()
+    assert window.config.marking.label_enabled is False  # and the switch turns the label off
 
 
 def test_closing_stops_every_worker_thread_within_a_second(qtbot: Any, make_window: Any, hopper_clip: Path) -> None:

@@ -130,6 +130,7 @@ def test_bad_inputs_exit_non_zero_with_a_readable_message(
     assert finished.returncode == 1
     assert message in finished.stderr
     assert "Traceback" not in finished.stderr
+    assert len(finished.stderr.strip().splitlines()) == 1, finished.stderr  # no native log lines before it
 
 
 def test_bench_reports_every_stage_and_the_live_latency(faces_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

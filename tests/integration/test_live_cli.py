@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import urllib.request
@@ -15,8 +16,17 @@ import cv2
 import numpy as np
 import pytest
 
+from faceswap_live.provenance import read_manifest
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+
+def _umask() -> int:
+    """The file-creation mask new files get (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     stop_signal: signal.Signals, faces_dir: Path, model_mirror_dir: Path, hopper_path: Path, tmp_path: Path
 ) -> None:
@@ -47,8 +57,11 @@ def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     assert process.returncode == 0, err
     latency_ms = float(next(line for line in lines if line.startswith("Latency")).split()[1])
     assert 0 < latency_ms < 2000
-    assert recording.exists() and not (tmp_path / "live.part.mp4").exists()
+    assert recording.exists() and not list(tmp_path.glob("*.part.mp4"))
     assert f"Recorded: {recording}" in out
+    assert stat.S_IMODE(recording.stat().st_mode) == 0o666 & ~_umask()  # not 0600: a normal file
+    manifest = read_manifest(recording)  # signed: AI-modified, by faceswap-live
+    assert manifest is not None and manifest.valid and manifest.ai_modified
     with av.open(str(recording)) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames > 30

@@ -208,3 +208,46 @@ def _wait(condition: object, timeout_s: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def _get_status(port: int, host_header: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/snapshot.jpg", headers={"Host": host_header})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_a_web_page_cannot_read_the_stream_through_dns_rebinding(sink: MjpegStreamSink) -> None:
+    """A site that points its own name at 127.0.0.1 sends that name as Host: refused; addresses are served."""
+    sink.send(_result(_coloured(10, 20, 30)))
+    deadline = time.monotonic() + 5
+    while _get_status(sink.port, f"127.0.0.1:{sink.port}") != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _get_status(sink.port, f"attacker.example:{sink.port}") == 403
+    assert _get_status(sink.port, "attacker.example") == 403
+    for allowed in (f"127.0.0.1:{sink.port}", f"localhost:{sink.port}", f"[::1]:{sink.port}"):
+        assert _get_status(sink.port, allowed) == 200, allowed
+
+
+def test_stalled_connections_time_out_and_too_many_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from faceswap_live.stages import stream
+
+    monkeypatch.setattr(stream._StreamRequestHandler, "timeout", 0.5)
+    sink = MjpegStreamSink(port=0)
+    try:
+        silent = [socket.create_connection(("127.0.0.1", sink.port), timeout=5) for _ in range(stream.MAX_CONNECTIONS)]
+        extra = socket.create_connection(("127.0.0.1", sink.port), timeout=5)
+        assert extra.recv(1) == b""  # over the cap: closed at once
+        extra.close()
+        for connection in silent:  # a connection that never sends a request is dropped after the time-out
+            assert connection.recv(1) == b""
+            connection.close()
+        deadline = time.monotonic() + 5
+        while sink._server.connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sink._server.connections == 0
+        assert _get_status(sink.port, f"127.0.0.1:{sink.port}") in (200, 503)  # served again
+    finally:
+        sink.close()

@@ -6,6 +6,7 @@ The server serves files the tests make; nothing here touches the internet.
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import hashlib
 import itertools
 import os
@@ -347,24 +348,29 @@ def test_the_mirror_folder_comes_from_the_environment(tmp_path: Path, monkeypatc
     assert store.locate("tiny_model") == tmp_path / "env-mirror" / "tiny_model.onnx"
 
 
-def test_a_remembered_hash_is_reused_until_the_file_changes_on_disk(tmp_path: Path) -> None:
-    """Start-up must not re-hash big files: the hash is remembered by size, mtime and inode, across store instances."""
+def test_a_remembered_hash_is_reused_until_the_file_changes_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up must not re-hash big files, yet a file damaged in place (its time set back) is never handed out."""
     path = tmp_path / "user" / "tiny_model.onnx"
     path.parent.mkdir()
     path.write_bytes(GOOD_BYTES)
     assert _store(tmp_path, _entry((_refused_url(),))).status("tiny_model") == ModelStatus.PRESENT
     original = path.stat()
 
-    # Change the bytes in place, keeping size and modification time: only a re-hash would notice.
+    with monkeypatch.context() as patched:  # unchanged: the remembered hash is used, across store instances
+        patched.setattr("faceswap_live.models.store.compute_sha256", lambda _: pytest.fail("hashed again"))
+        assert _store(tmp_path, _entry((_refused_url(),))).status("tiny_model") == ModelStatus.PRESENT
+
+    # Change the bytes in place, keeping size, inode and modification time.
     with path.open("r+b") as handle:
         handle.write(b"\x00" * 16)
     os.utime(path, ns=(original.st_atime_ns, original.st_mtime_ns))
-    fresh_store = _store(tmp_path, _entry((_refused_url(),)))
-    assert fresh_store.status("tiny_model") == ModelStatus.PRESENT  # from the remembered hash
-    assert not fresh_store.verify("tiny_model", recompute=True)[0].ok  # an explicit verify hashes again
-
-    # A changed modification time invalidates the remembered hash: the damage is found and the file refused.
-    os.utime(path, ns=(original.st_atime_ns, original.st_mtime_ns + 1_000_000_000))
+    assert (path.stat().st_size, path.stat().st_ino, path.stat().st_mtime_ns) == (
+        original.st_size,
+        original.st_ino,
+        original.st_mtime_ns,
+    )
     restarted_store = _store(tmp_path, _entry((_refused_url(),)))
     assert restarted_store.status("tiny_model") == ModelStatus.WRONG_HASH
     assert restarted_store.locate("tiny_model") is None
@@ -423,3 +429,15 @@ def test_the_frozen_app_uses_the_model_it_carries_only_when_its_hash_matches(
     store = ModelStore(tmp_path / "user", mirror_dir=tmp_path / "mirror", show_progress=False, registry=[entry])
     assert store.fetch("tiny_model") == tmp_path / "user" / "tiny_model.onnx"
     assert file_server.requests == ["/tiny.onnx"]
+
+
+def test_cli_verify_fails_when_a_required_model_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    required = dataclasses.replace(_entry((_refused_url(),)), name="face_landmarker", filename="face_landmarker.task")
+    store = _store(tmp_path, _entry((_refused_url(),)), required)
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "mirror" / "tiny_model.onnx").write_bytes(GOOD_BYTES)
+    assert cli_commands.verify_models(store) == 1
+    error = capsys.readouterr().err
+    assert "face_landmarker is missing" in error and "models fetch face_landmarker" in error
+    (tmp_path / "mirror" / "face_landmarker.task").write_bytes(GOOD_BYTES)
+    assert cli_commands.verify_models(store) == 0

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from faceswap_live.errors import OutputError
-from faceswap_live.stages.recorder import RecordingSink, partial_path, recover_partial_recording
+from faceswap_live.stages.recorder import RecordingSink, recover_partial_recording
 from faceswap_live.types import BgrImage, Frame, FrameResult
 
 FPS = 30.0
@@ -38,6 +38,11 @@ def _frame(index: int) -> BgrImage:
     return image
 
 
+def _parts(folder: Path) -> list[Path]:
+    """The part files recordings are writing (or a crash left) in a folder."""
+    return sorted(folder.glob("*.part.mp4"))
+
+
 def _decode(path: Path) -> tuple[int, list[BgrImage], str, str]:
     """Decode every frame strictly (any damaged data raises). Returns count, first frames, codec, pixel format."""
     with av.open(str(path)) as container:
@@ -52,11 +57,11 @@ def test_a_clean_stop_gives_a_playable_h264_file_with_every_frame(tmp_path: Path
     sink = RecordingSink(path, FPS, 321, 240)  # odd width: yuv420p needs even sizes
     for index in range(45):
         sink.send(_result(_frame(index), index))
-    assert partial_path(path).exists() and not path.exists()  # in progress: only the .part file
+    assert _parts(tmp_path) == [sink.part_path] and not path.exists()  # in progress: only the .part file
     sink.close()
     sink.close()
     assert sink.error is None and sink.finished and "Recorded" in sink.status()
-    assert path.exists() and not partial_path(path).exists()
+    assert path.exists() and _parts(tmp_path) == []
     count, images, codec, pixel_format = _decode(path)
     assert (count, codec, pixel_format) == (45, "h264", "yuv420p")
     assert images[0].shape == (240, 320, 3)
@@ -69,7 +74,7 @@ def test_a_clean_stop_gives_a_playable_h264_file_with_every_frame(tmp_path: Path
 def test_stopping_before_any_frame_leaves_no_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.mp4"
     RecordingSink(path, FPS, 320, 240).close()
-    assert not path.exists() and not partial_path(path).exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 _CHILD = textwrap.dedent(
@@ -124,8 +129,8 @@ def test_a_killed_process_leaves_a_part_file_that_plays_and_is_recovered(tmp_pat
     frames = 120
     child = _run_child(tmp_path, frames, "kill")
     assert child.returncode == -9, child.stderr
-    part = tmp_path / "call.part.mp4"
-    assert part.exists() and not (tmp_path / "call.mp4").exists()
+    [part] = _parts(tmp_path)
+    assert not (tmp_path / "call.mp4").exists()
     recovered = recover_partial_recording(part)
     assert recovered == tmp_path / "call.mp4" and not part.exists()
     count, _, codec, _ = _decode(recovered)
@@ -153,7 +158,7 @@ def test_a_full_disk_stops_the_recording_with_a_clear_error_and_keeps_a_playable
     assert "disk is full" in report["error"] and "saved in" in report["error"]
     assert report["status"] == report["error"]
     final = tmp_path / "call.mp4"
-    assert final.exists() and not (tmp_path / "call.part.mp4").exists()
+    assert final.exists() and _parts(tmp_path) == []
     count, _, codec, _ = _decode(final)
     assert codec == "h264" and 30 <= count < 150
     assert time.monotonic() - start < 60
@@ -254,7 +259,7 @@ def test_a_killed_process_with_sound_leaves_a_part_file_that_recovers_with_both_
     frames = 75
     child = _run_child(tmp_path, frames, "kill", SINE_1KHZ)
     assert child.returncode == -9, child.stderr
-    recovered = recover_partial_recording(tmp_path / "call.part.mp4")
+    recovered = recover_partial_recording(_parts(tmp_path)[0])
     assert recovered == tmp_path / "call.mp4"
     count, _, codec, _ = _decode(recovered)
     assert codec == "h264" and frames - 45 <= count <= frames
@@ -272,3 +277,88 @@ def test_a_full_disk_with_sound_keeps_a_playable_file_with_both_streams(tmp_path
     audio_codec, rate, samples = _decode_audio(final)
     assert codec == "h264" and audio_codec == "aac" and 15 <= count < 120
     assert abs(len(samples) / rate - count / FPS) < 0.5
+
+
+def test_two_recordings_to_one_name_keep_every_frame_of_both(tmp_path: Path) -> None:
+    path = tmp_path / "show.mp4"
+    first = RecordingSink(path, FPS, 320, 240)
+    second = RecordingSink(path, FPS, 320, 240)  # started while the first is being written
+    for index in range(60):
+        first.send(_result(_frame(index), index))
+        second.send(_result(_frame(index), index))
+    first.close()
+    for index in range(60, 90):
+        second.send(_result(_frame(index), index))
+    second.close()
+    assert first.error is None and second.error is None
+    assert (first.path, second.path) == (path, tmp_path / "show-2.mp4")  # the second never replaces the first
+    assert _decode(path)[0] == 60 and _decode(tmp_path / "show-2.mp4")[0] == 90
+    assert _parts(tmp_path) == []
+
+
+def test_recovery_never_follows_a_symlink_or_touches_a_users_own_file(tmp_path: Path) -> None:
+    unrelated = tmp_path / "elsewhere" / "thesis.mp4"
+    unrelated.parent.mkdir()
+    unrelated.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"precious" * 1000)
+    before = unrelated.read_bytes()
+    (tmp_path / "call.part.mp4").symlink_to(unrelated)  # the old part-file name, and the current pattern
+    (tmp_path / "call.0123abcd.part.mp4").symlink_to(unrelated)
+    own = tmp_path / "talk.part.mp4"
+    own.write_bytes(b"my own notes, not a recording")
+    for name in ("call.mp4", "talk.mp4"):
+        sink = RecordingSink(tmp_path / name, FPS, 320, 240)
+        for index in range(10):
+            sink.send(_result(_frame(index), index))
+        sink.close()
+        assert sink.error is None and _decode(tmp_path / name)[0] == 10
+    assert unrelated.read_bytes() == before
+    assert own.read_bytes() == b"my own notes, not a recording"
+    assert recover_partial_recording(tmp_path / "call.0123abcd.part.mp4") is None
+    assert unrelated.read_bytes() == before
+
+
+def test_a_kill_loses_at_most_one_second(tmp_path: Path) -> None:
+    """Frames sent at the camera's pace up to the moment of a SIGKILL: all but the last second are playable.
+
+    The camera delivers 20 fps where 30 were asked for (a slow machine or a dim room): fragments must be timed by the
+    clock, not counted in frames.
+    """
+    pace_fps = 20.0
+    frames = 3 * 30 + 28  # just before a 30-frame boundary, where fragments counted in frames would lose the most
+    child = subprocess.run(
+        [sys.executable, "-c", _KILL_AT_PACE_CHILD, str(tmp_path / "call.mp4"), str(frames)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == -9, child.stderr
+    [part] = _parts(tmp_path)
+    recovered = recover_partial_recording(part)
+    assert recovered is not None
+    count = _decode(recovered)[0]
+    assert (frames - count) / pace_fps <= 1.0, f"{frames - count} frames lost"
+
+
+_KILL_AT_PACE_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from pathlib import Path
+    import numpy as np
+    from faceswap_live.stages.recorder import RecordingSink
+    from faceswap_live.types import Frame, FrameResult
+
+    path, frames = Path(sys.argv[1]), int(sys.argv[2])
+    rng = np.random.default_rng(0)
+    sink = RecordingSink(path, 30.0, 320, 240)
+    start_s = time.perf_counter()
+    for index in range(frames):
+        while time.perf_counter() < start_s + index / 20:
+            time.sleep(0.001)
+        image = np.clip(index * 2 + rng.integers(0, 40, (240, 320, 3)), 0, 255).astype(np.uint8)
+        sink.send(FrameResult(image, Frame(image, index, time.perf_counter()), (), {}, time.perf_counter(), True))
+    deadline = time.monotonic() + 10
+    while sink.frames_written < frames and time.monotonic() < deadline:  # the recorder has taken every frame
+        time.sleep(0.001)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)

@@ -64,7 +64,12 @@ def test_small_faces_in_a_large_group_photo_are_found_and_chosen_by_size_or_inde
     cv2.imwrite(str(path), canvas)
     largest = load_target_face(path, landmark_model_path)
     second = load_target_face(path, landmark_model_path, face_index=1)
-    assert largest.landmarks.box.area > 0 and second.landmarks.box.area > 0
+    photo = cv2.imread(str(path))
+    for target, face in ((largest, faces[0]), (second, faces[1])):  # each crop is cut around the face asked for
+        found = cv2.minMaxLoc(cv2.matchTemplate(photo, target.image_bgr, cv2.TM_SQDIFF_NORMED))[2]
+        centre_x = found[0] + target.image_bgr.shape[1] / 2
+        centre_y = found[1] + target.image_bgr.shape[0] / 2
+        assert face.box.x0 <= centre_x <= face.box.x1 and face.box.y0 <= centre_y <= face.box.y1
     with pytest.raises(TargetFaceError, match="2 face"):
         load_target_face(path, landmark_model_path, face_index=2)
 

@@ -225,3 +225,23 @@ def test_lip_cut_is_smooth_and_sub_pixel_up_close() -> None:
         crossings.append(region.y0 + round(lower_lip_y) - 4 + _crossing(profile) - shift)
     # Moving the face by a quarter pixel moves the edge with it: sub-pixel, not snapped to pixels or a grid.
     assert max(crossings) - min(crossings) < 0.2
+
+
+def test_poisson_blending_merges_the_face_edge_into_the_frame_light() -> None:
+    """Against a frame far darker than the face (no colour match), the Poisson blend pulls the face's rim towards
+    the frame's light, leaving a far smaller step at the edge than the alpha blend's."""
+    face = synthetic_face()
+    steps = {}
+    for blend_mode in ("alpha", "poisson"):
+        swapped = swapped_for(face)
+        frame = np.full((300, 340, 3), 40, np.uint8)
+        settings = SwapConfig(blend_mode=blend_mode, colour_match=False, mask_feather=0.02)  # type: ignore[arg-type]
+        blend_face(frame, swapped, face, settings)
+        rim = np.zeros(frame.shape[:2], np.uint8)  # a band just inside the face oval
+        oval = face.points_px[list(FACE_OVAL), :2].astype(np.int32)
+        cv2.fillPoly(rim, [oval], 1)
+        inner = cv2.erode(rim, np.ones((9, 9), np.uint8))
+        band = (inner > 0) & (cv2.erode(inner, np.ones((9, 9), np.uint8)) == 0)
+        steps[blend_mode] = float(np.abs(frame[band].astype(np.float32) - 40).mean())
+    assert steps["alpha"] > 60  # the face's own colour right up to its edge
+    assert steps["poisson"] < 0.5 * steps["alpha"], steps

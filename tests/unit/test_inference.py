@@ -117,6 +117,7 @@ def test_auto_on_a_cpu_build_says_it_runs_on_the_cpu(tmp_path: Path) -> None:
     session = create_session(make_swap_graph(tmp_path / "swap.onnx"), "auto", purpose="face swap model")
     assert session.provider == CPU_PROVIDER
     assert session.notice is not None and "runs on the CPU" in session.notice
+    assert "seconds per frame" in session.notice and "few frames per second" not in session.notice  # honest speed
 
 
 def test_cpu_by_choice_needs_no_notice(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def test_each_platform_gets_its_own_fix() -> None:
 
 
 def test_partial_path_and_trimming_a_torn_fragment(tmp_path: Path) -> None:
-    assert partial_path(Path("/x/call.mp4")) == Path("/x/call.part.mp4")
+    assert partial_path(Path("/x/call.mp4"), "0a1b2c3d") == Path("/x/call.0a1b2c3d.part.mp4")
 
     def box(kind: bytes, payload: bytes) -> bytes:
         return (8 + len(payload)).to_bytes(4, "big") + kind + payload

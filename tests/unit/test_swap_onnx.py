@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto
 
+import faceswap_live.config as settings_module
 from faceswap_live.config import AppConfig, OnnxConfig, SwapConfig
 from faceswap_live.errors import ModelError
 from faceswap_live.models.store import ModelStore
@@ -36,9 +37,9 @@ EMAP = np.random.default_rng(11).standard_normal((512, 512)).astype(np.float32)
 @pytest.fixture(autouse=True)
 def _no_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
-        swap_onnx.MODEL_ENVIRONMENT_VARIABLE,
-        swap_onnx.RECOGNISER_ENVIRONMENT_VARIABLE,
-        swap_onnx.PROVIDER_ENVIRONMENT_VARIABLE,
+        settings_module.MODEL_ENVIRONMENT_VARIABLE,
+        settings_module.RECOGNISER_ENVIRONMENT_VARIABLE,
+        settings_module.PROVIDER_ENVIRONMENT_VARIABLE,
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -296,12 +297,32 @@ def test_custom_model_without_a_512_square_emap_is_refused(graphs: Path, tmp_pat
 
 
 def test_environment_variables_point_the_engine_at_other_graphs(graphs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(swap_onnx.MODEL_ENVIRONMENT_VARIABLE, str(graphs / "red.onnx"))
-    monkeypatch.setenv(swap_onnx.RECOGNISER_ENVIRONMENT_VARIABLE, str(graphs / "recogniser.onnx"))
-    monkeypatch.setenv(swap_onnx.PROVIDER_ENVIRONMENT_VARIABLE, "cpu")
-    engine = create_onnx_engine(AppConfig())
+    monkeypatch.setenv(settings_module.MODEL_ENVIRONMENT_VARIABLE, str(graphs / "red.onnx"))
+    monkeypatch.setenv(settings_module.RECOGNISER_ENVIRONMENT_VARIABLE, str(graphs / "recogniser.onnx"))
+    monkeypatch.setenv(settings_module.PROVIDER_ENVIRONMENT_VARIABLE, "cpu")
+    engine = create_onnx_engine(settings_module.apply_environment(AppConfig()))
     engine.set_target(_target((1, 2, 3)))
     assert (engine.render_crop(np.zeros((128, 128, 3), np.uint8)) == (0, 0, 255)).all()
+
+
+def test_a_flag_beats_the_environment_which_beats_the_settings_file(
+    graphs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flag > environment > settings file > default, for the model file as for every setting the CLI takes."""
+    from faceswap_live.cli import _load_config, build_parser
+
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'[onnx]\nmodel_path = "{graphs / "identity.onnx"}"\nprovider = "cuda"\n')
+    monkeypatch.setenv(settings_module.MODEL_ENVIRONMENT_VARIABLE, str(graphs / "red.onnx"))
+    monkeypatch.setenv(settings_module.PROVIDER_ENVIRONMENT_VARIABLE, "cpu")
+    base = ["swap", "--config", str(settings), "--target", "t.jpg", "--input", "i.mp4", "--output", "o.mp4"]
+    from_environment = _load_config(build_parser().parse_args(base)).onnx
+    assert (from_environment.model_path, from_environment.provider) == (str(graphs / "red.onnx"), "cpu")
+    flagged = base + ["--onnx-model", str(graphs / "stretch.onnx"), "--recogniser-model", "rec.onnx"]
+    from_flag = _load_config(build_parser().parse_args(flagged)).onnx
+    assert (from_flag.model_path, from_flag.recogniser_path) == (str(graphs / "stretch.onnx"), "rec.onnx")
+    monkeypatch.delenv(settings_module.MODEL_ENVIRONMENT_VARIABLE)
+    assert _load_config(build_parser().parse_args(base)).onnx.model_path == str(graphs / "identity.onnx")
 
 
 # -- fp16 -------------------------------------------------------------------------------------------------------------

@@ -338,7 +338,7 @@ class SettingsPanel(QScrollArea):
         """Switch the visible AI label in the config (after confirmation when turning it off) and emit."""
         marking = self._config.marking
         field = label_field(marking)
-        if field is None:
+        if field is None or marking is None:
             return
         new = dataclasses.replace(self._config, marking=replace(marking, **{field: visible}))
         self.set_config(new)

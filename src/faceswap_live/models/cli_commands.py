@@ -67,13 +67,24 @@ def fetch_model(store: ModelStore, name: str, accept_licence: bool) -> int:
     return 0
 
 
+REQUIRED_MODELS = frozenset({"face_landmarker"})
+"""Models every command needs; the others serve one engine or the evaluation."""
+
+
 def verify_models(store: ModelStore) -> int:
-    """Hash every local copy of every model again. Returns 1 if any copy has the wrong hash or size, else 0."""
+    """Hash every local copy of every model again.
+
+    Returns 1 if any copy has the wrong hash or size or a required model is missing, else 0.
+    """
     any_bad = False
+    missing_required = []
     for entry in store.registry:
         reports = store.verify(entry.name, recompute=True)
         if not reports:
-            print(f"missing  {entry.name} ({entry.filename})")
+            required = entry.name in REQUIRED_MODELS
+            print(f"missing  {entry.name} ({entry.filename})" + (" - required by every command" if required else ""))
+            if required:
+                missing_required.append(entry.name)
         for report in reports:
             if report.ok:
                 print(f"ok       {entry.name}: {report.path}")
@@ -90,5 +101,6 @@ def verify_models(store: ModelStore) -> int:
             "Files marked BAD are never loaded; the app moves them aside when it next needs them. "
             "Run `faceswap-live models fetch NAME` for a good copy."
         )
-        return 1
-    return 0
+    for name in missing_required:
+        print(f"error: the required model {name} is missing; run `faceswap-live models fetch {name}`.", file=sys.stderr)
+    return 1 if any_bad or missing_required else 0

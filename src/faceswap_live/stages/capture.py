@@ -7,6 +7,7 @@ does not loop, and raises CameraError when a device stops delivering frames.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -19,6 +20,10 @@ from faceswap_live.errors import CameraError
 from faceswap_live.types import BgrImage
 
 logger = logging.getLogger(__name__)
+
+# OpenCV's FFmpeg writes its complaints about broken files ("moov atom not found") straight to stderr, before the
+# app's own one-line error. It reads this once, when it first opens a video, so it is set on import.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 # Consecutive failed reads before a camera counts as gone (a few dropped frames are normal on USB cameras).

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -14,11 +16,14 @@ from mediapipe.tasks.python import BaseOptions, vision
 
 from faceswap_live.config import LandmarkConfig
 from faceswap_live.errors import ModelError
+from faceswap_live.native_log import native_stderr_to_debug
 from faceswap_live.types import BgrImage, Points3D
 
 logger = logging.getLogger(__name__)
 
 MESH_POINT_COUNT = 478
+_NATIVE_LOG_LINE = re.compile(r"^([IW]\d{4} |WARNING: Logging before InitGoogle|INFO: Created TensorFlow Lite)")
+"""MediaPipe's (glog/absl/TFLite) informational lines, written straight to file descriptor 2 by native code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +60,10 @@ class FaceLandmarkDetector:
             min_tracking_confidence=config.min_tracking_confidence,
             output_face_blendshapes=with_blendshapes,
         )
+        self._first_call = True
         try:
-            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+            with native_stderr_to_debug(_NATIVE_LOG_LINE):
+                self._landmarker = vision.FaceLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as error:
             raise ModelError(
                 f"The face landmark model {model_path} could not be loaded ({error}). "
@@ -67,13 +74,16 @@ class FaceLandmarkDetector:
         """Faces in one BGR image (H×W×3 uint8), largest first. In video mode pass the capture time in ms."""
         height, width = image_bgr.shape[:2]
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
-        if self.mode == "video":
-            # MediaPipe rejects timestamps that do not increase; a paused or re-opened source must not crash it.
-            stamp = max(int(timestamp_ms or 0), self._last_timestamp_ms + 1)
-            self._last_timestamp_ms = stamp
-            result = self._landmarker.detect_for_video(image, stamp)
-        else:
-            result = self._landmarker.detect(image)
+        # The first inference starts the delegate, which logs a few lines of its own.
+        with native_stderr_to_debug(_NATIVE_LOG_LINE) if self._first_call else contextlib.nullcontext():
+            self._first_call = False
+            if self.mode == "video":
+                # MediaPipe rejects timestamps that do not increase; a paused or re-opened source must not crash it.
+                stamp = max(int(timestamp_ms or 0), self._last_timestamp_ms + 1)
+                self._last_timestamp_ms = stamp
+                result = self._landmarker.detect_for_video(image, stamp)
+            else:
+                result = self._landmarker.detect(image)
         scale = np.array([width, height, width], dtype=np.float32)
         faces = []
         for index, landmarks in enumerate(result.face_landmarks):

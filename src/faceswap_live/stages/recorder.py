@@ -1,11 +1,16 @@
 """Records the output to an H.264 MP4 that stays playable whatever happens.
 
-- The file is written as `<name>.part.mp4` and renamed to `<name>.mp4` on a clean finish, so a half-written file never
-  looks like a finished one.
-- It is a fragmented MP4 (a self-contained fragment per second, starting on a keyframe, flushed to disk at once), so a
-  crash, a kill or a power cut loses at most the last second: everything before it plays.
+- The file is written as `<name>.<8 hex>.part.mp4` (a name of its own, created exclusively and locked while written) and
+  given its final name `<name>.mp4` on a clean finish, so a half-written file never looks like a finished one and two
+  recordings to one name never touch each other's file. The final name never replaces a file another run wrote
+  meanwhile: that recording is kept as `<name>-2.mp4` (-3, …) instead.
+- It is a fragmented MP4 (a self-contained fragment every half second of capture time, starting on a keyframe, flushed
+  to disk at once), so a crash, a kill or a power cut loses at most the last second (the fragment being written and
+  the few frames the encoder holds): everything before it plays.
 - A full disk (or any write error) stops the recording, trims the file to its last complete fragment (which frees
   space and leaves it playable), renames it and reports an OutputError through `.error` and `status()`.
+- Crash recovery only touches part files with the app's own name pattern that are regular files (never a symlink or a
+  file with other links), not locked by a running recording; it never deletes one.
 - Frames are timed by their capture time, so the recording keeps the real pace even when processing is uneven.
 
 Sound: with `audio_device`, a microphone (alsa/pulse on Linux, avfoundation on macOS, dshow on Windows, or an explicit
@@ -24,7 +29,11 @@ import logging
 import os
 import platform
 import queue
+import re
+import secrets
+import stat
 import struct
+import sys
 import threading
 import time
 from fractions import Fraction
@@ -48,7 +57,10 @@ QUEUE_FRAMES = 60
 CLOSE_TIMEOUT_S = 15.0
 """How long close() waits for the queued frames to be encoded and the file finalised."""
 FULL_DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX: opening a symlink fails instead of reaching its target
 _TIME_BASE = Fraction(1, 1000)  # pts in milliseconds of capture time
+KEYFRAME_INTERVAL_MS = 500
+"""A keyframe (and so a fragment on disk) at least this often, by capture time: a kill loses well under a second."""
 FloatArray: TypeAlias = npt.NDArray[np.float32]
 AUDIO_RATE_HZ = 48_000
 """Sample rate of the recorded sound (AAC)."""
@@ -306,72 +318,211 @@ class _MicrophoneTrack:
         logger.warning('Recording continues without sound from "%s": %s', self.device, reason)
 
 
-def add_content_credentials(path: Path) -> None:
-    """Sign a finished file as AI-modified (C2PA). A failure is logged: the file itself is still good."""
+def add_content_credentials(path: Path, destination: Path | None = None, title: str | None = None) -> bool:
+    """Sign a finished file as AI-modified (C2PA), in place or into `destination`. Returns whether it was signed.
+
+    `title`: the file's name in the manifest (a temporary file passes the name it will have).
+
+    A failure is logged: the file itself is still good.
+    """
     from faceswap_live import __version__
     from faceswap_live.provenance import sign_file
 
     try:
-        sign_file(path, __version__)
+        sign_file(path, __version__, destination=destination, title=title)
     except OutputError as error:
         logger.warning("%s", error)
+        return False
+    return True
 
 
-def partial_path(path: Path) -> Path:
-    """Where a recording is written until it is finished: movie.mp4 → movie.part.mp4."""
-    return path.with_name(f"{path.stem}.part{path.suffix or '.mp4'}")
+def partial_path(path: Path, token: str) -> Path:
+    """Where a recording is written until it is finished: movie.mp4 → movie.<token>.part.mp4."""
+    return path.with_name(f"{path.stem}.{token}.part{path.suffix or '.mp4'}")
 
 
-def trim_to_complete_fragments(path: Path) -> int:
-    """Cut a fragmented MP4 after its last complete top-level box that holds media (moov, mdat, mfra).
+def _part_pattern(path: Path) -> re.Pattern[str]:
+    return re.compile(re.escape(path.stem) + r"\.[0-9a-f]{8}\.part" + re.escape(path.suffix or ".mp4"))
+
+
+def _try_lock(descriptor: int) -> bool:
+    """Take the exclusive advisory lock a running recording holds on its part file; False when another holds it."""
+    if sys.platform == "win32":  # Windows: a file open for writing cannot be renamed or deleted by another process
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _create_part_file(path: Path) -> tuple[Path, int]:
+    """Create this recording's own part file (never an existing file or a symlink) and lock it while it is written.
+
+    Returns the part path and the open, locked descriptor (closing it releases the lock).
+    """
+    for _ in range(100):
+        part = partial_path(path, secrets.token_hex(4))
+        try:
+            descriptor = os.open(part, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, 0o666)
+        except FileExistsError:
+            continue
+        _try_lock(descriptor)  # a new file: nobody else holds it
+        return part, descriptor
+    raise OutputError(f"Cannot record to {path}: no free temporary name in {path.parent}.")
+
+
+def _trim_open_file(descriptor: int) -> int:
+    """Cut a fragmented MP4 (an open descriptor) after its last complete top-level box that holds media.
 
     A write that stopped half-way (crash, full disk) leaves a torn fragment at the end, which some players refuse.
     Returns the new size in bytes (0: nothing usable).
     """
-    size = path.stat().st_size
+    size = os.fstat(descriptor).st_size
     offset = usable = 0
-    with path.open("rb") as file:
-        while offset + 8 <= size:
-            file.seek(offset)
-            box_size, box_type = struct.unpack(">I4s", file.read(8))
-            if box_size == 1:  # 64-bit size follows the type
-                box_size = struct.unpack(">Q", file.read(8))[0]
-            elif box_size == 0:  # "to the end of the file": only a finished writer may say so
-                box_size = size - offset
-            if box_size < 8 or offset + box_size > size:
-                break
-            offset += box_size
-            if box_type in (b"moov", b"mdat", b"mfra"):
-                usable = offset
+    while offset + 8 <= size:
+        box_size, box_type = struct.unpack(">I4s", _read_at(descriptor, offset, 8))
+        if box_size == 1:  # 64-bit size follows the type
+            box_size = struct.unpack(">Q", _read_at(descriptor, offset + 8, 8))[0]
+        elif box_size == 0:  # "to the end of the file": only a finished writer may say so
+            box_size = size - offset
+        if box_size < 8 or offset + box_size > size:
+            break
+        offset += box_size
+        if box_type in (b"moov", b"mdat", b"mfra"):
+            usable = offset
     if usable < size:
-        os.truncate(path, usable)
+        os.ftruncate(descriptor, usable)
     return usable
 
 
-def recover_partial_recording(part_path: Path) -> Path | None:
-    """Make a `.part.mp4` left by a crash playable and give it its final name (or `<name>-recovered.mp4` if taken).
+def _read_at(descriptor: int, offset: int, size: int) -> bytes:
+    os.lseek(descriptor, offset, os.SEEK_SET)
+    return os.read(descriptor, size)
 
-    Returns the recovered file, or None (and deletes the part) when it held no complete fragment.
+
+def trim_to_complete_fragments(path: Path) -> int:
+    """Cut a fragmented MP4 after its last complete box that holds media (see _trim_open_file); never via a symlink."""
+    descriptor = os.open(path, os.O_RDWR | _NO_FOLLOW)
+    try:
+        return _trim_open_file(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _free_name(final: Path) -> Path:
+    """`final`, or `<stem>-2<suffix>`, `-3`, … : the first name no file has."""
+    candidate, counter = final, 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = final.with_name(f"{final.stem}-{counter}{final.suffix}")
+        counter += 1
+    return candidate
+
+
+def _publish(part: Path, final: Path, replaceable: tuple[int, int] | None = None) -> Path:
+    """Give a finished part file its final name without ever replacing a file the app did not mean to replace.
+
+    `replaceable`: (device, inode) of the file that stood at `final` when the recording started (the user chose to
+    replace it). Any other file there (another run's recording, made meanwhile) is kept, and this one takes the next
+    free name instead. Returns the name used.
     """
-    if trim_to_complete_fragments(part_path) == 0 or not _has_video(part_path):
-        part_path.unlink(missing_ok=True)
+    try:
+        standing = final.lstat()
+    except FileNotFoundError:
+        standing = None
+    if standing is not None and replaceable == (standing.st_dev, standing.st_ino):
+        part.replace(final)
+        return final
+    while True:
+        candidate = _free_name(final)
+        try:
+            os.link(part, candidate)  # fails if the name was taken meanwhile: never replaces anything
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links: rename if still free (a tiny race, never a symlink)
+            if candidate.exists() or candidate.is_symlink():
+                continue
+            part.rename(candidate)
+            return candidate
+        part.unlink()
+        return candidate
+
+
+def _lock_own_part(part_path: Path) -> int | None:
+    """Open a crashed recording's part file for recovery, or None when it must not be touched.
+
+    Refused: symlinks, anything but a regular file with one link, and files a running recording holds locked.
+    """
+    try:
+        descriptor = os.open(part_path, os.O_RDWR | _NO_FOLLOW)
+    except OSError:
         return None
-    stem = part_path.name.removesuffix(part_path.suffix).removesuffix(".part")
-    final = part_path.with_name(stem + part_path.suffix)
-    if final.exists():
-        final = part_path.with_name(f"{stem}-recovered{part_path.suffix}")
-    part_path.replace(final)
-    return final
+    try:
+        status = os.fstat(descriptor)
+    except OSError:
+        status = None
+    if status is None or not (stat.S_ISREG(status.st_mode) and status.st_nlink == 1) or not _try_lock(descriptor):
+        os.close(descriptor)
+        return None
+    return descriptor
 
 
-def _rescue_interrupted_recording(part_path: Path) -> None:
-    """A `.part.mp4` from an earlier crash sits where a new recording would go: keep it under its own name."""
-    stamp = datetime.datetime.fromtimestamp(part_path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
-    stem = part_path.name.removesuffix(part_path.suffix).removesuffix(".part")
-    moved = part_path.replace(part_path.with_name(f"{stem}-interrupted-{stamp}.part{part_path.suffix}"))
-    recovered = recover_partial_recording(moved)
-    if recovered is not None:
-        logger.warning("An interrupted earlier recording was recovered as %s", recovered)
+def recover_partial_recording(part_path: Path, final: Path | None = None) -> Path | None:
+    """Make a part file left by a crash playable and give it a final name; returns it, or None (file left as it is).
+
+    The name is `final` (default: the recording's own name) or the next free one: nothing is replaced. A part file
+    that is a symlink, has other links, is being written by a running recording or holds no complete fragment is
+    left untouched.
+    """
+    descriptor = _lock_own_part(part_path)
+    if descriptor is None:
+        logger.warning("%s was left as it is: it is not a recording this app can recover.", part_path)
+        return None
+    if final is None:
+        stem = part_path.name.removesuffix(part_path.suffix).removesuffix(".part")
+        stem = re.sub(r"\.[0-9a-f]{8}$", "", stem)
+        final = part_path.with_name(stem + part_path.suffix)
+    try:
+        return _recover_locked(descriptor, part_path, final)
+    finally:
+        os.close(descriptor)
+
+
+def _recover_locked(
+    descriptor: int, part_path: Path, final: Path, replaceable: tuple[int, int] | None = None
+) -> Path | None:
+    """Trim a part file this process holds open and locked, and publish it (None: nothing usable, left as it is)."""
+    if _trim_open_file(descriptor) == 0 or not _has_video(part_path):
+        logger.warning("%s holds no complete part of a recording; it was left as it is.", part_path)
+        return None
+    return _publish(part_path, final, replaceable)
+
+
+def recover_interrupted_recordings(path: Path) -> list[Path]:
+    """Recover the part files that crashed recordings to `path` left behind, each as `<name>-interrupted-<time>.mp4`.
+
+    Only files with the app's part-file name pattern are looked at (see recover_partial_recording for what is left).
+    """
+    pattern = _part_pattern(path)
+    recovered = []
+    try:
+        candidates = sorted(entry for entry in path.parent.iterdir() if pattern.fullmatch(entry.name))
+    except OSError:
+        return []
+    for part in candidates:
+        try:
+            stamp = datetime.datetime.fromtimestamp(part.lstat().st_mtime).strftime("%Y%m%d-%H%M%S")
+            final = path.with_name(f"{path.stem}-interrupted-{stamp}{path.suffix or '.mp4'}")
+            saved = recover_partial_recording(part, final)
+        except OSError as error:
+            logger.warning("Could not recover %s: %s", part, error)
+            continue
+        if saved is not None:
+            logger.warning("An interrupted earlier recording was recovered as %s", saved)
+            recovered.append(saved)
+    return recovered
 
 
 def _has_video(path: Path) -> bool:
@@ -421,7 +572,6 @@ class RecordingSink(OutputSink):
 
     def __init__(self, path: Path, fps: float, width: int, height: int, audio_device: str | None = None) -> None:
         self.path = path
-        self.part_path = partial_path(path)
         self.width, self.height = max(2, width - width % 2), max(2, height - height % 2)
         self.fps = fps
         self.error: OutputError | None = None
@@ -435,8 +585,22 @@ class RecordingSink(OutputSink):
             raise OutputError(f"Cannot record to {path}: the folder {path.parent} does not exist.")
         # The microphone first: one that cannot be opened leaves no file behind.
         self._audio = _MicrophoneTrack(audio_device) if audio_device else None
-        if self.part_path.exists():
-            _rescue_interrupted_recording(self.part_path)
+        recover_interrupted_recordings(path)
+        try:
+            standing = path.lstat()  # the file the user chose to replace, if any: the only one the finish may replace
+            self._replaceable: tuple[int, int] | None = (standing.st_dev, standing.st_ino)
+        except OSError:
+            self._replaceable = None
+        try:
+            self.part_path, self._part_descriptor = _create_part_file(path)
+        except OSError as error:
+            if self._audio is not None:
+                self._audio.close_unstarted()
+            raise OutputError(f"Cannot record to {path}: {error.strerror or error}.") from error
+        except OutputError:
+            if self._audio is not None:
+                self._audio.close_unstarted()
+            raise
         try:
             self._container = av.open(
                 str(self.part_path),
@@ -451,31 +615,39 @@ class RecordingSink(OutputSink):
                 },
             )
         except (av.FFmpegError, OSError) as error:
-            if self._audio is not None:
-                self._audio.close_unstarted()
+            self._discard_part()
             raise OutputError(f"Cannot record to {path}: {error}") from error
         self._muxer = _Muxer(self._container)
         rate = Fraction(fps).limit_denominator(1001)
         self._stream = self._container.add_stream("libx264", rate=rate)
         self._stream.width, self._stream.height = self.width, self.height
         self._stream.pix_fmt = "yuv420p"
-        # A keyframe every second = a fragment every second: what a crash can lose at most.
-        self._stream.options = {"crf": "21", "preset": "veryfast", "g": str(max(1, round(fps)))}
+        # Keyframes (= fragments) are forced every KEYFRAME_INTERVAL_MS of capture time; zerolatency keeps no frames
+        # back in the encoder, so what a crash can lose is the fragment being written.
+        self._stream.options = {"crf": "21", "preset": "veryfast", "g": "100000"}  # keyframes are forced by time below
         self._stream.codec_context.time_base = _TIME_BASE
         if self._audio is not None:
             self._audio.add_stream(self._muxer)
         try:  # create the file and write its header now, so a path that cannot be written fails here
             self._container.start_encoding()
         except (av.FFmpegError, OSError) as error:
-            self._container.close()
-            if self._audio is not None:
-                self._audio.close_unstarted()
+            with contextlib.suppress(Exception):
+                self._container.close()
+            self._discard_part()
             raise OutputError(f"Cannot record to {path}: {error}") from error
         self._thread = threading.Thread(target=self._write_loop, name="faceswap-recorder", daemon=True)
         self._thread.start()
         if self._audio is not None:
             self._audio.start()
         logger.info("Recording to %s", self.part_path)
+
+    def _discard_part(self) -> None:
+        """The recording could not start: remove its own (empty) part file and close the microphone."""
+        if self._audio is not None:
+            self._audio.close_unstarted()
+        with contextlib.suppress(OSError):
+            self.part_path.unlink()
+        os.close(self._part_descriptor)
 
     @property
     def audio_started_at_s(self) -> float | None:
@@ -525,6 +697,7 @@ class RecordingSink(OutputSink):
         first_captured_at_s: float | None = None
         last_captured_at_s = 0.0
         last_pts_ms = -1
+        last_keyframe_ms: int | None = None
         try:
             while True:
                 item = self._queue.get()
@@ -541,6 +714,9 @@ class RecordingSink(OutputSink):
                 pts_ms = max(last_pts_ms + 1, round((captured_at_s - first_captured_at_s) * 1000))
                 frame = av.VideoFrame.from_ndarray(fit_frame(image_bgr, self.width, self.height), format="bgr24")
                 frame.pts, frame.time_base = pts_ms, _TIME_BASE
+                if last_keyframe_ms is None or pts_ms - last_keyframe_ms >= KEYFRAME_INTERVAL_MS:
+                    frame.pict_type = av.video.frame.PictureType.I
+                    last_keyframe_ms = pts_ms
                 self._muxer.mux(self._stream.encode(frame))
                 last_pts_ms = self._recorded_ms = pts_ms
                 self.frames_written += 1
@@ -554,13 +730,29 @@ class RecordingSink(OutputSink):
         except Exception as error:  # full disk, removed drive, encoder failure: keep what was written
             self._fail(error)
             return
-        if self.frames_written == 0:
-            self.part_path.unlink(missing_ok=True)
-            logger.info("Nothing was recorded; no file written.")
+        part = self.part_path
+        try:
+            if self.frames_written == 0:
+                part.unlink(missing_ok=True)
+                logger.info("Nothing was recorded; no file written.")
+                return
+            # Signed into a copy of its own before it takes its name: the name only ever holds the finished file.
+            signed = part.with_name(f".{part.stem.removesuffix('.part')}.signed{part.suffix}")
+            if add_content_credentials(part, destination=signed, title=self.path.name):
+                saved = _publish(signed, self.path, self._replaceable)
+                self.part_path.unlink()
+            else:
+                saved = _publish(self.part_path, self.path, self._replaceable)
+        except OSError as error:
+            self.error = OutputError(f"Recording could not be saved as {self.path}: {error}; it stays in {part}.")
+            logger.error("%s", self.error)
             return
-        self.part_path.replace(self.path)
+        finally:
+            os.close(self._part_descriptor)
+        if saved != self.path:
+            logger.warning("%s was written by another run meanwhile; this recording is saved as %s.", self.path, saved)
+            self.path = saved
         self.finished = True
-        add_content_credentials(self.path)
 
     def _fail(self, error: Exception) -> None:
         if self._audio is not None:
@@ -572,9 +764,11 @@ class RecordingSink(OutputSink):
             logger.debug("Closing the failed recording also failed", exc_info=True)
         saved: Path | None = None
         try:
-            saved = recover_partial_recording(self.part_path)
+            saved = _recover_locked(self._part_descriptor, self.part_path, self.path, self._replaceable)
         except OSError:
             logger.exception("Could not tidy up %s", self.part_path)
+        finally:
+            os.close(self._part_descriptor)
         reason = f"the disk is full ({self.path.parent})" if _is_full_disk(error) else f"writing failed ({error})"
         kept = f"what was recorded until then is saved in {saved}" if saved is not None else "nothing could be saved"
         self.error = OutputError(f"Recording stopped: {reason}; {kept}.")

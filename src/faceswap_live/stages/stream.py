@@ -17,6 +17,7 @@ import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import cv2
 
@@ -30,6 +31,10 @@ logger = logging.getLogger(__name__)
 BOUNDARY = "faceswap-live-frame"
 CLIENT_WAIT_S = 0.25
 """How often a waiting client thread checks whether the stream is closing."""
+SOCKET_TIMEOUT_S = 10.0
+"""A client that sends no request, or reads nothing, for this long is dropped (stalled connections cost a thread)."""
+MAX_CONNECTIONS = 32
+"""Connections served at once; more are closed at once (OBS and a few browsers need a handful)."""
 
 _PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>faceswap-live stream</title>
@@ -37,6 +42,29 @@ _PAGE = """<!doctype html>
 img{max-width:100%;max-height:100%}</style></head>
 <body><img src="/stream.mjpg" alt="faceswap-live output (AI-generated)"></body></html>
 """
+
+
+def host_header_allowed(host_header: str | None, bound_host: str) -> bool:
+    """Whether a request's Host header names this stream by address, not by a domain name a web page controls.
+
+    A page on some web site can make its own domain name point at 127.0.0.1 (DNS rebinding) and then read the stream
+    as if it were the site's own; its requests still carry that domain as Host. So only IP addresses, "localhost" and
+    the host the stream was bound to are accepted. No Host header at all (HTTP/1.0 tools) is not a browser: allowed.
+    """
+    if host_header is None:
+        return True
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [::1]:8765
+        host = host[1 : host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    if host in ("localhost", bound_host.lower()):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def is_loopback_host(host: str) -> bool:
@@ -87,14 +115,37 @@ class _StreamServer(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.sink = sink
+        self.connections = 0
+        self.refused_connections = 0
+        self._connections_lock = threading.Lock()
         super().__init__(address, _StreamRequestHandler)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Take the connection if fewer than MAX_CONNECTIONS are served (counted until its thread ends)."""
+        with self._connections_lock:
+            if self.connections >= MAX_CONNECTIONS:
+                self.refused_connections += 1
+                return False
+            self.connections += 1
+            return True
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self.connections -= 1
 
 
 class _StreamRequestHandler(BaseHTTPRequestHandler):
     server: _StreamServer
     server_version = "faceswap-live"
+    timeout = SOCKET_TIMEOUT_S
 
     def do_GET(self) -> None:
+        if not host_header_allowed(self.headers.get("Host"), self.server.sink.host):
+            self.send_error(HTTPStatus.FORBIDDEN, "Open the stream by its address, e.g. http://127.0.0.1:PORT/")
+            return
         path = self.path.split("?", 1)[0]
         if path in ("/", "/index.html"):
             self._send_body(_PAGE.encode("utf-8"), "text/html; charset=utf-8")
@@ -173,6 +224,7 @@ class MjpegStreamSink(OutputSink):
         self._newest_sequence = 0
         self._encoded_sequence = 0
         self._encode_lock = threading.Lock()
+        self.host = host
         try:
             self._server = _StreamServer((host, port), self)
         except OSError as error:

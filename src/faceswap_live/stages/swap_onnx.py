@@ -14,7 +14,6 @@ mask); the shared blend stage then applies the face mask, colour match and compo
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,10 +50,6 @@ CROP_SIZE_PX: Final = 128
 TARGET_INPUT: Final = "target"
 SOURCE_INPUT: Final = "source"
 
-MODEL_ENVIRONMENT_VARIABLE: Final = "FACESWAP_LIVE_ONNX_MODEL"
-RECOGNISER_ENVIRONMENT_VARIABLE: Final = "FACESWAP_LIVE_ONNX_RECOGNISER"
-PROVIDER_ENVIRONMENT_VARIABLE: Final = "FACESWAP_LIVE_ONNX_PROVIDER"
-"""Override the model files / provider without a settings file (benchmarks on test or random-weight graphs)."""
 
 FP16_MEAN_DIFFERENCE_LIMIT: Final = 0.01
 """Largest mean |fp16 − fp32| output difference (0–1 pixel units, ≈ 2.5/255) for an fp16 model to be trusted."""
@@ -418,9 +413,9 @@ def _fetch(store: ModelStore, name: str) -> Path:
 
 
 def _resolve_model(
-    override: str, environment_variable: str, name: str, store: ModelStore | None, notices: list[str]
+    override: str, name: str, store: ModelStore | None, notices: list[str]
 ) -> tuple[Path, ModelStore | None]:
-    custom = os.environ.get(environment_variable, "").strip() or override.strip()
+    custom = override.strip()
     if custom:
         notice = check_model_file(Path(custom).expanduser(), find_entry(name))
         if notice:
@@ -465,22 +460,17 @@ def load_identity_mix(mix: Sequence[tuple[str, float]], landmark_model_path: Pat
 def create_onnx_engine(config: AppConfig, store: ModelStore | None = None) -> OnnxFaceSwapper:
     """Build the neural engine from the [onnx] settings, taking model files from the store unless overridden.
 
-    Overrides, strongest first: the environment variables FACESWAP_LIVE_ONNX_MODEL / _RECOGNISER / _PROVIDER (for
-    benchmarks on test or random-weight graphs), then [onnx] model_path / recogniser_path / provider.
+    model_path / recogniser_path / provider come from the settings, where the command line has already put its flags
+    and the environment variables FACESWAP_LIVE_ONNX_MODEL / _RECOGNISER / _PROVIDER (config.apply_environment).
     Never downloads a model whose licence must be accepted: a missing model raises ModelError whose message holds the
     command that fetches it (`faceswap-live models fetch inswapper_128 --accept-licence`).
     Raises ModelError (missing/wrong files) or TargetFaceError (identity-mix photos unusable).
     """
     settings = config.onnx
     notices: list[str] = []
-    model_path, store = _resolve_model(settings.model_path, MODEL_ENVIRONMENT_VARIABLE, SWAP_MODEL_NAME, store, notices)
-    recogniser_path, store = _resolve_model(
-        settings.recogniser_path, RECOGNISER_ENVIRONMENT_VARIABLE, RECOGNISER_NAME, store, notices
-    )
-    provider_text = os.environ.get(PROVIDER_ENVIRONMENT_VARIABLE, "").strip().lower() or settings.provider
-    if provider_text not in ("auto", "cuda", "tensorrt", "cpu"):
-        raise ModelError(f"{PROVIDER_ENVIRONMENT_VARIABLE}={provider_text!r}: use auto, cuda, tensorrt or cpu.")
-    provider: ProviderPreference = provider_text  # type: ignore[assignment]
+    model_path, store = _resolve_model(settings.model_path, SWAP_MODEL_NAME, store, notices)
+    recogniser_path, store = _resolve_model(settings.recogniser_path, RECOGNISER_NAME, store, notices)
+    provider: ProviderPreference = settings.provider
     fp16_model_path = None
     if settings.fp16:
         fp16_model_path = (

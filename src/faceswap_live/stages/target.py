@@ -13,6 +13,7 @@ from PIL import Image  # Pillow comes with MediaPipe (via matplotlib); used only
 
 from faceswap_live.config import LandmarkConfig
 from faceswap_live.errors import TargetFaceError
+from faceswap_live.native_log import native_stderr_to_debug
 from faceswap_live.stages.align import keypoints_from_mesh
 from faceswap_live.stages.landmarks import DetectedFace, FaceLandmarkDetector
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
@@ -33,6 +34,8 @@ def read_image(path: Path) -> BgrImage:
         size_bytes = path.stat().st_size
         if size_bytes > MAX_FILE_BYTES:
             raise TargetFaceError(f"{path.name} is {size_bytes / 2**20:.0f} MB; photos over 200 MB are not accepted.")
+        if size_bytes == 0:
+            raise TargetFaceError(f"{path.name} is empty (0 bytes); use a {SUPPORTED_FORMATS} photo.")
         data = np.fromfile(path, dtype=np.uint8)
     except FileNotFoundError as error:
         raise TargetFaceError(f"Photo {path} does not exist.") from error
@@ -40,14 +43,19 @@ def read_image(path: Path) -> BgrImage:
         raise TargetFaceError(f"{path} is a folder, not a photo.") from error
     except OSError as error:
         raise TargetFaceError(f"Photo {path} could not be read: {error.strerror or error}.") from error
-    # Refuse decompression bombs from the header alone, before allocating the pixels.
-    width, height = _image_size_from_header(data, path.name)
-    if width * height > MAX_IMAGE_PIXELS:
-        raise TargetFaceError(f"{path.name} is {width}x{height} pixels; please use a photo under 120 megapixels.")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)  # applies EXIF orientation
+    check_image_size(data, path.name)
+    with native_stderr_to_debug():  # libpng/libjpeg complain on stderr about broken files
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)  # applies EXIF orientation
     if image is None:
         raise TargetFaceError(f"{path.name} is not an image this app can read; use a {SUPPORTED_FORMATS} file.")
     return np.asarray(image, dtype=np.uint8)
+
+
+def check_image_size(data: np.ndarray, name: str) -> None:
+    """Refuse decompression bombs from the header alone, before the pixels are allocated. Raises TargetFaceError."""
+    width, height = _image_size_from_header(data, name)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise TargetFaceError(f"{name} is {width}x{height} pixels; please use a photo under 120 megapixels.")
 
 
 def _image_size_from_header(data: np.ndarray, name: str) -> tuple[int, int]:
