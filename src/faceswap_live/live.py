@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from faceswap_live.config import AppConfig
-from faceswap_live.engine.pipeline import ModelLocator
+from faceswap_live.engine.pipeline import ModelLocator, check_engine_models
 from faceswap_live.engine.runner import PipelineRunner
 from faceswap_live.errors import FaceswapError, OutputError
 from faceswap_live.stages.outputs import OutputSink, open_sinks
@@ -47,11 +47,14 @@ def run_live(
     URL that would show another program's stream, or a recording that would not be made, must not look like success.
     Every status_interval_s reports the median capture→output latency (the audio delay to set) and any output that
     failed; when every output has failed the session stops. Returns 1 when an output failed on the way, else 0.
-    Raises CameraError when the source cannot be opened.
+    Raises CameraError when the source cannot be opened, ModelError when the chosen engine's model is missing.
     """
     wanted = [config.output.virtual_camera, config.output.stream, bool(config.output.record_path)]
     if not any(wanted):
         raise FaceswapError("Choose at least one output: --virtual-camera, --stream or --record FILE.")
+    # The runner keeps going on the built-in engine when the chosen one cannot start (the app's preview must not
+    # die); a command that names an engine must instead stop with the reason.
+    check_engine_models(config, store)
     sinks = open_sinks(config)
     errors_seen: set[str] = set()
 

@@ -81,10 +81,7 @@ def _write_atomically(output_path: Path, write: Callable[[Path], None]) -> None:
     A failure (or Ctrl-C, SIGTERM) never leaves a half-written file under any name, and two runs writing one output
     never share a temporary file: the output is always one run's complete, signed file.
     """
-    if output_path.is_dir():
-        raise OutputError(f"{output_path} is a folder; name the file to write, e.g. {output_path / 'swapped.mp4'}.")
-    if not output_path.parent.is_dir():
-        raise OutputError(f"Folder {output_path.parent} does not exist.")
+    _check_output_folder(output_path)
     try:
         descriptor, name = tempfile.mkstemp(
             prefix=f".{output_path.stem}.", suffix=f".partial{output_path.suffix}", dir=output_path.parent
@@ -228,10 +225,25 @@ def _transcode(
     return {"frames": frames, "swapped": swapped, "audio": int(audio_in is not None)}
 
 
-def check_output_type(input_path: Path, output_path: Path) -> None:
-    """A photo gives a photo, a video a video: raise OutputError naming the types to use otherwise."""
+def _check_output_folder(output_path: Path) -> None:
+    """Raise OutputError unless output_path names a file in an existing folder that this process can write into."""
     if output_path.is_dir():
         raise OutputError(f"{output_path} is a folder; name the file to write, e.g. {output_path / 'swapped.mp4'}.")
+    if not output_path.parent.is_dir():
+        raise OutputError(f"Folder {output_path.parent} does not exist.")
+    try:
+        with tempfile.TemporaryFile(dir=output_path.parent):
+            pass
+    except OSError as error:
+        raise OutputError(
+            f"Cannot write into {output_path.parent} ({error.strerror or error}); choose a folder you can write to."
+        ) from error
+
+
+def check_output_type(input_path: Path, output_path: Path) -> None:
+    """A photo gives a photo, a video a video, in a folder that can be written: raise OutputError saying what to
+    change otherwise. Cheap, so commands check it before any slow work."""
+    _check_output_folder(output_path)
     if is_image_path(input_path):
         if not is_image_path(output_path):
             raise OutputError("A photo in gives a photo out: name the output .jpg, .png or .webp.")

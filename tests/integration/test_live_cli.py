@@ -96,3 +96,26 @@ def test_live_rejects_a_duration_that_is_not_positive(hopper_path: Path, tmp_pat
     assert finished.returncode == 1
     assert finished.stderr.strip() == "error: --duration takes a positive number of seconds, not 0."
     assert not (tmp_path / "never.mp4").exists()
+
+
+def test_live_with_the_neural_engine_but_no_model_stops_with_the_fetch_command(
+    faces_dir: Path, model_mirror_dir: Path, hopper_path: Path, tmp_path: Path
+) -> None:
+    # The app's preview carries on with the built-in engine; a command that names the engine must not record with
+    # another one and exit 0.
+    recording = tmp_path / "neural.mp4"
+    environment = {
+        **os.environ,
+        "FACESWAP_LIVE_MODEL_MIRROR": str(model_mirror_dir),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    finished = subprocess.run(
+        [sys.executable, "-m", "faceswap_live", "live", "--engine", "onnx",
+         "--input", str(faces_dir / "videos" / "v10_p47.mp4"), "--target", str(hopper_path), "--consent",
+         "--record", str(recording), "--duration", "2"],
+        capture_output=True, text=True, env=environment, timeout=120,
+    )  # fmt: skip
+    assert finished.returncode == 1
+    assert "faceswap-live models fetch inswapper_128 --accept-licence" in finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert list(tmp_path.glob("neural*")) == []

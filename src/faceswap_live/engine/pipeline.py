@@ -47,6 +47,15 @@ def create_swap_engine(config: AppConfig, store: ModelLocator | None = None) -> 
     return create_onnx_engine(config, store)  # type: ignore[arg-type]
 
 
+def check_engine_models(config: AppConfig, store: ModelLocator | None = None) -> None:
+    """Raise ModelError when the engine config.swap.engine names lacks a model file (nothing is loaded)."""
+    if config.swap.engine == "mesh":
+        return
+    from faceswap_live.stages.swap_onnx import check_onnx_models
+
+    check_onnx_models(config, store)  # type: ignore[arg-type]
+
+
 @dataclass
 class _HeldSwap:
     """The last good swap of a track, re-used for a few frames when the face is briefly lost."""

@@ -457,6 +457,16 @@ def load_identity_mix(mix: Sequence[tuple[str, float]], landmark_model_path: Pat
     return identities
 
 
+def check_onnx_models(config: AppConfig, store: ModelStore | None = None) -> None:
+    """Raise ModelError (with the command that fetches it) when a model file the [onnx] settings need is missing.
+
+    Cheap: finds and hash-checks the files without building a session. A command that names the neural engine checks
+    this before it starts, because the live runner would otherwise carry on with the built-in engine.
+    """
+    _resolve_model(config.onnx.model_path, SWAP_MODEL_NAME, store, [])
+    _resolve_model(config.onnx.recogniser_path, RECOGNISER_NAME, store, [])
+
+
 def create_onnx_engine(config: AppConfig, store: ModelStore | None = None) -> OnnxFaceSwapper:
     """Build the neural engine from the [onnx] settings, taking model files from the store unless overridden.
 
