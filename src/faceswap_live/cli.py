@@ -35,7 +35,7 @@ CONSENT_HELP = (
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="settings file (default: the user settings file)")
     parser.add_argument("--engine", choices=["mesh", "onnx"], help="swap engine (default from settings: mesh)")
-    neural = parser.add_argument_group("neural engine (--engine onnx)")
+    neural = parser.add_argument_group("identity mix (both engines; the built-in engine morphs the photos' faces)")
     neural.add_argument("--onnx-model", type=Path, help="your own inswapper-format .onnx file instead of inswapper_128")
     neural.add_argument("--provider", choices=["auto", "cuda", "tensorrt", "cpu"], help="where the model runs")
     neural.add_argument("--fp16", action="store_true", help="use the float16 model (checked against float32 first)")
@@ -45,12 +45,14 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PHOTO[:WEIGHT]",
-        help="blend in another identity (a photo, or a folder of photos of one person); repeatable",
+        help="blend in another identity (a photo; with --engine onnx also a folder of photos of one person); "
+        "repeatable",
     )
     neural.add_argument(
         "--random-identity",
         metavar="SEED[:WEIGHT]",
-        help="blend in a random identity that is no real person's face; the same seed gives the same face",
+        help="blend in a random identity that is no real person's face; the same seed gives the same face (the "
+        "built-in engine mixes it from the consented faces in the gallery, or from the photos given)",
     )
     parser.add_argument(
         NO_LABEL_FLAG,
@@ -61,7 +63,13 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    parser.add_argument("--target", type=Path, required=required, help="photo of the face to put on (JPEG/PNG/WebP)")
+    parser.add_argument(
+        "--target",
+        type=Path,
+        action="append",
+        required=required,
+        help="photo of the face to put on (JPEG/PNG/WebP); repeat it with --map-faces to give each person their own",
+    )
     parser.add_argument("--face-index", type=int, help="which face in the target photo, 1 = largest (default)")
     parser.add_argument(CONSENT_FLAG, action="store_true", help=CONSENT_HELP)
 
@@ -83,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument("--input", type=Path, required=True, help="video (MP4, AVI, MOV, …) or photo to process")
     swap.add_argument("--output", type=Path, required=True, help="where to write the result (.mp4 or an image type)")
     swap.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    swap.add_argument(
+        "--map-faces",
+        choices=["left-to-right"],
+        help="give each person their own face: the people in the first frame with faces get the --target photos "
+        "in order from left to right (repeat --target); others keep their own faces. Each person keeps their "
+        "face as they move, and again when they leave and come back",
+    )
     _add_config_arguments(swap)
 
     bench = commands.add_parser("bench", help="measure per-stage speed, fps and latency on a video")
@@ -208,10 +223,49 @@ def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetF
     if not args.consent:
         raise TargetFaceError(
             "Using someone's face needs their permission. If you have the right to use the face in "
-            f"{args.target.name}, add {CONSENT_FLAG} to confirm it."
+            f"{args.target[0].name}, add {CONSENT_FLAG} to confirm it."
         )
+    if len(args.target) > 1 and not getattr(args, "map_faces", None):
+        raise FaceswapError("Several --target photos need --map-faces left-to-right to say who gets which.")
     face_index = None if args.face_index is None else args.face_index - 1
-    return load_target_face(args.target, landmark_model_path, face_index)
+    return load_target_face(args.target[0], landmark_model_path, face_index)
+
+
+def _mapped_targets(args: argparse.Namespace, landmark_model_path: Path) -> list[TargetFace] | None:
+    """The targets of --map-faces, one per person; None without it."""
+    from faceswap_live.stages.target import load_target_face
+
+    if not getattr(args, "map_faces", None):
+        return None
+    return [load_target_face(path, landmark_model_path) for path in args.target]
+
+
+def _built_in_mix(
+    args: argparse.Namespace, config: AppConfig, target: TargetFace, landmark_model_path: Path
+) -> TargetFace:
+    """With the built-in engine, --mix and --random-identity become one morphed target face (stages.morph)."""
+    from faceswap_live.gallery import TargetGallery
+    from faceswap_live.stages.morph import face_of_no_one, morph_faces
+    from faceswap_live.stages.target import load_target_face
+
+    onnx = config.onnx
+    if config.swap.engine != "mesh" or not (onnx.identity_mix or onnx.random_identity_weight > 0):
+        return target
+    faces, weights = [target], [onnx.target_weight]
+    for source, weight in onnx.identity_mix:
+        path = Path(source)
+        if path.is_dir():
+            raise FaceswapError(f"--mix {source}: the built-in engine mixes single photos, not a folder.")
+        faces.append(load_target_face(path, landmark_model_path))
+        weights.append(weight)
+    if onnx.random_identity_weight > 0:
+        gallery = [entry for entry in TargetGallery().list() if entry.consent.confirmed]
+        pool = [load_target_face(entry.photo_path, landmark_model_path, entry.face_index) for entry in gallery]
+        if len(pool) < 2:
+            pool = list(faces)
+        faces.append(face_of_no_one(pool, onnx.random_identity_seed))
+        weights.append(onnx.random_identity_weight)
+    return morph_faces(faces, weights)
 
 
 def _run_swap(args: argparse.Namespace) -> int:
@@ -224,7 +278,8 @@ def _run_swap(args: argparse.Namespace) -> int:
     config = _load_config(args)
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
-    target = _load_target(args, landmark_model)
+    target = _built_in_mix(args, config, _load_target(args, landmark_model), landmark_model)
+    face_targets = _mapped_targets(args, landmark_model)
     with tqdm(unit="frame", desc="Swapping", disable=None) as bar:
 
         def progress(done: int, total: int) -> None:
@@ -232,7 +287,10 @@ def _run_swap(args: argparse.Namespace) -> int:
                 bar.total = total
             bar.update(done - bar.n)
 
-        summary = swap_file(config, landmark_model, target, args.input, args.output, store=store, progress=progress)
+        summary = swap_file(
+                config, landmark_model, target, args.input, args.output, store=store, progress=progress,
+                face_targets=face_targets,
+            )  # fmt: skip
     audio = " with its audio" if summary.had_audio else ""
     print(
         f"Wrote {summary.output_path}{audio}: {summary.frames} frame(s), "
@@ -302,7 +360,7 @@ def _run_live(args: argparse.Namespace) -> int:
     config = _live_config(args)
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
-    target = _load_target(args, landmark_model)
+    target = _built_in_mix(args, config, _load_target(args, landmark_model), landmark_model)
     stop = threading.Event()
 
     def request_stop(signal_number: int, frame: object) -> None:

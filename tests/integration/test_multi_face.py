@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.crossing_clip import make_crossing_clip
 
 from faceswap_live.config import AppConfig, LandmarkConfig, MarkingConfig
 from faceswap_live.engine import pipeline as pipeline_module
@@ -14,7 +15,6 @@ from faceswap_live.engine.pipeline import Pipeline
 from faceswap_live.eval.identity import FaceRecogniser, face_distance
 from faceswap_live.stages.target import load_target_face
 from faceswap_live.types import Box, Frame
-from tests.crossing_clip import make_crossing_clip
 
 
 def _config(max_faces: int = 2) -> AppConfig:
