@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import os
 import statistics
+import sys
 from pathlib import Path
 
 import cv2
@@ -95,6 +96,7 @@ def main() -> None:
             if iou < 0.5:
                 off_face += 1
                 frame_off = True
+                print(f"frame {frames}: drawn {region} on no dlib face {sources}", file=sys.stderr)
             embedding = recogniser.embed(image, near=region)
             if embedding is not None:
                 track_embeddings.setdefault(track_id, []).append(embedding)

@@ -280,6 +280,9 @@ def _run_swap(args: argparse.Namespace) -> int:
     landmark_model = store.fetch("face_landmarker")
     target = _built_in_mix(args, config, _load_target(args, landmark_model), landmark_model)
     face_targets = _mapped_targets(args, landmark_model)
+    if face_targets:  # every mapped person must be tracked and swapped
+        landmarks = replace(config.landmarks, max_faces=max(config.landmarks.max_faces, len(face_targets)))
+        config = dataclasses.replace(config, landmarks=landmarks, swap=replace(config.swap, faces="all"))
     with tqdm(unit="frame", desc="Swapping", disable=None) as bar:
 
         def progress(done: int, total: int) -> None:

@@ -62,6 +62,9 @@ class _HeldSwap:
 HELD_MIN_OVERLAP = 0.5
 """A held swap is drawn only on a detection whose box overlaps the held face's box at least this much (IoU)."""
 
+MAP_FACES_WAIT_FRAMES = 30
+"""map_faces waits up to this many frames for as many faces as targets (a person found a few frames late)."""
+
 FaceOrder = Literal["left-to-right"]
 LEAVE_AS_IS = None
 """A person's mapped target meaning: leave this person's own face."""
@@ -87,6 +90,7 @@ class Pipeline:
         self._face_targets: dict[int, TargetFace | None] = {}
         """Per track id: that person's own target (None: leave as is); tracks not in it get the main target."""
         self._unmapped_target_default = True
+        self._order_wait_frames = 0
         self._extra_engines: dict[int, tuple[TargetFace, SwapEngine]] = {}
         self._large_enough: dict[int, bool] = {}
 
@@ -119,13 +123,14 @@ class Pipeline:
         self._pending_faces.append((None, None))
 
     def map_faces(self, targets: list[TargetFace], order: FaceOrder = "left-to-right") -> None:
-        """Any thread: at the next frame with faces, give the people in it these targets in this order.
+        """Any thread: at the first frame with a face per target, give the people in it these targets in this order.
 
         left-to-right: the leftmost face gets targets[0], the next targets[1], and so on; people beyond the list,
         and people who arrive later, keep their own faces. Each assignment follows the person's track, also after
         they leave and come back (the tracker recognises them by their looks).
         """
         self._pending_order = (list(targets), order)
+        self._order_wait_frames = 0
 
     @property
     def face_targets(self) -> dict[int, TargetFace | None]:
@@ -185,13 +190,17 @@ class Pipeline:
         self._extra_engines.clear()
 
     def _apply_face_order(self, faces: list[FaceLandmarks]) -> None:
-        if self._pending_order is None or not faces:
+        """Hand out map_faces' targets once everyone is in view (or MAP_FACES_WAIT_FRAMES frames have passed)."""
+        if self._pending_order is None:
             return
+        self._unmapped_target_default = False  # a mapping given by order: people not in it keep their faces
         targets, _ = self._pending_order
+        self._order_wait_frames += 1
+        if not faces or (len(faces) < len(targets) and self._order_wait_frames < MAP_FACES_WAIT_FRAMES):
+            return
         self._pending_order = None
         self._held.clear()
         self._face_targets.clear()
-        self._unmapped_target_default = False  # a mapping given by order: people not in it keep their faces
         by_position = sorted(faces, key=lambda face: (face.box.x0 + face.box.x1) / 2)
         for face, target in zip(by_position, targets, strict=False):
             self._face_targets[face.track_id] = target
