@@ -101,9 +101,9 @@ def main() -> None:
             if embedding is not None:
                 track_embeddings.setdefault(track_id, []).append(embedding)
             target = pipeline.face_targets.get(track_id) if targets else None
-            if target is not None and target in targets:
+            if target is not None and any(target is candidate for candidate in targets):
                 output_embedding = recogniser.embed(result.output_bgr, near=region)
-                own = targets.index(target)
+                own = next(i for i, candidate in enumerate(targets) if candidate is target)
                 if output_embedding is not None and all(e is not None for e in target_embeddings):
                     distances = [face_distance(output_embedding, e) for e in target_embeddings]  # type: ignore[arg-type]
                     mapped_total += 1

@@ -107,6 +107,9 @@ class SwapConfig:
     face_size_hysteresis: float = 0.2
     """A face being swapped stays swapped until it shrinks this fraction below min_face_px, so a face near the
     limit does not flicker between swapped and real."""
+    min_skin_share: float = 0.4
+    """A face is swapped only if at least this share of its cheek, forehead and nose points is skin coloured: a face
+    mesh that drifted onto a shirt or a wall is left alone (0 = no check)."""
 
     def __post_init__(self) -> None:
         _check(
@@ -125,6 +128,7 @@ class SwapConfig:
             0.0 <= self.face_size_hysteresis < 1.0,
             f"Face size hysteresis must be between 0 and 1, not {self.face_size_hysteresis}.",
         )
+        _check(0.0 <= self.min_skin_share <= 1.0, f"Skin share must be between 0 and 1, not {self.min_skin_share}.")
 
 
 @dataclass(frozen=True)

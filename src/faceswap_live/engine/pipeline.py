@@ -26,7 +26,7 @@ from faceswap_live.stages.align import align_face
 from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.marking import OutputMarker
-from faceswap_live.stages.smoothing import FaceTracker
+from faceswap_live.stages.smoothing import FaceTracker, skin_share
 from faceswap_live.stages.swap import SwapEngine
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, FrameResult, SwappedFace, TargetFace
 
@@ -235,6 +235,11 @@ class Pipeline:
         self._large_enough[face.track_id] = size >= threshold
         return size >= threshold
 
+    def _on_skin(self, image_bgr: BgrImage, face: FaceLandmarks) -> bool:
+        """False for a mesh that is not on a face (its cheeks and forehead are not skin coloured)."""
+        minimum = self._config.swap.min_skin_share
+        return minimum <= 0.0 or skin_share(image_bgr, face.points_px) >= minimum
+
     def process(self, frame: Frame) -> FrameResult:
         """Swap the faces in one frame. Processing thread only."""
         self._apply_pending()
@@ -252,7 +257,7 @@ class Pipeline:
             swapped_tracks = set()
             for face in selected:
                 target = self._target_for(face.track_id)
-                if target is None or not self._big_enough(face):
+                if target is None or not self._big_enough(face) or not self._on_skin(frame.image_bgr, face):
                     self._held.pop(face.track_id, None)
                     continue
                 swapped = self._swap_one(frame.image_bgr, face, self._engine_for(target), stage_ms)

@@ -153,6 +153,49 @@ def face_descriptor(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) ->
     return np.asarray(vector / np.linalg.norm(vector), dtype=np.float32)
 
 
+SKIN_SAMPLE_POINTS: Final = (
+    50,
+    280,
+    101,
+    330,
+    36,
+    266,
+    205,
+    425,
+    151,
+    9,
+    8,
+    108,
+    337,
+    4,
+    5,
+    195,
+    197,
+    6,
+    123,
+    352,
+    117,
+    346,
+)
+"""Mesh points on the cheeks, forehead and nose bridge: skin on every face, glasses and beards aside."""
+
+
+def skin_share(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) -> float:
+    """The share of the mesh's cheek, forehead and nose points whose colour is skin (YCrCb chroma box).
+
+    A mesh that slid off a face onto a shirt or a wall (landmark tracking can drift there) scores near 0; real faces
+    score near 1 across skin tones, because the test is on chroma (Cr 133-180, Cb 77-135), not on brightness.
+    """
+    height, width = image_bgr.shape[:2]
+    points = np.asarray(points_px)[list(SKIN_SAMPLE_POINTS)]
+    xs = np.clip(np.rint(points[:, 0]).astype(np.int64), 0, width - 1)
+    ys = np.clip(np.rint(points[:, 1]).astype(np.int64), 0, height - 1)
+    pixels = np.ascontiguousarray(image_bgr[ys, xs].reshape(-1, 1, 3))
+    chroma = cv2.cvtColor(pixels, cv2.COLOR_BGR2YCrCb).reshape(-1, 3).astype(np.int64)
+    skin = (chroma[:, 1] >= 133) & (chroma[:, 1] <= 180) & (chroma[:, 2] >= 77) & (chroma[:, 2] <= 135)
+    return float(skin.mean())
+
+
 def descriptor_distance(first: npt.NDArray[np.float32], second: npt.NDArray[np.float32]) -> float:
     """0 for the same face, about 1 for unrelated faces (the vectors are unit length)."""
     return float(np.linalg.norm(first - second))
