@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from tests.crossing_clip import make_crossing_clip
 
+from crossing_clip import make_crossing_clip
 from faceswap_live.config import AppConfig, LandmarkConfig, MarkingConfig, SmoothingConfig
 from faceswap_live.engine import pipeline as pipeline_module
 from faceswap_live.engine.pipeline import Pipeline
