@@ -35,12 +35,13 @@ CONSENT_HELP = (
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="settings file (default: the user settings file)")
     parser.add_argument("--engine", choices=["mesh", "onnx"], help="swap engine (default from settings: mesh)")
-    neural = parser.add_argument_group("identity mix (both engines; the built-in engine morphs the photos' faces)")
+    neural = parser.add_argument_group("neural engine (--engine onnx)")
     neural.add_argument("--onnx-model", type=Path, help="your own inswapper-format .onnx file instead of inswapper_128")
     neural.add_argument("--provider", choices=["auto", "cuda", "tensorrt", "cpu"], help="where the model runs")
     neural.add_argument("--fp16", action="store_true", help="use the float16 model (checked against float32 first)")
-    neural.add_argument("--target-weight", type=float, help="weight of the target face in an identity mix (default 1)")
-    neural.add_argument(
+    mix = parser.add_argument_group("identity mix (both engines; the built-in engine morphs the photos' faces)")
+    mix.add_argument("--target-weight", type=float, help="weight of the target face in an identity mix (default 1)")
+    mix.add_argument(
         "--mix",
         action="append",
         default=[],
@@ -48,7 +49,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="blend in another identity (a photo; with --engine onnx also a folder of photos of one person); "
         "repeatable",
     )
-    neural.add_argument(
+    mix.add_argument(
         "--random-identity",
         metavar="SEED[:WEIGHT]",
         help="blend in a random identity that is no real person's face; the same seed gives the same face (the "
@@ -248,6 +249,19 @@ def _built_in_mix(
     from faceswap_live.stages.morph import face_of_no_one, morph_faces
     from faceswap_live.stages.target import load_target_face
 
+    if config.swap.engine == "mesh":
+        neural_only = [
+            flag
+            for flag, given in (
+                ("--onnx-model", getattr(args, "onnx_model", None)),
+                ("--provider", getattr(args, "provider", None)),
+                ("--fp16", getattr(args, "fp16", False)),
+            )
+            if given
+        ]
+        if neural_only:
+            verb = "applies" if len(neural_only) == 1 else "apply"
+            raise FaceswapError(f"{', '.join(neural_only)} {verb} only to the neural engine; add --engine onnx.")
     onnx = config.onnx
     if config.swap.engine != "mesh" or not (onnx.identity_mix or onnx.random_identity_weight > 0):
         return target

@@ -38,7 +38,7 @@ def test_mix_morphs_in_the_built_in_engine_and_a_zero_weight_changes_nothing(
     assert np.abs(alone.astype(np.int16) - half).mean() > 1.0  # the astronaut really is blended in
 
 
-def test_several_targets_need_a_mapping_and_a_folder_mix_is_refused_clearly(
+def test_several_targets_need_a_mapping_and_unsupported_options_are_refused_clearly(
     hopper_path: Path, astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "out.png"
@@ -56,3 +56,10 @@ def test_several_targets_need_a_mapping_and_a_folder_mix_is_refused_clearly(
     error = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and not output.exists()
     assert "folder" in error[-1] and "Traceback" not in "\n".join(error)
+    code = main(
+        ["swap", "--consent", "--engine", "mesh", "--fp16", "--target", str(hopper_path), "--input",
+         str(hopper_path), "--output", str(output)]
+    )  # fmt: skip
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and not output.exists()
+    assert error[-1] == "error: --fp16 applies only to the neural engine; add --engine onnx."
