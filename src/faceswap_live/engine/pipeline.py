@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,7 @@ class Pipeline:
         self._marker = OutputMarker(config.marking, __version__)
         self._target: TargetFace | None = None
         self._held: dict[int, _HeldSwap] = {}
-        self._pending_faces: list[tuple[int | None, TargetFace | None]] = []
+        self._pending_faces: queue.SimpleQueue[tuple[int | None, TargetFace | None]] = queue.SimpleQueue()
         self._pending_order: tuple[list[TargetFace], FaceOrder] | None = None
         self._face_targets: dict[int, TargetFace | None] = {}
         """Per track id: that person's own target (None: leave as is); tracks not in it get the main target."""
@@ -116,11 +117,11 @@ class Pipeline:
 
     def set_face_target(self, track_id: int, target: TargetFace | None) -> None:
         """Any thread: from the next frame, the person on this track gets `target` (None: their own face)."""
-        self._pending_faces.append((track_id, target))
+        self._pending_faces.put((track_id, target))
 
     def clear_face_targets(self) -> None:
         """Any thread: every person gets the main target again."""
-        self._pending_faces.append((None, None))
+        self._pending_faces.put((None, None))
 
     def map_faces(self, targets: list[TargetFace], order: FaceOrder = "left-to-right") -> None:
         """Any thread: at the first frame with a face per target, give the people in it these targets in this order.
@@ -166,12 +167,13 @@ class Pipeline:
             self._held.clear()
             if self._target is not None:
                 self._engine.set_target(self._target)
-        pending_faces, self._pending_faces = self._pending_faces, []
-        for track_id, face_target in pending_faces:
+        while not self._pending_faces.empty():
+            track_id, face_target = self._pending_faces.get_nowait()
             self._held.clear()
             if track_id is None:
                 self._face_targets.clear()
                 self._unmapped_target_default = True
+                self._pending_order = None
             else:
                 self._face_targets[track_id] = face_target
         if engine_error is not None:
