@@ -46,18 +46,21 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
     neural.add_argument("--provider", choices=["auto", "cuda", "tensorrt", "cpu"], help="where the model runs")
     neural.add_argument("--fp16", action="store_true", help="use the float16 model (checked against float32 first)")
-    neural.add_argument("--target-weight", type=float, help="weight of the target face in an identity mix (default 1)")
-    neural.add_argument(
+    mix = parser.add_argument_group("identity mix (both engines; the built-in engine morphs the photos' faces)")
+    mix.add_argument("--target-weight", type=float, help="weight of the target face in an identity mix (default 1)")
+    mix.add_argument(
         "--mix",
         action="append",
         default=[],
         metavar="PHOTO[:WEIGHT]",
-        help="blend in another identity (a photo, or a folder of photos of one person); repeatable",
+        help="blend in another identity (a photo; with --engine onnx also a folder of photos of one person); "
+        "repeatable",
     )
-    neural.add_argument(
+    mix.add_argument(
         "--random-identity",
         metavar="SEED[:WEIGHT]",
-        help="blend in a random identity that is no real person's face; the same seed gives the same face",
+        help="blend in a random identity that is no real person's face; the same seed gives the same face (the "
+        "built-in engine mixes it from the consented faces in the gallery, or from the photos given)",
     )
     parser.add_argument(
         NO_LABEL_FLAG,
@@ -68,7 +71,13 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    parser.add_argument("--target", type=Path, required=required, help="photo of the face to put on (JPEG/PNG/WebP)")
+    parser.add_argument(
+        "--target",
+        type=Path,
+        action="append",
+        required=required,
+        help="photo of the face to put on (JPEG/PNG/WebP); repeat it with --map-faces to give each person their own",
+    )
     parser.add_argument("--face-index", type=int, help="which face in the target photo, 1 = largest (default)")
     parser.add_argument(CONSENT_FLAG, action="store_true", help=CONSENT_HELP)
 
@@ -100,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument("--input", type=Path, required=True, help="video (MP4, AVI, MOV, …) or photo to process")
     swap.add_argument("--output", type=Path, required=True, help="where to write the result (.mp4 or an image type)")
     swap.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    swap.add_argument(
+        "--map-faces",
+        choices=["left-to-right"],
+        help="give each person their own face: the people in the first frame with faces get the --target photos "
+        "in order from left to right (repeat --target); others keep their own faces. Each person keeps their "
+        "face as they move, and again when they leave and come back",
+    )
     _add_config_arguments(swap)
 
     bench = commands.add_parser("bench", help="measure per-stage speed, fps and latency on a video")
@@ -178,8 +194,6 @@ def _load_config(args: argparse.Namespace) -> AppConfig:
     if engine:
         config = dataclasses.replace(config, swap=replace(config.swap, engine=engine))
     config = dataclasses.replace(config, onnx=_onnx_settings(args, config))
-    if config.swap.engine != "onnx" and (getattr(args, "mix", None) or getattr(args, "random_identity", None)):
-        raise FaceswapError("--mix and --random-identity work with the neural engine only: add --engine onnx.")
     if getattr(args, "no_ai_label_i_understand", False):
         logger.warning("The visible AI-modified label is off; the output still carries the invisible watermark.")
         config = dataclasses.replace(config, marking=replace(config.marking, label_enabled=False))
@@ -232,10 +246,12 @@ def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetF
     if not args.consent:
         raise TargetFaceError(
             "Using someone's face needs their permission. If you have the right to use the face in "
-            f"{args.target.name}, add {CONSENT_FLAG} to confirm it."
+            f"{args.target[0].name}, add {CONSENT_FLAG} to confirm it."
         )
+    if len(args.target) > 1 and not getattr(args, "map_faces", None):
+        raise FaceswapError("Several --target photos need --map-faces left-to-right to say who gets which.")
     face_index = None if args.face_index is None else args.face_index - 1
-    target = load_target_face(args.target, landmark_model_path, face_index)
+    target = load_target_face(args.target[0], landmark_model_path, face_index)
     note = photo_expression_note(target.landmarks.blendshapes)
     if note:
         print(f"Note: {note}.", file=sys.stderr)
@@ -258,6 +274,56 @@ def _interrupted_by_signals() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def _mapped_targets(args: argparse.Namespace, landmark_model_path: Path) -> list[TargetFace] | None:
+    """The targets of --map-faces, one per person; None without it."""
+    from faceswap_live.stages.target import load_target_face
+
+    if not getattr(args, "map_faces", None):
+        return None
+    return [load_target_face(path, landmark_model_path) for path in args.target]
+
+
+def _built_in_mix(
+    args: argparse.Namespace, config: AppConfig, target: TargetFace, landmark_model_path: Path
+) -> TargetFace:
+    """With the built-in engine, --mix and --random-identity become one morphed target face (stages.morph)."""
+    from faceswap_live.gallery import TargetGallery
+    from faceswap_live.stages.morph import face_of_no_one, morph_faces
+    from faceswap_live.stages.target import load_target_face
+
+    if config.swap.engine == "mesh":
+        neural_only = [
+            flag
+            for flag, given in (
+                ("--onnx-model", getattr(args, "onnx_model", None)),
+                ("--provider", getattr(args, "provider", None)),
+                ("--fp16", getattr(args, "fp16", False)),
+            )
+            if given
+        ]
+        if neural_only:
+            verb = "applies" if len(neural_only) == 1 else "apply"
+            raise FaceswapError(f"{', '.join(neural_only)} {verb} only to the neural engine; add --engine onnx.")
+    onnx = config.onnx
+    if config.swap.engine != "mesh" or not (onnx.identity_mix or onnx.random_identity_weight > 0):
+        return target
+    faces, weights = [target], [onnx.target_weight]
+    for source, weight in onnx.identity_mix:
+        path = Path(source)
+        if path.is_dir():
+            raise FaceswapError(f"--mix {source}: the built-in engine mixes single photos, not a folder.")
+        faces.append(load_target_face(path, landmark_model_path))
+        weights.append(weight)
+    if onnx.random_identity_weight > 0:
+        gallery = [entry for entry in TargetGallery().list() if entry.consent.confirmed]
+        pool = [load_target_face(entry.photo_path, landmark_model_path, entry.face_index) for entry in gallery]
+        if len(pool) < 2:
+            pool = list(faces)
+        faces.append(face_of_no_one(pool, onnx.random_identity_seed))
+        weights.append(onnx.random_identity_weight)
+    return morph_faces(faces, weights)
+
+
 def _run_swap(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -273,7 +339,11 @@ def _run_swap(args: argparse.Namespace) -> int:
     config = _load_config(args)
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
-    target = _load_target(args, landmark_model)
+    target = _built_in_mix(args, config, _load_target(args, landmark_model), landmark_model)
+    face_targets = _mapped_targets(args, landmark_model)
+    if face_targets:  # every mapped person must be tracked and swapped
+        landmarks = replace(config.landmarks, max_faces=max(config.landmarks.max_faces, len(face_targets)))
+        config = dataclasses.replace(config, landmarks=landmarks, swap=replace(config.swap, faces="all"))
     with _interrupted_by_signals(), tqdm(unit="frame", desc="Swapping", disable=None) as bar:
 
         def progress(done: int, total: int) -> None:
@@ -281,7 +351,10 @@ def _run_swap(args: argparse.Namespace) -> int:
                 bar.total = total
             bar.update(done - bar.n)
 
-        summary = swap_file(config, landmark_model, target, args.input, args.output, store=store, progress=progress)
+        summary = swap_file(
+                config, landmark_model, target, args.input, args.output, store=store, progress=progress,
+                face_targets=face_targets,
+            )  # fmt: skip
     audio = " with its audio" if summary.had_audio else ""
     print(
         f"Wrote {summary.output_path}{audio}: {summary.frames} frame(s), "
@@ -366,7 +439,7 @@ def _run_live(args: argparse.Namespace) -> int:
     config = _live_config(args)
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
-    target = _load_target(args, landmark_model)
+    target = _built_in_mix(args, config, _load_target(args, landmark_model), landmark_model)
     stop = threading.Event()
 
     def request_stop(signal_number: int, frame: object) -> None:

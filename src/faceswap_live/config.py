@@ -110,6 +110,14 @@ class SwapConfig:
     blend_mode: BlendMode = "alpha"
     hold_frames: int = 5
     """Frames to keep showing the last swap when the face is briefly lost (a hand crossing the face)."""
+    min_face_px: int = 40
+    """Faces smaller than this (mesh box side, frame pixels) are left as they are: a small background face."""
+    face_size_hysteresis: float = 0.2
+    """A face being swapped stays swapped until it shrinks this fraction below min_face_px, so a face near the
+    limit does not flicker between swapped and real."""
+    min_skin_share: float = 0.4
+    """A face is swapped only if at least this share of its cheek, forehead and nose points is skin coloured: a face
+    mesh that drifted onto a shirt or a wall is left alone (0 = no check)."""
 
     def __post_init__(self) -> None:
         _check(
@@ -123,6 +131,12 @@ class SwapConfig:
             f"Mask feather must be between 0 and 0.5, not {self.mask_feather}.",
         )
         _check(0 <= self.hold_frames <= 60, f"Hold frames must be between 0 and 60, not {self.hold_frames}.")
+        _check(0 <= self.min_face_px <= 2000, f"Minimum face size must be between 0 and 2000, not {self.min_face_px}.")
+        _check(
+            0.0 <= self.face_size_hysteresis < 1.0,
+            f"Face size hysteresis must be between 0 and 1, not {self.face_size_hysteresis}.",
+        )
+        _check(0.0 <= self.min_skin_share <= 1.0, f"Skin share must be between 0 and 1, not {self.min_skin_share}.")
 
 
 @dataclass(frozen=True)

@@ -259,8 +259,13 @@ def swap_file(
     output_path: Path,
     store: ModelLocator | None = None,
     progress: ProgressCallback | None = None,
+    face_targets: list[TargetFace] | None = None,
 ) -> SwapSummary:
-    """Swap `target` into a photo or a video file. See swap_image_file / swap_video_file."""
+    """Swap `target` into a photo or a video file. See swap_image_file / swap_video_file.
+
+    face_targets: one target per person, given to the people in the first frame from left to right (the others
+    keep their faces); None swaps `target` onto everyone.
+    """
     if not input_path.is_file():
         raise CameraError(f"Input {input_path} does not exist.")
     if input_path.resolve() == output_path.resolve():
@@ -269,6 +274,8 @@ def swap_file(
     pipeline = Pipeline(config, landmark_model_path, store=store)
     try:
         pipeline.set_target(target)
+        if face_targets:
+            pipeline.map_faces(face_targets)
         if is_image_path(input_path):
             summary = swap_image_file(pipeline, input_path, output_path)
         else:

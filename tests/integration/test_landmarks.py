@@ -85,7 +85,7 @@ def test_one_person_keeps_one_track_through_a_real_clip(landmark_model_path: Pat
     assert len(track_ids) == 1
 
 
-def test_faces_entering_and_leaving_get_new_tracks(landmark_model_path: Path, faces_dir: Path) -> None:
+def test_a_face_briefly_gone_keeps_its_track(landmark_model_path: Path, faces_dir: Path) -> None:
     frame = _first_frame(faces_dir / "videos" / "v10_p47.mp4")
     blank = np.full_like(frame, 90)
     tracker = FaceTracker(SmoothingConfig())
@@ -96,7 +96,8 @@ def test_faces_entering_and_leaving_get_new_tracks(landmark_model_path: Path, fa
             faces = tracker.update(detector.detect(image, index * 33), index / 30)
             ids.append(faces[0].track_id if faces else None)
     assert ids[:5] == [ids[0]] * 5 and ids[5:11] == [None] * 6
-    assert ids[11] is not None and ids[11] != ids[0] and ids[11:] == [ids[11]] * 5
+    # A fifth of a second away (an occlusion) and back in the same place: the same person, the same track.
+    assert ids[11:] == [ids[0]] * 5
 
 
 def _mouth_opening(meshes: np.ndarray) -> np.ndarray:

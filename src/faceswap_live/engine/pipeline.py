@@ -2,17 +2,22 @@
 
 Used unchanged by the CLI, the GUI (through the runner), benchmarks and tests. Owned by one thread: construct, feed
 and close it from the same thread. Config and target changes from other threads go through update_config() and
-set_target(), which only store a reference that process() picks up at the start of the next frame.
+set_target()/map_faces(), which only store a reference that process() picks up at the start of the next frame.
+
+Faces: a swapped face is only ever drawn on a face detected in this frame (a held swap only on a detection that
+overlaps it and got no swap of its own), so a swap never floats where nobody is. Each tracked person may have their
+own target face (map_faces, set_face_target); the engine for a target is built once and kept while it is in use.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from faceswap_live import __version__
 from faceswap_live.config import AppConfig
@@ -23,7 +28,7 @@ from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.low_light import LowLightBoost
 from faceswap_live.stages.marking import OutputMarker
-from faceswap_live.stages.smoothing import FaceTracker
+from faceswap_live.stages.smoothing import FaceTracker, skin_share
 from faceswap_live.stages.swap import SwapEngine
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, FrameResult, SwappedFace, TargetFace
 
@@ -65,6 +70,17 @@ class _HeldSwap:
     frames_missing: int = 0
 
 
+HELD_MIN_OVERLAP = 0.5
+"""A held swap is drawn only on a detection whose box overlaps the held face's box at least this much (IoU)."""
+
+MAP_FACES_WAIT_FRAMES = 30
+"""map_faces waits up to this many frames for as many faces as targets (a person found a few frames late)."""
+
+FaceOrder = Literal["left-to-right"]
+LEAVE_AS_IS = None
+"""A person's mapped target meaning: leave this person's own face."""
+
+
 class Pipeline:
     """Turns frames into FrameResults. See the module docstring for threading rules."""
 
@@ -104,6 +120,14 @@ class Pipeline:
         self._marker = OutputMarker(config.marking, __version__)
         self._target: TargetFace | None = None
         self._held: dict[int, _HeldSwap] = {}
+        self._pending_faces: queue.SimpleQueue[tuple[int | None, TargetFace | None]] = queue.SimpleQueue()
+        self._pending_order: tuple[list[TargetFace], FaceOrder] | None = None
+        self._face_targets: dict[int, TargetFace | None] = {}
+        """Per track id: that person's own target (None: leave as is); tracks not in it get the main target."""
+        self._unmapped_target_default = True
+        self._order_wait_frames = 0
+        self._extra_engines: dict[int, tuple[TargetFace, SwapEngine]] = {}
+        self._large_enough: dict[int, bool] = {}
 
     @property
     def engine(self) -> SwapEngine:
@@ -131,12 +155,36 @@ class Pipeline:
         """Any thread: the new target (None = no swap) takes effect at the next frame."""
         self._pending_target = target
 
+    def set_face_target(self, track_id: int, target: TargetFace | None) -> None:
+        """Any thread: from the next frame, the person on this track gets `target` (None: their own face)."""
+        self._pending_faces.put((track_id, target))
+
+    def clear_face_targets(self) -> None:
+        """Any thread: every person gets the main target again."""
+        self._pending_faces.put((None, None))
+
+    def map_faces(self, targets: list[TargetFace], order: FaceOrder = "left-to-right") -> None:
+        """Any thread: at the first frame with a face per target, give the people in it these targets in this order.
+
+        left-to-right: the leftmost face gets targets[0], the next targets[1], and so on; people beyond the list,
+        and people who arrive later, keep their own faces. Each assignment follows the person's track, also after
+        they leave and come back (the tracker recognises them by their looks).
+        """
+        self._pending_order = (list(targets), order)
+        self._order_wait_frames = 0
+
+    @property
+    def face_targets(self) -> dict[int, TargetFace | None]:
+        """The people (track ids) with a target of their own. Processing thread only."""
+        return dict(self._face_targets)
+
     def _apply_pending(self) -> None:
         config, self._pending_config = self._pending_config, None
         engine_error: FaceswapError | None = None
         if config is not None and config != self._config:
             previous = self._config
             if config.swap.engine != previous.swap.engine or _engine_settings(config) != _engine_settings(previous):
+                self._close_extra_engines()
                 try:
                     self._replace_engine(create_swap_engine(config, self._store))
                     self.engine_problem = None
@@ -164,6 +212,15 @@ class Pipeline:
             self._held.clear()
             if self._target is not None:
                 self._engine.set_target(self._target)
+        while not self._pending_faces.empty():
+            track_id, face_target = self._pending_faces.get_nowait()
+            self._held.clear()
+            if track_id is None:
+                self._face_targets.clear()
+                self._unmapped_target_default = True
+                self._pending_order = None
+            else:
+                self._face_targets[track_id] = face_target
         if engine_error is not None:
             raise engine_error
 
@@ -173,6 +230,62 @@ class Pipeline:
         self._held.clear()
         if self._target is not None:
             self._engine.set_target(self._target)
+
+    def _close_extra_engines(self) -> None:
+        for _, engine in self._extra_engines.values():
+            engine.close()
+        self._extra_engines.clear()
+
+    def _apply_face_order(self, faces: list[FaceLandmarks]) -> None:
+        """Hand out map_faces' targets once everyone is in view (or MAP_FACES_WAIT_FRAMES frames have passed)."""
+        if self._pending_order is None:
+            return
+        self._unmapped_target_default = False  # a mapping given by order: people not in it keep their faces
+        targets, _ = self._pending_order
+        self._order_wait_frames += 1
+        if not faces or (len(faces) < len(targets) and self._order_wait_frames < MAP_FACES_WAIT_FRAMES):
+            return
+        self._pending_order = None
+        self._held.clear()
+        self._face_targets.clear()
+        by_position = sorted(faces, key=lambda face: (face.box.x0 + face.box.x1) / 2)
+        for face, target in zip(by_position, targets, strict=False):
+            self._face_targets[face.track_id] = target
+
+    def _target_for(self, track_id: int) -> TargetFace | None:
+        if track_id in self._face_targets:
+            return self._face_targets[track_id]
+        return self._target if self._unmapped_target_default else LEAVE_AS_IS
+
+    def _engine_for(self, target: TargetFace) -> SwapEngine:
+        """The engine holding this target: the main engine for the main target, else one built once per target."""
+        if target is self._target:
+            return self._engine
+        cached = self._extra_engines.get(id(target))
+        if cached is None:
+            engine = create_swap_engine(self._config, self._store)
+            engine.set_target(target)
+            cached = self._extra_engines[id(target)] = (target, engine)
+        return cached[1]
+
+    def _drop_unused_engines(self) -> None:
+        in_use = {id(target) for target in self._face_targets.values() if target is not None}
+        for key in [key for key in self._extra_engines if key not in in_use]:
+            self._extra_engines.pop(key)[1].close()
+
+    def _big_enough(self, face: FaceLandmarks) -> bool:
+        """Size gate with hysteresis: a face near the minimum size is swapped steadily or not at all."""
+        settings = self._config.swap
+        size = max(face.box.width, face.box.height)
+        was_swapped = self._large_enough.get(face.track_id, False)
+        threshold = settings.min_face_px * (1.0 - settings.face_size_hysteresis if was_swapped else 1.0)
+        self._large_enough[face.track_id] = size >= threshold
+        return size >= threshold
+
+    def _on_skin(self, image_bgr: BgrImage, face: FaceLandmarks) -> bool:
+        """False for a mesh that is not on a face (its cheeks and forehead are not skin coloured)."""
+        minimum = self._config.swap.min_skin_share
+        return minimum <= 0.0 or skin_share(image_bgr, face.points_px) >= minimum
 
     def process(self, frame: Frame) -> FrameResult:
         """Swap the faces in one frame. Processing thread only."""
@@ -186,21 +299,32 @@ class Pipeline:
         with time_stage(stage_ms, "landmarks"):
             detections = self._detector.detect(frame.image_bgr, int(frame.captured_at_s * 1000))
         with time_stage(stage_ms, "smooth"):
-            faces = self._tracker.update(detections, frame.captured_at_s)
+            faces = self._tracker.update(detections, frame.captured_at_s, frame.image_bgr)
+        self._apply_face_order(faces)
         selected = faces if config.swap.faces == "all" else faces[:1]
         swapped_any = False
-        if config.swap.enabled and self._target is not None:
-            seen_tracks = set()
+        if config.swap.enabled:
+            swapped_tracks = set()
             for face in selected:
-                swapped = self._swap_one(frame.image_bgr, face, stage_ms)
-                if swapped is None:
+                target = self._target_for(face.track_id)
+                if target is None or not self._big_enough(face) or not self._on_skin(frame.image_bgr, face):
+                    self._held.pop(face.track_id, None)
+                    continue
+                swapped = self._swap_one(frame.image_bgr, face, self._engine_for(target), stage_ms)
+                if swapped is None:  # the engine chose to draw nothing (a head turned away): hold nothing either
+                    self._held.pop(face.track_id, None)
                     continue
                 with time_stage(stage_ms, "blend"):
                     blend_face(output, swapped, face, config.swap)
                 self._held[face.track_id] = _HeldSwap(swapped, face)
-                seen_tracks.add(face.track_id)
+                swapped_tracks.add(face.track_id)
                 swapped_any = True
-            swapped_any |= self._blend_held(output, seen_tracks, stage_ms)
+            unswapped = [face for face in selected if face.track_id not in swapped_tracks]
+            swapped_any |= self._blend_held(output, swapped_tracks, unswapped, stage_ms)
+            self._drop_unused_engines()
+        live_tracks = {face.track_id for face in faces}
+        for track_id in [track_id for track_id in self._large_enough if track_id not in live_tracks]:
+            del self._large_enough[track_id]
         with time_stage(stage_ms, "mark"):
             output = self._marker.apply(output)
         return FrameResult(
@@ -212,32 +336,45 @@ class Pipeline:
             swapped=swapped_any,
         )
 
-    def _swap_one(self, image_bgr: BgrImage, face: FaceLandmarks, stage_ms: dict[str, float]) -> SwappedFace | None:
+    def _swap_one(
+        self, image_bgr: BgrImage, face: FaceLandmarks, engine: SwapEngine, stage_ms: dict[str, float]
+    ) -> SwappedFace | None:
         aligned = None
-        if self._engine.alignment is not None:
+        if engine.alignment is not None:
             with time_stage(stage_ms, "align"):
-                spec = self._engine.alignment
+                spec = engine.alignment
                 aligned = align_face(image_bgr, face.keypoints_px, spec.template, spec.size)
         with time_stage(stage_ms, "swap"):
-            return self._engine.swap_face(image_bgr, face, aligned, self._config.swap)
+            return engine.swap_face(image_bgr, face, aligned, self._config.swap)
 
-    def _blend_held(self, output: BgrImage, seen_tracks: set[int], stage_ms: dict[str, float]) -> bool:
-        """Keep showing a lost face's last swap for hold_frames frames (a hand crossing the face must not flash it)."""
+    def _blend_held(
+        self, output: BgrImage, swapped_tracks: set[int], unswapped: list[FaceLandmarks], stage_ms: dict[str, float]
+    ) -> bool:
+        """A lost track's last swap, for up to hold_frames frames, but only on a face detected now that overlaps it.
+
+        This covers a face whose track was briefly mixed up (the detection is there, under another id) without ever
+        drawing a face over the background: where nothing is detected, nothing is drawn.
+        """
         blended = False
         for track_id in list(self._held):
-            if track_id in seen_tracks:
+            if track_id in swapped_tracks:
                 continue
             held = self._held[track_id]
             held.frames_missing += 1
             if held.frames_missing > self._config.swap.hold_frames:
                 del self._held[track_id]
                 continue
+            overlapping = [face for face in unswapped if face.box.iou(held.face.box) >= HELD_MIN_OVERLAP]
+            if not overlapping:
+                continue
+            unswapped.remove(overlapping[0])
             with time_stage(stage_ms, "blend"):
                 blend_face(output, held.swapped, held.face, self._config.swap)
             blended = True
         return blended
 
     def close(self) -> None:
+        self._close_extra_engines()
         self._engine.close()
         self._detector.close()
 

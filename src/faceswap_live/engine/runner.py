@@ -250,6 +250,16 @@ class PipelineRunner:
         self._target = target
         self._target_version += 1
 
+    def set_face_target(self, track_id: int, target: TargetFace | None) -> None:
+        """Give the person on this track their own target (None: their own face), from the next frame."""
+        if self._pipeline is not None:
+            self._pipeline.set_face_target(track_id, target)
+
+    def clear_face_targets(self) -> None:
+        """Everyone gets the main target again."""
+        if self._pipeline is not None:
+            self._pipeline.clear_face_targets()
+
     def add_sink(self, sink: ResultSink) -> None:
         with self._sinks_lock:
             self._sinks = [*self._sinks, sink]

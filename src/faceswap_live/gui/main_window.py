@@ -43,6 +43,7 @@ from faceswap_live.errors import (
 )
 from faceswap_live.gui.cameras import list_cameras
 from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog, LabelOffDialog, LicenceDialog
+from faceswap_live.gui.face_mapping import FaceMapping
 from faceswap_live.gui.gallery_widget import NO_TARGET, GalleryWidget, image_paths_in
 from faceswap_live.gui.messages import ErrorBar, MessageLog, MessageLogDialog, gui_wording
 from faceswap_live.gui.output_controller import OutputController
@@ -157,6 +158,7 @@ class MainWindow(QMainWindow):
 
         self.preview = PreviewWidget()
         self.preview.open_video_requested.connect(self.choose_video_source)
+        self.face_mapping = FaceMapping(self.preview, self._mapping_choices, self._map_face, self._clear_face_map)
         self.error_bar = ErrorBar()
         self.gallery_widget = GalleryWidget()
         self.panel = SettingsPanel(config, cameras if cameras is not None else list_cameras())
@@ -774,6 +776,19 @@ class MainWindow(QMainWindow):
         self._set_runner_target(None)  # pass-through while it loads: the preview never waits
         self.target_state.setText("Loading the face…")
         self._load_target(entry_id)
+
+    def _mapping_choices(self) -> list[tuple[str, TargetFace]]:
+        return [
+            (self.gallery_widget.name_of(entry_id) or target.name, target) for entry_id, target in self._targets.items()
+        ]
+
+    def _map_face(self, track_id: int, target: TargetFace | None) -> None:
+        if self._runner is not None:
+            self._runner.set_face_target(track_id, target)
+
+    def _clear_face_map(self) -> None:
+        if self._runner is not None:
+            self._runner.clear_face_targets()
 
     def _set_runner_target(self, target: TargetFace | None) -> None:
         if self._runner is not None:

@@ -6,14 +6,15 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.config import SmoothingConfig
 from faceswap_live.stages.align import keypoints_from_mesh, umeyama
 from faceswap_live.stages.landmarks import MESH_POINT_COUNT, DetectedFace
-from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS
-from faceswap_live.types import Box, FaceLandmarks
+from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS, LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS
+from faceswap_live.types import BgrImage, Box, FaceLandmarks
 
 POSE_POINTS: Final = IDENTITY_FIT_POINTS
 """Mesh points that move little with expression (eyes, nose bridge, forehead, temples): pose is fitted on them."""
@@ -109,26 +110,175 @@ class PoseExpressionSmoother:
         return result.astype(np.float32)
 
 
+DESCRIPTOR_SIDE_PX: Final = 16
+"""Side of the face thumbnail in a track's appearance descriptor: coarse enough to ignore expression and blur."""
+SHAPE_WEIGHT: Final = 4.0
+"""How much the face's shape counts against its appearance in a descriptor distance."""
+
+
+def face_descriptor(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+    """Who a face is, roughly, without a recognition model: its mesh shape and a small colour thumbnail.
+
+    Shape: the pose-fitting points after removing position, size and in-plane angle (a face's proportions).
+    Appearance: the face cut by the eye line into a 16×16 Lab thumbnail, each channel normalised, so lighting and
+    exposure matter little. Two different people differ in both; one person stays close from frame to frame and
+    after leaving and coming back. Returns a unit-length float32 vector; compare with descriptor_distance.
+    """
+    points = np.asarray(points_px, dtype=np.float64)
+    stable = points[list(POSE_POINTS), :2]
+    left_eye, right_eye = points[list(LEFT_EYE_CORNERS), :2].mean(axis=0), points[list(RIGHT_EYE_CORNERS), :2].mean(0)
+    eye_vector = left_eye - right_eye
+    eye_distance = float(np.linalg.norm(eye_vector)) or 1.0
+    cosine, sine = eye_vector / eye_distance
+    rotation = np.array([[cosine, sine], [-sine, cosine]])  # turns the eye line horizontal
+    shape = (stable - stable.mean(axis=0)) @ rotation.T / eye_distance
+    shape_vector = (shape - shape.mean(axis=0)).ravel()
+    shape_vector /= np.linalg.norm(shape_vector) or 1.0
+
+    # Thumbnail: a square of 2.2 eye distances around the eye-mouth centre, upright.
+    centre = points[list(POSE_POINTS), :2].mean(axis=0)
+    half = 1.1 * eye_distance
+    source = np.array(
+        [centre + rotation.T @ np.array(offset) * half for offset in ((-1, -1), (1, -1), (-1, 1))], dtype=np.float32
+    )
+    side = DESCRIPTOR_SIDE_PX
+    destination = np.array([(0, 0), (side, 0), (0, side)], dtype=np.float32)
+    warp = cv2.getAffineTransform(source, destination)
+    thumbnail = cv2.warpAffine(image_bgr, warp, (side, side), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    lab = cv2.cvtColor(thumbnail, cv2.COLOR_BGR2LAB).astype(np.float64).reshape(-1, 3)
+    lab = (lab - lab.mean(axis=0)) / (lab.std(axis=0) + 4.0)
+    appearance = np.concatenate([lab.ravel(), lab.mean(axis=0)])
+    appearance /= np.linalg.norm(appearance) or 1.0
+    vector = np.concatenate([SHAPE_WEIGHT * shape_vector, appearance])
+    return np.asarray(vector / np.linalg.norm(vector), dtype=np.float32)
+
+
+SKIN_SAMPLE_POINTS: Final = (
+    50,
+    280,
+    101,
+    330,
+    36,
+    266,
+    205,
+    425,
+    151,
+    9,
+    8,
+    108,
+    337,
+    4,
+    5,
+    195,
+    197,
+    6,
+    123,
+    352,
+    117,
+    346,
+)
+"""Mesh points on the cheeks, forehead and nose bridge: skin on every face, glasses and beards aside."""
+
+
+def skin_share(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) -> float:
+    """The share of the mesh's cheek, forehead and nose points whose colour is skin (YCrCb chroma box).
+
+    A mesh that slid off a face onto a shirt or a wall (landmark tracking can drift there) scores near 0; real faces
+    score near 1 across skin tones, because the test is on chroma (Cr 133-180, Cb 77-135), not on brightness.
+    """
+    height, width = image_bgr.shape[:2]
+    points = np.asarray(points_px)[list(SKIN_SAMPLE_POINTS)]
+    xs = np.clip(np.rint(points[:, 0]).astype(np.int64), 0, width - 1)
+    ys = np.clip(np.rint(points[:, 1]).astype(np.int64), 0, height - 1)
+    pixels = np.ascontiguousarray(image_bgr[ys, xs].reshape(-1, 1, 3))
+    chroma = cv2.cvtColor(pixels, cv2.COLOR_BGR2YCrCb).reshape(-1, 3).astype(np.int64)
+    skin = (chroma[:, 1] >= 133) & (chroma[:, 1] <= 180) & (chroma[:, 2] >= 77) & (chroma[:, 2] <= 135)
+    return float(skin.mean())
+
+
+def descriptor_distance(first: npt.NDArray[np.float32], second: npt.NDArray[np.float32]) -> float:
+    """0 for the same face, about 1 for unrelated faces (the vectors are unit length)."""
+    return float(np.linalg.norm(first - second))
+
+
+LOST_TRACK_MAX_DISTANCE: Final = 0.3
+"""A face found near where a track lost its face joins that track only if it looks at least this much alike (a
+face coming out from behind another is partly hidden at first, so this is looser than REIDENTIFY_DISTANCE)."""
+REIDENTIFY_DISTANCE: Final = 0.17
+DESCRIPTOR_UPDATE_DISTANCE: Final = 0.1
+"""Descriptor distance under which a new face is taken for a remembered person. Fitted on four shared webcam clips
+and two portraits: one person's frames 0.05-0.15 apart (seconds apart, head moving), different people 0.21-0.34."""
+
+
 @dataclass
 class _Track:
     track_id: int
     box: Box
     smoother: PoseExpressionSmoother
+    descriptor: npt.NDArray[np.float32] | None = None
+    velocity: tuple[float, float] = (0.0, 0.0)
     missed: int = 0
+    missed_since_s: float = 0.0
+
+    def predicted_box(self) -> Box:
+        """Where the face should be now if it kept moving as it did (constant velocity per missed frame)."""
+        steps = self.missed + 1
+        dx, dy = round(self.velocity[0] * steps), round(self.velocity[1] * steps)
+        return Box(self.box.x0 + dx, self.box.y0 + dy, self.box.x1 + dx, self.box.y1 + dy)
+
+    def observe(self, box: Box, descriptor: npt.NDArray[np.float32] | None) -> None:
+        if self.missed == 0:
+            centre_shift = (
+                (box.x0 + box.x1 - self.box.x0 - self.box.x1) / 2,
+                (box.y0 + box.y1 - self.box.y0 - self.box.y1) / 2,
+            )
+            self.velocity = (
+                0.5 * self.velocity[0] + 0.5 * centre_shift[0],
+                0.5 * self.velocity[1] + 0.5 * centre_shift[1],
+            )
+        else:
+            self.velocity = (0.0, 0.0)
+        self.box, self.missed = box, 0
+        if self.descriptor is None:
+            self.descriptor = descriptor
+        elif descriptor is not None and descriptor_distance(descriptor, self.descriptor) < DESCRIPTOR_UPDATE_DISTANCE:
+            # A slow running mean of clear views only: a half-hidden face (another passing in front) or a blurred
+            # frame does not change who the track is.
+            self.descriptor = _unit(0.9 * self.descriptor + 0.1 * descriptor)
+
+
+def _unit(vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    return np.asarray(vector / (np.linalg.norm(vector) or 1.0), dtype=np.float32)
 
 
 class FaceTracker:
-    """Gives each face a stable track id (box overlap with the previous frame) and smooths its landmarks.
+    """Gives each face a stable track id and smooths its landmarks.
+
+    A detection joins the track whose predicted box it overlaps best, weighed with how alike the faces look
+    (face_descriptor), in one global best-first assignment: two faces crossing each other keep their own tracks. A
+    track survives max_missed_frames frames without a detection (a brief occlusion); after that it is remembered
+    for remember_s seconds, and a new face that looks like it (descriptor distance below reidentify_distance) gets
+    its id back, so whatever follows the id (a mapped target face) follows the person who left and came back.
 
     Not thread-safe: owned by the processing thread.
     """
 
-    def __init__(self, config: SmoothingConfig, max_missed_frames: int = 3, min_overlap: float = 0.2) -> None:
+    def __init__(
+        self,
+        config: SmoothingConfig,
+        max_missed_frames: int = 30,
+        min_overlap: float = 0.1,
+        remember_s: float = 30.0,
+        reidentify_distance: float = REIDENTIFY_DISTANCE,
+    ) -> None:
         self.config = config
         self._tracks: list[_Track] = []
+        self._departed: list[_Track] = []
         self._next_id = 1
         self._max_missed = max_missed_frames
         self._min_overlap = min_overlap
+        self._remember_s = remember_s
+        self._reidentify_distance = reidentify_distance
 
     def update_config(self, config: SmoothingConfig) -> None:
         """New filter settings; tracks restart their smoothing from the next frame (a one-frame reset, no lag)."""
@@ -136,28 +286,46 @@ class FaceTracker:
         for track in self._tracks:
             track.smoother = PoseExpressionSmoother(config)
 
-    def update(self, detections: list[DetectedFace], time_s: float) -> list[FaceLandmarks]:
-        """Match detections to tracks, smooth, and return faces in detection order (largest first)."""
+    def update(
+        self, detections: list[DetectedFace], time_s: float, image_bgr: BgrImage | None = None
+    ) -> list[FaceLandmarks]:
+        """Match detections to tracks, smooth, and return faces in detection order (largest first).
+
+        image_bgr: the frame the detections come from; with it, tracks also match by appearance (crossings, faces
+        coming back), without it by position alone.
+        """
         boxes = [Box.around(face.points_px) for face in detections]
-        unmatched_tracks = list(self._tracks)
-        assigned: list[_Track] = []
-        for box in boxes:
-            best = max(unmatched_tracks, key=lambda track: track.box.iou(box), default=None)
-            if best is not None and best.box.iou(box) >= self._min_overlap:
-                unmatched_tracks.remove(best)
-                track = best
-            else:
+        descriptors = [
+            None if image_bgr is None else face_descriptor(image_bgr, face.points_px[:, :2]) for face in detections
+        ]
+        assigned = self._assign(boxes, descriptors)
+        for index, box in enumerate(boxes):
+            if assigned[index] is None:
+                assigned[index] = self._reidentify(descriptors[index], time_s)
+            track = assigned[index]
+            if track is None:
                 track = _Track(self._next_id, box, PoseExpressionSmoother(self.config))
                 self._next_id += 1
                 self._tracks.append(track)
-            track.box, track.missed = box, 0
-            assigned.append(track)
-        for track in unmatched_tracks:
-            track.missed += 1
+                assigned[index] = track
+            track.observe(box, descriptors[index])
+        matched = {id(track) for track in assigned}
+        for track in self._tracks:
+            if id(track) not in matched:
+                if track.missed == 0:
+                    track.missed_since_s = time_s
+                track.missed += 1
+        gone = [track for track in self._tracks if track.missed > self._max_missed]
         self._tracks = [track for track in self._tracks if track.missed <= self._max_missed]
+        self._departed = [
+            track
+            for track in self._departed + [t for t in gone if t.descriptor is not None]
+            if time_s - track.missed_since_s <= self._remember_s
+        ]
 
         faces = []
         for detection, track in zip(detections, assigned, strict=True):
+            assert track is not None
             points = detection.points_px
             if self.config.enabled:
                 points = track.smoother(points, time_s)
@@ -172,5 +340,52 @@ class FaceTracker:
             )
         return faces
 
+    def _assign(self, boxes: list[Box], descriptors: list[npt.NDArray[np.float32] | None]) -> list[_Track | None]:
+        """Best-first global matching of detections to live tracks on overlap with the predicted box and looks.
+
+        Cost = (1 - IoU) + descriptor distance; pairs that do not overlap at all (below min_overlap) never match. With
+        at most a handful of faces a greedy pass over the sorted costs finds the same pairs as an optimal solver.
+        """
+        candidates = []
+        for detection_index, box in enumerate(boxes):
+            for track in self._tracks:
+                overlap = max(track.predicted_box().iou(box), track.box.iou(box))
+                if overlap < self._min_overlap:
+                    continue
+                descriptor = descriptors[detection_index]
+                looks = 0.0
+                if descriptor is not None and track.descriptor is not None:
+                    looks = descriptor_distance(descriptor, track.descriptor)
+                    if track.missed > 0 and looks > LOST_TRACK_MAX_DISTANCE:
+                        continue  # someone else where a lost face was: a new person, not the lost one
+                candidates.append((1.0 - overlap + looks, detection_index, track))
+        candidates.sort(key=lambda candidate: candidate[0])
+        assigned: list[_Track | None] = [None] * len(boxes)
+        taken: set[int] = set()
+        for _, detection_index, track in candidates:
+            if assigned[detection_index] is None and id(track) not in taken:
+                assigned[detection_index] = track
+                taken.add(id(track))
+        return assigned
+
+    def _reidentify(self, descriptor: npt.NDArray[np.float32] | None, time_s: float) -> _Track | None:
+        """A remembered (departed) track that looks like this new face, brought back; None if none is close."""
+        if descriptor is None or not self._departed:
+            return None
+        distances = [
+            descriptor_distance(descriptor, track.descriptor)
+            for track in self._departed
+            if track.descriptor is not None
+        ]
+        best = int(np.argmin(distances))
+        if distances[best] > self._reidentify_distance:
+            return None
+        track = self._departed.pop(best)
+        track.smoother = PoseExpressionSmoother(self.config)
+        track.missed, track.velocity = 0, (0.0, 0.0)
+        self._tracks.append(track)
+        return track
+
     def reset(self) -> None:
         self._tracks.clear()
+        self._departed.clear()

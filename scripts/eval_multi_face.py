@@ -1,0 +1,135 @@
+"""Measure multi-face swapping on a real clip: is every drawn face on a real face, and does each track keep its person?
+
+Runs the pipeline (built-in engine, every face swapped) over a video and records each face it draws (the region
+written and the track it belongs to). An independent detector, dlib's HOG frontal detector, finds the faces in each
+source frame; a drawn region counts as "on a face" when its box overlaps a dlib face box with IoU >= 0.5 (dlib's box
+is tight around brows to chin, so it is compared grown 1.25x, the full face, as the shared data's manifest notes).
+dlib's ResNet descriptor of the source face under each drawn region tells whether a track switched person: a frame
+is a switch when that face is farther than 0.6 from the track's median descriptor. With --targets, people are mapped
+to target photos left to right at the first frame, and each output face's distance to every target is measured.
+Prints a Markdown summary.
+
+    python scripts/eval_multi_face.py VIDEO TARGET.jpg [--targets A.jpg B.jpg] [--frames N] [--max-faces 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import statistics
+import sys
+from pathlib import Path
+
+import cv2
+import dlib
+import numpy as np
+
+from faceswap_live.config import AppConfig, LandmarkConfig, MarkingConfig
+from faceswap_live.engine import pipeline as pipeline_module
+from faceswap_live.engine.pipeline import Pipeline
+from faceswap_live.eval.identity import FaceRecogniser, face_distance
+from faceswap_live.stages.target import load_target_face
+from faceswap_live.types import Box, Frame
+
+DLIB_FULL_FACE = 1.25
+
+
+def dlib_faces(detector: dlib.fhog_object_detector, image_bgr: np.ndarray) -> list[Box]:
+    rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+    return [
+        Box(rect.left(), rect.top(), rect.right(), rect.bottom()).expanded(DLIB_FULL_FACE) for rect in detector(rgb, 1)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("video", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--targets", type=Path, nargs="*", default=[])
+    parser.add_argument("--frames", type=int, default=100000)
+    parser.add_argument("--max-faces", type=int, default=4)
+    args = parser.parse_args()
+    shared = Path(os.environ.get("FACESWAP_LIVE_SHARED", "../shared"))
+    model = shared / "models" / "face_landmarker.task"
+    recogniser = FaceRecogniser(shared / "models" / "eval")
+    detector = dlib.get_frontal_face_detector()
+
+    config = AppConfig()
+    config = dataclasses.replace(
+        config,
+        landmarks=LandmarkConfig(max_faces=args.max_faces),
+        marking=MarkingConfig(label_enabled=False, watermark_enabled=False),
+    )
+    pipeline = Pipeline(config, model)
+    pipeline.set_target(load_target_face(args.target, model))
+    targets = [load_target_face(path, model) for path in args.targets]
+    target_embeddings = [recogniser.embed(target.image_bgr) for target in targets]
+    if targets:
+        pipeline.map_faces(targets)
+
+    drawn: list[tuple[int, Box]] = []
+    original_blend = pipeline_module.blend_face
+
+    def recording_blend(frame_bgr, swapped, face, settings):  # type: ignore[no-untyped-def]
+        drawn.append((face.track_id, swapped.region))
+        original_blend(frame_bgr, swapped, face, settings)
+
+    pipeline_module.blend_face = recording_blend  # type: ignore[assignment]
+    capture = cv2.VideoCapture(str(args.video))
+    frames = drawn_total = off_face = frames_with_off = 0
+    best_ious: list[float] = []
+    track_embeddings: dict[int, list[np.ndarray]] = {}
+    mapped_hits = mapped_total = 0
+    while frames < args.frames:
+        ok, image = capture.read()
+        if not ok:
+            break
+        drawn.clear()
+        result = pipeline.process(Frame(image, frames, frames / 30.0))
+        sources = dlib_faces(detector, image)
+        frame_off = False
+        for track_id, region in drawn:
+            drawn_total += 1
+            iou = max((region.iou(box) for box in sources), default=0.0)
+            best_ious.append(iou)
+            if iou < 0.5:
+                off_face += 1
+                frame_off = True
+                print(f"frame {frames}: drawn {region} on no dlib face {sources}", file=sys.stderr)
+            embedding = recogniser.embed(image, near=region)
+            if embedding is not None:
+                track_embeddings.setdefault(track_id, []).append(embedding)
+            target = pipeline.face_targets.get(track_id) if targets else None
+            if target is not None and any(target is candidate for candidate in targets):
+                output_embedding = recogniser.embed(result.output_bgr, near=region)
+                own = next(i for i, candidate in enumerate(targets) if candidate is target)
+                if output_embedding is not None and all(e is not None for e in target_embeddings):
+                    distances = [face_distance(output_embedding, e) for e in target_embeddings]  # type: ignore[arg-type]
+                    mapped_total += 1
+                    mapped_hits += int(int(np.argmin(distances)) == own)
+        frames_with_off += int(frame_off)
+        frames += 1
+    capture.release()
+    pipeline.close()
+
+    switches = checked = 0
+    for embeddings in track_embeddings.values():
+        centre = np.median(np.array(embeddings), axis=0)
+        checked += len(embeddings)
+        switches += sum(face_distance(embedding, centre) > 0.6 for embedding in embeddings)
+    print(f"| clip | {args.video.name}, {frames} frames, up to {args.max_faces} faces |")
+    print("|---|---|")
+    print(f"| faces drawn | {drawn_total} |")
+    print(f"| drawn faces not on a dlib face (IoU < 0.5) | {off_face} ({100 * off_face / max(1, drawn_total):.1f} %) |")
+    print(f"| frames with such a face | {frames_with_off} ({100 * frames_with_off / max(1, frames):.1f} %) |")
+    if best_ious:
+        print(f"| median best IoU of a drawn face | {statistics.median(best_ious):.2f} |")
+    print(f"| tracks | {len(track_embeddings)} |")
+    print(f"| drawn faces whose source face is not the track's person (dlib > 0.6) | {switches} of {checked} |")
+    if targets:
+        print(f"| mapped faces nearest their own target (dlib) | {mapped_hits} of {mapped_total} |")
+
+
+if __name__ == "__main__":
+    main()

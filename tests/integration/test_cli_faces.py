@@ -1,0 +1,65 @@
+"""The command line's face options with the built-in engine: --mix morphs, --map-faces, and clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceswap_live.cli import main
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_mirror_dir: Path) -> None:
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
+    monkeypatch.setenv("FACESWAP_LIVE_MODEL_MIRROR", str(model_mirror_dir))
+
+
+def _swap(tmp_path: Path, name: str, *options: str) -> np.ndarray:
+    output = tmp_path / f"{name}.png"
+    assert main(["swap", "--consent", "--output", str(output), *options]) == 0
+    image = cv2.imread(str(output))
+    assert image is not None
+    return image
+
+
+def test_mix_morphs_in_the_built_in_engine_and_a_zero_weight_changes_nothing(
+    hopper_path: Path, astronaut_path: Path, faces_dir: Path, tmp_path: Path
+) -> None:
+    user = faces_dir / "portraits" / "p08_1.jpg"
+    common = ("--engine", "mesh", "--input", str(user), "--target", str(hopper_path))
+    alone = _swap(tmp_path, "alone", *common)
+    zero = _swap(tmp_path, "zero", *common, "--mix", f"{astronaut_path}:0")
+    half = _swap(tmp_path, "half", *common, "--mix", f"{astronaut_path}:1")
+    assert np.array_equal(alone, zero)  # weights (1, 0): exactly the first face
+    assert np.abs(alone.astype(np.int16) - half).mean() > 1.0  # the astronaut really is blended in
+
+
+def test_several_targets_need_a_mapping_and_unsupported_options_are_refused_clearly(
+    hopper_path: Path, astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out.png"
+    code = main(
+        ["swap", "--consent", "--target", str(hopper_path), "--target", str(astronaut_path), "--input",
+         str(hopper_path), "--output", str(output)]
+    )  # fmt: skip
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and not output.exists()
+    assert error[-1].startswith("error:") and "--map-faces" in error[-1]
+    code = main(
+        ["swap", "--consent", "--engine", "mesh", "--target", str(hopper_path), "--mix", f"{tmp_path}:0.5",
+         "--input", str(hopper_path), "--output", str(output)]
+    )  # fmt: skip
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and not output.exists()
+    assert "folder" in error[-1] and "Traceback" not in "\n".join(error)
+    code = main(
+        ["swap", "--consent", "--engine", "mesh", "--fp16", "--target", str(hopper_path), "--input",
+         str(hopper_path), "--output", str(output)]
+    )  # fmt: skip
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and not output.exists()
+    assert error[-1] == "error: --fp16 applies only to the neural engine; add --engine onnx."
