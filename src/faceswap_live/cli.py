@@ -194,10 +194,29 @@ def _load_config(args: argparse.Namespace) -> AppConfig:
     if engine:
         config = dataclasses.replace(config, swap=replace(config.swap, engine=engine))
     config = dataclasses.replace(config, onnx=_onnx_settings(args, config))
+    _refuse_neural_only_flags(args, config)
     if getattr(args, "no_ai_label_i_understand", False):
         logger.warning("The visible AI-modified label is off; the output still carries the invisible watermark.")
         config = dataclasses.replace(config, marking=replace(config.marking, label_enabled=False))
     return config
+
+
+def _refuse_neural_only_flags(args: argparse.Namespace, config: AppConfig) -> None:
+    """The neural engine's own flags with the built-in engine: one line, before any slow work, never ignored."""
+    if config.swap.engine != "mesh":
+        return
+    neural_only = [
+        flag
+        for flag, given in (
+            ("--onnx-model", getattr(args, "onnx_model", None)),
+            ("--provider", getattr(args, "provider", None)),
+            ("--fp16", getattr(args, "fp16", False)),
+        )
+        if given
+    ]
+    if neural_only:
+        verb = "applies" if len(neural_only) == 1 else "apply"
+        raise FaceswapError(f"{', '.join(neural_only)} {verb} only to the neural engine; add --engine onnx.")
 
 
 def _split_weight(text: str, default: float) -> tuple[str, float]:
@@ -291,19 +310,6 @@ def _built_in_mix(
     from faceswap_live.stages.morph import face_of_no_one, morph_faces
     from faceswap_live.stages.target import load_target_face
 
-    if config.swap.engine == "mesh":
-        neural_only = [
-            flag
-            for flag, given in (
-                ("--onnx-model", getattr(args, "onnx_model", None)),
-                ("--provider", getattr(args, "provider", None)),
-                ("--fp16", getattr(args, "fp16", False)),
-            )
-            if given
-        ]
-        if neural_only:
-            verb = "applies" if len(neural_only) == 1 else "apply"
-            raise FaceswapError(f"{', '.join(neural_only)} {verb} only to the neural engine; add --engine onnx.")
     onnx = config.onnx
     if config.swap.engine != "mesh" or not (onnx.identity_mix or onnx.random_identity_weight > 0):
         return target
