@@ -133,6 +133,7 @@ class PairResult:
     def expression(self) -> list[ExpressionFigure]:
         """The expression figures of this clip (see measures.expression_figures)."""
         return expression_figures(self.expression_source, self.expression_output)
+
     shading_correlations: list[float] = field(default_factory=list, repr=False)
     """Per judged frame: blurred-luminance correlation of source and output inside the face."""
 
