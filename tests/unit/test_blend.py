@@ -247,5 +247,5 @@ def test_the_lips_take_the_users_fine_lines_in_the_photos_colour_and_nothing_els
     out = lip_detail_from_user(photo, user, lips, face_width).astype(np.int16)
     crease, lip = out[99:101, 90:111], out[94:96, 90:111]
     assert (crease < photo[0, 0] - 25).all()  # the crease, darker in all three channels
-    assert (np.abs(lip / photo[0, 0] - 1.0) <= 0.05).all()  # the lips' own colour: the photo's red, not the user's grey
+    assert np.abs(lip - photo[0, 0]).max() <= 6  # the lips' own colour: the photo's red, not the user's grey
     assert (out[:40] == photo[0, 0]).all() and (out[:, :40] == photo[0, 0]).all()  # far skin untouched

@@ -390,8 +390,8 @@ def lip_detail_from_user(
 
     The photo's lips carry its own expression in their texture: the lip lines, folds and highlights of a smile or a
     pout. Around the drawn outer lips (lips_px, K×2 pixels in this image, grown by LIP_DETAIL_GROW of the face width
-    and feathered) the detail above a Gaussian of LIP_DETAIL_SIGMA × face_width_px is the user's, as a brightness ratio
-    (one gain for all channels), and the colour below it stays the photo's: the lips wear the user's expression in
+    and feathered) the detail above a Gaussian of LIP_DETAIL_SIGMA × face_width_px is the user's, as brightness only
+    (one value for all channels), and the colour below it stays the photo's: the lips wear the user's expression in
     the target's colour, and no user colour or lip shape at larger scales comes in.
     """
     height, width = face_bgr.shape[:2]
@@ -409,15 +409,13 @@ def lip_detail_from_user(
     if size > 1:
         window = cv2.dilate(window, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     weight = cv2.GaussianBlur(window.astype(np.float32) * np.float32(1.0 / 255.0), (0, 0), max(0.8, grow))
-    # Detail as a ratio to the local mean (+8 against noise in the dark): it scales all three channels alike, so a
-    # highlight on a red lip is a brighter red, not a grey-blue patch.
-    face_grey = cv2.cvtColor(face_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32) + np.float32(8.0)
-    user_grey = cv2.cvtColor(user_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32) + np.float32(8.0)
-    face_detail = face_grey / cv2.GaussianBlur(face_grey, (0, 0), sigma)
-    user_detail = user_grey / cv2.GaussianBlur(user_grey, (0, 0), sigma)
-    gain = 1.0 + (user_detail / face_detail - 1.0) * weight
+    face_grey = cv2.cvtColor(face_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    user_grey = cv2.cvtColor(user_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    face_detail = face_grey - cv2.GaussianBlur(face_grey, (0, 0), sigma)
+    user_detail = user_grey - cv2.GaussianBlur(user_grey, (0, 0), sigma)
+    change = (user_detail - face_detail) * weight
     out = face_bgr.copy()
-    out[y0:y1, x0:x1] = np.clip(face_bgr[y0:y1, x0:x1] * gain[:, :, None], 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1] = np.clip(face_bgr[y0:y1, x0:x1] + change[:, :, None], 0, 255).astype(np.uint8)
     return out
 
 
