@@ -139,9 +139,17 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
 
     hopper_id = _add_face(qtbot, window, hopper_path)
     assert window.gallery_widget.ids() == ["", astronaut_id, hopper_id]
+    # The smiling astronaut photo's note shows on its gallery item and when it is picked; Hopper's neutral one has
+    # none.
+    tips = {
+        item_id: window.gallery_widget.item(row).toolTip() for row, item_id in enumerate(window.gallery_widget.ids())
+    }
+    assert "\nthis photo smiles: a neutral photo" in tips[astronaut_id]
+    assert "photo" not in tips[hopper_id]
 
     # Switching between loaded faces is instant and the preview keeps receiving new frames meanwhile.
     window.select_target(astronaut_id)
+    assert "This photo smiles: a neutral photo" in window.target_state.text()
     astronaut_outputs: dict[int, np.ndarray] = {}
 
     def collect_astronaut() -> bool:

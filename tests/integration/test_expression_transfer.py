@@ -20,8 +20,15 @@ from faceswap_live.offline import read_video_frames
 from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.expression import ExpressionBasis, photo_expression_note
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
-from faceswap_live.stages.mesh_topology import LEFT_EYE_CORNERS, MOUTH_CORNERS, RIGHT_EYE_CORNERS
-from faceswap_live.stages.swap_mesh import MeshFaceSwapper
+from faceswap_live.stages.mesh_topology import (
+    FRONT_FACING_SIGN,
+    INNER_LIP_LOWER,
+    INNER_LIP_UPPER,
+    LEFT_EYE_CORNERS,
+    MOUTH_CORNERS,
+    RIGHT_EYE_CORNERS,
+)
+from faceswap_live.stages.swap_mesh import LIP_TRIANGLES, MeshFaceSwapper, keep_lip_rings_in_order
 from faceswap_live.stages.target import crop_target, find_faces_in_photo, load_target_face
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, TargetFace
 
@@ -181,3 +188,42 @@ def test_expression_figures_give_the_offset_always_and_r_only_where_the_source_m
     assert np.isnan(figures["mouthSmileLeft"].correlation)  # a still source: no correlation to speak of
     assert figures["jawOpen"].offset == pytest.approx(0.05)
     assert figures["jawOpen"].correlation == pytest.approx(np.corrcoef([0, 0.2, 0.4, 0.6], [0.1, 0.2, 0.5, 0.6])[0, 1])
+
+
+def _folded_lip_triangles(user: np.ndarray, drawn: np.ndarray) -> int:
+    """Lip triangles that face the camera on the user's face but are drawn flipped over (a fold)."""
+
+    def areas(points: np.ndarray) -> np.ndarray:
+        a, b, c = (np.asarray(points, np.float64)[LIP_TRIANGLES[:, k], :2] for k in range(3))
+        return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+    user_area, drawn_area = areas(user) * FRONT_FACING_SIGN, areas(drawn) * FRONT_FACING_SIGN
+    return int(((user_area > 1e-3) & (drawn_area <= 0.0)).sum())
+
+
+@pytest.mark.parametrize(("user_name", "target_name"), [("astronaut", "hopper"), ("hopper", "astronaut")])
+def test_the_drawn_lips_never_fold_over(
+    user_name: str, target_name: str, hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """A smiling user (thin upper lip over the teeth) on a neutral target and the other way round: the reshaped lip
+    rings folded over each other (16 and 10 lip triangles, a jagged lip line up close); now none does, and the
+    mouth opening keeps the user's gap exactly."""
+    photos = {"hopper": hopper_bgr, "astronaut": astronaut_bgr}
+    engine = MeshFaceSwapper()
+    engine.set_target(_target(photos[target_name], landmark_model_path, target_name))
+    face = _face(photos[user_name], landmark_model_path)
+    drawn = engine.destination_points(face.points_px, SwapConfig(), face.blendshapes, track_id=1)
+    assert _folded_lip_triangles(face.points_px, drawn) == 0
+    upper, lower = list(INNER_LIP_UPPER[1:-1]), list(INNER_LIP_LOWER[1:-1])
+    np.testing.assert_allclose(
+        drawn[lower] - drawn[upper], face.points_px[lower, :2] - face.points_px[upper, :2], atol=1e-3
+    )
+
+
+def test_lip_rings_already_in_order_are_left_exactly_as_they_are(
+    hopper_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    points = np.asarray(_face(hopper_bgr, landmark_model_path).points_px[:468, :2], np.float64)
+    drawn = points.copy()
+    keep_lip_rings_in_order(drawn, points)
+    assert np.array_equal(drawn, points)

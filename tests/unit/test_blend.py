@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import SwapConfig
-from faceswap_live.stages.blend import blend_face, build_face_mask, feature_polygons, match_colour
+from faceswap_live.stages.blend import (
+    blend_face,
+    build_face_mask,
+    feature_polygons,
+    lip_detail_from_user,
+    match_colour,
+)
 from faceswap_live.stages.mesh_topology import FACE_OVAL, INNER_LIPS, LEFT_EYE, LEFT_EYEBROW, RIGHT_EYE, RIGHT_EYEBROW
 from faceswap_live.types import Box, FaceLandmarks, SwappedFace
 
@@ -245,3 +251,21 @@ def test_poisson_blending_merges_the_face_edge_into_the_frame_light() -> None:
         steps[blend_mode] = float(np.abs(frame[band].astype(np.float32) - 40).mean())
     assert steps["alpha"] > 60  # the face's own colour right up to its edge
     assert steps["poisson"] < 0.5 * steps["alpha"], steps
+
+
+def test_the_lips_take_the_users_fine_lines_in_the_photos_colour_and_nothing_else() -> None:
+    """The photo's lips are flat red; the user's are a darker grey (lip colour, a larger scale) with one thin dark
+    crease across them (a pout's fold). The output lips show the crease as a brightness drop in every channel, keep
+    the photo's red everywhere else, and the skin away from the lips is untouched."""
+    face_width = 160.0
+    lips = _ring(tuple(range(20)), (100.0, 100.0), (30.0, 10.0))
+    photo = np.empty((200, 200, 3), np.uint8)
+    photo[:] = (70, 60, 180)
+    user = np.full((200, 200, 3), 150, np.uint8)
+    cv2.fillPoly(user, [np.round(lips).astype(np.int32)], (110, 110, 110))
+    user[99:101, 75:126] = 40  # the crease: 2 px high, well below the detail scale (3.2 px sigma)
+    out = lip_detail_from_user(photo, user, lips, face_width).astype(np.int16)
+    crease, lip = out[99:101, 90:111], out[94:96, 90:111]
+    assert (crease < photo[0, 0] - 25).all()  # the crease, darker in all three channels
+    assert np.abs(lip - photo[0, 0]).max() <= 6  # the lips' own colour: the photo's red, not the user's grey
+    assert (out[:40] == photo[0, 0]).all() and (out[:, :40] == photo[0, 0]).all()  # far skin untouched

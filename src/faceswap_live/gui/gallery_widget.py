@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWi
 from faceswap_live.stages.capture import IMAGE_SUFFIXES
 
 NO_TARGET = ""
+NOTE_ROLE = Qt.ItemDataRole.UserRole + 1
+"""Item data role holding the entry's note about its photo."""
 THUMBNAIL_PX = 84
 
 
@@ -97,7 +99,9 @@ class GalleryWidget(QListWidget):
                 item = QListWidgetItem(icon, str(entry.name))
                 item.setData(Qt.ItemDataRole.UserRole, str(entry.id))
                 shortcut = f" (Alt+{number})" if number <= 9 else ""
-                item.setToolTip(f"{entry.name}{shortcut}")
+                note = str(getattr(entry, "note", "") or "")
+                item.setData(NOTE_ROLE, note)
+                item.setToolTip(f"{entry.name}{shortcut}\n{note}" if note else f"{entry.name}{shortcut}")
                 self.addItem(item)
             self.select_id(current_id)
         finally:
@@ -112,6 +116,13 @@ class GalleryWidget(QListWidget):
         for row in range(self.count()):
             if self.item(row).data(Qt.ItemDataRole.UserRole) == entry_id:
                 return str(self.item(row).text())
+        return ""
+
+    def note_of(self, entry_id: str) -> str:
+        """The entry's advice about its photo (e.g. "this photo smiles: ..."; "" when there is none)."""
+        for row in range(self.count()):
+            if self.item(row).data(Qt.ItemDataRole.UserRole) == entry_id:
+                return str(self.item(row).data(NOTE_ROLE) or "")
         return ""
 
     def select_id(self, entry_id: str) -> None:

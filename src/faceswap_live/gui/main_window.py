@@ -770,7 +770,9 @@ class MainWindow(QMainWindow):
         target = self._targets.get(entry_id)
         if target is not None:
             self._set_runner_target(target)
-            self.target_state.setText(f"Swapping to {self.gallery_widget.name_of(entry_id) or target.name}.")
+            swapping = f"Swapping to {self.gallery_widget.name_of(entry_id) or target.name}."
+            note = self.gallery_widget.note_of(entry_id)
+            self.target_state.setText(f"{swapping} {note[:1].upper()}{note[1:]}." if note else swapping)
             self.target_ready.emit(entry_id)
             return
         self._set_runner_target(None)  # pass-through while it loads: the preview never waits

@@ -46,11 +46,17 @@ __all__ = [
     "blend_face",
     "build_face_mask",
     "feature_polygons",
+    "lip_detail_from_user",
     "match_colour",
     "mouth_cut",
     "user_glasses_mask",
 ]
 
+LIP_DETAIL_SIGMA: Final = 0.02
+"""Lip detail: what lies above a Gaussian of this fraction of the face width (lip lines, the pucker's folds and
+highlights) comes from the user's frame, the colour below it from the photo."""
+LIP_DETAIL_GROW: Final = 0.03
+"""The lip detail region: the drawn outer lips grown by this fraction of the face width, feathered as much again."""
 MASK_GRID_SIDE_PX: Final = 128
 """Masks are drawn on a grid with this longer side and scaled up: feathered edges are smooth at any size."""
 MOUTH_FEATHER: Final = 0.025
@@ -346,10 +352,20 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
             reference_features=feature_polygons(face.points_px, origin),
             face_width_px=float(user_oval.max() - user_oval.min()),
         )
+    mouth_bgr = getattr(swapped, "mouth_bgr", None)
+    if settings.mouth_from_user:
+        lips = getattr(swapped, "feature_points_px", None)
+        user_oval = face.points_px[list(FACE_OVAL), 0]
+        face_bgr = lip_detail_from_user(
+            face_bgr,
+            mouth_bgr if mouth_bgr is not None else destination,
+            np.asarray((lips if lips is not None else face.points_px)[list(OUTER_LIPS), :2], np.float64)
+            - (region.x0, region.y0),
+            float(user_oval.max() - user_oval.min()),
+        )
     if settings.blend_mode == "poisson":
         face_bgr = poisson_correct(face_bgr, destination, mask)
     alpha = mask
-    mouth_bgr = getattr(swapped, "mouth_bgr", None)
     background: BgrImage = destination
     if cut is not None and mouth_bgr is not None:
         # The engine moved the lips: what shows through the mouth cut is the user's mouth moved along with them.
@@ -365,6 +381,42 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
         # the temples, outside the mask.
         glasses *= np.minimum(alpha * 4.0, 1.0)
         destination[:] = cv2.blendLinear(original, destination, glasses, 1.0 - glasses)
+
+
+def lip_detail_from_user(
+    face_bgr: BgrImage, user_bgr: BgrImage, lips_px: npt.NDArray[np.float64], face_width_px: float
+) -> BgrImage:
+    """face_bgr with its lips' fine detail taken from user_bgr (same H×W×3 uint8 BGR, lips already in place).
+
+    The photo's lips carry its own expression in their texture: the lip lines, folds and highlights of a smile or a
+    pout. Around the drawn outer lips (lips_px, K×2 pixels in this image, grown by LIP_DETAIL_GROW of the face width
+    and feathered) the detail above a Gaussian of LIP_DETAIL_SIGMA × face_width_px is the user's, as brightness only
+    (one value for all channels), and the colour below it stays the photo's: the lips wear the user's expression in
+    the target's colour, and no user colour or lip shape at larger scales comes in.
+    """
+    height, width = face_bgr.shape[:2]
+    grow = LIP_DETAIL_GROW * face_width_px
+    sigma = max(0.8, LIP_DETAIL_SIGMA * face_width_px)
+    margin = math.ceil(2.0 * grow + 3.0 * sigma) + 1
+    x0, y0 = max(0, math.floor(lips_px[:, 0].min()) - margin), max(0, math.floor(lips_px[:, 1].min()) - margin)
+    x1 = min(width, math.ceil(lips_px[:, 0].max()) + margin + 1)
+    y1 = min(height, math.ceil(lips_px[:, 1].max()) + margin + 1)
+    if x1 - x0 < 4 or y1 - y0 < 4 or face_width_px < 8:
+        return face_bgr
+    window: np.ndarray = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(window, [np.round((lips_px - (x0, y0)) * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    size = _odd(2.0 * grow)
+    if size > 1:
+        window = cv2.dilate(window, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    weight = cv2.GaussianBlur(window.astype(np.float32) * np.float32(1.0 / 255.0), (0, 0), max(0.8, grow))
+    face_grey = cv2.cvtColor(face_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    user_grey = cv2.cvtColor(user_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    face_detail = face_grey - cv2.GaussianBlur(face_grey, (0, 0), sigma)
+    user_detail = user_grey - cv2.GaussianBlur(user_grey, (0, 0), sigma)
+    change = (user_detail - face_detail) * weight
+    out = face_bgr.copy()
+    out[y0:y1, x0:x1] = np.clip(face_bgr[y0:y1, x0:x1] + change[:, :, None], 0, 255).astype(np.uint8)
+    return out
 
 
 def user_glasses_mask(

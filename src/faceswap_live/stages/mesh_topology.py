@@ -163,6 +163,16 @@ INNER_LIP_UPPER: Final = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LIP_LOWER: Final = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 OUTER_LIP_UPPER: Final = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 OUTER_LIP_LOWER: Final = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
+# The two rings of points between the inner and outer lip contours, in the same order (point k of each ring lies
+# on one line from the inner contour's point k out to the outer one's).
+MIDDLE_LIP_UPPER: Final = (
+    (62, 183, 42, 41, 38, 12, 268, 271, 272, 407, 292),
+    (76, 184, 74, 73, 72, 11, 302, 303, 304, 408, 306),
+)
+MIDDLE_LIP_LOWER: Final = (
+    (62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292),
+    (76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306),
+)
 # "Right"/"left" are the person's own: the right eye is on the image's left for a face looking at the camera.
 RIGHT_EYE_UPPER: Final = (33, 246, 161, 160, 159, 158, 157, 173, 133)
 RIGHT_EYE_LOWER: Final = (33, 7, 163, 144, 145, 153, 154, 155, 133)

@@ -48,6 +48,8 @@ from faceswap_live.stages.mesh_topology import (
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     LOWER_LIP_CENTRE,
+    MIDDLE_LIP_LOWER,
+    MIDDLE_LIP_UPPER,
     MOUTH_FILL_TRIANGLES,
     OUTER_LIP_LOWER,
     OUTER_LIP_UPPER,
@@ -107,6 +109,27 @@ _OPENING_PAIRS: Final = np.asarray(
     dtype=np.int64,
 )
 """(upper, lower) point pairs across the mouth and eye openings, whose gap is always the user's own."""
+_LIP_COLUMNS: Final = np.concatenate(
+    [
+        np.stack([inner, *middle, outer], axis=1)[first:-1]
+        for inner, middle, outer, first in (
+            (INNER_LIP_UPPER, MIDDLE_LIP_UPPER, OUTER_LIP_UPPER, 0),
+            (INNER_LIP_LOWER, MIDDLE_LIP_LOWER, OUTER_LIP_LOWER, 1),
+        )
+    ]
+    + [np.asarray([[INNER_LIP_UPPER[-1], MIDDLE_LIP_UPPER[0][-1], MIDDLE_LIP_UPPER[1][-1], OUTER_LIP_UPPER[-1]]])]
+).astype(np.int64)
+"""Columns of four lip points from the inner lip contour out to the outer one, the two mouth corners included."""
+MIN_LIP_RING_STEP: Final = 0.3
+"""In each lip column the drawn points keep at least this share of the user's own step outwards from the one inside
+them: a thin target lip on a thick user's (or the user's wide mouth gap around the target's lip line) cannot fold the
+lip triangles over, which drew a jagged lip outline."""
+_LIP_POINTS: Final = np.unique(_LIP_COLUMNS)
+_INNER_LIP_PAIRS: Final = np.asarray(list(zip(INNER_LIP_UPPER[1:-1], INNER_LIP_LOWER[1:-1], strict=True)), np.int64)
+LIP_TRIANGLES: Final = TESSELATION_TRIANGLES[np.isin(TESSELATION_TRIANGLES, _LIP_POINTS).sum(axis=1) >= 2]
+"""Surface triangles with at least two corners on the lips: the lips themselves and the skin strip around them."""
+LIP_UNFOLD_STEPS: Final = 6
+"""At most this many passes pull the corners of still-folded lip triangles half way to the user's lip shape."""
 LID_RING_WEIGHTS: Final = (1.0, 0.6, 0.25)
 """How far the 0th (upper lid contour), 1st and 2nd ring of points above an eye follow the lid as it closes."""
 _LID_CENTRES: Final = ((RIGHT_EYE_UPPER[4], RIGHT_EYE_LOWER[4]), (LEFT_EYE_UPPER[4], LEFT_EYE_LOWER[4]))
@@ -227,7 +250,11 @@ def folded_share(user_points_px: npt.NDArray[np.floating], drawn_points_px: npt.
 
 
 def _signed_areas(points_px: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
-    corners = np.asarray(points_px[:, :2], np.float64)[TESSELATION_TRIANGLES]
+    return _triangle_areas(points_px, TESSELATION_TRIANGLES)
+
+
+def _triangle_areas(points_px: npt.NDArray[np.floating], triangles: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+    corners = np.asarray(points_px[:, :2], np.float64)[triangles]
     ab, ac = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
     return np.asarray(ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0], np.float64)
 
@@ -383,6 +410,7 @@ class MeshFaceSwapper(SwapEngine):
         half_gap = (user_xy[lower] - user_xy[upper]) * 0.5
         destination[upper] = centre - half_gap
         destination[lower] = centre + half_gap
+        keep_lip_rings_in_order(destination, user_xy)
         return np.ascontiguousarray(destination, dtype=np.float32)
 
     def swap_face(
@@ -481,6 +509,55 @@ class MeshFaceSwapper(SwapEngine):
             chosen = index
         self._level_index = chosen
         return self._levels[chosen]
+
+
+def keep_lip_rings_in_order(destination: npt.NDArray[np.float64], user_xy: npt.NDArray[np.float64]) -> None:
+    """Move drawn lip points (468×2, in place) outwards where they would fold over the ring inside them.
+
+    Along each lip column (_LIP_COLUMNS), measured in the direction from the user's inner lip point to the outer one,
+    every drawn step outwards is at least MIN_LIP_RING_STEP of the user's step; the inner point (the mouth opening,
+    the user's own gap) stays. The two middle points are moved first, within the room the outer point leaves them;
+    the outer point moves only when the column has too little room altogether. Order-preserving: a column in order
+    already is left exactly as it is.
+    """
+    user = user_xy[_LIP_COLUMNS]  # C×4×2
+    drawn = destination[_LIP_COLUMNS]
+    span = user[:, 3] - user[:, 0]
+    length = np.linalg.norm(span, axis=1)
+    valid = length > 1e-6
+    if not valid.any():
+        return
+    direction = span[valid] / length[valid, None]
+    user_along = np.einsum("cpk,ck->cp", user[valid] - user[valid, :1], direction)
+    drawn_along = np.einsum("cpk,ck->cp", drawn[valid] - drawn[valid, :1], direction)
+    least = MIN_LIP_RING_STEP * np.maximum(np.diff(user_along, axis=1), 0.0)  # C×3: the smallest step allowed
+    wanted = drawn_along.copy()
+    wanted[:, 3] = np.maximum(wanted[:, 3], least.sum(axis=1))
+    for ring in (1, 2):  # outwards: at least the smallest step beyond the ring inside
+        wanted[:, ring] = np.maximum(wanted[:, ring], wanted[:, ring - 1] + least[:, ring - 1])
+    for ring in (2, 1):  # inwards: room left for the steps beyond
+        wanted[:, ring] = np.minimum(wanted[:, ring], wanted[:, ring + 1] - least[:, ring])
+    moved = drawn[valid] + (wanted - drawn_along)[:, :, None] * direction[:, None, :]
+    columns = _LIP_COLUMNS[valid]
+    destination[columns[:, 1:]] = moved[:, 1:]
+    # What the columns cannot catch (a sideways fold near the corners): the corners of lip triangles still folded
+    # move towards the user's own lip shape, laid over the drawn lips (a similarity fit), which does not fold.
+    user_area = _triangle_areas(user_xy, LIP_TRIANGLES) * FRONT_FACING_SIGN
+    visible = user_area > MIN_TRIANGLE_AREA_PX
+    scale, rotation, shift = umeyama(user_xy[_LIP_POINTS], destination[_LIP_POINTS])
+    safe = scale * user_xy @ rotation.T + shift
+    for _ in range(LIP_UNFOLD_STEPS):
+        folded = visible & (_triangle_areas(destination, LIP_TRIANGLES) * FRONT_FACING_SIGN <= 0.0)
+        if not folded.any():
+            break
+        pulled = np.zeros(destination.shape[0], bool)
+        pulled[LIP_TRIANGLES[folded]] = True
+        step = np.where(pulled[:, None], 0.5 * (safe - destination), 0.0)
+        # The two sides of the mouth opening move together, so the opening keeps the user's gap.
+        pair_step = 0.5 * (step[_INNER_LIP_PAIRS[:, 0]] + step[_INNER_LIP_PAIRS[:, 1]])
+        step[_INNER_LIP_PAIRS[:, 0]] = pair_step
+        step[_INNER_LIP_PAIRS[:, 1]] = pair_step
+        destination += step
 
 
 def _fade_for_folds(share: float) -> float:
