@@ -315,7 +315,19 @@ def test_a_flag_beats_the_environment_which_beats_the_settings_file(
     settings.write_text(f'[onnx]\nmodel_path = "{graphs / "identity.onnx"}"\nprovider = "cuda"\n')
     monkeypatch.setenv(settings_module.MODEL_ENVIRONMENT_VARIABLE, str(graphs / "red.onnx"))
     monkeypatch.setenv(settings_module.PROVIDER_ENVIRONMENT_VARIABLE, "cpu")
-    base = ["swap", "--config", str(settings), "--target", "t.jpg", "--input", "i.mp4", "--output", "o.mp4"]
+    base = [
+        "swap",
+        "--engine",
+        "onnx",
+        "--config",
+        str(settings),
+        "--target",
+        "t.jpg",
+        "--input",
+        "i.mp4",
+        "--output",
+        "o.mp4",
+    ]
     from_environment = _load_config(build_parser().parse_args(base)).onnx
     assert (from_environment.model_path, from_environment.provider) == (str(graphs / "red.onnx"), "cpu")
     flagged = base + ["--onnx-model", str(graphs / "stretch.onnx"), "--recogniser-model", "rec.onnx"]
