@@ -81,3 +81,31 @@ def test_a_fringe_in_the_target_photo_is_not_drawn_as_skin(swaps: dict[str, tupl
     painted_skin = ~differs(fringe_output, plain_output) & differs(fringe_output, user) & fringe
     assert shows_user.sum() >= 0.8 * fringe.sum(), "the user's own forehead shows where the target has hair"
     assert painted_skin.sum() <= 0.08 * fringe.sum(), "no band of skin where the target has hair"
+
+
+
+def test_the_hairline_of_the_target_leaves_no_dark_band_on_the_forehead(
+    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path, tmp_path: Path
+) -> None:
+    # The astronaut's own fringe covers her forehead down to the brows. Where the swapped face gives way to the
+    # user's forehead, a cross-fade of two skins stays as bright as they are; the hair's border pixels drawn
+    # half-opaque make a brown band instead (seen up close on webcam clips).
+    cv2.imwrite(str(tmp_path / "astronaut.png"), astronaut_bgr)
+    user = find_faces_in_photo(hopper_bgr, landmark_model_path, max_faces=1)[0]
+    engine = MeshFaceSwapper()
+    engine.set_target(load_target_face(tmp_path / "astronaut.png", landmark_model_path))
+    settings = SwapConfig()
+    swapped = engine.swap_face(hopper_bgr, user, None, settings)
+    assert swapped is not None
+    output = hopper_bgr.copy()
+    blend_face(output, swapped, user, settings)
+    points = user.points_px
+    top, brows = round(points[10, 1]), round(points[[105, 334, 66, 296], 1].min())
+    left, right = round(points[70, 0]), round(points[300, 0])
+
+    def forehead_rows(image: BgrImage) -> np.ndarray:
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[top:brows, left:right]
+        return np.asarray(grey, np.float64).mean(axis=1)
+
+    change = forehead_rows(output) - forehead_rows(hopper_bgr)
+    assert np.median(change) - change.min() < 8.0, change.round(1)

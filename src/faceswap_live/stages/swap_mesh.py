@@ -709,6 +709,13 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     distance = np.sqrt((((lab - median) / tolerance) ** 2).sum(axis=2))
     skin = np.clip((1.4 - distance) / 0.5, 0.0, 1.0).astype(np.float32)
     kernel = _odd(face_size * 0.02)
+    # Above the eyes, where a fringe or a hairline meets the skin, shrink the skin away from the hair before
+    # feathering: the feathered edge must fade out on skin, or the hair's border pixels (and the warp's
+    # interpolation into them) are drawn half-opaque as a brown band across the forehead. Below the eyes the rim
+    # is cheek and jaw against the background, which carry the identity: left as it is.
+    margin = _odd(face_size * 0.10)
+    away_from_hair = cv2.erode(skin, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin)))
+    skin = np.where(below > 0, skin, away_from_hair)
     skin = cv2.GaussianBlur(skin, (kernel, kernel), 0)
     feather = _odd(face_size * 0.04)
     inner_soft = cv2.GaussianBlur(inner, (feather, feather), 0).astype(np.float32) / 255.0
