@@ -63,8 +63,11 @@ def test_clicking_a_face_gives_that_person_a_gallery_face_and_takes_it_back(
         qtbot.waitUntil(lambda: (r := _latest(window)) is not None and r.swapped, timeout=15_000)
 
         qtbot.waitUntil(lambda: window.preview.result is not None and window.preview.result.swapped, timeout=15_000)
+        # That person is swapped although "No swap" is chosen for everyone: no real-face warning for them.
+        qtbot.waitUntil(lambda: window.preview.banner == "", timeout=5_000)
         _click_face_and_choose(qtbot, window, LEAVE_AS_IS)
         qtbot.waitUntil(lambda: (r := _latest(window)) is not None and bool(r.faces) and not r.swapped, timeout=15_000)
+        qtbot.waitUntil(lambda: "“No swap”" in window.preview.banner, timeout=5_000)
     finally:
         window.shutdown()
 

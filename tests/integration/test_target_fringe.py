@@ -83,7 +83,6 @@ def test_a_fringe_in_the_target_photo_is_not_drawn_as_skin(swaps: dict[str, tupl
     assert painted_skin.sum() <= 0.08 * fringe.sum(), "no band of skin where the target has hair"
 
 
-
 def test_the_hairline_of_the_target_leaves_no_dark_band_on_the_forehead(
     hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path, tmp_path: Path
 ) -> None:

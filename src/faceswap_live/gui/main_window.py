@@ -504,7 +504,7 @@ class MainWindow(QMainWindow):
             return "Viewers see your real face: the face pipeline is not running"
         if not self._config.swap.enabled:
             return "Viewers see your real face: the swap is off (Ctrl+Space)"
-        if self._current_target_id == NO_TARGET:
+        if self._current_target_id == NO_TARGET and not swapped:  # a person given their own face is swapped
             return "Viewers see your real face: “No swap” is chosen"
         if swapped:
             self._last_swapped_at = time.monotonic()
