@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+
+from faceswap_live.config import AppConfig, CaptureConfig, OutputConfig, SwapConfig, save_config
+from faceswap_live.gui.main_window import MainWindow
 
 CLIP_FRAMES = 45
 
@@ -50,3 +54,38 @@ def empty_room_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A camera looking at a plain wall: no face anywhere."""
     wall = np.full((480, 640, 3), 90, np.uint8)
     return write_moving_face_clip(wall, tmp_path_factory.mktemp("clips") / "empty-room.mp4", frames=30)
+
+
+def write_window_config(path: Path, source: Path | str, engine: str = "mesh", **output: Any) -> Path:
+    config = AppConfig(
+        capture=CaptureConfig(source=str(source)),
+        swap=SwapConfig(engine=engine),  # type: ignore[arg-type]
+        output=OutputConfig(**output),
+    )
+    save_config(config, path)
+    return path
+
+
+@pytest.fixture()
+def make_window(qtbot: Any, tmp_path: Path, landmark_model_path: Path) -> Any:
+    windows: list[MainWindow] = []
+
+    def make(source: Path | str, engine: str = "mesh", model_store: Any = None, **output: Any) -> MainWindow:
+        config_path = tmp_path / "settings" / "config.toml"
+        if not config_path.exists():
+            write_window_config(config_path, source, engine, **output)
+        window = MainWindow(
+            config_path=config_path,
+            gallery_root=tmp_path / "targets",
+            landmark_model_path=landmark_model_path,
+            model_store=model_store,
+            cameras=[],
+        )
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()

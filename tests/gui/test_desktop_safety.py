@@ -18,46 +18,10 @@ from typing import Any
 
 import pytest
 
-from faceswap_live.config import AppConfig, CaptureConfig, OutputConfig, SwapConfig, save_config
 from faceswap_live.gui.main_window import MainWindow
 from faceswap_live.gui.messages import MessageLogDialog
 from faceswap_live.models.store import ModelStore
 from faceswap_live.types import FrameResult
-
-
-def _write_config(path: Path, source: Path | str, engine: str = "mesh", **output: Any) -> Path:
-    config = AppConfig(
-        capture=CaptureConfig(source=str(source)),
-        swap=SwapConfig(engine=engine),  # type: ignore[arg-type]
-        output=OutputConfig(**output),
-    )
-    save_config(config, path)
-    return path
-
-
-@pytest.fixture()
-def make_window(qtbot: Any, tmp_path: Path, landmark_model_path: Path) -> Any:
-    windows: list[MainWindow] = []
-
-    def make(source: Path | str, engine: str = "mesh", model_store: Any = None, **output: Any) -> MainWindow:
-        config_path = tmp_path / "settings" / "config.toml"
-        if not config_path.exists():
-            _write_config(config_path, source, engine, **output)
-        window = MainWindow(
-            config_path=config_path,
-            gallery_root=tmp_path / "targets",
-            landmark_model_path=landmark_model_path,
-            model_store=model_store,
-            cameras=[],
-        )
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
 
 
 def _latest(window: MainWindow) -> FrameResult | None:

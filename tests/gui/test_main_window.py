@@ -19,42 +19,10 @@ import numpy as np
 import pytest
 import pyvirtualcam
 
-from faceswap_live.config import AppConfig, CaptureConfig, SwapConfig, load_config, save_config
+from faceswap_live.config import load_config
 from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog, LabelOffDialog
 from faceswap_live.gui.main_window import MainWindow
 from faceswap_live.types import FrameResult
-
-
-def _write_config(path: Path, source: Path | str, **output: Any) -> Path:
-    config = AppConfig(capture=CaptureConfig(source=str(source)), swap=SwapConfig(engine="mesh"))  # type: ignore[arg-type]
-    if output:
-        config = dataclasses.replace(config, output=dataclasses.replace(config.output, **output))
-    save_config(config, path)
-    return path
-
-
-@pytest.fixture()
-def make_window(qtbot: Any, tmp_path: Path, landmark_model_path: Path) -> Any:
-    windows: list[MainWindow] = []
-
-    def make(source: Path | str, **output: Any) -> MainWindow:
-        config_path = tmp_path / "settings" / "config.toml"
-        if not config_path.exists():
-            _write_config(config_path, source, **output)
-        window = MainWindow(
-            config_path=config_path,
-            gallery_root=tmp_path / "targets",
-            landmark_model_path=landmark_model_path,
-            cameras=[],
-        )
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
 
 
 def _latest(window: MainWindow) -> FrameResult | None:
