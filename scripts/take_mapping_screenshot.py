@@ -23,6 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from take_screenshot import open_window_with_public_domain_faces
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WINDOW_SIZE = (1560, 900)
 
@@ -53,37 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     from skimage import data
 
     from faceswap_live.config import AppConfig, CaptureConfig, LandmarkConfig, save_config
-    from faceswap_live.gallery import CONSENT_STATEMENT, TargetGallery
-    from faceswap_live.gui.app import create_application
-    from faceswap_live.gui.main_window import MainWindow
-    from faceswap_live.models.store import ModelStore
 
     hopper_path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    landmark_model = ModelStore(show_progress=False).fetch("face_landmarker")
     with tempfile.TemporaryDirectory(prefix="faceswap-mapping-") as folder:
         work = Path(folder)
-        astronaut_path = work / "astronaut.png"
         astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-        cv2.imwrite(str(astronaut_path), astronaut)
-        hopper = cv2.imread(str(hopper_path))
-        clip = write_two_people_clip(work / "camera.mp4", astronaut, hopper)
+        clip = write_two_people_clip(work / "camera.mp4", astronaut, cv2.imread(str(hopper_path)))
         config = AppConfig(capture=CaptureConfig(source=str(clip)), landmarks=LandmarkConfig(max_faces=2))
         config = dataclasses.replace(config, swap=dataclasses.replace(config.swap, faces="all"))
         config_path = work / "settings" / "config.toml"
         save_config(config, config_path)
-        gallery = TargetGallery(root=work / "targets")
-        # Consent: both are public-domain portraits, free to use; this script states it as a user would.
-        for photo, name in ((hopper_path, "Grace Hopper"), (astronaut_path, "Astronaut")):
-            gallery.add(photo, name, 0, consent_confirmed=True, statement=CONSENT_STATEMENT, model_path=landmark_model)
-
-        app = create_application()
-        window = MainWindow(
-            config_path=config_path, gallery_root=work / "targets", landmark_model_path=landmark_model, cameras=[]
-        )
-        window.resize(*WINDOW_SIZE)
+        app, window, _ = open_window_with_public_domain_faces(work, config_path, WINDOW_SIZE)
         window.move(0, 0)
         window.main_splitter.setSizes([WINDOW_SIZE[0] - 380, 380])
-        window.show()
         window.set_preview_mode("output")
 
         def run_for(seconds: float) -> None:

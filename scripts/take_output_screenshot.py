@@ -17,10 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from take_screenshot import REPO_ROOT, write_camera_clip
+from take_screenshot import REPO_ROOT, open_window_with_public_domain_faces, write_camera_clip
 
 WINDOW_SIZE = (1280, 770)  # a 1280×800 screen less the title bar
 
@@ -31,43 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="how long it runs (and records) before the picture")
     args = parser.parse_args(argv)
 
-    import matplotlib
-    from skimage import data
-
     from faceswap_live.config import AppConfig, CaptureConfig, OutputConfig, save_config
-    from faceswap_live.gallery import CONSENT_STATEMENT, TargetGallery
-    from faceswap_live.gui.app import create_application
-    from faceswap_live.gui.main_window import MainWindow
-    from faceswap_live.models.store import ModelStore
 
-    hopper = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    landmark_model = ModelStore(show_progress=False).fetch("face_landmarker")
     with tempfile.TemporaryDirectory(prefix="faceswap-screenshot-") as folder:
         work = Path(folder)
         clip = write_camera_clip(work / "camera.mp4")
-        astronaut = work / "astronaut.png"
-        cv2.imwrite(str(astronaut), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
         config_path = work / "settings" / "config.toml"
         output = OutputConfig(stream=True, stream_port=8765)
         save_config(AppConfig(capture=CaptureConfig(source=str(clip)), output=output), config_path)
-        gallery = TargetGallery(root=work / "targets")
-        # Consent: both are public-domain portraits, free to use; this script states it as a user would.
-        hopper_entry = gallery.add(
-            hopper, "Grace Hopper", 0, consent_confirmed=True, statement=CONSENT_STATEMENT, model_path=landmark_model
-        )
-        gallery.add(
-            astronaut, "Astronaut", 0, consent_confirmed=True, statement=CONSENT_STATEMENT, model_path=landmark_model
-        )
         videos = work / "Videos"
         videos.mkdir()
 
-        app = create_application()
-        window = MainWindow(
-            config_path=config_path, gallery_root=work / "targets", landmark_model_path=landmark_model, cameras=[]
-        )
-        window.resize(*WINDOW_SIZE)
-        window.show()
-        window.select_target(str(hopper_entry.id))
+        app, window, hopper_id = open_window_with_public_domain_faces(work, config_path, WINDOW_SIZE)
+        window.select_target(hopper_id)
         window._record_path = videos / "faceswap-live-interview.mp4"
         window.set_recording(True)
         window.panel.ensureWidgetVisible(window.panel.output_panel, 0, 0)

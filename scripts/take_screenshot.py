@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -46,6 +47,36 @@ def write_camera_clip(path: Path, frames: int = 90, size: tuple[int, int] = (640
     return path
 
 
+def open_window_with_public_domain_faces(work: Path, config_path: Path, size: tuple[int, int]) -> tuple[Any, Any, str]:
+    """The app, its window (sized, shown) and Grace Hopper's gallery id, with both public-domain faces in a gallery
+    under `work` and the settings in config_path."""
+    import matplotlib
+    from skimage import data
+
+    from faceswap_live.gallery import CONSENT_STATEMENT, TargetGallery
+    from faceswap_live.gui.app import create_application
+    from faceswap_live.gui.main_window import MainWindow
+    from faceswap_live.models.store import ModelStore
+
+    landmark_model = ModelStore(show_progress=False).fetch("face_landmarker")
+    astronaut = work / "astronaut.png"
+    cv2.imwrite(str(astronaut), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    hopper = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    gallery = TargetGallery(root=work / "targets")
+    # Consent: both are public-domain portraits, free to use; this script states it as a user would.
+    entries = [
+        gallery.add(photo, name, 0, consent_confirmed=True, statement=CONSENT_STATEMENT, model_path=landmark_model)
+        for photo, name in ((hopper, "Grace Hopper"), (astronaut, "Astronaut"))
+    ]
+    app = create_application()
+    window = MainWindow(
+        config_path=config_path, gallery_root=work / "targets", landmark_model_path=landmark_model, cameras=[]
+    )
+    window.resize(*size)
+    window.show()
+    return app, window, str(entries[0].id)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "assets" / "screenshot.png")
@@ -54,42 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    import matplotlib
-
     from faceswap_live.config import AppConfig, CaptureConfig, save_config
-    from faceswap_live.gallery import CONSENT_STATEMENT, TargetGallery
-    from faceswap_live.gui.app import create_application
-    from faceswap_live.gui.main_window import MainWindow
-    from faceswap_live.models.store import ModelStore
 
-    hopper = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    landmark_model = ModelStore(show_progress=False).fetch("face_landmarker")
     with tempfile.TemporaryDirectory(prefix="faceswap-screenshot-") as folder:
         work = Path(folder)
         clip = write_camera_clip(work / "camera.mp4")
-        astronaut = work / "astronaut.png"
-        from skimage import data
-
-        cv2.imwrite(str(astronaut), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
         config_path = work / "settings" / "config.toml"
         save_config(AppConfig(capture=CaptureConfig(source=str(clip))), config_path)
-        gallery = TargetGallery(root=work / "targets")
-        # Consent: both are public-domain portraits, free to use; this script states it as a user would.
-        hopper_entry = gallery.add(
-            hopper, "Grace Hopper", 0, consent_confirmed=True, statement=CONSENT_STATEMENT, model_path=landmark_model
-        )
-        gallery.add(
-            astronaut, "Astronaut", 0, consent_confirmed=True, statement=CONSENT_STATEMENT, model_path=landmark_model
-        )
-
-        app = create_application()
-        window = MainWindow(
-            config_path=config_path, gallery_root=work / "targets", landmark_model_path=landmark_model, cameras=[]
-        )
-        window.resize(*WINDOW_SIZE)
+        app, window, hopper_id = open_window_with_public_domain_faces(work, config_path, WINDOW_SIZE)
         window.main_splitter.setSizes([WINDOW_SIZE[0] - 380, 380])
-        window.show()
-        window.select_target(str(hopper_entry.id))
+        window.select_target(hopper_id)
         window.set_preview_mode(args.mode)
         window.mask_action.setChecked(False)
         window.set_overlay(True)
