@@ -41,16 +41,16 @@ def main(argv: list[str] | None = None) -> int:
         videos.mkdir()
 
         app, window, hopper_id = open_window_with_public_domain_faces(work, config_path, WINDOW_SIZE)
-        window.select_target(hopper_id)
-        window._record_path = videos / "faceswap-live-interview.mp4"
-        window.set_recording(True)
+        window.faces.select_target(hopper_id)
+        window.run.outputs.record_path = videos / "faceswap-live-interview.mp4"
+        window.run.outputs.set_recording(True)
         window.panel.ensureWidgetVisible(window.panel.output_panel, 0, 0)
         deadline = time.monotonic() + args.seconds
         while time.monotonic() < deadline:
             app.processEvents()
             time.sleep(0.005)
         result = window.runner.latest_result() if window.runner is not None else None
-        if result is None or not result.swapped or window._outputs.stream is None:
+        if result is None or not result.swapped or window.run.outputs.stream is None:
             print("The swap or the stream was not running when the picture was due; not saving.", file=sys.stderr)
             window.shutdown()
             return 1

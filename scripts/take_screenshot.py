@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         save_config(AppConfig(capture=CaptureConfig(source=str(clip))), config_path)
         app, window, hopper_id = open_window_with_public_domain_faces(work, config_path, WINDOW_SIZE)
         window.main_splitter.setSizes([WINDOW_SIZE[0] - 380, 380])
-        window.select_target(hopper_id)
+        window.faces.select_target(hopper_id)
         window.set_preview_mode(args.mode)
         window.mask_action.setChecked(False)
         window.set_overlay(True)

@@ -29,16 +29,16 @@ def _latest(window: MainWindow) -> FrameResult | None:
 
 
 def _wait_for_new_frames(qtbot: Any, window: MainWindow, count: int = 5) -> None:
-    start = window.frames_shown
-    qtbot.waitUntil(lambda: window.frames_shown >= start + count, timeout=15_000)
+    start = window.feed.frames_shown
+    qtbot.waitUntil(lambda: window.feed.frames_shown >= start + count, timeout=15_000)
 
 
 def _add_live_face(qtbot: Any, window: MainWindow, photo: Path) -> str:
     """A face in the gallery (consent given; the consent dialog has its own test) and swapped to."""
-    entry = window.gallery.add(photo, photo.stem, 0, consent_confirmed=True)
-    window._refresh_gallery()
+    entry = window.faces.gallery.add(photo, photo.stem, 0, consent_confirmed=True)
+    window.faces.refresh()
     with qtbot.waitSignal(window.target_ready, timeout=20_000):
-        window.select_target(str(entry.id))
+        window.faces.select_target(str(entry.id))
     qtbot.waitUntil(lambda: (result := _latest(window)) is not None and result.swapped, timeout=15_000)
     return str(entry.id)
 
@@ -98,7 +98,7 @@ def test_a_failing_output_is_closed_and_reported_while_the_stream_and_preview_go
     window = make_window(hopper_clip, stream=True, stream_port=0)
     _wait_for_new_frames(qtbot, window)
     assert window.panel.output_panel.stream.isChecked()
-    stream = window._outputs.stream
+    stream = window.run.outputs.stream
     assert stream is not None
     broken = _BrokenSink()
     window.runner.add_sink(broken)  # type: ignore[union-attr]
@@ -137,7 +137,7 @@ def test_switching_the_source_while_the_engine_loads_keeps_one_processing_thread
     window = make_window(hopper_clip, engine="onnx", model_store=_SlowModelStore(show_progress=False))
     counts = []
     for source in (astronaut_clip, hopper_clip, astronaut_clip):  # the engine is still loading
-        window.use_source(str(source))
+        window.run.use_source(str(source))
         counts.append(window.runner.processing_threads_alive)  # type: ignore[union-attr]
         counts.append([thread.name for thread in threading.enumerate()].count("faceswap-processing"))
     _wait_for_new_frames(qtbot, window, 10)
@@ -154,7 +154,7 @@ def test_removing_the_live_face_while_streaming_asks_first(
     window = make_window(hopper_clip, stream=True, stream_port=0)
     entry_id = _add_live_face(qtbot, window, astronaut_path)
 
-    window.remove_target(entry_id)  # the right-click "Remove"
+    window.faces.remove_target(entry_id)  # the right-click "Remove"
     box = window.active_dialog
     assert isinstance(box, QMessageBox) and "stream" in box.text()
     assert entry_id in window.gallery_widget.ids()
@@ -163,13 +163,13 @@ def test_removing_the_live_face_while_streaming_asks_first(
     box.reject()
     assert entry_id in window.gallery_widget.ids()
 
-    window.select_target("")  # "No swap" also asks
+    window.faces.select_target("")  # "No swap" also asks
     box = window.active_dialog
     assert isinstance(box, QMessageBox)
     box.reject()
-    assert window._current_target_id == entry_id
+    assert window.faces.current_id == entry_id
 
-    window.remove_target(entry_id)
+    window.faces.remove_target(entry_id)
     box = window.active_dialog
     assert isinstance(box, QMessageBox)
     show = next(button for button in box.buttons() if box.buttonRole(button) == QMessageBox.ButtonRole.AcceptRole)
@@ -178,9 +178,9 @@ def test_removing_the_live_face_while_streaming_asks_first(
     qtbot.waitUntil(lambda: "real face" in window.preview.banner, timeout=5_000)
 
     # Without an output on, nothing to ask: the removal is immediate.
-    window.set_stream(False)
+    window.run.outputs.set_stream(False)
     other = _add_live_face(qtbot, window, astronaut_path)
-    window.remove_target(other)
+    window.faces.remove_target(other)
     assert other not in window.gallery_widget.ids()
 
 
@@ -204,7 +204,7 @@ def test_a_banner_says_whenever_viewers_see_the_real_face(
     qtbot.waitUntil(lambda: window.preview.banner == "", timeout=5_000)
 
     # The face leaves the picture: after a moment, the banner says so.
-    window.use_source(str(empty_room_clip))
+    window.run.use_source(str(empty_room_clip))
     qtbot.waitUntil(lambda: "no face found" in window.preview.banner, timeout=10_000)
     # The banner is painted across the top of the picture.
     image = window.preview.grab().toImage()
@@ -247,17 +247,17 @@ def test_output_settings_apply_and_are_remembered(
     outputs.virtual_camera_size.setCurrentIndex(outputs.virtual_camera_size.findText("1280 × 720"))
     outputs.virtual_camera_size.activated.emit(outputs.virtual_camera_size.currentIndex())
     outputs.stream.click()
-    qtbot.waitUntil(lambda: window._outputs.stream is not None, timeout=5_000)
-    assert window._outputs.stream.port == 18765 and window._outputs.stream.host == "0.0.0.0"  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: window.run.outputs.stream is not None, timeout=5_000)
+    assert window.run.outputs.stream.port == 18765 and window.run.outputs.stream.host == "0.0.0.0"  # type: ignore[union-attr]
     assert "On: http://" in outputs.stream_state.text()
     outputs.record_button.click()
-    assert window._outputs.recording is not None and "Stop" in outputs.record_button.text()
-    recording = window._outputs.recording
+    assert window.run.outputs.recording is not None and "Stop" in outputs.record_button.text()
+    recording = window.run.outputs.recording
     qtbot.waitUntil(lambda: "00:01" in outputs.record_state.text(), timeout=10_000)
     assert "kB" in outputs.record_state.text() or "MB" in outputs.record_state.text()
     outputs.record_button.click()
     assert recording.path.is_file() and recording.path.parent == tmp_path / "home"
-    assert window._outputs.recording is None
+    assert window.run.outputs.recording is None
     window.close()
 
     again = make_window(hopper_clip)

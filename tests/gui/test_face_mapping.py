@@ -56,7 +56,7 @@ def test_clicking_a_face_gives_that_person_a_gallery_face_and_takes_it_back(
     try:
         # No face chosen for everyone: the preview shows the person as they are.
         qtbot.waitUntil(lambda: window.preview.result is not None and bool(window.preview.result.faces), timeout=20_000)
-        qtbot.waitUntil(lambda: bool(window._mapping_choices()), timeout=20_000)  # the gallery face is loaded
+        qtbot.waitUntil(lambda: bool(window.faces.mapping_choices()), timeout=20_000)  # the gallery face is loaded
         assert not window.preview.result.swapped
 
         _click_face_and_choose(qtbot, window, "Astronaut")
@@ -87,11 +87,11 @@ def test_a_person_can_get_a_mix_of_two_gallery_faces(
     window.show()
     try:
         qtbot.waitUntil(lambda: window.preview.result is not None and bool(window.preview.result.faces), timeout=20_000)
-        qtbot.waitUntil(lambda: len(window._mapping_choices()) == 2, timeout=20_000)
+        qtbot.waitUntil(lambda: len(window.faces.mapping_choices()) == 2, timeout=20_000)
         _click_face_and_choose(qtbot, window, MIX_FACES)
         dialog = window.face_mapping.mix_dialog
         assert dialog is not None and dialog.isVisible()
-        first = window._mapping_choices()[dialog.first.currentIndex()][1]
+        first = window.faces.mapping_choices()[dialog.first.currentIndex()][1]
         dialog.slider.setValue(0)
         assert dialog.morph() is first  # 0 % of the second face: exactly the first
         dialog.slider.setValue(40)

@@ -65,7 +65,7 @@ def _wait_for_result(qtbot: Any, window: MainWindow, condition: Any, after_index
 def _add_face(qtbot: Any, window: MainWindow, photo: Path, pick_index: int | None = None) -> str:
     """Add a face the way a user does: photo → (pick a face) → consent dialog → ticked and confirmed."""
     before = set(window.gallery_widget.ids())
-    window.add_target_from_file(photo)
+    window.faces.add_target_from_file(photo)
     if pick_index is not None:
         qtbot.waitUntil(lambda: isinstance(window.active_dialog, FacePickerDialog), timeout=20_000)
         picker = window.active_dialog
@@ -116,7 +116,7 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
     assert "photo" not in tips[hopper_id]
 
     # Switching between loaded faces is instant and the preview keeps receiving new frames meanwhile.
-    window.select_target(astronaut_id)
+    window.faces.select_target(astronaut_id)
     assert "This photo smiles: a neutral photo" in window.target_state.text()
     astronaut_outputs: dict[int, np.ndarray] = {}
 
@@ -128,7 +128,7 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
 
     qtbot.waitUntil(collect_astronaut, timeout=15_000)
     frames_before = window.preview.frames_painted
-    window.select_target(hopper_id)
+    window.faces.select_target(hopper_id)
     assert window.target_state.text().startswith("Swapping to")  # loaded already: no waiting
     started_index = _latest(window).source.index  # type: ignore[union-attr]
     on_hopper = _wait_for_result(
@@ -157,7 +157,7 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
     again = make_window(hopper_clip)
     assert again.gallery_widget.ids() == ["", astronaut_id, hopper_id]
     _wait_for_result(qtbot, again, lambda result: result.swapped)
-    assert again._current_target_id == hopper_id
+    assert again.faces.current_id == hopper_id
 
 
 def test_a_group_photo_lets_the_user_click_the_face(
@@ -181,10 +181,10 @@ def test_a_group_photo_lets_the_user_click_the_face(
     _wait_for_frames(qtbot, window)
     entry_id = _add_face(qtbot, window, pair, pick_index=1)
     _wait_for_result(qtbot, window, lambda result: result.swapped)
-    entry = window.gallery.get(entry_id)
+    entry = window.faces.gallery.get(entry_id)
     assert entry is not None and entry.face_index == 1  # the face the user clicked, not the largest
     clicked = find_faces_in_photo(cv2.imread(str(pair)), landmark_model_path)[1].box
-    crop = window._targets[entry_id].image_bgr  # the target the swap uses is cut around that face
+    crop = window.faces.loaded_targets[entry_id].image_bgr  # the target the swap uses is cut around that face
     found = cv2.minMaxLoc(cv2.matchTemplate(cv2.imread(str(pair)), crop, cv2.TM_SQDIFF_NORMED))[2]
     centre_x, centre_y = found[0] + crop.shape[1] / 2, found[1] + crop.shape[0] / 2
     assert clicked.x0 <= centre_x <= clicked.x1 and clicked.y0 <= centre_y <= clicked.y1
@@ -204,7 +204,7 @@ def test_settings_apply_on_the_next_frames_and_persist(qtbot: Any, make_window: 
     assert (config.swap.enabled, config.swap.mask_feather, config.swap.blend_mode) == (False, 0.2, "poisson")
     assert not config.smoothing.enabled
     # Saved shortly after the change (debounced), and shown again by a new window.
-    saved_path = window._config_path
+    saved_path = window.run.config_path
     qtbot.waitUntil(lambda: load_config(saved_path) == window.config, timeout=5_000)
     window.close()
     again = make_window(hopper_clip)
@@ -215,8 +215,8 @@ def test_settings_apply_on_the_next_frames_and_persist(qtbot: Any, make_window: 
 def test_overlay_is_painted_in_the_preview_only(qtbot: Any, make_window: Any, hopper_clip: Path) -> None:
     window = make_window(hopper_clip)
     _wait_for_frames(qtbot, window, count=10)
-    window._refresh_stats()
-    window._preview_timer.stop()  # hold one frame still to compare the preview with and without the overlay
+    window.feed.refresh_stats()
+    window.feed.stop()  # hold one frame still to compare the preview with and without the overlay
     result = _latest(window)
     assert result is not None
     output_before = result.output_bgr.copy()
@@ -302,24 +302,24 @@ def test_problems_show_once_and_the_app_keeps_going(
     # No camera: a plain message in the preview and a one-click way to a video file instead.
     assert "neither a camera number nor an existing file" in window.preview.message
     assert window.preview._open_button.isVisible()
-    window.use_source(str(hopper_clip))
+    window.run.use_source(str(hopper_clip))
     _wait_for_frames(qtbot, window)
     assert window.preview.message == ""
 
     # No virtual camera driver: explained once above the preview; the switch stays off; frames keep flowing.
-    window.apply_config(
+    window.run.apply_config(
         dataclasses.replace(
             window.config, output=dataclasses.replace(window.config.output, virtual_camera_backend="no-such-backend")
         )
     )
-    window.set_virtual_camera(True)
-    window.set_virtual_camera(True)
+    window.run.outputs.set_virtual_camera(True)
+    window.run.outputs.set_virtual_camera(True)
     assert "virtual camera" in window.error_bar.label.text().lower()
     assert window.error_bar.isVisible() and not window.panel.virtual_camera.isChecked()
     index = _latest(window).source.index  # type: ignore[union-attr]
     _wait_for_result(qtbot, window, lambda result: True, after_index=index)
     window.error_bar.dismiss()
-    window.set_virtual_camera(True)
+    window.run.outputs.set_virtual_camera(True)
     assert not window.error_bar.isVisible()  # a dismissed problem does not come back in this session
 
 

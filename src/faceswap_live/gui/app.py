@@ -95,12 +95,12 @@ def run_app(config_path: Path | None = None, source: str | None = None, quit_aft
     if quit_after_frames:
         geometry = window.geometry()
         print(
-            f"Showed {window.frames_shown} processed frames ({window.preview.frames_painted} painted) from "
-            f"{window.source_description} in a "
+            f"Showed {window.feed.frames_shown} processed frames ({window.preview.frames_painted} painted) from "
+            f"{window.run.source_description} in a "
             f"{geometry.width()}x{geometry.height()} window on the {app.platformName()} platform; "
             f"worker threads {'stopped' if stopped else 'still running'}.",
             flush=True,
         )
-        if window.frames_shown < quit_after_frames or not stopped:
+        if window.feed.frames_shown < quit_after_frames or not stopped:
             return 1
     return int(code)

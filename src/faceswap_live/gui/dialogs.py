@@ -1,8 +1,8 @@
 """Dialogs: consent when adding a face, picking one face in a group photo, accepting a model licence, and confirming
 that the "AI-modified" label should go.
 
-All are opened non-blocking with open() (window-modal sheets): the preview keeps running behind them and no nested
-event loop is started. Results come back through accepted/rejected/finished.
+All are opened non-blocking through DialogHost.open() (window-modal sheets): the preview keeps running behind them and
+no nested event loop is started. Results come back through accepted/rejected/finished.
 """
 
 from __future__ import annotations
@@ -173,7 +173,9 @@ class _FaceChooser(QWidget):
 class FacePickerDialog(QDialog):
     """Shows a photo with every face boxed; the user clicks the one they want. `selected_index` after accept."""
 
-    def __init__(self, photo_bgr: BgrImage, boxes: Sequence[Box], photo_name: str, parent: QWidget | None = None):
+    def __init__(
+        self, photo_bgr: BgrImage, boxes: Sequence[Box], photo_name: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Which face? — {photo_name}")
         self.setModal(True)
@@ -199,7 +201,9 @@ class FacePickerDialog(QDialog):
 class LicenceDialog(QDialog):
     """Shows a model's licence before it is downloaded; "Accept and download" accepts."""
 
-    def __init__(self, model_description: str, licence: str, licence_url: str, size_text: str, parent=None):  # type: ignore[no-untyped-def]
+    def __init__(
+        self, model_description: str, licence: str, licence_url: str, size_text: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model licence")
         self.setModal(True)

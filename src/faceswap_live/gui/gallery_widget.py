@@ -1,4 +1,5 @@
-"""The target gallery: a grid of saved faces (thumbnails), "no swap" first; drop photos on it to add faces.
+"""The target gallery: a grid of saved faces (thumbnails), "no swap" first; drop photos on it to add faces. The faces
+pane puts it under a header with the "Add face…" button, a hint while it is empty and the state of the chosen face.
 
 Shows what the gallery store (faceswap_live.gallery) holds; it stores nothing itself.
 """
@@ -11,7 +12,18 @@ from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QMenu, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from faceswap_live.stages.capture import IMAGE_SUFFIXES
 
@@ -19,6 +31,9 @@ NO_TARGET = ""
 NOTE_ROLE = Qt.ItemDataRole.UserRole + 1
 """Item data role holding the entry's note about its photo."""
 THUMBNAIL_PX = 84
+EMPTY_GALLERY_HINT = (
+    "No faces yet: click “Add face…” or drop a photo of a face here. Until then the preview shows your own face."
+)
 
 
 def _no_swap_icon() -> QIcon:
@@ -171,3 +186,29 @@ class GalleryWidget(QListWidget):
             self.photos_dropped.emit(paths)
         else:
             event.ignore()
+
+
+class FacesPane(QWidget):
+    """The "Faces" header with the add button, the gallery, a hint while it is empty, and the chosen face's state."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 0)
+        header = QHBoxLayout()
+        self.add_button = QPushButton("Add face…")
+        self.add_button.setToolTip("Add a face from a photo (Ctrl+O), or drop photos on the list")
+        header.addWidget(QLabel("<b>Faces</b>"))
+        header.addStretch(1)
+        header.addWidget(self.add_button)
+        layout.addLayout(header)
+        self.gallery = GalleryWidget()
+        layout.addWidget(self.gallery, 1)
+        self.hint = QLabel(EMPTY_GALLERY_HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #9fd3ff;")
+        layout.addWidget(self.hint)
+        self.state = QLabel("")
+        """What happens with the chosen face ("Swapping to …", "Loading the face…")."""
+        self.state.setWordWrap(True)
+        layout.addWidget(self.state)

@@ -118,3 +118,19 @@ class ErrorBar(QFrame):
     def dismiss(self) -> None:
         self._dismissed.add(self.label.text())
         self.hide()
+
+
+class MessagesButton(QToolButton):
+    """ "Messages (n)" in the status bar, hidden until the first message; keeps the log it opens."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.log = MessageLog()
+        self.setAutoRaise(True)
+        self.setToolTip("Every message of this session, also the dismissed ones")
+        self.hide()
+
+    def add(self, text: str) -> None:
+        if self.log.add(text):
+            self.setText(f"Messages ({len(self.log.messages)})")
+            self.show()

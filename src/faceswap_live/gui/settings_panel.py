@@ -357,6 +357,11 @@ class SettingsPanel(QScrollArea):
     def set_virtual_camera_state(self, text: str) -> None:
         self.output_panel.set_virtual_camera_state(text)
 
+    def show_virtual_camera(self, on: bool, state: str) -> None:
+        """The virtual camera's switch and its state in words."""
+        self.set_virtual_camera_state(state)
+        self.virtual_camera.setChecked(on)
+
     def set_engine_in_use(self, text: str, differs: bool) -> None:
         """Say which engine really runs; highlighted when it is not the one chosen above."""
         self.engine_in_use.setText(text)
