@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QPoint, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceswap_live.gallery import GalleryEntry
 from faceswap_live.stages.capture import IMAGE_SUFFIXES
 
 NO_TARGET = ""
@@ -50,16 +50,7 @@ def _no_swap_icon() -> QIcon:
     return QIcon(pixmap)
 
 
-def thumbnail_path_of(entry: Any) -> Path | None:
-    """The entry's thumbnail file, whatever the gallery calls the attribute."""
-    for attribute in ("thumbnail_path", "thumbnail"):
-        value = getattr(entry, attribute, None)
-        if value:
-            return Path(value)
-    return None
-
-
-def image_paths_in(urls: Iterable[Any]) -> list[Path]:
+def image_paths_in(urls: Iterable[QUrl]) -> list[Path]:
     """Local image files among dropped URLs (QUrl objects)."""
     paths = []
     for url in urls:
@@ -99,8 +90,8 @@ class GalleryWidget(QListWidget):
         self._updating = False
         self.set_entries([])
 
-    def set_entries(self, entries: Iterable[Any], current_id: str = NO_TARGET) -> None:
-        """Show these gallery entries (objects with id, name and a thumbnail path) and select current_id."""
+    def set_entries(self, entries: Iterable[GalleryEntry], current_id: str = NO_TARGET) -> None:
+        """Show these gallery entries and select current_id."""
         self._updating = True
         try:
             self.clear()
@@ -109,12 +100,12 @@ class GalleryWidget(QListWidget):
             first.setToolTip("Pass-through: your own face (Ctrl+0)")
             self.addItem(first)
             for number, entry in enumerate(entries, start=1):
-                path = thumbnail_path_of(entry)
-                icon = QIcon(str(path)) if path is not None and path.is_file() else QIcon()
-                item = QListWidgetItem(icon, str(entry.name))
-                item.setData(Qt.ItemDataRole.UserRole, str(entry.id))
+                path = entry.thumbnail_path
+                icon = QIcon(str(path)) if path.is_file() else QIcon()
+                item = QListWidgetItem(icon, entry.name)
+                item.setData(Qt.ItemDataRole.UserRole, entry.id)
                 shortcut = f" (Alt+{number})" if number <= 9 else ""
-                note = str(getattr(entry, "note", "") or "")
+                note = entry.note
                 item.setData(NOTE_ROLE, note)
                 item.setToolTip(f"{entry.name}{shortcut}\n{note}" if note else f"{entry.name}{shortcut}")
                 self.addItem(item)
@@ -155,7 +146,7 @@ class GalleryWidget(QListWidget):
         if current is not None and not self._updating:
             self.target_chosen.emit(str(current.data(Qt.ItemDataRole.UserRole)))
 
-    def _show_menu(self, position: Any) -> None:
+    def _show_menu(self, position: QPoint) -> None:
         item = self.itemAt(position)
         if item is None or not item.data(Qt.ItemDataRole.UserRole):
             return
@@ -173,7 +164,7 @@ class GalleryWidget(QListWidget):
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt API
         if image_paths_in(event.mimeData().urls()):
             event.acceptProposedAction()
         else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -43,7 +42,6 @@ FILE_SIZE_TOOLTIP = "A video file plays at its own size and frame rate"
 # Smoothing strength s in [0, 1] maps to the One Euro minimum cut-off: 3 Hz (light) down to 0.3 Hz (steady).
 SMOOTHING_LIGHT_HZ = 3.0
 SMOOTHING_STEADY_HZ = 0.3
-LABEL_FIELDS = ("visible_label", "label", "show_label", "label_enabled")
 
 
 def smoothing_strength(min_cutoff_hz: float) -> float:
@@ -55,14 +53,6 @@ def smoothing_strength(min_cutoff_hz: float) -> float:
 def min_cutoff_for_strength(strength: float) -> float:
     """One Euro minimum cut-off (Hz) for a slider position (0–1)."""
     return float(SMOOTHING_LIGHT_HZ * (SMOOTHING_STEADY_HZ / SMOOTHING_LIGHT_HZ) ** strength)
-
-
-def label_field(marking: Any) -> str | None:
-    """Name of the "visible AI label" switch in the [marking] section, or None when there is none."""
-    if marking is None or not dataclasses.is_dataclass(marking):
-        return None
-    names = {field.name for field in dataclasses.fields(marking)}
-    return next((name for name in LABEL_FIELDS if name in names), None)
 
 
 def _slider(maximum: int, tooltip: str) -> QSlider:
@@ -239,10 +229,7 @@ class SettingsPanel(QScrollArea):
             self.eyes_from_user.setChecked(swap.eyes_from_user)
             self.poisson.setChecked(swap.blend_mode == "poisson")
             self.output_panel.set_output(config.output)
-            marking = getattr(config, "marking", None)
-            field = label_field(marking)
-            self.ai_label.setVisible(field is not None)
-            self.ai_label.setChecked(bool(getattr(marking, field)) if field else True)
+            self.ai_label.setChecked(config.marking.label_enabled)
         finally:
             self._loading = False
 
@@ -336,11 +323,7 @@ class SettingsPanel(QScrollArea):
 
     def set_label(self, visible: bool) -> None:
         """Switch the visible AI label in the config (after confirmation when turning it off) and emit."""
-        marking = self._config.marking
-        field = label_field(marking)
-        if field is None or marking is None:
-            return
-        new = dataclasses.replace(self._config, marking=replace(marking, **{field: visible}))
+        new = dataclasses.replace(self._config, marking=replace(self._config.marking, label_enabled=visible))
         self.set_config(new)
         self.config_changed.emit(new)
 
