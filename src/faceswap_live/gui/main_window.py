@@ -266,10 +266,7 @@ class MainWindow(QMainWindow):
     def _config_applied(self, previous: AppConfig, config: AppConfig) -> None:
         if self.panel.config != config:
             self.panel.set_config(config)
-        if self.swap_action.isChecked() != config.swap.enabled:
-            blocked = self.swap_action.blockSignals(True)
-            self.swap_action.setChecked(config.swap.enabled)
-            self.swap_action.blockSignals(blocked)
+        self.swap_action.setChecked(config.swap.enabled)  # toggles back to set_swap_enabled, which sees no change
         if config.swap.engine != previous.swap.engine:
             self.models.refresh_state(config.swap.engine)
         self.state.schedule_save()
