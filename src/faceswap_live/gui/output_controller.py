@@ -263,11 +263,11 @@ class OutputController(QObject):
                 self.switched.emit("stream", False)
         recording = self._recording
         if recording is not None:
-            removed = runner_sinks is not None and recording.sink not in runner_sinks
-            if recording.sink.error is not None or removed:
+            error, removed = recording.sink.error, runner_sinks is not None and recording.sink not in runner_sinks
+            if error is not None or removed:
                 self._stop_recording()
-                if recording.sink.error is not None:
-                    self.error.emit(recording.sink.error)
+                if error is not None:
+                    self.error.emit(error)
         recording_sink = self.recording
         shown_path = recording_sink.path if recording_sink is not None else self.record_path
         self.stream_shown.emit(self._stream_state())
@@ -275,19 +275,15 @@ class OutputController(QObject):
 
     def live_outputs(self) -> list[str]:
         """The outputs on now (what viewers may be watching), in words."""
-        on = (
-            ("virtual camera", self.virtual_camera),
-            ("stream", self.stream),
-            ("recording", self._recording),
-        )
-        return [name for name, output in on if output is not None]
+        outputs = {"virtual camera": self.virtual_camera, "stream": self.stream, "recording": self._recording}
+        return [name for name, output in outputs.items() if output is not None]
 
     def close(self) -> None:
-        """Stop every output (the runner, when stopped, has closed the ones it held already)."""
+        """Stop every output (closing twice is harmless: the runner, when stopped, has closed the ones it held)."""
         self._health_timer.stop()
         self._stop_stream()
         self._stop_recording()
-        self.virtual_camera = None
+        self._close_virtual_camera()
 
 
 def _virtual_camera_changed(previous: OutputConfig, output: OutputConfig) -> bool:
