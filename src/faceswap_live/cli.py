@@ -259,8 +259,8 @@ def _model_store() -> ModelStore:
 
 
 def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetFace:
+    from faceswap_live.inputs.target_photo import load_target_face
     from faceswap_live.stages.expression import photo_expression_note
-    from faceswap_live.stages.target import load_target_face
 
     if not args.consent:
         raise TargetFaceError(
@@ -295,7 +295,7 @@ def _interrupted_by_signals() -> Iterator[None]:
 
 def _mapped_targets(args: argparse.Namespace, landmark_model_path: Path) -> list[TargetFace] | None:
     """The targets of --map-faces, one per person; None without it."""
-    from faceswap_live.stages.target import load_target_face
+    from faceswap_live.inputs.target_photo import load_target_face
 
     if not getattr(args, "map_faces", None):
         return None
@@ -305,10 +305,10 @@ def _mapped_targets(args: argparse.Namespace, landmark_model_path: Path) -> list
 def _built_in_mix(
     args: argparse.Namespace, config: AppConfig, target: TargetFace, landmark_model_path: Path
 ) -> TargetFace:
-    """With the built-in engine, --mix and --random-identity become one morphed target face (stages.morph)."""
+    """With the built-in engine, --mix and --random-identity become one morphed target face (engines.morph)."""
+    from faceswap_live.engines.morph import face_of_no_one, morph_faces
     from faceswap_live.gallery import TargetGallery
-    from faceswap_live.stages.morph import face_of_no_one, morph_faces
-    from faceswap_live.stages.target import load_target_face
+    from faceswap_live.inputs.target_photo import load_target_face
 
     onnx = config.onnx
     if config.swap.engine != "mesh" or not (onnx.identity_mix or onnx.random_identity_weight > 0):
@@ -373,7 +373,7 @@ def _default_bench_target(landmark_model_path: Path) -> TargetFace:
     """Grace Hopper's public-domain portrait that ships with matplotlib: benchmarks run with no photo of one's own."""
     import matplotlib
 
-    from faceswap_live.stages.target import load_target_face
+    from faceswap_live.inputs.target_photo import load_target_face
 
     return load_target_face(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg", landmark_model_path)
 

@@ -168,11 +168,11 @@ class TargetGallery:
             raise TargetFaceError("Give the face a name to show in the gallery.")
         if face_index < 0:
             raise TargetFaceError(f"Face number {face_index + 1} does not exist.")
-        from faceswap_live.stages.target import read_image  # imports MediaPipe: only when a face is added
+        from faceswap_live.inputs.target_photo import read_image  # imports MediaPipe: only when a face is added
 
         image = read_image(photo_path)
         if face_box is None and model_path is not None:
-            from faceswap_live.stages.target import find_faces_in_photo
+            from faceswap_live.inputs.target_photo import find_faces_in_photo
 
             faces = find_faces_in_photo(image, model_path)
             if not faces:

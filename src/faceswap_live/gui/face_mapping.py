@@ -12,8 +12,8 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QMouseEvent
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QMenu, QSlider, QWidget
 
+from faceswap_live.engines.morph import morph_faces
 from faceswap_live.gui.preview import PreviewWidget
-from faceswap_live.stages.morph import morph_faces
 from faceswap_live.types import FaceLandmarks, TargetFace
 
 LEAVE_AS_IS = "Leave as is"

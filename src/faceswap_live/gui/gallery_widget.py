@@ -13,7 +13,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QMenu, QWidget
 
-from faceswap_live.stages.capture import IMAGE_SUFFIXES
+from faceswap_live.inputs.capture import IMAGE_SUFFIXES
 
 NO_TARGET = ""
 NOTE_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 )
 
 from faceswap_live.config import AppConfig, OutputConfig, default_config_path, load_config, replace, save_config
-from faceswap_live.engine.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
 from faceswap_live.errors import (
     ConfigError,
     FaceswapError,
@@ -51,8 +50,9 @@ from faceswap_live.gui.overlay import OverlayStats
 from faceswap_live.gui.preview import PreviewMode, PreviewWidget
 from faceswap_live.gui.settings_panel import SettingsPanel
 from faceswap_live.gui.workers import BackgroundJobs
-from faceswap_live.stages.capture import IMAGE_SUFFIXES, FrameSource, open_frame_source
-from faceswap_live.stages.target import crop_target, find_faces_in_photo, load_target_face, read_image
+from faceswap_live.inputs.capture import IMAGE_SUFFIXES, FrameSource, open_frame_source
+from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, load_target_face, read_image
+from faceswap_live.runtime.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
 
 logger = logging.getLogger(__name__)
@@ -958,7 +958,7 @@ class MainWindow(QMainWindow):
             )
 
     def _open_virtual_camera(self) -> Any:
-        from faceswap_live.stages.outputs import VirtualCameraSink
+        from faceswap_live.outputs.virtual_camera import VirtualCameraSink
 
         capture, output = self._config.capture, self._config.output
         return VirtualCameraSink(

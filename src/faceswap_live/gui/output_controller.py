@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from faceswap_live.config import AppConfig
-from faceswap_live.engine.runner import PipelineRunner
 from faceswap_live.errors import FaceswapError
-from faceswap_live.stages.recorder import RecordingSink
-from faceswap_live.stages.stream import MjpegStreamSink
+from faceswap_live.outputs.mjpeg_stream import MjpegStreamSink
+from faceswap_live.outputs.recorder import RecordingSink
+from faceswap_live.runtime.runner import PipelineRunner
 
 
 def format_size(size_bytes: int) -> str:

@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 
 from faceswap_live import __version__
 from faceswap_live.config import AppConfig
+from faceswap_live.engines.base import SwapEngine
 from faceswap_live.errors import FaceswapError
 from faceswap_live.profiling import time_stage
 from faceswap_live.stages.align import align_face
@@ -29,7 +30,6 @@ from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.low_light import LowLightBoost
 from faceswap_live.stages.marking import OutputMarker
 from faceswap_live.stages.smoothing import FaceTracker, skin_share
-from faceswap_live.stages.swap import SwapEngine
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, FrameResult, SwappedFace, TargetFace
 
 logger = logging.getLogger(__name__)
@@ -44,10 +44,10 @@ class ModelLocator(Protocol):
 def create_swap_engine(config: AppConfig, store: ModelLocator | None = None) -> SwapEngine:
     """The engine config.swap.engine names. Raises ModelError when its model files are missing."""
     if config.swap.engine == "mesh":
-        from faceswap_live.stages.swap_mesh import MeshFaceSwapper
+        from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
 
         return MeshFaceSwapper()
-    from faceswap_live.stages.swap_onnx import create_onnx_engine
+    from faceswap_live.engines.onnx_swapper import create_onnx_engine
 
     return create_onnx_engine(config, store)  # type: ignore[arg-type]
 
@@ -56,7 +56,7 @@ def check_engine_models(config: AppConfig, store: ModelLocator | None = None) ->
     """Raise ModelError when the engine config.swap.engine names lacks a model file (nothing is loaded)."""
     if config.swap.engine == "mesh":
         return
-    from faceswap_live.stages.swap_onnx import check_onnx_models
+    from faceswap_live.engines.onnx_swapper import check_onnx_models
 
     check_onnx_models(config, store)  # type: ignore[arg-type]
 

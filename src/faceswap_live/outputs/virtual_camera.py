@@ -4,8 +4,8 @@ Every sink follows one rule: `send()` is called on the processing thread once pe
 frame to the sink's own thread through a latest-wins slot (virtual camera, stream) or a bounded queue (recorder), so a
 slow consumer never delays the preview or another output.
 
-This is the only module that imports pyvirtualcam. The MJPEG stream lives in stages/stream.py, the recorder in
-stages/recorder.py.
+This is the only module that imports pyvirtualcam. The MJPEG stream lives in outputs/mjpeg_stream.py, the recorder in
+outputs/recorder.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import numpy as np
 import pyvirtualcam
 
 from faceswap_live.config import AppConfig
-from faceswap_live.engine.slot import LatestSlot
 from faceswap_live.errors import FaceswapError, VirtualCameraError
+from faceswap_live.runtime.slot import LatestSlot
 from faceswap_live.types import BgrImage, FrameResult
 
 logger = logging.getLogger(__name__)
@@ -203,8 +203,8 @@ def open_sinks(config: AppConfig, on_error: Callable[[FaceswapError], None] | No
     already opened; with `on_error`, the error is passed there instead and the other outputs still open (the app keeps
     running with the preview).
     """
-    from faceswap_live.stages.recorder import RecordingSink
-    from faceswap_live.stages.stream import MjpegStreamSink
+    from faceswap_live.outputs.mjpeg_stream import MjpegStreamSink
+    from faceswap_live.outputs.recorder import RecordingSink
 
     output, capture = config.output, config.capture
     width, height, fps = capture.width, capture.height, capture.fps

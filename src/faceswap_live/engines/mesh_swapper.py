@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
+from faceswap_live.engines.base import SwapEngine
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import umeyama
 from faceswap_live.stages.expression import ExpressionTransfer
@@ -61,7 +62,6 @@ from faceswap_live.stages.mesh_topology import (
     UPPER_LIP_CENTRE,
     ring_distance,
 )
-from faceswap_live.stages.swap import SwapEngine
 from faceswap_live.types import AlignedFace, BgrImage, Box, FaceLandmarks, SwappedFace, TargetFace
 
 logger = logging.getLogger(__name__)

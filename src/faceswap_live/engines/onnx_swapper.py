@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.config import AppConfig, ProviderPreference, SwapConfig, cache_dir
+from faceswap_live.engines.base import AlignmentSpec, SwapEngine
 from faceswap_live.errors import ModelError, TargetFaceError
 from faceswap_live.inference import OnnxSession, create_session, read_last_initializer
 from faceswap_live.models.registry import ModelEntry, find_entry
@@ -36,7 +37,6 @@ from faceswap_live.stages.identity import (
     normalize_embedding,
     random_identity,
 )
-from faceswap_live.stages.swap import AlignmentSpec, SwapEngine
 from faceswap_live.types import AlignedFace, BgrImage, Box, FaceLandmarks, Mask, SwappedFace, TargetFace
 
 if TYPE_CHECKING:
@@ -444,7 +444,7 @@ def load_identity_mix(mix: Sequence[tuple[str, float]], landmark_model_path: Pat
 
     Raises TargetFaceError for a missing photo or one without a face.
     """
-    from faceswap_live.stages.target import load_target_face
+    from faceswap_live.inputs.target_photo import load_target_face
 
     identities = []
     for source, weight in mix:
