@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from faceswap_live import __version__
 from faceswap_live.config import AppConfig, OnnxConfig, apply_environment, load_config, replace
+from faceswap_live.engines.registry import BUILT_IN_ENGINE, ENGINE_NAMES
 from faceswap_live.errors import FaceswapError, TargetFaceError
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ CONSENT_HELP = (
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="settings file (default: the user settings file)")
-    parser.add_argument("--engine", choices=["mesh", "onnx"], help="swap engine (default from settings: mesh)")
+    parser.add_argument(
+        "--engine", choices=ENGINE_NAMES, help=f"swap engine (default from settings: {BUILT_IN_ENGINE})"
+    )
     neural = parser.add_argument_group("neural engine (--engine onnx)")
     neural.add_argument("--onnx-model", type=Path, help="your own inswapper-format .onnx file instead of inswapper_128")
     neural.add_argument(
@@ -466,14 +469,14 @@ def _run_live(args: argparse.Namespace) -> int:
 
 
 def _run_models(args: argparse.Namespace) -> int:
-    from faceswap_live.models import cli_commands
+    from faceswap_live import model_commands
 
     store = _model_store()
     if args.models_command == "list":
-        return cli_commands.list_models(store)
+        return model_commands.list_models(store)
     if args.models_command == "fetch":
-        return cli_commands.fetch_model(store, args.name, args.accept_licence)
-    return cli_commands.verify_models(store)
+        return model_commands.fetch_model(store, args.name, args.accept_licence)
+    return model_commands.verify_models(store)
 
 
 def _run_eval(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 import cv2
 
 from faceswap_live.errors import OutputError
-from faceswap_live.outputs.virtual_camera import JOIN_TIMEOUT_S, OutputSink
+from faceswap_live.outputs.base import JOIN_TIMEOUT_S, OutputSink
 from faceswap_live.runtime.slot import LatestSlot
 from faceswap_live.types import BgrImage, FrameResult
 
