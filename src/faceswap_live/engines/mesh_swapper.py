@@ -49,6 +49,7 @@ from faceswap_live.stages.mesh_topology import (
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     LOWER_LIP_CENTRE,
+    MESH_POINT_COUNT,
     MIDDLE_LIP_LOWER,
     MIDDLE_LIP_UPPER,
     MOUTH_FILL_TRIANGLES,
@@ -71,7 +72,6 @@ MESH_TRIANGLES: Final[npt.NDArray[np.int32]] = np.concatenate(
 )
 """Every triangle the engine renders: the face surface plus the mouth and eye openings (K×3 point indices)."""
 
-MESH_POINT_COUNT: Final = 468  # the iris points 468..477 are not part of the surface
 MIN_TRIANGLE_AREA_PX: Final = 1e-3
 BARYCENTRIC_TOLERANCE: Final = 1e-4
 
