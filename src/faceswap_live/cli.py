@@ -485,7 +485,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise FaceswapError(
             f"The quality evaluation needs the independent face recogniser ({error.name}): "
-            'install it with `pip install -e ".[test]"`.'
+            'install it with `pip install -e ".[eval]"`.'
         ) from error
 
     if not (args.faces_dir / "videos").is_dir():
@@ -522,12 +522,13 @@ def _run_gui(args: argparse.Namespace) -> int:
             "No screen to open the window on (DISPLAY is not set). Run it from your desktop session, or use "
             "`faceswap-live live --camera 0 --target FACE.jpg --consent --virtual-camera` without a window."
         )
-    if args.config is not None and not args.config.is_file():
-        raise FaceswapError(f"Settings file {args.config} does not exist; check the --config path.")
+    config_path = getattr(args, "config", None)  # absent when no command is given: the app, default settings
+    if config_path is not None and not config_path.is_file():
+        raise FaceswapError(f"Settings file {config_path} does not exist; check the --config path.")
     from faceswap_live.gui.app import run_app
 
     return run_app(
-        config_path=getattr(args, "config", None),
+        config_path=config_path,
         source=getattr(args, "input", None),
         quit_after_frames=getattr(args, "quit_after_frames", 0),
     )

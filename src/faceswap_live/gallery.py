@@ -37,7 +37,8 @@ CONSENT_STATEMENT = (
     "permission to use their likeness with faceswap-live. I will not use it to deceive, harass, defraud or "
     "impersonate anyone, and I understand that everything faceswap-live outputs is labelled as AI-modified."
 )
-"""The statement the user confirms when adding a face (GUI dialog text; the CLI's --i-have-consent flag)."""
+"""The statement the user confirms when adding a face in the app (its consent dialog). On the command line, --consent
+confirms the right to use the target photo of one run."""
 THUMBNAIL_PX = 256
 ENTRY_FILE = "entry.json"
 THUMBNAIL_FILE = "thumbnail.png"
@@ -162,7 +163,7 @@ class TargetGallery:
         if not consent_confirmed:
             raise TargetFaceError(
                 "A face can only be added after you confirm that you have the right to use it "
-                "(tick the confirmation, or pass --i-have-consent on the command line)."
+                '(tick "I confirm this" when adding it; on the command line, --consent confirms a target photo).'
             )
         if not name.strip():
             raise TargetFaceError("Give the face a name to show in the gallery.")

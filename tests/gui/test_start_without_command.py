@@ -1,0 +1,35 @@
+"""`faceswap-live` with no command (how a desktop launcher or the download starts it) opens the app."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STARTUP_WAIT_S = 5.0
+"""Long enough to get past reading the command line, where a missing setting used to end the process."""
+
+
+def test_the_app_opens_when_no_command_is_given(tmp_path: Path, model_mirror_dir: Path) -> None:
+    environment = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "FACESWAP_LIVE_MODEL_MIRROR": str(model_mirror_dir),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    app = subprocess.Popen([sys.executable, "-m", "faceswap_live"], env=environment, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + STARTUP_WAIT_S
+    while app.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    running = app.poll() is None
+    if running:
+        app.send_signal(signal.SIGINT)  # closes the window as Ctrl+C in the terminal does
+    _, stderr = app.communicate(timeout=60)
+    assert running, f"the app ended at start (exit code {app.returncode}):\n{stderr}"
+    assert "Traceback" not in stderr
+    assert app.returncode in (0, 130)
