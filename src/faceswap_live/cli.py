@@ -206,7 +206,7 @@ def _load_config(args: argparse.Namespace) -> AppConfig:
 
 def _refuse_neural_only_flags(args: argparse.Namespace, config: AppConfig) -> None:
     """The neural engine's own flags with the built-in engine: one line, before any slow work, never ignored."""
-    if config.swap.engine != "mesh":
+    if config.swap.engine != BUILT_IN_ENGINE:
         return
     neural_only = [
         flag
@@ -314,7 +314,7 @@ def _built_in_mix(
     from faceswap_live.inputs.target_photo import load_target_face
 
     onnx = config.onnx
-    if config.swap.engine != "mesh" or not (onnx.identity_mix or onnx.random_identity_weight > 0):
+    if config.swap.engine != BUILT_IN_ENGINE or not (onnx.identity_mix or onnx.random_identity_weight > 0):
         return target
     faces, weights = [target], [onnx.target_weight]
     for source, weight in onnx.identity_mix:
