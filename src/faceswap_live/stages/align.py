@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from faceswap_live.stages.mesh_topology import LEFT_EYE_CORNERS, MOUTH_CORNERS, NOSE_TIP, RIGHT_EYE_CORNERS
+from faceswap_live.stages import mesh_topology as mesh
 from faceswap_live.types import Affine2x3, AlignedFace, BgrImage, Points2D, Points3D
 
 # ArcFace 5-point template for a 112 px crop (eyes, nose tip, mouth corners; image-left first).
@@ -29,11 +29,11 @@ def keypoints_from_mesh(points_px: Points3D) -> Points2D:
     points = points_px[:, :2]
     return np.stack(
         [
-            points[list(RIGHT_EYE_CORNERS)].mean(axis=0),
-            points[list(LEFT_EYE_CORNERS)].mean(axis=0),
-            points[NOSE_TIP],
-            points[MOUTH_CORNERS[0]],
-            points[MOUTH_CORNERS[1]],
+            points[list(mesh.RIGHT_EYE_CORNERS)].mean(axis=0),
+            points[list(mesh.LEFT_EYE_CORNERS)].mean(axis=0),
+            points[mesh.NOSE_TIP],
+            points[mesh.MOUTH_CORNERS[0]],
+            points[mesh.MOUTH_CORNERS[1]],
         ]
     ).astype(np.float32)
 
