@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-STARTUP_WAIT_S = 8.0
+STARTUP_WAIT_S = 4.0
 """Far longer than reading the command line takes (where a missing setting used to end the process at once)."""
 
 
