@@ -73,13 +73,15 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True, several: bool = True) -> None:
+    """several: the command has --map-faces, so --target may be repeated."""
     parser.add_argument(
         "--target",
         type=Path,
         action="append",
         required=required,
-        help="photo of the face to put on (JPEG/PNG/WebP); repeat it with --map-faces to give each person their own",
+        help="photo of the face to put on (JPEG/PNG/WebP)"
+        + ("; repeat it with --map-faces to give each person their own" if several else ""),
     )
     parser.add_argument("--face-index", type=int, help="which face in the target photo, 1 = largest (default)")
     parser.add_argument(CONSENT_FLAG, action="store_true", help=CONSENT_HELP)
@@ -123,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure per-stage speed, fps and latency on a video")
     bench.add_argument("--input", type=Path, required=True, help="video file to measure on")
-    _add_target_arguments(bench, required=False)
+    _add_target_arguments(bench, required=False, several=False)
     bench.add_argument("--frames", type=int, default=300, help="frames for the offline pass (default 300)")
     bench.add_argument("--live-seconds", type=float, default=10.0, help="length of the paced live pass (0 = skip)")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -133,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     live_source = live.add_mutually_exclusive_group()
     live_source.add_argument("--camera", default="0", help="camera index or device path (default 0)")
     live_source.add_argument("--input", type=Path, help="a video file to use in place of a camera (loops)")
-    _add_target_arguments(live)
+    _add_target_arguments(live, several=False)
     live.add_argument("--virtual-camera", action="store_true", help="send the output to a virtual camera")
     live.add_argument("--virtual-camera-backend", help="v4l2loopback, obs or unitycapture (default: automatic)")
     live.add_argument("--virtual-camera-device", help="e.g. /dev/video10 (default: the first free one)")
@@ -270,7 +272,9 @@ def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetF
             "Using someone's face needs their permission. If you have the right to use the face in "
             f"{args.target[0].name}, add {CONSENT_FLAG} to confirm it."
         )
-    if len(args.target) > 1 and not getattr(args, "map_faces", None):
+    if len(args.target) > 1 and not hasattr(args, "map_faces"):
+        raise FaceswapError(f"{args.command} takes one target face: give --target once.")
+    if len(args.target) > 1 and not args.map_faces:
         raise FaceswapError("Several --target photos need --map-faces left-to-right to say who gets which.")
     face_index = None if args.face_index is None else args.face_index - 1
     target = load_target_face(args.target[0], landmark_model_path, face_index)
