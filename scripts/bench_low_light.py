@@ -25,10 +25,11 @@ import numpy as np
 from faceswap_live.config import LandmarkConfig, LowLightConfig
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.low_light import LowLightBoost
+from faceswap_live.stages.mesh_topology import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS
 
 SHARED = Path(os.environ.get("FACESWAP_LIVE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 NOISE_SIGMA = 2.0  # grey levels of sensor noise in the dark picture
-LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 263, 33  # MediaPipe face mesh indices
+LEFT_EYE_OUTER, RIGHT_EYE_OUTER = LEFT_EYE_CORNERS[1], RIGHT_EYE_CORNERS[0]  # outer corners: image right, image left
 
 
 def darken(image_bgr: np.ndarray, light: float, rng: np.random.Generator) -> np.ndarray:

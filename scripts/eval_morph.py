@@ -18,10 +18,10 @@ from pathlib import Path
 import cv2
 
 from faceswap_live.config import AppConfig, MarkingConfig
-from faceswap_live.engine.pipeline import Pipeline
+from faceswap_live.engines.morph import face_of_no_one, morph_faces
 from faceswap_live.eval.identity import FaceRecogniser, face_distance
-from faceswap_live.stages.morph import face_of_no_one, morph_faces
-from faceswap_live.stages.target import load_target_face
+from faceswap_live.inputs.target_photo import load_target_face
+from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.types import Frame
 
 

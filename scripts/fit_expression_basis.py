@@ -21,9 +21,9 @@ import numpy as np
 from faceswap_live.config import LandmarkConfig
 from faceswap_live.offline import read_video_frames
 from faceswap_live.stages.align import umeyama
-from faceswap_live.stages.expression import BASIS_PATH, MESH_POINT_COUNT
+from faceswap_live.stages.expression import BASIS_PATH
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
-from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS
+from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS, MESH_POINT_COUNT
 
 FIT_CLIPS = (
     "v02_p40.wmv",

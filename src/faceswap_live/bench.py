@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faceswap_live.config import AppConfig, CaptureConfig
-from faceswap_live.engine.pipeline import ModelLocator, Pipeline
-from faceswap_live.engine.runner import PipelineRunner
+from faceswap_live.engines.base import ModelLocator
 from faceswap_live.offline import process_frames, read_video_frames
 from faceswap_live.profiling import StageSummary
+from faceswap_live.runtime.pipeline import Pipeline
+from faceswap_live.runtime.runner import PipelineRunner
 from faceswap_live.types import TargetFace
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from faceswap_live import __version__
 from faceswap_live.config import AppConfig, OnnxConfig, apply_environment, load_config, replace
+from faceswap_live.engines.registry import BUILT_IN_ENGINE, ENGINE_NAMES
 from faceswap_live.errors import FaceswapError, TargetFaceError
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ CONSENT_HELP = (
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="settings file (default: the user settings file)")
-    parser.add_argument("--engine", choices=["mesh", "onnx"], help="swap engine (default from settings: mesh)")
+    parser.add_argument(
+        "--engine", choices=ENGINE_NAMES, help=f"swap engine (default from settings: {BUILT_IN_ENGINE})"
+    )
     neural = parser.add_argument_group("neural engine (--engine onnx)")
     neural.add_argument("--onnx-model", type=Path, help="your own inswapper-format .onnx file instead of inswapper_128")
     neural.add_argument(
@@ -70,13 +73,15 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True, several: bool = True) -> None:
+    """several: the command has --map-faces, so --target may be repeated."""
     parser.add_argument(
         "--target",
         type=Path,
         action="append",
         required=required,
-        help="photo of the face to put on (JPEG/PNG/WebP); repeat it with --map-faces to give each person their own",
+        help="photo of the face to put on (JPEG/PNG/WebP)"
+        + ("; repeat it with --map-faces to give each person their own" if several else ""),
     )
     parser.add_argument("--face-index", type=int, help="which face in the target photo, 1 = largest (default)")
     parser.add_argument(CONSENT_FLAG, action="store_true", help=CONSENT_HELP)
@@ -120,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure per-stage speed, fps and latency on a video")
     bench.add_argument("--input", type=Path, required=True, help="video file to measure on")
-    _add_target_arguments(bench, required=False)
+    _add_target_arguments(bench, required=False, several=False)
     bench.add_argument("--frames", type=int, default=300, help="frames for the offline pass (default 300)")
     bench.add_argument("--live-seconds", type=float, default=10.0, help="length of the paced live pass (0 = skip)")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -130,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     live_source = live.add_mutually_exclusive_group()
     live_source.add_argument("--camera", default="0", help="camera index or device path (default 0)")
     live_source.add_argument("--input", type=Path, help="a video file to use in place of a camera (loops)")
-    _add_target_arguments(live)
+    _add_target_arguments(live, several=False)
     live.add_argument("--virtual-camera", action="store_true", help="send the output to a virtual camera")
     live.add_argument("--virtual-camera-backend", help="v4l2loopback, obs or unitycapture (default: automatic)")
     live.add_argument("--virtual-camera-device", help="e.g. /dev/video10 (default: the first free one)")
@@ -203,7 +208,7 @@ def _load_config(args: argparse.Namespace) -> AppConfig:
 
 def _refuse_neural_only_flags(args: argparse.Namespace, config: AppConfig) -> None:
     """The neural engine's own flags with the built-in engine: one line, before any slow work, never ignored."""
-    if config.swap.engine != "mesh":
+    if config.swap.engine != BUILT_IN_ENGINE:
         return
     neural_only = [
         flag
@@ -259,15 +264,17 @@ def _model_store() -> ModelStore:
 
 
 def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetFace:
+    from faceswap_live.inputs.target_photo import load_target_face
     from faceswap_live.stages.expression import photo_expression_note
-    from faceswap_live.stages.target import load_target_face
 
     if not args.consent:
         raise TargetFaceError(
             "Using someone's face needs their permission. If you have the right to use the face in "
             f"{args.target[0].name}, add {CONSENT_FLAG} to confirm it."
         )
-    if len(args.target) > 1 and not getattr(args, "map_faces", None):
+    if len(args.target) > 1 and not hasattr(args, "map_faces"):
+        raise FaceswapError(f"{args.command} takes one target face: give --target once.")
+    if len(args.target) > 1 and not args.map_faces:
         raise FaceswapError("Several --target photos need --map-faces left-to-right to say who gets which.")
     face_index = None if args.face_index is None else args.face_index - 1
     target = load_target_face(args.target[0], landmark_model_path, face_index)
@@ -295,7 +302,7 @@ def _interrupted_by_signals() -> Iterator[None]:
 
 def _mapped_targets(args: argparse.Namespace, landmark_model_path: Path) -> list[TargetFace] | None:
     """The targets of --map-faces, one per person; None without it."""
-    from faceswap_live.stages.target import load_target_face
+    from faceswap_live.inputs.target_photo import load_target_face
 
     if not getattr(args, "map_faces", None):
         return None
@@ -305,13 +312,13 @@ def _mapped_targets(args: argparse.Namespace, landmark_model_path: Path) -> list
 def _built_in_mix(
     args: argparse.Namespace, config: AppConfig, target: TargetFace, landmark_model_path: Path
 ) -> TargetFace:
-    """With the built-in engine, --mix and --random-identity become one morphed target face (stages.morph)."""
+    """With the built-in engine, --mix and --random-identity become one morphed target face (engines.morph)."""
+    from faceswap_live.engines.morph import face_of_no_one, morph_faces
     from faceswap_live.gallery import TargetGallery
-    from faceswap_live.stages.morph import face_of_no_one, morph_faces
-    from faceswap_live.stages.target import load_target_face
+    from faceswap_live.inputs.target_photo import load_target_face
 
     onnx = config.onnx
-    if config.swap.engine != "mesh" or not (onnx.identity_mix or onnx.random_identity_weight > 0):
+    if config.swap.engine != BUILT_IN_ENGINE or not (onnx.identity_mix or onnx.random_identity_weight > 0):
         return target
     faces, weights = [target], [onnx.target_weight]
     for source, weight in onnx.identity_mix:
@@ -373,7 +380,7 @@ def _default_bench_target(landmark_model_path: Path) -> TargetFace:
     """Grace Hopper's public-domain portrait that ships with matplotlib: benchmarks run with no photo of one's own."""
     import matplotlib
 
-    from faceswap_live.stages.target import load_target_face
+    from faceswap_live.inputs.target_photo import load_target_face
 
     return load_target_face(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg", landmark_model_path)
 
@@ -466,14 +473,14 @@ def _run_live(args: argparse.Namespace) -> int:
 
 
 def _run_models(args: argparse.Namespace) -> int:
-    from faceswap_live.models import cli_commands
+    from faceswap_live import model_commands
 
     store = _model_store()
     if args.models_command == "list":
-        return cli_commands.list_models(store)
+        return model_commands.list_models(store)
     if args.models_command == "fetch":
-        return cli_commands.fetch_model(store, args.name, args.accept_licence)
-    return cli_commands.verify_models(store)
+        return model_commands.fetch_model(store, args.name, args.accept_licence)
+    return model_commands.verify_models(store)
 
 
 def _run_eval(args: argparse.Namespace) -> int:
@@ -482,7 +489,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise FaceswapError(
             f"The quality evaluation needs the independent face recogniser ({error.name}): "
-            'install it with `pip install -e ".[test]"`.'
+            'install it with `pip install -e ".[eval]"`.'
         ) from error
 
     if not (args.faces_dir / "videos").is_dir():
@@ -519,12 +526,13 @@ def _run_gui(args: argparse.Namespace) -> int:
             "No screen to open the window on (DISPLAY is not set). Run it from your desktop session, or use "
             "`faceswap-live live --camera 0 --target FACE.jpg --consent --virtual-camera` without a window."
         )
-    if args.config is not None and not args.config.is_file():
-        raise FaceswapError(f"Settings file {args.config} does not exist; check the --config path.")
+    config_path = getattr(args, "config", None)  # absent when no command is given: the app, default settings
+    if config_path is not None and not config_path.is_file():
+        raise FaceswapError(f"Settings file {config_path} does not exist; check the --config path.")
     from faceswap_live.gui.app import run_app
 
     return run_app(
-        config_path=getattr(args, "config", None),
+        config_path=config_path,
         source=getattr(args, "input", None),
         quit_after_frames=getattr(args, "quit_after_frames", 0),
     )

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, get_args
 
 import platformdirs
 import tomli_w
@@ -31,6 +31,7 @@ PROVIDER_ENVIRONMENT_VARIABLE = "FACESWAP_LIVE_ONNX_PROVIDER"
 """Override the neural engine's files / provider without a settings file (benchmarks on test graphs)."""
 
 EngineName = Literal["mesh", "onnx"]
+"""Swap engine names; engines/registry.py holds what each one is."""
 BlendMode = Literal["alpha", "poisson"]
 FaceSelection = Literal["all", "largest"]
 
@@ -121,8 +122,8 @@ class SwapConfig:
 
     def __post_init__(self) -> None:
         _check(
-            self.engine in ("mesh", "onnx"),
-            f"Unknown engine {self.engine!r}: use 'mesh' or 'onnx'.",
+            self.engine in get_args(EngineName),
+            f"Unknown engine {self.engine!r}: use {' or '.join(repr(name) for name in get_args(EngineName))}.",
         )
         _check(self.faces in ("all", "largest"), f"Unknown face selection {self.faces!r}.")
         _check(self.blend_mode in ("alpha", "poisson"), f"Unknown blend mode {self.blend_mode!r}.")

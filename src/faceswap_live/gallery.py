@@ -37,7 +37,8 @@ CONSENT_STATEMENT = (
     "permission to use their likeness with faceswap-live. I will not use it to deceive, harass, defraud or "
     "impersonate anyone, and I understand that everything faceswap-live outputs is labelled as AI-modified."
 )
-"""The statement the user confirms when adding a face (GUI dialog text; the CLI's --i-have-consent flag)."""
+"""The statement the user confirms when adding a face in the app (its consent dialog). On the command line, --consent
+confirms the right to use the target photo of one run."""
 THUMBNAIL_PX = 256
 ENTRY_FILE = "entry.json"
 THUMBNAIL_FILE = "thumbnail.png"
@@ -162,17 +163,17 @@ class TargetGallery:
         if not consent_confirmed:
             raise TargetFaceError(
                 "A face can only be added after you confirm that you have the right to use it "
-                "(tick the confirmation, or pass --i-have-consent on the command line)."
+                '(tick "I confirm this" when adding it; on the command line, --consent confirms a target photo).'
             )
         if not name.strip():
             raise TargetFaceError("Give the face a name to show in the gallery.")
         if face_index < 0:
             raise TargetFaceError(f"Face number {face_index + 1} does not exist.")
-        from faceswap_live.stages.target import read_image  # imports MediaPipe: only when a face is added
+        from faceswap_live.inputs.target_photo import read_image  # imports MediaPipe: only when a face is added
 
         image = read_image(photo_path)
         if face_box is None and model_path is not None:
-            from faceswap_live.stages.target import find_faces_in_photo
+            from faceswap_live.inputs.target_photo import find_faces_in_photo
 
             faces = find_faces_in_photo(image, model_path)
             if not faces:

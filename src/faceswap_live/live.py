@@ -13,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from faceswap_live.config import AppConfig
-from faceswap_live.engine.pipeline import ModelLocator, check_engine_models
-from faceswap_live.engine.runner import PipelineRunner
+from faceswap_live.engines.base import ModelLocator
+from faceswap_live.engines.registry import check_engine_models
 from faceswap_live.errors import FaceswapError, OutputError
-from faceswap_live.stages.outputs import OutputSink, open_sinks
+from faceswap_live.outputs.base import OutputSink
+from faceswap_live.outputs.factory import open_sinks
+from faceswap_live.runtime.runner import PipelineRunner
 from faceswap_live.types import TargetFace
 
 logger = logging.getLogger(__name__)

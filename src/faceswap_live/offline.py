@@ -16,11 +16,12 @@ import cv2
 import numpy as np
 
 from faceswap_live.config import AppConfig
-from faceswap_live.engine.pipeline import ModelLocator, Pipeline
+from faceswap_live.engines.base import ModelLocator
 from faceswap_live.errors import CameraError, OutputError
-from faceswap_live.stages.capture import IMAGE_SUFFIXES
-from faceswap_live.stages.recorder import add_content_credentials
-from faceswap_live.stages.target import read_image
+from faceswap_live.inputs.capture import IMAGE_SUFFIXES
+from faceswap_live.inputs.target_photo import read_image
+from faceswap_live.outputs.recorder import add_content_credentials
+from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.types import BgrImage, Frame, FrameResult, TargetFace
 
 logger = logging.getLogger(__name__)

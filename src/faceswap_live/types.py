@@ -93,8 +93,8 @@ class FaceLandmarks:
     """One face in one frame.
 
     points_px: 478×3 MediaPipe mesh in frame pixels (z scaled like x, negative towards the camera).
-    keypoints_px: 5×2 in ArcFace order, image-left first: left eye centre, right eye centre, nose tip,
-    left mouth corner, right mouth corner.
+    keypoints_px: 5×2 in ArcFace order, image-left first: the person's right eye centre, left eye centre, nose tip,
+    right mouth corner, left mouth corner (left and right as in stages/mesh_topology.py).
     track_id: stable across frames while the face stays in view.
     """
 

@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from faceswap_live.errors import FaceswapError
+from faceswap_live.inputs.capture import IMAGE_SUFFIXES
 from faceswap_live.native_log import native_stderr_to_debug
 from faceswap_live.provenance import ManifestSummary, read_manifest
-from faceswap_live.stages.capture import IMAGE_SUFFIXES
 from faceswap_live.types import BgrImage
 from faceswap_live.watermark import (
     DETECTION_THRESHOLD_Z,
@@ -64,7 +64,7 @@ class VerificationResult:
 
 
 def _read_image(path: Path) -> BgrImage:
-    from faceswap_live.stages.target import check_image_size
+    from faceswap_live.inputs.target_photo import check_image_size
 
     try:
         data = np.fromfile(path, dtype=np.uint8)

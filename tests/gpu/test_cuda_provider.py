@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from faceswap_live import inference
+from faceswap_live.engines.onnx_swapper import OnnxFaceSwapper
 from faceswap_live.stages.align import template_points
-from faceswap_live.stages.swap_onnx import OnnxFaceSwapper
 from faceswap_live.types import Box, FaceLandmarks, TargetFace
 from onnx_graphs import make_recogniser_graph, make_swap_graph
 

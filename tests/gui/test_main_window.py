@@ -169,7 +169,7 @@ def test_a_group_photo_lets_the_user_click_the_face(
     hopper_bgr: np.ndarray,
     landmark_model_path: Path,
 ) -> None:
-    from faceswap_live.stages.target import find_faces_in_photo
+    from faceswap_live.inputs.target_photo import find_faces_in_photo
 
     pytest.importorskip("faceswap_live.gallery")
     height = 512

@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import AppConfig, LandmarkConfig, MarkingConfig, SwapConfig
-from faceswap_live.engine.pipeline import Pipeline
+from faceswap_live.engines.mesh_swapper import LIP_TRIANGLES, MeshFaceSwapper, keep_lip_rings_in_order
 from faceswap_live.eval.measures import EXPRESSION_KEYS, expression_figures
 from faceswap_live.gallery import CONSENT_STATEMENT, TargetGallery
+from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, load_target_face
 from faceswap_live.offline import read_video_frames
+from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.expression import ExpressionBasis, photo_expression_note
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
@@ -28,8 +30,6 @@ from faceswap_live.stages.mesh_topology import (
     MOUTH_CORNERS,
     RIGHT_EYE_CORNERS,
 )
-from faceswap_live.stages.swap_mesh import LIP_TRIANGLES, MeshFaceSwapper, keep_lip_rings_in_order
-from faceswap_live.stages.target import crop_target, find_faces_in_photo, load_target_face
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, TargetFace
 
 

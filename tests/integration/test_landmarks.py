@@ -34,9 +34,9 @@ def test_mesh_lands_on_the_face_in_anatomical_order(landmark_model_path: Path, h
     x_min, y_min = points[:, :2].min(axis=0)
     x_max, y_max = points[:, :2].max(axis=0)
     assert 120 < x_min < x_max < 400 and 100 < y_min < y_max < 380
-    left_eye, right_eye, nose, mouth_left, mouth_right = keypoints_from_mesh(points)
-    assert left_eye[0] < right_eye[0] and mouth_left[0] < mouth_right[0]
-    assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_left[1], mouth_right[1])
+    right_eye, left_eye, nose, mouth_right, mouth_left = keypoints_from_mesh(points)  # the person's right, left
+    assert right_eye[0] < left_eye[0] and mouth_right[0] < mouth_left[0]
+    assert max(right_eye[1], left_eye[1]) < nose[1] < min(mouth_right[1], mouth_left[1])
 
 
 def test_keypoints_agree_with_dlibs_independent_eye_and_nose_points(

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import AppConfig, MarkingConfig, SwapConfig
-from faceswap_live.engine.pipeline import Pipeline
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
 from faceswap_live.eval.measures import mouth_opening
+from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
+from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.swap_mesh import MeshFaceSwapper
-from faceswap_live.stages.target import find_faces_in_photo, load_target_face
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, TargetFace
 
 UNMARKED = AppConfig(marking=MarkingConfig(label_enabled=False, watermark_enabled=False))

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import SwapConfig
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, estimate_yaw_deg
+from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.swap_mesh import MeshFaceSwapper, estimate_yaw_deg
-from faceswap_live.stages.target import find_faces_in_photo, load_target_face
 from faceswap_live.types import Box, FaceLandmarks
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from faceswap_live.errors import OutputError
-from faceswap_live.stages.stream import BOUNDARY, MjpegStreamSink
+from faceswap_live.outputs.mjpeg_stream import BOUNDARY, MjpegStreamSink
 from faceswap_live.types import BgrImage, Frame, FrameResult
 
 
@@ -232,7 +232,7 @@ def test_a_web_page_cannot_read_the_stream_through_dns_rebinding(sink: MjpegStre
 
 
 def test_stalled_connections_time_out_and_too_many_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from faceswap_live.stages import stream
+    from faceswap_live.outputs import mjpeg_stream as stream
 
     monkeypatch.setattr(stream._StreamRequestHandler, "timeout", 0.5)
     sink = MjpegStreamSink(port=0)

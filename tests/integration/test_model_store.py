@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from faceswap_live import model_commands
 from faceswap_live.errors import ModelError
-from faceswap_live.models import cli_commands
 from faceswap_live.models.registry import ModelEntry
 from faceswap_live.models.store import HASH_CACHE_FILENAME, ModelStatus, ModelStore
 
@@ -388,23 +388,23 @@ def test_cli_verify_fails_on_a_bad_copy_and_list_shows_it(tmp_path: Path, capsys
     mirror_copy = tmp_path / "mirror" / "tiny_model.onnx"
     mirror_copy.write_bytes(bytes(len(GOOD_BYTES)))
 
-    assert cli_commands.verify_models(store) == 1
+    assert model_commands.verify_models(store) == 1
     output = capsys.readouterr().out
     assert "BAD" in output and str(mirror_copy) in output
     assert GOOD_SHA256 in output and hashlib.sha256(bytes(len(GOOD_BYTES))).hexdigest() in output
 
-    assert cli_commands.list_models(store) == 0
+    assert model_commands.list_models(store) == 0
     assert "wrong hash" in capsys.readouterr().out
 
     mirror_copy.write_bytes(GOOD_BYTES)
-    assert cli_commands.verify_models(store) == 0
-    assert cli_commands.list_models(store) == 0
+    assert model_commands.verify_models(store) == 0
+    assert model_commands.list_models(store) == 0
     assert str(mirror_copy) in capsys.readouterr().out
 
 
 def test_cli_fetch_reports_a_refused_licence_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = _store(tmp_path, _entry((_refused_url(),), gated=True))
-    assert cli_commands.fetch_model(store, "tiny_model", accept_licence=False) == 1
+    assert model_commands.fetch_model(store, "tiny_model", accept_licence=False) == 1
     assert "--accept-licence" in capsys.readouterr().err
 
 
@@ -436,8 +436,8 @@ def test_cli_verify_fails_when_a_required_model_is_missing(tmp_path: Path, capsy
     store = _store(tmp_path, _entry((_refused_url(),)), required)
     (tmp_path / "mirror").mkdir()
     (tmp_path / "mirror" / "tiny_model.onnx").write_bytes(GOOD_BYTES)
-    assert cli_commands.verify_models(store) == 1
+    assert model_commands.verify_models(store) == 1
     error = capsys.readouterr().err
     assert "face_landmarker is missing" in error and "models fetch face_landmarker" in error
     (tmp_path / "mirror" / "face_landmarker.task").write_bytes(GOOD_BYTES)
-    assert cli_commands.verify_models(store) == 0
+    assert model_commands.verify_models(store) == 0

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from faceswap_live.engines.morph import face_of_no_one, morph_faces
 from faceswap_live.eval.identity import SAME_PERSON_DISTANCE, FaceRecogniser, face_distance
-from faceswap_live.stages.morph import face_of_no_one, morph_faces
-from faceswap_live.stages.target import load_target_face
+from faceswap_live.inputs.target_photo import load_target_face
 
 
 def test_a_morph_moves_from_one_face_to_the_other_with_the_weight(

@@ -11,12 +11,12 @@ import pytest
 
 from crossing_clip import make_crossing_clip
 from faceswap_live.config import AppConfig, LandmarkConfig, MarkingConfig, SmoothingConfig
-from faceswap_live.engine import pipeline as pipeline_module
-from faceswap_live.engine.pipeline import Pipeline
 from faceswap_live.eval.identity import FaceRecogniser, face_distance
+from faceswap_live.inputs.target_photo import load_target_face
+from faceswap_live.runtime import pipeline as pipeline_module
+from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.smoothing import FaceTracker
-from faceswap_live.stages.target import load_target_face
 from faceswap_live.types import Box, Frame
 
 

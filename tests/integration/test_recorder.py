@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from faceswap_live.errors import OutputError
-from faceswap_live.stages.recorder import RecordingSink, recover_partial_recording
+from faceswap_live.outputs.recorder import RecordingSink, recover_partial_recording
 from faceswap_live.types import BgrImage, Frame, FrameResult
 
 FPS = 30.0
@@ -82,7 +82,7 @@ _CHILD = textwrap.dedent(
     import json, os, resource, signal, sys, time
     from pathlib import Path
     import numpy as np
-    from faceswap_live.stages.recorder import RecordingSink
+    from faceswap_live.outputs.recorder import RecordingSink
     from faceswap_live.types import Frame, FrameResult
 
     path, frames, mode, audio = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -344,7 +344,7 @@ _KILL_AT_PACE_CHILD = textwrap.dedent(
     import os, signal, sys, time
     from pathlib import Path
     import numpy as np
-    from faceswap_live.stages.recorder import RecordingSink
+    from faceswap_live.outputs.recorder import RecordingSink
     from faceswap_live.types import Frame, FrameResult
 
     path, frames = Path(sys.argv[1]), int(sys.argv[2])

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import AppConfig, CaptureConfig, SwapConfig
-from faceswap_live.engine.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
 from faceswap_live.errors import CameraError, FaceswapError, ModelError
-from faceswap_live.stages.capture import FrameSource, open_frame_source
-from faceswap_live.stages.target import load_target_face
+from faceswap_live.inputs.capture import FrameSource, open_frame_source
+from faceswap_live.inputs.target_photo import load_target_face
+from faceswap_live.runtime.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
 from faceswap_live.types import BgrImage, FrameResult
 
 

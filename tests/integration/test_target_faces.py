@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from faceswap_live.errors import TargetFaceError
-from faceswap_live.stages.target import find_faces_in_photo, load_target_face, read_image
+from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face, read_image
 
 
 def test_a_portrait_gives_one_target_with_its_landmarks_inside_the_crop(

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import SwapConfig
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
+from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.stages.blend import blend_face, user_glasses_mask
 from faceswap_live.stages.mesh_topology import LEFT_EYE, RIGHT_EYE
-from faceswap_live.stages.swap_mesh import MeshFaceSwapper
-from faceswap_live.stages.target import find_faces_in_photo, load_target_face
 
 
 @pytest.mark.parametrize("scale", [1.0, 2.5])

@@ -14,7 +14,7 @@ import pytest
 import pyvirtualcam
 
 from faceswap_live.errors import VirtualCameraError
-from faceswap_live.stages.outputs import LINUX_MODPROBE_COMMAND, VirtualCameraSink
+from faceswap_live.outputs.virtual_camera import LINUX_MODPROBE_COMMAND, VirtualCameraSink
 from faceswap_live.types import BgrImage, Frame, FrameResult
 
 WIDTH, HEIGHT, FPS = 320, 240, 30.0

@@ -91,7 +91,7 @@ def test_thumbnail_is_a_square_around_the_given_face() -> None:
 def test_thumbnail_centres_on_the_detected_face(
     tmp_path: Path, hopper_path: Path, hopper_bgr: np.ndarray, landmark_model_path: Path
 ) -> None:
-    from faceswap_live.stages.target import find_faces_in_photo
+    from faceswap_live.inputs.target_photo import find_faces_in_photo
 
     entry = TargetGallery(tmp_path / "targets").add(
         hopper_path, "Grace", 0, True, CONSENT_STATEMENT, model_path=landmark_model_path

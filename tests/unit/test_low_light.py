@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import AppConfig, LowLightConfig
-from faceswap_live.engine.pipeline import Pipeline
+from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.low_light import LowLightBoost
 from faceswap_live.types import Frame
 

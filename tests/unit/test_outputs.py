@@ -10,9 +10,11 @@ import pytest
 from faceswap_live.config import AppConfig, OutputConfig
 from faceswap_live.errors import ConfigError, VirtualCameraError
 from faceswap_live.live import format_latency
-from faceswap_live.stages.outputs import LINUX_MODPROBE_COMMAND, fit_frame, open_sinks, virtual_camera_fix
-from faceswap_live.stages.recorder import partial_path, trim_to_complete_fragments
-from faceswap_live.stages.stream import MjpegStreamSink, is_loopback_host
+from faceswap_live.outputs.base import fit_frame
+from faceswap_live.outputs.factory import open_sinks
+from faceswap_live.outputs.mjpeg_stream import MjpegStreamSink, is_loopback_host
+from faceswap_live.outputs.recorder import partial_path, trim_to_complete_fragments
+from faceswap_live.outputs.virtual_camera import LINUX_MODPROBE_COMMAND, virtual_camera_fix
 
 
 def test_fit_frame_letterboxes_keeping_the_aspect_ratio() -> None:

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from faceswap_live.engine.slot import LatestSlot
+from faceswap_live.runtime.slot import LatestSlot
 
 
 def test_newest_item_wins_and_overwritten_items_are_counted_as_dropped() -> None:

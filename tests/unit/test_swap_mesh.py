@@ -6,12 +6,12 @@ import itertools
 
 import numpy as np
 
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, rasterise_triangles
 from faceswap_live.stages.mesh_topology import (
     EYE_FILL_TRIANGLES,
     MOUTH_FILL_TRIANGLES,
     TESSELATION_TRIANGLES,
 )
-from faceswap_live.stages.swap_mesh import MeshFaceSwapper, rasterise_triangles
 
 
 def _square(x0: float, y0: float, size: float) -> np.ndarray:

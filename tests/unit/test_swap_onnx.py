@@ -15,18 +15,13 @@ from onnx import TensorProto
 
 import faceswap_live.config as settings_module
 from faceswap_live.config import AppConfig, OnnxConfig, SwapConfig
+from faceswap_live.engines import onnx_setup
+from faceswap_live.engines.onnx_setup import check_model_file, create_onnx_engine
+from faceswap_live.engines.onnx_swapper import OnnxFaceSwapper, compare_fp16_output, compute_latent
 from faceswap_live.errors import ModelError
 from faceswap_live.models.store import ModelStore
-from faceswap_live.stages import swap_onnx
 from faceswap_live.stages.align import align_face, estimate_similarity, template_points, transform_points
 from faceswap_live.stages.identity import mix_identities, random_identity
-from faceswap_live.stages.swap_onnx import (
-    OnnxFaceSwapper,
-    check_model_file,
-    compare_fp16_output,
-    compute_latent,
-    create_onnx_engine,
-)
 from faceswap_live.types import Box, FaceLandmarks, TargetFace
 from onnx_graphs import make_recogniser_graph, make_swap_graph
 
@@ -250,7 +245,7 @@ def test_a_file_named_like_the_registry_model_with_the_wrong_hash_is_refused(gra
     recogniser_impostor = tmp_path / "w600k_r50.onnx"
     recogniser_impostor.write_bytes((graphs / "recogniser.onnx").read_bytes())
     with pytest.raises(ModelError, match="arcface_w600k_r50"):
-        check_model_file(recogniser_impostor, swap_onnx.find_entry("arcface_w600k_r50"))
+        check_model_file(recogniser_impostor, onnx_setup.find_entry("arcface_w600k_r50"))
 
 
 def test_missing_model_explains_the_fetch_command(tmp_path: Path) -> None:
@@ -415,7 +410,7 @@ def test_random_identity_mixed_half_and_half_with_the_target(graphs: Path) -> No
 def test_identity_mix_from_photos_in_the_settings(
     graphs: Path, model_mirror_dir: Path, tmp_path: Path, hopper_path: Path, astronaut_path: Path
 ) -> None:
-    from faceswap_live.stages.target import load_target_face
+    from faceswap_live.inputs.target_photo import load_target_face
 
     store = ModelStore(user_dir=tmp_path / "user", project_dir=tmp_path / "p", mirror_dir=model_mirror_dir)
     config = _config(

@@ -34,7 +34,10 @@ class FaceRecogniser:
         recogniser_path, predictor_path = models_dir / RECOGNISER_FILE, models_dir / SHAPE_PREDICTOR_FILE
         for path in (recogniser_path, predictor_path):
             if not path.is_file():
-                raise ModelError(f"The evaluation model {path} is missing; point --eval-models at the folder with it.")
+                raise ModelError(
+                    f"The evaluation model {path} is missing; `faceswap-live models fetch dlib_face_recognition` and "
+                    "`faceswap-live models fetch dlib_shape_predictor_5` put both in one folder."
+                )
         self._detector = dlib.get_frontal_face_detector()
         self._predictor = dlib.shape_predictor(str(predictor_path))
         self._recogniser = dlib.face_recognition_model_v1(str(recogniser_path))

@@ -38,7 +38,6 @@ import cv2
 import numpy as np
 
 from faceswap_live.config import AppConfig, LandmarkConfig
-from faceswap_live.engine.pipeline import Pipeline
 from faceswap_live.eval.identity import FaceRecogniser, face_distance
 from faceswap_live.eval.measures import (
     EXPRESSION_KEYS,
@@ -52,11 +51,12 @@ from faceswap_live.eval.measures import (
     mouth_opening,
     shading_correlation,
 )
+from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face, read_image
 from faceswap_live.offline import read_video_frames
 from faceswap_live.profiling import StageSummary
+from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.mesh_topology import FACE_OVAL
-from faceswap_live.stages.target import find_faces_in_photo, load_target_face, read_image
 from faceswap_live.types import BgrImage, Box, Frame
 
 logger = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ import numpy as np
 from skimage import data
 
 from faceswap_live.config import AppConfig
-from faceswap_live.engine.pipeline import Pipeline
 from faceswap_live.eval.run import side_by_side
-from faceswap_live.stages.target import load_target_face
+from faceswap_live.inputs.target_photo import load_target_face
+from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.types import BgrImage, Frame
 
 

@@ -12,8 +12,8 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QMouseEvent
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QMenu, QSlider, QWidget
 
+from faceswap_live.engines.morph import morph_faces
 from faceswap_live.gui.preview import PreviewWidget
-from faceswap_live.stages.morph import morph_faces
 from faceswap_live.types import FaceLandmarks, TargetFace
 
 LEAVE_AS_IS = "Leave as is"
@@ -127,7 +127,7 @@ class MixDialog(QDialog):
         layout.addRow(buttons)
 
     def morph(self) -> TargetFace:
-        """The chosen mix as one target face (stages.morph)."""
+        """The chosen mix as one target face (engines.morph)."""
         weight = self.slider.value() / 100
         first, second = self._targets[self.first.currentIndex()], self._targets[self.second.currentIndex()]
         return morph_faces([first, second], [1.0 - weight, weight])

@@ -20,7 +20,7 @@ from faceswap_live.gui.dialog_host import DialogHost
 from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog
 from faceswap_live.gui.gallery_widget import NO_TARGET, FacesPane
 from faceswap_live.gui.workers import BackgroundJobs
-from faceswap_live.stages.target import crop_target, find_faces_in_photo, load_target_face, read_image
+from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, load_target_face, read_image
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
 
 

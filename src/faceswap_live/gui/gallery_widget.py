@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceswap_live.gallery import GalleryEntry
-from faceswap_live.stages.capture import IMAGE_SUFFIXES
+from faceswap_live.inputs.capture import IMAGE_SUFFIXES
 
 NO_TARGET = ""
 NOTE_ROLE = Qt.ItemDataRole.UserRole + 1

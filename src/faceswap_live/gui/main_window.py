@@ -17,7 +17,6 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from faceswap_live.config import AppConfig, data_dir, default_config_path
-from faceswap_live.engine.runner import PipelineRunner
 from faceswap_live.gallery import TargetGallery
 from faceswap_live.gui.cameras import list_cameras
 from faceswap_live.gui.dialog_host import DialogHost
@@ -33,8 +32,9 @@ from faceswap_live.gui.settings_panel import SettingsPanel
 from faceswap_live.gui.window_actions import SHORTCUTS, WindowActions
 from faceswap_live.gui.window_state import WindowState, fit_to_screen
 from faceswap_live.gui.workers import BackgroundJobs
+from faceswap_live.inputs.capture import IMAGE_SUFFIXES, FrameSource
 from faceswap_live.models.store import ModelStore
-from faceswap_live.stages.capture import IMAGE_SUFFIXES, FrameSource
+from faceswap_live.runtime.runner import PipelineRunner
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceswap_live.engine.runner import EngineFallbackError
 from faceswap_live.errors import ModelError
+from faceswap_live.runtime.runner import EngineFallbackError
 
 DOWNLOAD_HINT = "Use “Download model…” in the Engine box of the side panel to get it."
 _CLI_FETCH = re.compile(r"[^\n]*faceswap-live models fetch[^\n]*")

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from faceswap_live.engines.registry import LANDMARK_MODEL, find_engine
 from faceswap_live.gui.dialog_host import DialogHost
 from faceswap_live.gui.dialogs import LicenceDialog
 from faceswap_live.gui.preview import PreviewWidget
@@ -19,7 +20,6 @@ from faceswap_live.gui.settings_panel import SettingsPanel
 from faceswap_live.gui.workers import BackgroundJobs
 from faceswap_live.models.store import ModelStore
 
-ONNX_MODELS = ("inswapper_128", "arcface_w600k_r50")
 LANDMARK_MODEL = "face_landmarker"
 
 
@@ -97,16 +97,22 @@ class ModelController(QObject):
     def refresh_state(self, engine: str) -> None:
         """Show whether the chosen engine's model files are there (checked in the background)."""
         self._engine = engine
-        if engine != "onnx":
-            self._panel.set_model_state("Built-in engine: runs on the CPU, no download needed.")
+        if not self._engine_models():
+            self._panel.set_model_state(
+                f"{find_engine(engine).short_label} engine: runs on the CPU, no download needed."
+            )
             return
         self._panel.set_model_state("Checking the model files…")
         store = self.store
 
         def check() -> dict[str, str]:
-            return {name: str(store.status(name)) for name in ONNX_MODELS}
+            return {name: str(store.status(name)) for name in self._engine_models()}
 
         self._jobs.submit(check, self._show_state, self.error.emit)
+
+    def _engine_models(self) -> tuple[str, ...]:
+        """The chosen engine's own model files (the landmark model is fetched on its own at start)."""
+        return tuple(name for name in find_engine(self._engine).model_names if name != LANDMARK_MODEL)
 
     def _show_state(self, states: dict[str, str]) -> None:
         store = self.store
@@ -115,7 +121,7 @@ class ModelController(QObject):
             entry = store.entry(name)
             colour = "#6fdc8c" if state == "present" else "#ff9b5e"
             lines.append(f"{entry.description}: <span style='color:{colour}'>{state}</span>")
-        licence = store.entry(ONNX_MODELS[0])
+        licence = store.entry(self._engine_models()[0])
         lines.append(f"<small>Licence: {licence.licence}</small>")
         missing = any(state != "present" for state in states.values())
         self._panel.set_model_state("<br>".join(lines), can_download=missing)
@@ -125,16 +131,16 @@ class ModelController(QObject):
     def download(self) -> None:
         """Show the licence; once accepted, download the neural engine's models with progress in the panel."""
         store = self.store
-        entry = store.entry(ONNX_MODELS[0])
-        total = sum(store.entry(name).size_bytes or 0 for name in ONNX_MODELS)
+        entry = store.entry(self._engine_models()[0])
+        total = sum(store.entry(name).size_bytes or 0 for name in self._engine_models())
         dialog = LicenceDialog(
             entry.description, entry.licence, entry.licence_url, f"{total / 1e6:.0f} MB", self._window
         )
 
         def download(progress: Callable[[int, int], None]) -> dict[str, str]:
-            for name in ONNX_MODELS:
+            for name in self._engine_models():
                 store.fetch(name, accept_licence=True, progress=progress)
-            return {name: str(store.status(name)) for name in ONNX_MODELS}
+            return {name: str(store.status(name)) for name in self._engine_models()}
 
         def progress(done_bytes: int, total_bytes: int) -> None:
             self._panel.set_model_state("Downloading…", progress=(done_bytes, total_bytes))

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from faceswap_live.config import AppConfig, OutputConfig
-from faceswap_live.engine.runner import PipelineRunner, ResultSink
 from faceswap_live.errors import FaceswapError, VirtualCameraError
-from faceswap_live.stages.recorder import RecordingSink
-from faceswap_live.stages.stream import MjpegStreamSink
+from faceswap_live.outputs.mjpeg_stream import MjpegStreamSink
+from faceswap_live.outputs.recorder import RecordingSink
+from faceswap_live.runtime.runner import PipelineRunner, ResultSink
 
 if TYPE_CHECKING:
-    from faceswap_live.stages.outputs import VirtualCameraSink
+    from faceswap_live.outputs.virtual_camera import VirtualCameraSink
 
 HEALTH_INTERVAL_MS = 250
 
@@ -120,7 +120,7 @@ class OutputController(QObject):
     def set_virtual_camera(self, enabled: bool) -> None:
         """Open or close the virtual camera; a missing driver is explained once and the switch stays off."""
         if enabled and self.virtual_camera is None:
-            from faceswap_live.stages.outputs import VirtualCameraSink  # pyvirtualcam loads only when asked for
+            from faceswap_live.outputs.virtual_camera import VirtualCameraSink  # pyvirtualcam loads only when asked for
 
             capture, output = self._config.capture, self._config.output
             try:

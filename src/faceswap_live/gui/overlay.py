@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPolygonF, QTransform
 
 from faceswap_live.profiling import ProfileSnapshot, StageSummary
-from faceswap_live.stages.blend import FACE_OVAL
+from faceswap_live.stages.mesh_topology import FACE_OVAL
 from faceswap_live.types import FaceLandmarks
 
 STAGE_ORDER = ("capture_wait", "low_light", "landmarks", "smooth", "align", "swap", "blend", "mark", "output")

@@ -11,19 +11,20 @@ import time
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
-from faceswap_live.engine.runner import PASS_THROUGH, EngineFallbackError
+from faceswap_live.engines.registry import find_engine
 from faceswap_live.gui.gallery_actions import GalleryActions
 from faceswap_live.gui.gallery_widget import NO_TARGET
 from faceswap_live.gui.overlay import OverlayStats
 from faceswap_live.gui.preview import PreviewWidget
 from faceswap_live.gui.run_controller import RunController
 from faceswap_live.gui.settings_panel import SettingsPanel
+from faceswap_live.runtime.runner import PASS_THROUGH, EngineFallbackError
 
 PREVIEW_INTERVAL_MS = 16
 STATS_INTERVAL_MS = 250
 NO_FACE_BANNER_S = 1.0
 """After this long without a swapped face, the preview says that viewers see the real face."""
-ENGINE_LABELS = {"mesh": "Built-in", "onnx": "ONNX model", PASS_THROUGH: "none: frames pass through unchanged"}
+PASS_THROUGH_LABEL = "none: frames pass through unchanged"
 
 
 class PreviewFeed(QObject):
@@ -142,11 +143,11 @@ class PreviewFeed(QObject):
             self._panel.set_engine_in_use("Starting…", differs=False)
             return
         chosen = self._run.config.swap.engine
-        label = ENGINE_LABELS.get(engine, engine)
+        label = PASS_THROUGH_LABEL if engine == PASS_THROUGH else find_engine(engine).short_label
         if engine == chosen:
             self._panel.set_engine_in_use(f"In use: {label}", differs=False)
         else:
             self._panel.set_engine_in_use(
-                f"In use: {label} (the {ENGINE_LABELS.get(chosen, chosen)} engine could not start, see Messages)",
+                f"In use: {label} (the {find_engine(chosen).short_label} engine could not start, see Messages)",
                 differs=True,
             )

@@ -13,12 +13,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from faceswap_live.config import AppConfig, load_config, replace, save_config
-from faceswap_live.engine.runner import PASS_THROUGH, OutputFailedError, PipelineRunner
 from faceswap_live.errors import ConfigError, FaceswapError
 from faceswap_live.gui.model_controller import LazyModelStore
 from faceswap_live.gui.output_controller import OutputController
+from faceswap_live.inputs.capture import FrameSource, open_frame_source
 from faceswap_live.models.store import ModelStore
-from faceswap_live.stages.capture import FrameSource, open_frame_source
+from faceswap_live.runtime.runner import PASS_THROUGH, OutputFailedError, PipelineRunner
 from faceswap_live.types import TargetFace
 
 CLOSE_TIMEOUT_S = 0.9

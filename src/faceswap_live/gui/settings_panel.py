@@ -27,14 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from faceswap_live.config import AppConfig, OutputConfig, replace
+from faceswap_live.engines.registry import ENGINE_CHOICES as ENGINES
 from faceswap_live.gui.output_panel import OutputPanel, find_data
 
 RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
 FRAME_RATES = (15.0, 24.0, 30.0, 60.0)
-ENGINES = (
-    ("mesh", "Built-in (CPU, follows expressions)"),
-    ("onnx", "ONNX model (inswapper, GPU)"),
-)
 VIDEO_FILE_ITEM = "__video_file__"
 NO_CAMERA_ITEM = "__no_camera__"
 MAX_FACES = 8

@@ -8,14 +8,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from faceswap_live.stages import mesh_topology as mesh
 from faceswap_live.types import Affine2x3, AlignedFace, BgrImage, Points2D, Points3D
-
-# MediaPipe mesh indices. "Left" is image-left for a face looking at the camera (the person's right side).
-LEFT_EYE_CORNERS: Final = (33, 133)
-RIGHT_EYE_CORNERS: Final = (362, 263)
-NOSE_TIP: Final = 1
-LEFT_MOUTH_CORNER: Final = 61
-RIGHT_MOUTH_CORNER: Final = 291
 
 # ArcFace 5-point template for a 112 px crop (eyes, nose tip, mouth corners; image-left first).
 ARCFACE_112: Final = np.array(
@@ -27,18 +21,19 @@ TEMPLATE_NAMES: Final = ("arcface", "inswapper")
 
 
 def keypoints_from_mesh(points_px: Points3D) -> Points2D:
-    """5×2 ArcFace-order keypoints from a 478×3 MediaPipe mesh, in the mesh's pixel space.
+    """5×2 ArcFace-order keypoints from a 478×3 MediaPipe mesh, in the mesh's pixel space: the person's right eye
+    (on the image's left), left eye, nose tip, right mouth corner, left mouth corner.
 
     Eye centres are the midpoints of the eye corners rather than the irises, so gaze does not move the alignment.
     """
     points = points_px[:, :2]
     return np.stack(
         [
-            points[list(LEFT_EYE_CORNERS)].mean(axis=0),
-            points[list(RIGHT_EYE_CORNERS)].mean(axis=0),
-            points[NOSE_TIP],
-            points[LEFT_MOUTH_CORNER],
-            points[RIGHT_MOUTH_CORNER],
+            points[list(mesh.RIGHT_EYE_CORNERS)].mean(axis=0),
+            points[list(mesh.LEFT_EYE_CORNERS)].mean(axis=0),
+            points[mesh.NOSE_TIP],
+            points[mesh.MOUTH_CORNERS[0]],
+            points[mesh.MOUTH_CORNERS[1]],
         ]
     ).astype(np.float32)
 

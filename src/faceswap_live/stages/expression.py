@@ -39,7 +39,6 @@ from faceswap_live.stages.align import umeyama
 from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS
 
 BASIS_PATH: Final = Path(__file__).with_name("expression_basis.npz")
-MESH_POINT_COUNT: Final = 468
 NEUTRAL_FOLLOW_RATE: Final = 0.03
 """Share of each frame's neutral-face estimate taken into the user's running neutral face (a time constant of about
 30 frames: a second at webcam rates); high enough to settle quickly, low enough to average out landmark noise."""

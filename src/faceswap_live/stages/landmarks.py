@@ -21,7 +21,6 @@ from faceswap_live.types import BgrImage, Points3D
 
 logger = logging.getLogger(__name__)
 
-MESH_POINT_COUNT = 478
 _NATIVE_LOG_LINE = re.compile(r"^([IW]\d{4} |WARNING: Logging before InitGoogle|INFO: Created TensorFlow Lite)")
 """MediaPipe's (glog/absl/TFLite) informational lines, written straight to file descriptor 2 by native code."""
 

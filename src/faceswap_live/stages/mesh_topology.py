@@ -1,4 +1,11 @@
-"""Topology of MediaPipe's 478-point face mesh: triangles and the ordered contours of face, lips and eyes.
+"""MediaPipe's face mesh by name: point counts, triangles and the ordered contours of face, lips and eyes.
+
+The one place that names mesh points; every other module takes its indices and counts from here. The landmarker
+returns LANDMARK_COUNT = 478 points per face: MESH_POINT_COUNT = 468 surface points (0..467, which the triangles cover)
+followed by IRIS_POINT_COUNT = 10 iris points (468..477, centre and four rim points per eye).
+
+Left and right are the person's own: for a face looking at the camera, the person's right eye (RIGHT_EYE...) is on
+the image's left. Lists of points along a contour run from the image's left to its right.
 
 TESSELATION_TRIANGLES is MediaPipe's own triangulation of the canonical face mesh (852 triangles over points
 0..467). It was extracted once at development time from
@@ -18,6 +25,13 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+
+MESH_POINT_COUNT: Final = 468
+"""Surface points of the mesh (0..467): the tesselation, the contours and the engines' warps use these."""
+IRIS_POINT_COUNT: Final = 10
+"""Iris points after the surface (468..477): not part of the surface, no triangle uses them."""
+LANDMARK_COUNT: Final = MESH_POINT_COUNT + IRIS_POINT_COUNT
+"""Points per face from the landmarker (478): surface then iris."""
 
 FRONT_FACING_SIGN: Final = -1.0
 """Sign of a triangle's signed area (x right, y down) when the face looks at the camera."""
@@ -173,13 +187,14 @@ MIDDLE_LIP_LOWER: Final = (
     (62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292),
     (76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306),
 )
-# "Right"/"left" are the person's own: the right eye is on the image's left for a face looking at the camera.
 RIGHT_EYE_UPPER: Final = (33, 246, 161, 160, 159, 158, 157, 173, 133)
 RIGHT_EYE_LOWER: Final = (33, 7, 163, 144, 145, 153, 154, 155, 133)
 LEFT_EYE_UPPER: Final = (362, 398, 384, 385, 386, 387, 388, 466, 263)
 LEFT_EYE_LOWER: Final = (362, 382, 381, 380, 374, 373, 390, 249, 263)
 
-# Single points used to measure the face: lip centres, lid centres, eye corners, cheek edges, brow top, chin.
+# Single points used to align and measure the face: nose tip, lip centres, lid centres, eye corners, cheek edges,
+# brow top, chin. Pairs list the point on the image's left first.
+NOSE_TIP: Final = 1
 UPPER_LIP_CENTRE: Final = 13
 LOWER_LIP_CENTRE: Final = 14
 MOUTH_CORNERS: Final = (61, 291)
@@ -233,7 +248,7 @@ EYE_FILL_TRIANGLES: Final[npt.NDArray[np.int32]] = np.concatenate(
 )
 
 
-def ring_distance(seeds: tuple[int, ...], point_count: int = 468) -> npt.NDArray[np.int32]:
+def ring_distance(seeds: tuple[int, ...], point_count: int = MESH_POINT_COUNT) -> npt.NDArray[np.int32]:
     """Edge hops over the tesselation from each of the first point_count points to the nearest seed point.
 
     Returns point_count int32 (0 on the seeds; a large value where no seed is reachable). Used to fade a per-point

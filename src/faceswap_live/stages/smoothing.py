@@ -12,8 +12,8 @@ import numpy.typing as npt
 
 from faceswap_live.config import SmoothingConfig
 from faceswap_live.stages.align import keypoints_from_mesh, umeyama
-from faceswap_live.stages.landmarks import MESH_POINT_COUNT, DetectedFace
-from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS, LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS
+from faceswap_live.stages.landmarks import DetectedFace
+from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS, LANDMARK_COUNT, LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS
 from faceswap_live.types import BgrImage, Box, FaceLandmarks
 
 POSE_POINTS: Final = IDENTITY_FIT_POINTS
@@ -79,8 +79,8 @@ class PoseExpressionSmoother:
         self._pose = OneEuroFilter(config.min_cutoff_hz, config.beta, config.derivative_cutoff_hz)
         # Points that hardly move with expression keep the strong filter within the head frame as well: their
         # movement there is noise.
-        min_cutoff_hz = np.full((MESH_POINT_COUNT, 1), config.expression_min_cutoff_hz)
-        beta = np.full((MESH_POINT_COUNT, 1), config.expression_beta)
+        min_cutoff_hz = np.full((LANDMARK_COUNT, 1), config.expression_min_cutoff_hz)
+        beta = np.full((LANDMARK_COUNT, 1), config.expression_beta)
         min_cutoff_hz[list(POSE_POINTS)], beta[list(POSE_POINTS)] = config.min_cutoff_hz, config.beta
         self._expression = OneEuroFilter(min_cutoff_hz, beta, EXPRESSION_DERIVATIVE_CUTOFF_HZ)
         self._reference_xy: npt.NDArray[np.float64] | None = None

@@ -1,11 +1,6 @@
-"""Outputs for swapped frames: the virtual camera (pyvirtualcam), and the factory for every sink.
+"""The virtual camera output (pyvirtualcam): call apps and OBS see the swapped frames as a webcam.
 
-Every sink follows one rule: `send()` is called on the processing thread once per frame and never blocks. It hands the
-frame to the sink's own thread through a latest-wins slot (virtual camera, stream) or a bounded queue (recorder), so a
-slow consumer never delays the preview or another output.
-
-This is the only module that imports pyvirtualcam. The MJPEG stream lives in stages/stream.py, the recorder in
-stages/recorder.py.
+This is the only module that imports pyvirtualcam.
 """
 
 from __future__ import annotations
@@ -13,60 +8,19 @@ from __future__ import annotations
 import logging
 import platform
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pyvirtualcam
 
-from faceswap_live.config import AppConfig
-from faceswap_live.engine.slot import LatestSlot
-from faceswap_live.errors import FaceswapError, VirtualCameraError
+from faceswap_live.errors import VirtualCameraError
+from faceswap_live.outputs.base import JOIN_TIMEOUT_S, OutputSink, fit_frame
+from faceswap_live.runtime.slot import LatestSlot
 from faceswap_live.types import BgrImage, FrameResult
 
 logger = logging.getLogger(__name__)
 
 LINUX_MODPROBE_COMMAND = 'sudo modprobe v4l2loopback devices=1 video_nr=10 card_label="faceswap-live" exclusive_caps=1'
-JOIN_TIMEOUT_S = 2.0
-
-
-class OutputSink(ABC):
-    """A destination for processed frames (virtual camera, stream, recording)."""
-
-    name: str
-
-    @abstractmethod
-    def send(self, result: FrameResult) -> None:
-        """Hand over one processed frame. Processing thread; never blocks; sends result.output_bgr untouched."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Finish (flush, finalise files), join the sink's threads with a timeout. Idempotent; any thread."""
-
-    @abstractmethod
-    def status(self) -> str:
-        """One line for the UI and logs, e.g. "Virtual camera: /dev/video10 (v4l2loopback) 640x480@30"."""
-
-
-def fit_frame(image_bgr: BgrImage, width: int, height: int) -> BgrImage:
-    """Scale an H×W×3 uint8 BGR image to width×height, keeping its aspect ratio with black bars (letterbox).
-
-    Returns a C-contiguous height×width×3 uint8 BGR array (the input itself when it already has that size).
-    """
-    source_height, source_width = image_bgr.shape[:2]
-    if (source_width, source_height) == (width, height):
-        return np.ascontiguousarray(image_bgr)
-    scale = min(width / source_width, height / source_height)
-    scaled_width = max(1, min(width, round(source_width * scale)))
-    scaled_height = max(1, min(height, round(source_height * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    scaled = cv2.resize(image_bgr, (scaled_width, scaled_height), interpolation=interpolation)
-    canvas = np.zeros((height, width, 3), dtype=np.uint8)
-    x0, y0 = (width - scaled_width) // 2, (height - scaled_height) // 2
-    canvas[y0 : y0 + scaled_height, x0 : x0 + scaled_width] = scaled
-    return canvas
 
 
 def virtual_camera_fix(system: str) -> str:
@@ -194,47 +148,3 @@ def _open_camera(
     raise VirtualCameraError(
         f"The virtual camera{wanted} could not be opened ({details.strip()}).\n" + virtual_camera_fix(platform.system())
     )
-
-
-def open_sinks(config: AppConfig, on_error: Callable[[FaceswapError], None] | None = None) -> list[OutputSink]:
-    """Open the outputs config.output asks for, sized like the capture (config.capture width/height/fps).
-
-    An output that cannot open raises its FaceswapError (VirtualCameraError, OutputError), after closing the ones
-    already opened; with `on_error`, the error is passed there instead and the other outputs still open (the app keeps
-    running with the preview).
-    """
-    from faceswap_live.stages.recorder import RecordingSink
-    from faceswap_live.stages.stream import MjpegStreamSink
-
-    output, capture = config.output, config.capture
-    width, height, fps = capture.width, capture.height, capture.fps
-    openers: list[Callable[[], OutputSink]] = []
-    if output.virtual_camera:
-        openers.append(
-            lambda: VirtualCameraSink(
-                output.virtual_camera_width or width,
-                output.virtual_camera_height or height,
-                fps,
-                output.virtual_camera_backend or None,
-                output.virtual_camera_device or None,
-            )
-        )
-    if output.stream:
-        openers.append(lambda: MjpegStreamSink(output.stream_host, output.stream_port, output.stream_quality))
-    if output.record_path:
-        openers.append(
-            lambda: RecordingSink(
-                Path(output.record_path), fps, width, height, audio_device=output.record_audio_device or None
-            )
-        )
-    sinks: list[OutputSink] = []
-    for opener in openers:
-        try:
-            sinks.append(opener())
-        except FaceswapError as error:
-            if on_error is None:
-                for sink in sinks:
-                    sink.close()
-                raise
-            on_error(error)
-    return sinks

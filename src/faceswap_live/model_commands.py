@@ -1,12 +1,14 @@
 """`faceswap-live models list | fetch | verify`: human-readable output and exit codes for the CLI.
 
 Each function prints to stdout (errors to stderr) and returns the process exit code; cli.py does the exiting.
+Which engine needs which model comes from the engine registry.
 """
 
 from __future__ import annotations
 
 import sys
 
+from faceswap_live.engines.registry import ENGINES, engines_needing
 from faceswap_live.errors import ModelError
 from faceswap_live.models.registry import ModelEntry
 from faceswap_live.models.store import ModelStatus, ModelStore, VerifyReport
@@ -33,11 +35,12 @@ def _status_and_path(reports: list[VerifyReport]) -> tuple[str, str]:
 
 
 def list_models(store: ModelStore) -> int:
-    """Print a table of the known models: name, size, licence, status and path. Returns 0."""
-    rows = [("NAME", "SIZE", "LICENCE", "STATUS", "PATH")]
+    """Print a table of the known models: name, size, licence, the engines that need it, status and path. Returns 0."""
+    rows = [("NAME", "SIZE", "LICENCE", "ENGINES", "STATUS", "PATH")]
     for entry in store.registry:
         status, path = _status_and_path(store.verify(entry.name))
-        rows.append((entry.name, _format_megabytes(entry.size_bytes), _licence_label(entry), status, path))
+        engines = ", ".join(engines_needing(entry.name)) or "-"
+        rows.append((entry.name, _format_megabytes(entry.size_bytes), _licence_label(entry), engines, status, path))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
@@ -67,8 +70,8 @@ def fetch_model(store: ModelStore, name: str, accept_licence: bool) -> int:
     return 0
 
 
-REQUIRED_MODELS = frozenset({"face_landmarker"})
-"""Models every command needs; the others serve one engine or the evaluation."""
+REQUIRED_MODELS = frozenset.intersection(*(frozenset(engine.model_names) for engine in ENGINES))
+"""Models every engine needs, so every command; the others serve one engine or the evaluation."""
 
 
 def verify_models(store: ModelStore) -> int:

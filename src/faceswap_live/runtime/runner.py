@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Protocol
 
 from faceswap_live.config import AppConfig
-from faceswap_live.engine.pipeline import ModelLocator, Pipeline
-from faceswap_live.engine.slot import LatestSlot
+from faceswap_live.engines.base import ModelLocator
 from faceswap_live.errors import CameraError, FaceswapError
+from faceswap_live.inputs.capture import FrameSource, open_frame_source
 from faceswap_live.profiling import ProfileSnapshot, RollingProfile, time_stage
-from faceswap_live.stages.capture import FrameSource, open_frame_source
+from faceswap_live.runtime.pipeline import Pipeline
+from faceswap_live.runtime.slot import LatestSlot
 from faceswap_live.types import Frame, FrameResult, TargetFace
 
 logger = logging.getLogger(__name__)

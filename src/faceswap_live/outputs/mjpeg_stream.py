@@ -21,9 +21,9 @@ from typing import Any
 
 import cv2
 
-from faceswap_live.engine.slot import LatestSlot
 from faceswap_live.errors import OutputError
-from faceswap_live.stages.outputs import JOIN_TIMEOUT_S, OutputSink
+from faceswap_live.outputs.base import JOIN_TIMEOUT_S, OutputSink
+from faceswap_live.runtime.slot import LatestSlot
 from faceswap_live.types import BgrImage, FrameResult
 
 logger = logging.getLogger(__name__)

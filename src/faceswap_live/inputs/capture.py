@@ -133,7 +133,7 @@ class ImageSource(FrameSource):
 
     def __init__(self, path: Path, fps: float) -> None:
         from faceswap_live.errors import TargetFaceError
-        from faceswap_live.stages.target import read_image  # local import: target pulls in the landmark stage
+        from faceswap_live.inputs.target_photo import read_image  # local import: target pulls in the landmark stage
 
         try:
             self._image = read_image(path)

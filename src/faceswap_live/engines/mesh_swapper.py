@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
+from faceswap_live.engines.base import SwapEngine
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import umeyama
 from faceswap_live.stages.expression import ExpressionTransfer
@@ -48,6 +49,7 @@ from faceswap_live.stages.mesh_topology import (
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
     LOWER_LIP_CENTRE,
+    MESH_POINT_COUNT,
     MIDDLE_LIP_LOWER,
     MIDDLE_LIP_UPPER,
     MOUTH_FILL_TRIANGLES,
@@ -61,7 +63,6 @@ from faceswap_live.stages.mesh_topology import (
     UPPER_LIP_CENTRE,
     ring_distance,
 )
-from faceswap_live.stages.swap import SwapEngine
 from faceswap_live.types import AlignedFace, BgrImage, Box, FaceLandmarks, SwappedFace, TargetFace
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,6 @@ MESH_TRIANGLES: Final[npt.NDArray[np.int32]] = np.concatenate(
 )
 """Every triangle the engine renders: the face surface plus the mouth and eye openings (K×3 point indices)."""
 
-MESH_POINT_COUNT: Final = 468  # the iris points 468..477 are not part of the surface
 MIN_TRIANGLE_AREA_PX: Final = 1e-3
 BARYCENTRIC_TOLERANCE: Final = 1e-4
 

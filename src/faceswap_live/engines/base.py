@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from faceswap_live.config import SwapConfig
 from faceswap_live.types import AlignedFace, BgrImage, FaceLandmarks, SwappedFace, TargetFace
+
+
+class ModelLocator(Protocol):
+    """Where engines get their model files: the model store, or a stand-in in tests and benchmarks."""
+
+    def fetch(self, name: str, *, accept_licence: bool = False) -> Path: ...
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from av.audio.stream import AudioStream
 from av.container import InputContainer, OutputContainer
 
 from faceswap_live.errors import OutputError
-from faceswap_live.stages.outputs import OutputSink, fit_frame
+from faceswap_live.outputs.base import OutputSink, fit_frame
 from faceswap_live.types import BgrImage, FrameResult
 
 logger = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, fit_similarity_3d
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import keypoints_from_mesh, umeyama
-from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS
-from faceswap_live.stages.swap_mesh import MESH_POINT_COUNT, MeshFaceSwapper, fit_similarity_3d
+from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS, MESH_POINT_COUNT
 from faceswap_live.types import Box, FaceLandmarks, TargetFace
 
 RANDOM_MORPH_FACES: Final = 5

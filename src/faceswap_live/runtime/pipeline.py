@@ -17,10 +17,12 @@ import queue
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from faceswap_live import __version__
 from faceswap_live.config import AppConfig
+from faceswap_live.engines.base import ModelLocator, SwapEngine
+from faceswap_live.engines.registry import BUILT_IN_ENGINE, create_swap_engine
 from faceswap_live.errors import FaceswapError
 from faceswap_live.profiling import time_stage
 from faceswap_live.stages.align import align_face
@@ -29,36 +31,11 @@ from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.low_light import LowLightBoost
 from faceswap_live.stages.marking import OutputMarker
 from faceswap_live.stages.smoothing import FaceTracker, skin_share
-from faceswap_live.stages.swap import SwapEngine
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, FrameResult, SwappedFace, TargetFace
 
 logger = logging.getLogger(__name__)
 
 _NO_CHANGE = object()
-
-
-class ModelLocator(Protocol):
-    def fetch(self, name: str, *, accept_licence: bool = False) -> Path: ...
-
-
-def create_swap_engine(config: AppConfig, store: ModelLocator | None = None) -> SwapEngine:
-    """The engine config.swap.engine names. Raises ModelError when its model files are missing."""
-    if config.swap.engine == "mesh":
-        from faceswap_live.stages.swap_mesh import MeshFaceSwapper
-
-        return MeshFaceSwapper()
-    from faceswap_live.stages.swap_onnx import create_onnx_engine
-
-    return create_onnx_engine(config, store)  # type: ignore[arg-type]
-
-
-def check_engine_models(config: AppConfig, store: ModelLocator | None = None) -> None:
-    """Raise ModelError when the engine config.swap.engine names lacks a model file (nothing is loaded)."""
-    if config.swap.engine == "mesh":
-        return
-    from faceswap_live.stages.swap_onnx import check_onnx_models
-
-    check_onnx_models(config, store)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -110,12 +87,14 @@ class Pipeline:
         try:
             self._engine: SwapEngine = create_swap_engine(config, store)
         except FaceswapError as error:
-            if config.swap.engine == "mesh" or not engine_fallback:
+            if config.swap.engine == BUILT_IN_ENGINE or not engine_fallback:
                 self._detector.close()
                 raise
             # Never a dead preview: swap with the built-in engine and say so (engine_name tells the truth).
             self.engine_problem = error
-            self._config = config = dataclasses.replace(config, swap=dataclasses.replace(config.swap, engine="mesh"))
+            self._config = config = dataclasses.replace(
+                config, swap=dataclasses.replace(config.swap, engine=BUILT_IN_ENGINE)
+            )
             self._engine = create_swap_engine(config, store)
         self._marker = OutputMarker(config.marking, __version__)
         self._target: TargetFace | None = None

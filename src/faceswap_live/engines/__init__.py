@@ -1,0 +1,11 @@
+"""Swap engines: each turns (frame, one tracked face) into the target's face pixels behind one `SwapEngine` interface.
+
+- registry.py: the one list of engines (names, labels, model files, factories) that the command line, the app, the
+  pipeline and `faceswap-live models` read.
+- base.py: the `SwapEngine` interface, the aligned crop an engine asks the pipeline for, and where engines get model
+  files (`ModelLocator`).
+- mesh_swapper.py: the built-in CPU engine that warps the target photo's face mesh onto the user's (with expressions).
+- onnx_swapper.py: the neural engine (an inswapper-class ONNX model on CUDA, TensorRT or the CPU); onnx_setup.py
+  builds it from the [onnx] settings and the model store.
+- morph.py: target faces made from several faces (mixes, faces of no one) for the built-in engine.
+"""
