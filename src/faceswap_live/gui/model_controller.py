@@ -20,8 +20,6 @@ from faceswap_live.gui.settings_panel import SettingsPanel
 from faceswap_live.gui.workers import BackgroundJobs
 from faceswap_live.models.store import ModelStore
 
-LANDMARK_MODEL = "face_landmarker"
-
 
 class LazyModelStore:
     """Creates the ModelStore on first use (its construction reads environment and folders)."""

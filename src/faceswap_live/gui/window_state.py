@@ -8,16 +8,37 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QByteArray, QObject, QTimer
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import QSplitter, QWidget
 
+from faceswap_live.gui.gallery_actions import GalleryActions
 from faceswap_live.gui.gallery_widget import NO_TARGET
+from faceswap_live.gui.preview import PreviewMode, PreviewWidget
+from faceswap_live.gui.run_controller import RunController
+from faceswap_live.gui.window_actions import WindowActions
 
-if TYPE_CHECKING:
-    from faceswap_live.gui.main_window import MainWindow
+
+class SavedWindow(Protocol):
+    """What WindowState reads and sets on the main window (a Protocol, so this module does not import it)."""
+
+    run: RunController
+    faces: GalleryActions
+    preview: PreviewWidget
+    menu_actions: WindowActions
+    overlay_action: QAction
+    mesh_action: QAction
+    mask_action: QAction
+    main_splitter: QSplitter
+
+    def saveGeometry(self) -> QByteArray: ...  # noqa: N802 (Qt's name)
+    def restoreGeometry(self, geometry: QByteArray | bytes | bytearray | memoryview) -> bool: ...  # noqa: N802
+    def set_preview_mode(self, mode: PreviewMode) -> None: ...
+    def set_overlay(self, enabled: bool) -> None: ...
+    def show_error(self, error: object) -> None: ...
+
 
 SAVE_DELAY_MS = 600
 
@@ -35,8 +56,8 @@ def fit_to_screen(window: QWidget) -> None:
 class WindowState(QObject):
     """Saves and restores one window's settings and state; a file that cannot be written is reported, once."""
 
-    def __init__(self, window: MainWindow, path: Path) -> None:
-        super().__init__(window)
+    def __init__(self, window: SavedWindow, path: Path) -> None:
+        super().__init__(window if isinstance(window, QObject) else None)  # dies with the window
         self._window, self.path = window, path
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
