@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -53,6 +54,26 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def faces_dir(shared_dir: Path) -> Path:
     return shared_dir / "data" / "faces"
+
+
+@pytest.fixture(scope="session")
+def video_cut(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, int], Path]:
+    """cut(name, frames): the first frames of a shared video, with its sound, cut once per session (tests/video_cuts.py).
+
+    Tests that check what a whole file goes through (frames kept, sound kept, size and rate) need seconds, not minutes.
+    """
+    from video_cuts import cut_video
+
+    folder = tmp_path_factory.mktemp("video-cuts")
+    made: dict[tuple[str, int], Path] = {}
+
+    def cut(name: str, frames: int) -> Path:
+        if (name, frames) not in made:
+            source = faces_dir / "videos" / name
+            made[name, frames] = cut_video(source, folder / f"{source.stem}-{frames}{source.suffix}", frames)
+        return made[name, frames]
+
+    return cut
 
 
 @pytest.fixture(scope="session")
