@@ -11,6 +11,11 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# MediaPipe imports matplotlib, which builds its font list (seconds) in every new cache folder. Tests give the app
+# throwaway XDG folders, in-process and in subprocesses: matplotlib keeps the user's own cache instead.
+os.environ.setdefault(
+    "MPLCONFIGDIR", str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "matplotlib")
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _FORBIDDEN_SKIPS: list[str] = []

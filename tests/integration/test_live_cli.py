@@ -26,6 +26,10 @@ def _umask() -> int:
     return mask
 
 
+REPORT_EVERY_S = 0.5
+"""How often `live` prints its latency line in these tests (5 s by default)."""
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     stop_signal: signal.Signals, faces_dir: Path, model_mirror_dir: Path, hopper_path: Path, tmp_path: Path
@@ -35,16 +39,19 @@ def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     process = subprocess.Popen(
         [sys.executable, "-m", "faceswap_live", "live",
          "--input", str(faces_dir / "videos" / "v10_p47.mp4"), "--target", str(hopper_path), "--consent",
-         "--stream", "--port", "0", "--record", str(recording)],
+         "--stream", "--port", "0", "--record", str(recording), "--report-every", str(REPORT_EVERY_S)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
     )  # fmt: skip
     lines: list[str] = []
+    frames_reported = 0.0
     try:
         assert process.stdout is not None
-        while not any(line.startswith("Latency") for line in lines):
+        while frames_reported < 45:  # enough reports that the recording holds well over 30 frames
             line = process.stdout.readline()
             assert line, f"live ended early: {''.join(lines)}{process.stderr.read() if process.stderr else ''}"
             lines.append(line)
+            if line.startswith("Latency"):  # "Latency 84 ms at 24.9 fps (…)"
+                frames_reported += float(line.split()[4]) * REPORT_EVERY_S
         url = next(line.split()[1] for line in lines if line.startswith("Stream:"))
         with urllib.request.urlopen(url.replace("stream.mjpg", "snapshot.jpg"), timeout=5) as response:
             snapshot = cv2.imdecode(np.frombuffer(response.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
@@ -87,14 +94,15 @@ def test_live_with_a_duration_stops_by_itself_and_keeps_a_recording_of_that_leng
     assert 1.0 < frames[-1] - frames[0] < 3.0
 
 
-def test_live_rejects_a_duration_that_is_not_positive(hopper_path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("option", ["--duration", "--report-every"])
+def test_live_rejects_seconds_that_are_not_positive(hopper_path: Path, tmp_path: Path, option: str) -> None:
     finished = subprocess.run(
         [sys.executable, "-m", "faceswap_live", "live", "--target", str(hopper_path), "--consent",
-         "--record", str(tmp_path / "never.mp4"), "--duration", "0"],
+         "--record", str(tmp_path / "never.mp4"), option, "0"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert finished.returncode == 1
-    assert finished.stderr.strip() == "error: --duration takes a positive number of seconds, not 0."
+    assert finished.stderr.strip() == f"error: {option} takes a positive number of seconds, not 0."
     assert not (tmp_path / "never.mp4").exists()
 
 
