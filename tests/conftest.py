@@ -63,7 +63,7 @@ def faces_dir(shared_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def video_cut(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, int], Path]:
-    """cut(name, frames): the first frames of a shared video, with its sound, cut once per session (tests/video_cuts.py).
+    """cut(name, frames): the first frames of a shared video and their sound, cut once a session (tests/video_cuts.py).
 
     Tests that check what a whole file goes through (frames kept, sound kept, size and rate) need seconds, not minutes.
     """
