@@ -81,27 +81,45 @@ def video_cut(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Call
     return cut
 
 
+def _mirror_dir() -> Path:
+    return Path(os.environ.get("FACESWAP_LIVE_MODEL_MIRROR") or _shared_root() / "models")
+
+
 @pytest.fixture(scope="session")
-def model_mirror_dir() -> Path:
-    """The local model mirror (FACESWAP_LIVE_MODEL_MIRROR, else ../shared/models)."""
-    mirror = Path(os.environ.get("FACESWAP_LIVE_MODEL_MIRROR", _shared_root() / "models"))
+def shared_model_mirror() -> Path:
+    """The local model mirror itself (FACESWAP_LIVE_MODEL_MIRROR, else ../shared/models), for tests about the mirror."""
+    mirror = _mirror_dir()
     if not (mirror / "face_landmarker.task").is_file():
         _missing(f"model mirror with face_landmarker.task not found at {mirror}")
     return mirror
 
 
 @pytest.fixture(scope="session")
-def landmark_model_path(model_mirror_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real MediaPipe model, located and verified through the model store (mirror only, no network)."""
+def landmark_model_path() -> Path:
+    """The real MediaPipe model, found and verified by the app's model store, as the app gets it.
+
+    From the local mirror (FACESWAP_LIVE_MODEL_MIRROR, else ../shared/models) when it is there, else downloaded once
+    into a cache folder (`<XDG_CACHE_HOME or ~/.cache>/faceswap-live-tests/models`) and reused from there.
+    """
+    from faceswap_live.errors import ModelError
     from faceswap_live.models.store import ModelStore
 
+    mirror = _mirror_dir()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "faceswap-live-tests" / "models"
     store = ModelStore(
-        user_dir=tmp_path_factory.mktemp("user-models"),
-        project_dir=None,
-        mirror_dir=model_mirror_dir,
-        show_progress=False,
+        user_dir=cache, project_dir=None, mirror_dir=mirror if mirror.is_dir() else None, show_progress=False
     )
-    return store.fetch("face_landmarker")
+    try:
+        return store.fetch("face_landmarker")
+    except ModelError as error:
+        _missing(f"face_landmarker.task is not in {mirror} and could not be downloaded: {error}")
+        raise  # not reached: _missing skips or fails
+
+
+@pytest.fixture(scope="session")
+def model_mirror_dir(landmark_model_path: Path) -> Path:
+    """A folder holding the landmark model, for FACESWAP_LIVE_MODEL_MIRROR in the app under test (mirror or cache)."""
+    return landmark_model_path.parent
 
 
 @pytest.fixture(scope="session")
