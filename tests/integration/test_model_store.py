@@ -323,7 +323,9 @@ def test_copies_are_preferred_user_then_project_then_mirror(tmp_path: Path) -> N
     assert all(report.ok for report in store.verify("tiny_model"))
 
 
-def test_the_real_landmark_model_comes_from_the_mirror_without_network(tmp_path: Path, shared_model_mirror: Path) -> None:
+def test_the_real_landmark_model_comes_from_the_mirror_without_network(
+    tmp_path: Path, shared_model_mirror: Path
+) -> None:
     store = ModelStore(
         user_dir=tmp_path / "user",
         project_dir=tmp_path / "project",
