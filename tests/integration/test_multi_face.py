@@ -35,7 +35,7 @@ def _config(max_faces: int = 2) -> AppConfig:
 def test_crossing_faces_keep_their_people_and_their_targets(
     landmark_model_path: Path,
     faces_dir: Path,
-    shared_dir: Path,
+    face_recogniser: FaceRecogniser,
     astronaut_bgr: np.ndarray,
     hopper_bgr: np.ndarray,
     monkeypatch: pytest.MonkeyPatch,
@@ -52,8 +52,7 @@ def test_crossing_faces_keep_their_people_and_their_targets(
         original_blend(frame_bgr, swapped, face, settings)
 
     monkeypatch.setattr(pipeline_module, "blend_face", recording_blend)
-    recogniser = FaceRecogniser(shared_dir / "models" / "eval")
-    target_embeddings = [recogniser.embed(target.image_bgr) for target in targets]
+    target_embeddings = [face_recogniser.embed(target.image_bgr) for target in targets]
     assert all(embedding is not None for embedding in target_embeddings)
 
     pipeline = Pipeline(_config(), landmark_model_path)
@@ -81,7 +80,7 @@ def test_crossing_faces_keep_their_people_and_their_targets(
                 if index % JUDGE_EVERY:
                     continue
                 sampled += 1
-                embedding = recogniser.embed(result.output_bgr, near=region)
+                embedding = face_recogniser.embed(result.output_bgr, near=region)
                 if embedding is not None:
                     distances = [face_distance(embedding, other) for other in target_embeddings]  # type: ignore[arg-type]
                     judged += 1
