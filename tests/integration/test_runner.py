@@ -263,10 +263,14 @@ def test_a_pipeline_that_cannot_start_passes_frames_through(hopper_bgr: np.ndarr
 
 
 class SlowMissingModelStore:
-    """A model store whose neural model takes a while to (fail to) load, as a big model on a slow disk would."""
+    """A model store whose neural model takes a while to (fail to) load, as a big model on a slow disk would: until
+    `loaded` is set."""
+
+    def __init__(self) -> None:
+        self.loaded = threading.Event()
 
     def fetch(self, name: str, *, accept_licence: bool = False) -> Path:
-        time.sleep(1.5)
+        self.loaded.wait(timeout=10)
         raise ModelError(f"{name} is not downloaded.")
 
 
@@ -275,10 +279,11 @@ def test_switching_source_while_the_pipeline_loads_keeps_one_processing_thread(
 ) -> None:
     cameras = {"0": StillCamera(hopper_bgr, "camera 0"), "1": StillCamera(astronaut_bgr, "camera 1")}
     config = AppConfig(swap=SwapConfig(engine="onnx"))
+    store = SlowMissingModelStore()
     runner = PipelineRunner(
         config,
         landmark_model_path,
-        store=SlowMissingModelStore(),
+        store=store,
         on_error=lambda _error: None,
         open_source=lambda config: cameras[config.capture.source],
     )
@@ -288,7 +293,8 @@ def test_switching_source_while_the_pipeline_loads_keeps_one_processing_thread(
         for source in ("1", "0", "1"):  # while the engine is still loading
             runner.update_config(dataclasses.replace(config, capture=CaptureConfig(source=source)))
             alive_counts.append(runner.processing_threads_alive)
-        runner.stop(timeout_s=0.1)  # cannot stop within 0.1 s: the model is still loading
+        assert not runner.stop(timeout_s=0.1)  # cannot stop within 0.1 s: the model is still loading
+        store.loaded.set()
         runner.start()  # waits for the old thread instead of starting a second one
         alive_counts.append(runner.processing_threads_alive)
         assert _wait_for(lambda: runner.latest_result() is not None)
