@@ -56,17 +56,18 @@ def _swap_command(target: Path, source: Path, output: Path, *extra: str) -> list
 
 
 def test_two_swaps_to_one_output_leave_one_complete_signed_file(
-    short_clip: Path, hopper_path: Path, tmp_path: Path
+    video_cut: Callable[[str, int], Path], hopper_path: Path, tmp_path: Path
 ) -> None:
+    clip = video_cut("v10_p47.mp4", 30)
     output = tmp_path / "out" / "swapped.mp4"
     output.parent.mkdir()
     runs = [
-        subprocess.Popen(_swap_command(hopper_path, short_clip, output, "--overwrite"), stderr=subprocess.PIPE)
+        subprocess.Popen(_swap_command(hopper_path, clip, output, "--overwrite"), stderr=subprocess.PIPE)
         for _ in range(2)
     ]
     for run in runs:
         assert run.wait(300) == 0, run.stderr.read() if run.stderr else ""
-    assert _frames(output) == 60  # one run's whole file, not a mix of two
+    assert _frames(output) == 30  # one run's whole file, not a mix of two
     assert [path.name for path in output.parent.iterdir()] == ["swapped.mp4"]  # no temporary left
     _assert_signed(output)
 
@@ -217,7 +218,7 @@ def test_live_piped_into_head_neither_crashes_nor_stops_recording(
         if line.startswith("Latency"):  # "Latency 84 ms at 24.9 fps (…)"
             frames_reported += float(line.split()[4]) * REPORT_EVERY_S
     run.stdout.close()
-    time.sleep(4 * REPORT_EVERY_S)  # the session goes on while the next status lines meet the closed pipe
+    time.sleep(3 * REPORT_EVERY_S)  # the session goes on while the next status lines meet the closed pipe
     run.send_signal(signal.SIGINT)
     err = run.stderr.read() if run.stderr else ""
     assert run.wait(60) == 0, err

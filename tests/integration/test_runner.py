@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import AppConfig, CaptureConfig, SwapConfig
+from faceswap_live.engine import runner as runner_module
 from faceswap_live.engine.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
 from faceswap_live.errors import CameraError, FaceswapError, ModelError
 from faceswap_live.stages.capture import FrameSource, open_frame_source
@@ -85,8 +86,9 @@ class UnpluggedCamera(FrameSource):
 
 
 def test_a_camera_unplugged_mid_stream_is_reported_and_reconnected(
-    landmark_model_path: Path, hopper_bgr: np.ndarray
+    landmark_model_path: Path, hopper_bgr: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(runner_module, "RECONNECT_INTERVAL_S", 0.2)  # a second between tries in the app
     errors: list[FaceswapError] = []
     openings = []
 
