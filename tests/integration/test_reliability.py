@@ -195,7 +195,7 @@ def test_a_busy_stream_port_is_an_error_even_with_another_output(
 def test_recording_alone_on_a_full_disk_stops_with_a_non_zero_exit(
     short_clip: Path, hopper_path: Path, tmp_path: Path
 ) -> None:
-    run = _live(short_clip, hopper_path, "--record", str(tmp_path / "r.mp4"), limit_file_bytes=400_000)
+    run = _live(short_clip, hopper_path, "--record", str(tmp_path / "r.mp4"), limit_file_bytes=60_000)
     try:
         out, err = run.communicate(timeout=120)  # stops by itself: its only output has failed
     finally:
