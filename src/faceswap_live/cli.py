@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live.add_argument("--overwrite", action="store_true", help="replace the recording file if it exists")
     live.add_argument("--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds")
+    live.add_argument(
+        "--report-every",
+        type=float,
+        metavar="SECONDS",
+        default=5.0,
+        help="print the latency line this often (default 5)",
+    )
     live.add_argument("--width", type=int, help="capture and output width (default 640)")
     live.add_argument("--height", type=int, help="capture and output height (default 480)")
     live.add_argument("--fps", type=float, help="capture and output frame rate (default 30)")
@@ -449,6 +456,8 @@ def _run_live(args: argparse.Namespace) -> int:
         raise FaceswapError(f"Input {args.input} does not exist.")
     if args.duration is not None and args.duration <= 0:
         raise FaceswapError(f"--duration takes a positive number of seconds, not {args.duration:g}.")
+    if args.report_every <= 0:
+        raise FaceswapError(f"--report-every takes a positive number of seconds, not {args.report_every:g}.")
     config = _live_config(args)
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
@@ -465,7 +474,14 @@ def _run_live(args: argparse.Namespace) -> int:
     previous = {number: signal.signal(number, request_stop) for number in numbers}
     try:
         return run_live(
-            config, landmark_model, target, stop, _print_while_stdout_lasts, store=store, duration_s=args.duration
+            config,
+            landmark_model,
+            target,
+            stop,
+            _print_while_stdout_lasts,
+            store=store,
+            status_interval_s=args.report_every,
+            duration_s=args.duration,
         )
     finally:
         for number, handler in previous.items():

@@ -11,7 +11,6 @@ the real face.
 from __future__ import annotations
 
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -116,11 +115,15 @@ def test_a_failing_output_is_closed_and_reported_while_the_stream_and_preview_go
 
 
 class _SlowModelStore(ModelStore):
-    """The real model store on a slow disk: finding that the neural model is missing takes a while."""
+    """The real model store on a slow disk: finding that the neural model is missing lasts until `loaded` is set."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.loaded = threading.Event()
 
     def fetch(self, name: str, *, accept_licence: bool = False, progress: Any = None) -> Path:
         if name != "face_landmarker":
-            time.sleep(1.5)
+            self.loaded.wait(timeout=10)
         return super().fetch(name, accept_licence=accept_licence, progress=progress)
 
 
@@ -134,12 +137,14 @@ def test_switching_the_source_while_the_engine_loads_keeps_one_processing_thread
 ) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # an empty model folder: no neural model
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    window = make_window(hopper_clip, engine="onnx", model_store=_SlowModelStore(show_progress=False))
+    store = _SlowModelStore(show_progress=False)
+    window = make_window(hopper_clip, engine="onnx", model_store=store)
     counts = []
     for source in (astronaut_clip, hopper_clip, astronaut_clip):  # the engine is still loading
         window.run.use_source(str(source))
         counts.append(window.runner.processing_threads_alive)  # type: ignore[union-attr]
         counts.append([thread.name for thread in threading.enumerate()].count("faceswap-processing"))
+    store.loaded.set()
     _wait_for_new_frames(qtbot, window, 10)
     assert window.runner is not None and "astronaut.mp4" in window.runner.source_description
     counts.append([thread.name for thread in threading.enumerate()].count("faceswap-processing"))

@@ -7,6 +7,7 @@ output image by a fresh MediaPipe landmarker, as `faceswap-live eval` does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,9 +58,17 @@ def _swap(user_bgr: BgrImage, target: TargetFace, model_path: Path) -> tuple[Bgr
     return output, engine.destination_points(face.points_px, SwapConfig(), face.blendshapes, face.track_id + 1)
 
 
-def _scores(image_bgr: BgrImage, model_path: Path) -> dict[str, float]:
-    with FaceLandmarkDetector(model_path, LandmarkConfig(max_faces=1), mode="image", with_blendshapes=True) as reader:
-        found = reader.detect(image_bgr)
+@pytest.fixture(scope="module")
+def expression_reader(landmark_model_path: Path) -> Iterator[FaceLandmarkDetector]:
+    """MediaPipe's blendshape scores of a still picture (one detector for the module: each takes a while to start)."""
+    with FaceLandmarkDetector(
+        landmark_model_path, LandmarkConfig(max_faces=1), mode="image", with_blendshapes=True
+    ) as reader:
+        yield reader
+
+
+def _scores(image_bgr: BgrImage, reader: FaceLandmarkDetector) -> dict[str, float]:
+    found = reader.detect(image_bgr)
     assert found, "the output must still show a face"
     return found[0].blendshapes
 
@@ -76,23 +85,29 @@ def _mouth_width_over_eye_span(points: np.ndarray) -> float:
 
 
 def test_a_neutral_user_with_a_smiling_target_photo_gives_a_face_that_does_not_smile(
-    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
+    hopper_bgr: np.ndarray,
+    astronaut_bgr: np.ndarray,
+    landmark_model_path: Path,
+    expression_reader: FaceLandmarkDetector,
 ) -> None:
     """The astronaut photo smiles (MediaPipe reads ~0.9); Hopper is neutral (~0.01). Drawing the photo's own mesh
     kept the smile on the output (0.7); the photo's expression is taken out, so the output reads neutral."""
     target = _target(astronaut_bgr, landmark_model_path, "astronaut")
     assert _smile(target.landmarks.blendshapes) > 0.7
     output, _ = _swap(hopper_bgr, target, landmark_model_path)
-    assert _smile(_scores(output, landmark_model_path)) < 0.15
+    assert _smile(_scores(output, expression_reader)) < 0.15
 
 
 def test_a_smiling_user_makes_a_neutral_target_smile(
-    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
+    hopper_bgr: np.ndarray,
+    astronaut_bgr: np.ndarray,
+    landmark_model_path: Path,
+    expression_reader: FaceLandmarkDetector,
 ) -> None:
     target = _target(hopper_bgr, landmark_model_path, "hopper")
     assert _smile(target.landmarks.blendshapes) < 0.1
     output, _ = _swap(astronaut_bgr, target, landmark_model_path)
-    assert _smile(_scores(output, landmark_model_path)) > 0.7
+    assert _smile(_scores(output, expression_reader)) > 0.7
 
 
 def test_the_drawn_smile_comes_from_the_expression_basis_not_the_photo(
@@ -129,7 +144,7 @@ def test_a_users_pout_moves_the_drawn_lips(
 
 @pytest.mark.shared_data
 def test_a_real_talking_clip_drives_the_drawn_lips_and_a_smiling_target_stops_smiling(
-    faces_dir: Path, astronaut_bgr: np.ndarray, landmark_model_path: Path
+    faces_dir: Path, astronaut_bgr: np.ndarray, landmark_model_path: Path, expression_reader: FaceLandmarkDetector
 ) -> None:
     """A shared talking clip (a woman who purses and rounds her lips while speaking, never smiling broadly) through
     the real pipeline with the smiling astronaut as the target: the output's pucker follows the source's frame by
@@ -145,7 +160,7 @@ def test_a_real_talking_clip_drives_the_drawn_lips_and_a_smiling_target_stops_sm
             result = pipeline.process(Frame(image_bgr=frame, index=index, captured_at_s=index / fps))
             if index % 2 or not result.swapped:
                 continue
-            source, output = _scores(frame, landmark_model_path), _scores(result.output_bgr, landmark_model_path)
+            source, output = _scores(frame, expression_reader), _scores(result.output_bgr, expression_reader)
             source_pucker.append(source["mouthPucker"])
             output_pucker.append(output["mouthPucker"])
             source_smile.append(_smile(source))

@@ -11,7 +11,7 @@ import pytest
 
 from faceswap_live.config import LandmarkConfig, SmoothingConfig
 from faceswap_live.stages.align import keypoints_from_mesh
-from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.landmarks import DetectedFace, FaceLandmarkDetector
 from faceswap_live.stages.smoothing import POSE_POINTS, FaceTracker
 
 
@@ -105,14 +105,25 @@ def _mouth_opening(meshes: np.ndarray) -> np.ndarray:
     return np.linalg.norm(meshes[:, 13] - meshes[:, 14], axis=1) / np.ptp(meshes[:, :, 1], axis=1)
 
 
-def _nose_track(landmark_model_path: Path, frames: list[np.ndarray], smoothing: SmoothingConfig) -> np.ndarray:
+def _detect(landmark_model_path: Path, frames: list[np.ndarray]) -> list[list[DetectedFace]]:
+    """The detector's faces in each frame of a clip, as the app's video mode sees them (before tracking)."""
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), mode="video") as detector:
+        return [detector.detect(image, index * 33) for index, image in enumerate(frames)]
+
+
+def _tracks(detections: list[list[DetectedFace]], smoothing: SmoothingConfig) -> np.ndarray:
+    """The first face's mesh (x, y) per frame after the tracker, smoothed or not. The same detections feed both."""
     tracker = FaceTracker(smoothing)
     positions = []
-    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), mode="video") as detector:
-        for index, image in enumerate(frames):
-            faces = tracker.update(detector.detect(image, index * 33), index / 30)
-            positions.append(faces[0].points_px[:, :2].copy())
+    for index, faces_found in enumerate(detections):
+        faces = tracker.update(faces_found, index / 30)
+        positions.append(faces[0].points_px[:, :2].copy())
     return np.array(positions)
+
+
+def _raw_and_smooth(landmark_model_path: Path, frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    detections = _detect(landmark_model_path, frames)
+    return _tracks(detections, SmoothingConfig(enabled=False)), _tracks(detections, SmoothingConfig())
 
 
 def test_smoothing_steadies_the_head_and_lets_the_mouth_keep_up(landmark_model_path: Path, faces_dir: Path) -> None:
@@ -121,8 +132,7 @@ def test_smoothing_steadies_the_head_and_lets_the_mouth_keep_up(landmark_model_p
     webcam = [capture.read()[1] for _ in range(90)]
     capture.release()
     stable = list(POSE_POINTS)
-    raw = _nose_track(landmark_model_path, webcam, SmoothingConfig(enabled=False))[:, stable]
-    smooth = _nose_track(landmark_model_path, webcam, SmoothingConfig())[:, stable]
+    raw, smooth = (track[:, stable] for track in _raw_and_smooth(landmark_model_path, webcam))
     raw_jitter = np.linalg.norm(np.diff(raw, n=2, axis=0), axis=2).mean()
     smooth_jitter = np.linalg.norm(np.diff(smooth, n=2, axis=0), axis=2).mean()
     assert smooth_jitter < raw_jitter / 2, (raw_jitter, smooth_jitter)
@@ -131,8 +141,7 @@ def test_smoothing_steadies_the_head_and_lets_the_mouth_keep_up(landmark_model_p
     capture = cv2.VideoCapture(str(faces_dir / "videos" / "v16_p01.mp4"))
     talking = [capture.read()[1] for _ in range(120)]
     capture.release()
-    raw_mouth = _mouth_opening(_nose_track(landmark_model_path, talking, SmoothingConfig(enabled=False)))
-    smooth_mouth = _mouth_opening(_nose_track(landmark_model_path, talking, SmoothingConfig()))
+    raw_mouth, smooth_mouth = (_mouth_opening(track) for track in _raw_and_smooth(landmark_model_path, talking))
     assert np.corrcoef(raw_mouth, smooth_mouth)[0, 1] > 0.9
     lagged = np.corrcoef(raw_mouth[:-1], smooth_mouth[1:])[0, 1]
     assert np.corrcoef(raw_mouth, smooth_mouth)[0, 1] >= lagged  # best aligned with no delay
@@ -149,7 +158,6 @@ def test_smoothing_steadies_the_head_and_lets_the_mouth_keep_up(landmark_model_p
         )
         for i in range(30)
     ]
-    raw = _nose_track(landmark_model_path, moving, SmoothingConfig(enabled=False))
-    smooth = _nose_track(landmark_model_path, moving, SmoothingConfig())
+    raw, smooth = _raw_and_smooth(landmark_model_path, moving)
     lag_frames = (raw[10:, :, 0] - smooth[10:, :, 0]).mean() / step_px
     assert lag_frames < 2.0, lag_frames

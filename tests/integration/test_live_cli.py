@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+from faceswap_live.cli import main
 from faceswap_live.provenance import read_manifest
 
 
@@ -24,6 +25,10 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+REPORT_EVERY_S = 0.5
+"""How often `live` prints its latency line in these tests (5 s by default)."""
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -35,16 +40,19 @@ def test_live_streams_records_reports_latency_and_stops_cleanly_on_a_signal(
     process = subprocess.Popen(
         [sys.executable, "-m", "faceswap_live", "live",
          "--input", str(faces_dir / "videos" / "v10_p47.mp4"), "--target", str(hopper_path), "--consent",
-         "--stream", "--port", "0", "--record", str(recording)],
+         "--stream", "--port", "0", "--record", str(recording), "--report-every", str(REPORT_EVERY_S)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
     )  # fmt: skip
     lines: list[str] = []
+    frames_reported = 0.0
     try:
         assert process.stdout is not None
-        while not any(line.startswith("Latency") for line in lines):
+        while frames_reported < 45:  # enough reports that the recording holds well over 30 frames
             line = process.stdout.readline()
             assert line, f"live ended early: {''.join(lines)}{process.stderr.read() if process.stderr else ''}"
             lines.append(line)
+            if line.startswith("Latency"):  # "Latency 84 ms at 24.9 fps (…)"
+                frames_reported += float(line.split()[4]) * REPORT_EVERY_S
         url = next(line.split()[1] for line in lines if line.startswith("Stream:"))
         with urllib.request.urlopen(url.replace("stream.mjpg", "snapshot.jpg"), timeout=5) as response:
             snapshot = cv2.imdecode(np.frombuffer(response.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
@@ -87,35 +95,36 @@ def test_live_with_a_duration_stops_by_itself_and_keeps_a_recording_of_that_leng
     assert 1.0 < frames[-1] - frames[0] < 3.0
 
 
-def test_live_rejects_a_duration_that_is_not_positive(hopper_path: Path, tmp_path: Path) -> None:
-    finished = subprocess.run(
-        [sys.executable, "-m", "faceswap_live", "live", "--target", str(hopper_path), "--consent",
-         "--record", str(tmp_path / "never.mp4"), "--duration", "0"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert finished.returncode == 1
-    assert finished.stderr.strip() == "error: --duration takes a positive number of seconds, not 0."
+@pytest.mark.parametrize("option", ["--duration", "--report-every"])
+def test_live_rejects_seconds_that_are_not_positive(
+    hopper_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    command = ["live", "--target", str(hopper_path), "--consent", "--record", str(tmp_path / "never.mp4"), option, "0"]
+    assert main(command) == 1
+    assert capsys.readouterr().err.strip() == f"error: {option} takes a positive number of seconds, not 0."
     assert not (tmp_path / "never.mp4").exists()
 
 
 def test_live_with_the_neural_engine_but_no_model_stops_with_the_fetch_command(
-    faces_dir: Path, model_mirror_dir: Path, hopper_path: Path, tmp_path: Path
+    faces_dir: Path,
+    model_mirror_dir: Path,
+    hopper_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The app's preview carries on with the built-in engine; a command that names the engine must not record with
     # another one and exit 0.
     recording = tmp_path / "neural.mp4"
-    environment = {
-        **os.environ,
-        "FACESWAP_LIVE_MODEL_MIRROR": str(model_mirror_dir),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
-    finished = subprocess.run(
-        [sys.executable, "-m", "faceswap_live", "live", "--engine", "onnx",
-         "--input", str(faces_dir / "videos" / "v10_p47.mp4"), "--target", str(hopper_path), "--consent",
-         "--record", str(recording), "--duration", "2"],
-        capture_output=True, text=True, env=environment, timeout=120,
-    )  # fmt: skip
-    assert finished.returncode == 1
-    assert "faceswap-live models fetch inswapper_128 --accept-licence" in finished.stderr
-    assert "Traceback" not in finished.stderr
+    monkeypatch.setenv("FACESWAP_LIVE_MODEL_MIRROR", str(model_mirror_dir))
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))  # no neural model downloaded there
+    command = [
+        "live", "--engine", "onnx", "--input", str(faces_dir / "videos" / "v10_p47.mp4"), "--target", str(hopper_path),
+        "--consent", "--record", str(recording), "--duration", "2",
+    ]  # fmt: skip
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert "faceswap-live models fetch inswapper_128 --accept-licence" in err
+    assert "Traceback" not in err
     assert list(tmp_path.glob("neural*")) == []

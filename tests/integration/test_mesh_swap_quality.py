@@ -13,6 +13,7 @@ import pytest
 
 from faceswap_live.config import AppConfig, MarkingConfig, SwapConfig
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
+from faceswap_live.eval.identity import FaceRecogniser
 from faceswap_live.eval.measures import mouth_opening
 from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.runtime.pipeline import Pipeline
@@ -137,17 +138,15 @@ def test_face_leaving_the_frame_mid_clip_causes_no_error(
 
 
 def test_swapped_shared_video_frames_look_like_the_target_to_an_independent_recogniser(
-    faces_dir: Path, shared_dir: Path, landmark_model_path: Path
+    faces_dir: Path, face_recogniser: FaceRecogniser, landmark_model_path: Path
 ) -> None:
-    from faceswap_live.eval.identity import FaceRecogniser
     from faceswap_live.eval.run import EvalPair, evaluate_pair
 
-    recogniser = FaceRecogniser(shared_dir / "models" / "eval")
     result = evaluate_pair(
         EvalPair("v06_p43.mp4", "p08_1.jpg", "p08_3.jpg"),
         faces_dir,
         landmark_model_path,
-        recogniser,
+        face_recogniser,
         AppConfig(),
         frames_per_clip=9,
         identity_every=3,

@@ -323,18 +323,20 @@ def test_copies_are_preferred_user_then_project_then_mirror(tmp_path: Path) -> N
     assert all(report.ok for report in store.verify("tiny_model"))
 
 
-def test_the_real_landmark_model_comes_from_the_mirror_without_network(tmp_path: Path, model_mirror_dir: Path) -> None:
+def test_the_real_landmark_model_comes_from_the_mirror_without_network(
+    tmp_path: Path, shared_model_mirror: Path
+) -> None:
     store = ModelStore(
         user_dir=tmp_path / "user",
         project_dir=tmp_path / "project",
-        mirror_dir=model_mirror_dir,
+        mirror_dir=shared_model_mirror,
         show_progress=False,
         attempts_per_url=1,
     )
-    assert store.fetch("face_landmarker") == model_mirror_dir / "face_landmarker.task"
+    assert store.fetch("face_landmarker") == shared_model_mirror / "face_landmarker.task"
     # The evaluation models sit under the registry's sub-path in the mirror.
     predictor = store.locate("dlib_shape_predictor_5")
-    assert predictor == model_mirror_dir / "eval" / "shape_predictor_5_face_landmarks.dat"
+    assert predictor == shared_model_mirror / "eval" / "shape_predictor_5_face_landmarks.dat"
     assert store.status("face_landmarker") == ModelStatus.PRESENT
 
 

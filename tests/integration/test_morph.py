@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 
 from faceswap_live.engines.morph import face_of_no_one, morph_faces
 from faceswap_live.eval.identity import SAME_PERSON_DISTANCE, FaceRecogniser, face_distance
-from faceswap_live.inputs.target_photo import load_target_face
+from faceswap_live.types import TargetFace
 
 
 def test_a_morph_moves_from_one_face_to_the_other_with_the_weight(
-    landmark_model_path: Path, faces_dir: Path, shared_dir: Path
+    portrait_face: Callable[[str], TargetFace], face_recogniser: FaceRecogniser
 ) -> None:
-    first, second = (
-        load_target_face(faces_dir / "portraits" / name, landmark_model_path) for name in ("p02_1.jpg", "p08_1.jpg")
-    )
+    first, second = portrait_face("p02_1.jpg"), portrait_face("p08_1.jpg")
     assert morph_faces([first, second], [1.0, 0.0]) is first  # exactly the first face, pixels and mesh
-    recogniser = FaceRecogniser(shared_dir / "models" / "eval")
-    first_embedding, second_embedding = recogniser.embed(first.image_bgr), recogniser.embed(second.image_bgr)
+    first_embedding, second_embedding = face_recogniser.embed(first.image_bgr), face_recogniser.embed(second.image_bgr)
     assert first_embedding is not None and second_embedding is not None
     to_first, to_second = [], []
     for weight in (0.0, 0.25, 0.5, 0.75, 1.0):
         morph = morph_faces([first, second], [1.0 - weight, weight])
-        embedding = recogniser.embed(morph.image_bgr)
+        embedding = face_recogniser.embed(morph.image_bgr)
         assert embedding is not None, weight
         to_first.append(face_distance(embedding, first_embedding))
         to_second.append(face_distance(embedding, second_embedding))
@@ -33,18 +30,17 @@ def test_a_morph_moves_from_one_face_to_the_other_with_the_weight(
 
 
 def test_a_face_of_no_one_is_repeatable_and_nobody_in_particular(
-    landmark_model_path: Path, faces_dir: Path, shared_dir: Path
+    portrait_face: Callable[[str], TargetFace], face_recogniser: FaceRecogniser
 ) -> None:
     names = ("p02_1.jpg", "p03_1.jpg", "p04_1.jpg", "p05_1.jpg", "p07_1.jpg", "p08_1.jpg")
-    faces = [load_target_face(faces_dir / "portraits" / name, landmark_model_path) for name in names]
-    made = face_of_no_one(faces, seed=6)
-    assert np.array_equal(made.image_bgr, face_of_no_one(faces, seed=6).image_bgr)
-    assert not np.array_equal(made.image_bgr, face_of_no_one(faces, seed=7).image_bgr)
-    recogniser = FaceRecogniser(shared_dir / "models" / "eval")
-    sources = [recogniser.embed(face.image_bgr) for face in faces]
+    faces = [portrait_face(name) for name in names]
+    made = {seed: face_of_no_one(faces, seed) for seed in (1, 2, 3)}
+    assert np.array_equal(made[1].image_bgr, face_of_no_one(faces, seed=1).image_bgr)  # the same seed, the same face
+    assert not np.array_equal(made[1].image_bgr, made[2].image_bgr)
+    sources = [face_recogniser.embed(face.image_bgr) for face in faces]
     assert all(source is not None for source in sources)
-    for seed in (1, 2, 3):
-        embedding = recogniser.embed(face_of_no_one(faces, seed).image_bgr)
+    for seed, face in made.items():
+        embedding = face_recogniser.embed(face.image_bgr)
         assert embedding is not None, seed
         distances = sorted(face_distance(embedding, source) for source in sources)  # type: ignore[arg-type]
         # Far from nearly every source face, and not a copy of the nearest one (measured: the nearest is 0.48-0.62

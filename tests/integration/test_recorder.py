@@ -324,7 +324,8 @@ def test_a_kill_loses_at_most_one_second(tmp_path: Path) -> None:
     clock, not counted in frames.
     """
     pace_fps = 20.0
-    frames = 3 * 30 + 28  # just before a 30-frame boundary, where fragments counted in frames would lose the most
+    # Just before a 30-frame boundary, where fragments counted in frames would lose the most: 28 frames, 1.4 s.
+    frames = 30 + 28
     child = subprocess.run(
         [sys.executable, "-c", _KILL_AT_PACE_CHILD, str(tmp_path / "call.mp4"), str(frames)],
         capture_output=True,

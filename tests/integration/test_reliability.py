@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -37,19 +38,9 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_mi
 
 
 @pytest.fixture()
-def short_clip(faces_dir: Path, tmp_path: Path) -> Path:
-    """The first 60 frames of a real clip (kept in the test's temporary folder only)."""
-    path = tmp_path / "clip.mp4"
-    with av.open(str(faces_dir / "videos" / "v10_p47.mp4")) as source, av.open(str(path), "w") as destination:
-        stream = destination.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 480, 480, "yuv420p"
-        for index, frame in enumerate(source.decode(video=0)):
-            if index == 60:
-                break
-            frame.pts = None
-            destination.mux(stream.encode(frame))
-        destination.mux(stream.encode())
-    return path
+def short_clip(video_cut: Callable[[str, int], Path]) -> Path:
+    """The first 60 frames of a real clip (cut once, in a temporary folder only)."""
+    return video_cut("v10_p47.mp4", 60)
 
 
 def _frames(path: Path) -> int:
@@ -65,17 +56,18 @@ def _swap_command(target: Path, source: Path, output: Path, *extra: str) -> list
 
 
 def test_two_swaps_to_one_output_leave_one_complete_signed_file(
-    short_clip: Path, hopper_path: Path, tmp_path: Path
+    video_cut: Callable[[str, int], Path], hopper_path: Path, tmp_path: Path
 ) -> None:
+    clip = video_cut("v10_p47.mp4", 30)
     output = tmp_path / "out" / "swapped.mp4"
     output.parent.mkdir()
     runs = [
-        subprocess.Popen(_swap_command(hopper_path, short_clip, output, "--overwrite"), stderr=subprocess.PIPE)
+        subprocess.Popen(_swap_command(hopper_path, clip, output, "--overwrite"), stderr=subprocess.PIPE)
         for _ in range(2)
     ]
     for run in runs:
         assert run.wait(300) == 0, run.stderr.read() if run.stderr else ""
-    assert _frames(output) == 60  # one run's whole file, not a mix of two
+    assert _frames(output) == 30  # one run's whole file, not a mix of two
     assert [path.name for path in output.parent.iterdir()] == ["swapped.mp4"]  # no temporary left
     _assert_signed(output)
 
@@ -168,6 +160,10 @@ def test_neural_engine_options_with_the_built_in_engine_are_refused(
         assert not output.exists()
 
 
+REPORT_EVERY_S = 0.5
+"""How often `live` prints its status line (and checks its outputs) in these tests; 5 s by default."""
+
+
 def _live(
     input_clip: Path, target: Path, *extra: str, stdout: int = subprocess.PIPE, limit_file_bytes: int | None = None
 ) -> subprocess.Popen[str]:
@@ -177,7 +173,7 @@ def _live(
 
     return subprocess.Popen(
         [sys.executable, "-m", "faceswap_live", "live", "--input", str(input_clip), "--target", str(target),
-         "--consent", *extra],
+         "--consent", "--report-every", str(REPORT_EVERY_S), *extra],
         stdout=stdout, stderr=subprocess.PIPE, text=True, preexec_fn=limit,
     )  # fmt: skip
 
@@ -199,7 +195,7 @@ def test_a_busy_stream_port_is_an_error_even_with_another_output(
 def test_recording_alone_on_a_full_disk_stops_with_a_non_zero_exit(
     short_clip: Path, hopper_path: Path, tmp_path: Path
 ) -> None:
-    run = _live(short_clip, hopper_path, "--record", str(tmp_path / "r.mp4"), limit_file_bytes=400_000)
+    run = _live(short_clip, hopper_path, "--record", str(tmp_path / "r.mp4"), limit_file_bytes=60_000)
     try:
         out, err = run.communicate(timeout=120)  # stops by itself: its only output has failed
     finally:
@@ -215,9 +211,14 @@ def test_live_piped_into_head_neither_crashes_nor_stops_recording(
     recording = tmp_path / "r.mp4"
     run = _live(short_clip, hopper_path, "--record", str(recording))
     assert run.stdout is not None
-    run.stdout.readline()  # `| head -1`: one line, then the reader goes away
+    frames_reported = 0.0
+    while frames_reported < 45:  # `| head`: a few lines (enough for a recording of over 30 frames), then it goes away
+        line = run.stdout.readline()
+        assert line, run.stderr.read() if run.stderr else ""
+        if line.startswith("Latency"):  # "Latency 84 ms at 24.9 fps (…)"
+            frames_reported += float(line.split()[4]) * REPORT_EVERY_S
     run.stdout.close()
-    time.sleep(6)  # the next status line meets the closed pipe
+    time.sleep(3 * REPORT_EVERY_S)  # the session goes on while the next status lines meet the closed pipe
     run.send_signal(signal.SIGINT)
     err = run.stderr.read() if run.stderr else ""
     assert run.wait(60) == 0, err

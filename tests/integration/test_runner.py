@@ -15,6 +15,7 @@ from faceswap_live.config import AppConfig, CaptureConfig, SwapConfig
 from faceswap_live.errors import CameraError, FaceswapError, ModelError
 from faceswap_live.inputs.capture import FrameSource, open_frame_source
 from faceswap_live.inputs.target_photo import load_target_face
+from faceswap_live.runtime import runner as runner_module
 from faceswap_live.runtime.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
 from faceswap_live.types import BgrImage, FrameResult
 
@@ -85,8 +86,9 @@ class UnpluggedCamera(FrameSource):
 
 
 def test_a_camera_unplugged_mid_stream_is_reported_and_reconnected(
-    landmark_model_path: Path, hopper_bgr: np.ndarray
+    landmark_model_path: Path, hopper_bgr: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(runner_module, "RECONNECT_INTERVAL_S", 0.2)  # a second between tries in the app
     errors: list[FaceswapError] = []
     openings = []
 
@@ -263,10 +265,14 @@ def test_a_pipeline_that_cannot_start_passes_frames_through(hopper_bgr: np.ndarr
 
 
 class SlowMissingModelStore:
-    """A model store whose neural model takes a while to (fail to) load, as a big model on a slow disk would."""
+    """A model store whose neural model takes a while to (fail to) load, as a big model on a slow disk would: until
+    `loaded` is set."""
+
+    def __init__(self) -> None:
+        self.loaded = threading.Event()
 
     def fetch(self, name: str, *, accept_licence: bool = False) -> Path:
-        time.sleep(1.5)
+        self.loaded.wait(timeout=10)
         raise ModelError(f"{name} is not downloaded.")
 
 
@@ -275,10 +281,11 @@ def test_switching_source_while_the_pipeline_loads_keeps_one_processing_thread(
 ) -> None:
     cameras = {"0": StillCamera(hopper_bgr, "camera 0"), "1": StillCamera(astronaut_bgr, "camera 1")}
     config = AppConfig(swap=SwapConfig(engine="onnx"))
+    store = SlowMissingModelStore()
     runner = PipelineRunner(
         config,
         landmark_model_path,
-        store=SlowMissingModelStore(),
+        store=store,
         on_error=lambda _error: None,
         open_source=lambda config: cameras[config.capture.source],
     )
@@ -288,7 +295,8 @@ def test_switching_source_while_the_pipeline_loads_keeps_one_processing_thread(
         for source in ("1", "0", "1"):  # while the engine is still loading
             runner.update_config(dataclasses.replace(config, capture=CaptureConfig(source=source)))
             alive_counts.append(runner.processing_threads_alive)
-        runner.stop(timeout_s=0.1)  # cannot stop within 0.1 s: the model is still loading
+        assert not runner.stop(timeout_s=0.1)  # cannot stop within 0.1 s: the model is still loading
+        store.loaded.set()
         runner.start()  # waits for the old thread instead of starting a second one
         alive_counts.append(runner.processing_threads_alive)
         assert _wait_for(lambda: runner.latest_result() is not None)

@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from faceswap_live.config import SwapConfig
+from faceswap_live.config import LandmarkConfig, SwapConfig
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
 from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.stages.blend import blend_face, user_glasses_mask
+from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.mesh_topology import LEFT_EYE, RIGHT_EYE
 
 
@@ -102,7 +103,9 @@ def test_glasses_are_found_only_on_users_who_wear_them(
             if index in (20, 60):
                 samples.append((frame, wears))
         capture.release()
-    for image, wears in samples:
-        face = find_faces_in_photo(image, landmark_model_path, max_faces=1)[0]
-        found = user_glasses_mask(image, face.points_px, (0, 0)) is not None
-        assert found == wears
+    # One detector for every sample, as the app reads a user's frames (one detector for a whole session).
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="image") as detector:
+        for image, wears in samples:
+            face = detector.detect(image)[0]
+            found = user_glasses_mask(image, face.points_px, (0, 0)) is not None
+            assert found == wears

@@ -81,10 +81,10 @@ def test_malformed_entries_are_rejected(field: str, value: object) -> None:
         ModelEntry(**fields)  # type: ignore[arg-type]
 
 
-def test_pins_match_the_shared_mirror_checksums(model_mirror_dir: Path) -> None:
+def test_pins_match_the_shared_mirror_checksums(shared_model_mirror: Path) -> None:
     """The hashes and sizes in the registry are those of the real files in the mirror (SHA256SUMS beside them)."""
     checksums = {}
-    for line in (model_mirror_dir / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
+    for line in (shared_model_mirror / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
         if line.strip():
             sha256, relative_path = line.split(maxsplit=1)
             checksums[relative_path.strip()] = sha256
@@ -92,4 +92,4 @@ def test_pins_match_the_shared_mirror_checksums(model_mirror_dir: Path) -> None:
     for relative_path, sha256 in checksums.items():
         entry = by_path[relative_path]
         assert entry.sha256 == sha256
-        assert entry.size_bytes == (model_mirror_dir / relative_path).stat().st_size
+        assert entry.size_bytes == (shared_model_mirror / relative_path).stat().st_size

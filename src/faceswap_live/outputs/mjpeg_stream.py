@@ -110,6 +110,7 @@ class _EncodedFrames:
 class _StreamServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # client threads end by themselves within CLIENT_WAIT_S once the stream closes
+    request_queue_size = MAX_CONNECTIONS  # the default 5 makes clients that connect at once wait a second per retry
 
     def __init__(self, address: tuple[str, int], sink: MjpegStreamSink) -> None:
         if ":" in address[0]:
