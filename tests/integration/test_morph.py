@@ -35,6 +35,7 @@ def test_a_morph_moves_from_one_face_to_the_other_with_the_weight(
 def test_a_face_of_no_one_is_repeatable_and_nobody_in_particular(
     landmark_model_path: Path, faces_dir: Path, shared_dir: Path
 ) -> None:
+    # Held out: the composite's settings were chosen on other people's portraits (see BENCHMARKS.md).
     names = ("p02_1.jpg", "p03_1.jpg", "p04_1.jpg", "p05_1.jpg", "p07_1.jpg", "p08_1.jpg")
     faces = [load_target_face(faces_dir / "portraits" / name, landmark_model_path) for name in names]
     made = face_of_no_one(faces, seed=6)
@@ -43,11 +44,21 @@ def test_a_face_of_no_one_is_repeatable_and_nobody_in_particular(
     recogniser = FaceRecogniser(shared_dir / "models" / "eval")
     sources = [recogniser.embed(face.image_bgr) for face in faces]
     assert all(source is not None for source in sources)
-    for seed in (1, 2, 3):
+    nearest = []
+    for seed in range(1, 7):
         embedding = recogniser.embed(face_of_no_one(faces, seed).image_bgr)
-        assert embedding is not None, seed
-        distances = sorted(face_distance(embedding, source) for source in sources)  # type: ignore[arg-type]
-        # Far from nearly every source face, and not a copy of the nearest one (measured: the nearest is 0.48-0.62
-        # away, below dlib's 0.6 "same person" line for some seeds; see BENCHMARKS.md).
-        assert distances[0] >= 0.45, (seed, distances)
-        assert distances[1] >= SAME_PERSON_DISTANCE, (seed, distances)
+        assert embedding is not None, seed  # still a face to dlib's detector
+        nearest.append(min(face_distance(embedding, source) for source in sources))  # type: ignore[arg-type]
+    # Nearly every seed is someone else to dlib (>= 0.6 from each source face), and none is close to a copy of one.
+    # Not every seed: measured over 20 seeds, 18 are (nearest 0.54-0.72); see BENCHMARKS.md.
+    assert sum(distance >= SAME_PERSON_DISTANCE for distance in nearest) >= 5, nearest
+    assert min(nearest) >= 0.5, nearest
+
+
+def test_a_face_of_no_one_can_be_made_from_just_two_faces(landmark_model_path: Path, faces_dir: Path) -> None:
+    first, second = (
+        load_target_face(faces_dir / "portraits" / name, landmark_model_path) for name in ("p02_1.jpg", "p08_1.jpg")
+    )
+    made = face_of_no_one([first, second], seed=3)
+    assert made.image_bgr.shape == first.image_bgr.shape or made.image_bgr.shape == second.image_bgr.shape
+    assert not np.array_equal(made.image_bgr, first.image_bgr) and not np.array_equal(made.image_bgr, second.image_bgr)
