@@ -129,7 +129,7 @@ def _composite(skin: Sequence[TargetFace], parts: Sequence[TargetFace], name: st
         mix, total = result.copy(), np.ones((height, width), dtype=np.float32)
         for face, own_points in zip(skin[1:], skin_points[1:], strict=True):
             layer, skin_share = _photo_on_mesh(face, own_points, mesh, (height, width))
-            mix += skin_share[:, :, None] * _matched_colour(layer, result, face_mask)
+            mix += skin_share[:, :, None] * _matched_colour(layer, result, (face_mask > 0.5) & (skin_share > 0.5))
             total += skin_share
         result += face_mask[:, :, None] * (mix / total[:, :, None] - result)
     for part, (weights, face, own_points) in enumerate(zip(point_weights, parts, part_points, strict=True)):
@@ -139,7 +139,7 @@ def _composite(skin: Sequence[TargetFace], parts: Sequence[TargetFace], name: st
             sigma = LIGHT_SHARE * face_side
             layer += cv2.GaussianBlur(result, (0, 0), sigma) - cv2.GaussianBlur(layer, (0, 0), sigma)
         else:  # the mouth: teeth and lipstick differ too much for that; the skin around it sets its tone
-            layer = _matched_colour(layer, result, mask)
+            layer = _matched_colour(layer, result, (mask > 0.1) & (mask < 0.9))
         result += mask[:, :, None] * (layer - result)
     image = np.clip(np.rint(result), 0, 255).astype(np.uint8)
     return TargetFace(image_bgr=image, landmarks=mesh, name=name)
@@ -176,15 +176,13 @@ def _pixel_weights(
 
 
 def _matched_colour(
-    layer: npt.NDArray[np.float32], reference: npt.NDArray[np.float32], mask: npt.NDArray[np.float32]
+    layer: npt.NDArray[np.float32], reference: npt.NDArray[np.float32], where: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.float32]:
-    """`layer` shifted so that its mean colour on the feathered rim of `mask` (skin around a part, not the part, whose
-    teeth or lipstick differ from face to face) is `reference`'s there: a part from another person takes on the skin
-    tone and light of the face it joins."""
-    rim = (mask > 0.1) & (mask < 0.9)
-    if rim.sum() < 16:
+    """`layer` shifted so that its mean colour `where` is `reference`'s there: a part from another person takes on
+    the skin tone and light of the face it joins."""
+    if where.sum() < 16:
         return layer
-    return np.asarray(layer + (reference[rim].mean(axis=0) - layer[rim].mean(axis=0)), dtype=np.float32)
+    return np.asarray(layer + (reference[where].mean(axis=0) - layer[where].mean(axis=0)), dtype=np.float32)
 
 
 def _photo_on_mesh(
