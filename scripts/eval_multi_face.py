@@ -1,15 +1,19 @@
 """Measure multi-face swapping on a real clip: is every drawn face on a real face, and does each track keep its person?
 
 Runs the pipeline (built-in engine, every face swapped) over a video and records each face it draws (the region
-written and the track it belongs to). An independent detector, dlib's HOG frontal detector, finds the faces in each
-source frame; a drawn region counts as "on a face" when its box overlaps a dlib face box with IoU >= 0.5 (dlib's box
-is tight around brows to chin, so it is compared grown 1.25x, the full face, as the shared data's manifest notes).
+written and the track it belongs to). Two independent detectors (eval.detectors; neither is MediaPipe) find the faces
+in each source frame: dlib's HOG frontal detector, and OpenCV's Haar cascades (frontal, and profile both ways), which
+find turned and bowed heads dlib misses. A drawn region counts as "on a face" when its box overlaps a detector's
+full-face box with IoU >= 0.5; the figures are given for dlib alone and for either detector. So that the check is not
+blind, each drawn box is also moved down by 1.5 of its height (onto the neck, chest or desk below the face) and, where
+it stays inside the frame and off every drawn face, tried as a decoy: a decoy the detectors confirm is a false pass.
 dlib's ResNet descriptor of the source face under each drawn region tells whether a track switched person: a frame
 is a switch when that face is farther than 0.6 from the track's median descriptor. With --targets, people are mapped
 to target photos left to right at the first frame, and each output face's distance to every target is measured.
 Prints a Markdown summary.
 
     python scripts/eval_multi_face.py VIDEO TARGET.jpg [--targets A.jpg B.jpg] [--frames N] [--max-faces 4]
+        [--misses-dir /tmp/misses]   (source frames with a face neither detector confirms, boxes drawn in)
 """
 
 from __future__ import annotations
@@ -22,24 +26,26 @@ import sys
 from pathlib import Path
 
 import cv2
-import dlib
 import numpy as np
 
 from faceswap_live.config import AppConfig, LandmarkConfig, MarkingConfig
+from faceswap_live.eval.detectors import DlibFaces, HaarFaces, confirmed
 from faceswap_live.eval.identity import FaceRecogniser, face_distance
 from faceswap_live.inputs.target_photo import load_target_face
 from faceswap_live.runtime import pipeline as pipeline_module
 from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.types import Box, Frame
 
-DLIB_FULL_FACE = 1.25
+DECOY_SHIFT = 1.5
 
 
-def dlib_faces(detector: dlib.fhog_object_detector, image_bgr: np.ndarray) -> list[Box]:
-    rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
-    return [
-        Box(rect.left(), rect.top(), rect.right(), rect.bottom()).expanded(DLIB_FULL_FACE) for rect in detector(rgb, 1)
-    ]
+def decoy(region: Box, width: int, height: int, drawn: list[Box]) -> Box | None:
+    """`region` moved down by DECOY_SHIFT of its height, or None when that leaves the frame or touches a drawn face."""
+    shift = round(DECOY_SHIFT * region.height)
+    moved = Box(region.x0, region.y0 + shift, region.x1, region.y1 + shift)
+    if moved.x0 < 0 or moved.x1 > width or moved.y1 > height or any(moved.iou(other) > 0 for other in drawn):
+        return None
+    return moved
 
 
 def main() -> None:
@@ -49,11 +55,14 @@ def main() -> None:
     parser.add_argument("--targets", type=Path, nargs="*", default=[])
     parser.add_argument("--frames", type=int, default=100000)
     parser.add_argument("--max-faces", type=int, default=4)
+    parser.add_argument("--misses-dir", type=Path, default=None)
     args = parser.parse_args()
     shared = Path(os.environ.get("FACESWAP_LIVE_SHARED", "../shared"))
     model = shared / "models" / "face_landmarker.task"
     recogniser = FaceRecogniser(shared / "models" / "eval")
-    detector = dlib.get_frontal_face_detector()
+    dlib_faces, haar_faces = DlibFaces(), HaarFaces()
+    if args.misses_dir is not None:
+        args.misses_dir.mkdir(parents=True, exist_ok=True)
 
     config = AppConfig()
     config = dataclasses.replace(
@@ -77,7 +86,8 @@ def main() -> None:
 
     pipeline_module.blend_face = recording_blend  # type: ignore[assignment]
     capture = cv2.VideoCapture(str(args.video))
-    frames = drawn_total = off_face = frames_with_off = 0
+    frames = drawn_total = off_face = frames_with_off = off_both = frames_with_off_both = 0
+    decoys = decoys_dlib = decoys_either = 0
     best_ious: list[float] = []
     track_embeddings: dict[int, list[np.ndarray]] = {}
     mapped_hits = mapped_total = 0
@@ -87,16 +97,27 @@ def main() -> None:
             break
         drawn.clear()
         result = pipeline.process(Frame(image, frames, frames / 30.0))
-        sources = dlib_faces(detector, image)
-        frame_off = False
+        from_dlib, from_haar = dlib_faces(image), haar_faces(image)
+        frame_off = frame_off_both = False
+        regions = [region for _, region in drawn]
         for track_id, region in drawn:
             drawn_total += 1
-            iou = max((region.iou(box) for box in sources), default=0.0)
+            iou = max((region.iou(box) for box in from_dlib), default=0.0)
             best_ious.append(iou)
-            if iou < 0.5:
+            if not confirmed(region, from_dlib):
                 off_face += 1
                 frame_off = True
-                print(f"frame {frames}: drawn {region} on no dlib face {sources}", file=sys.stderr)
+                if confirmed(region, from_haar):
+                    print(f"frame {frames}: drawn {region} on no dlib face, confirmed by Haar", file=sys.stderr)
+                else:
+                    off_both += 1
+                    frame_off_both = True
+                    print(f"frame {frames}: drawn {region} on no face of either detector", file=sys.stderr)
+            moved = decoy(region, image.shape[1], image.shape[0], regions)
+            if moved is not None:
+                decoys += 1
+                decoys_dlib += int(confirmed(moved, from_dlib))
+                decoys_either += int(confirmed(moved, from_dlib) or confirmed(moved, from_haar))
             embedding = recogniser.embed(image, near=region)
             if embedding is not None:
                 track_embeddings.setdefault(track_id, []).append(embedding)
@@ -109,6 +130,14 @@ def main() -> None:
                     mapped_total += 1
                     mapped_hits += int(int(np.argmin(distances)) == own)
         frames_with_off += int(frame_off)
+        frames_with_off_both += int(frame_off_both)
+        if frame_off_both and args.misses_dir is not None:
+            marked = image.copy()
+            for box in from_dlib + from_haar:
+                cv2.rectangle(marked, (box.x0, box.y0), (box.x1, box.y1), (255, 0, 0), 1)
+            for region in regions:
+                cv2.rectangle(marked, (region.x0, region.y0), (region.x1, region.y1), (0, 0, 255), 2)
+            cv2.imwrite(str(args.misses_dir / f"frame_{frames:04d}.jpg"), marked)
         frames += 1
     capture.release()
     pipeline.close()
@@ -123,6 +152,11 @@ def main() -> None:
     print(f"| faces drawn | {drawn_total} |")
     print(f"| drawn faces not on a dlib face (IoU < 0.5) | {off_face} ({100 * off_face / max(1, drawn_total):.1f} %) |")
     print(f"| frames with such a face | {frames_with_off} ({100 * frames_with_off / max(1, frames):.1f} %) |")
+    print(f"| drawn faces on no face of dlib or Haar | {off_both} ({100 * off_both / max(1, drawn_total):.1f} %) |")
+    print(f"| frames with such a face | {frames_with_off_both} ({100 * frames_with_off_both / max(1, frames):.1f} %) |")
+    print(
+        f"| decoy boxes (drawn box moved down) confirmed: dlib / either | {decoys_dlib} / {decoys_either} of {decoys} |"
+    )
     if best_ious:
         print(f"| median best IoU of a drawn face | {statistics.median(best_ious):.2f} |")
     print(f"| tracks | {len(track_embeddings)} |")

@@ -32,18 +32,27 @@ def test_a_morph_moves_from_one_face_to_the_other_with_the_weight(
 def test_a_face_of_no_one_is_repeatable_and_nobody_in_particular(
     portrait_face: Callable[[str], TargetFace], face_recogniser: FaceRecogniser
 ) -> None:
+    # Held out: the composite's settings were chosen on other people's portraits (see BENCHMARKS.md).
     names = ("p02_1.jpg", "p03_1.jpg", "p04_1.jpg", "p05_1.jpg", "p07_1.jpg", "p08_1.jpg")
     faces = [portrait_face(name) for name in names]
-    made = {seed: face_of_no_one(faces, seed) for seed in (1, 2, 3)}
-    assert np.array_equal(made[1].image_bgr, face_of_no_one(faces, seed=1).image_bgr)  # the same seed, the same face
-    assert not np.array_equal(made[1].image_bgr, made[2].image_bgr)
+    made = {seed: face_of_no_one(faces, seed) for seed in range(1, 7)}
+    assert np.array_equal(made[6].image_bgr, face_of_no_one(faces, seed=6).image_bgr)  # the same seed, the same face
+    assert not np.array_equal(made[6].image_bgr, made[5].image_bgr)
     sources = [face_recogniser.embed(face.image_bgr) for face in faces]
     assert all(source is not None for source in sources)
+    nearest = []
     for seed, face in made.items():
         embedding = face_recogniser.embed(face.image_bgr)
-        assert embedding is not None, seed
-        distances = sorted(face_distance(embedding, source) for source in sources)  # type: ignore[arg-type]
-        # Far from nearly every source face, and not a copy of the nearest one (measured: the nearest is 0.48-0.62
-        # away, below dlib's 0.6 "same person" line for some seeds; see BENCHMARKS.md).
-        assert distances[0] >= 0.45, (seed, distances)
-        assert distances[1] >= SAME_PERSON_DISTANCE, (seed, distances)
+        assert embedding is not None, seed  # still a face to dlib's detector
+        nearest.append(min(face_distance(embedding, source) for source in sources))  # type: ignore[arg-type]
+    # Nearly every seed is someone else to dlib (>= 0.6 from each source face), and none is close to a copy of one.
+    # Not every seed: measured over 20 seeds, 18 are (nearest 0.54-0.72); see BENCHMARKS.md.
+    assert sum(distance >= SAME_PERSON_DISTANCE for distance in nearest) >= 5, nearest
+    assert min(nearest) >= 0.5, nearest
+
+
+def test_a_face_of_no_one_can_be_made_from_just_two_faces(portrait_face: Callable[[str], TargetFace]) -> None:
+    first, second = portrait_face("p02_1.jpg"), portrait_face("p08_1.jpg")
+    made = face_of_no_one([first, second], seed=3)
+    assert made.image_bgr.shape == first.image_bgr.shape or made.image_bgr.shape == second.image_bgr.shape
+    assert not np.array_equal(made.image_bgr, first.image_bgr) and not np.array_equal(made.image_bgr, second.image_bgr)

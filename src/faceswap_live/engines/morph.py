@@ -4,7 +4,8 @@ The result is an ordinary TargetFace, so the engine needs no change: its mesh is
 meshes (each first brought into the first face's frame by a 3D similarity on points expression hardly moves), and
 its photo is each face's photo warped onto that mean mesh (the engine's own piecewise-affine warp, with the mesh
 taken exactly as given) and blended by weight. Shape and skin both move smoothly from one face to the other as the
-weights change. A face of no one is such a morph of several consented faces with random, seeded weights.
+weights change. A face of no one is a composite instead: eyes, nose, mouth and the rest from different consented
+faces, drawn by a seed, each part warped onto one mesh made of the parts' own shapes and blended in with a feather.
 """
 
 from __future__ import annotations
@@ -17,16 +18,42 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
-from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, fit_similarity_3d
+from faceswap_live.engines.mesh_swapper import MESH_TRIANGLES, MeshFaceSwapper, fit_similarity_3d
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import keypoints_from_mesh, umeyama
-from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS, MESH_POINT_COUNT
+from faceswap_live.stages.mesh_topology import (
+    FACE_OVAL,
+    IDENTITY_FIT_POINTS,
+    LEFT_EYE,
+    LEFT_EYEBROW,
+    MESH_POINT_COUNT,
+    OUTER_LIP_LOWER,
+    OUTER_LIP_UPPER,
+    RIGHT_EYE,
+    RIGHT_EYEBROW,
+    ring_distance,
+)
 from faceswap_live.types import Box, FaceLandmarks, TargetFace
 
-RANDOM_MORPH_FACES: Final = 5
-"""Faces drawn into a face of no one (fewer if fewer are given)."""
-RANDOM_MORPH_CONCENTRATION: Final = 8.0
-"""Dirichlet concentration of the random weights: high enough that no one face dominates the mix."""
+_PART_SEEDS: Final = (
+    RIGHT_EYE + LEFT_EYE + RIGHT_EYEBROW + LEFT_EYEBROW,
+    (1, 2, 4, 5, 195, 197, 98, 327, 64, 294, 48, 278, 240, 460),  # nose bridge, tip and wings
+    OUTER_LIP_UPPER + OUTER_LIP_LOWER,
+)
+"""Mesh points of the parts a face of no one takes from different people: eyes and brows, nose, mouth."""
+SKIN_FACES: Final = 2
+"""Faces mixed evenly for the rest of a face of no one (outline, cheeks, forehead, chin)."""
+PART_CORE_HOPS: Final = 1.0
+PART_FADE_HOPS: Final = 2.0
+"""A part owns the mesh points up to PART_CORE_HOPS edges from its own points, fading out over PART_FADE_HOPS more."""
+EYE_SHARE: Final = 0.6
+"""How much of the eyes and brows is the eye donor's (the rest is the skin mix's eyes): whole eyes from one person
+were the part that most often made dlib's recogniser take a face of no one for that person."""
+FEATHER_SHARE: Final = 0.03
+"""Blur of a part's edge, as a share of the face's width."""
+LIGHT_SHARE: Final = 0.12
+"""Eyes and nose take the light and skin tone of the face they join below this scale (a Gaussian's sigma, as a share
+of the face's width): shading and tone from the face, detail from the part."""
 
 
 def morph_faces(faces: Sequence[TargetFace], weights: Sequence[float], name: str | None = None) -> TargetFace:
@@ -52,43 +79,137 @@ def morph_faces(faces: Sequence[TargetFace], weights: Sequence[float], name: str
     mean_face = FaceLandmarks(
         points_px=mean_points, keypoints_px=keypoints_from_mesh(mean_points), box=Box.around(mean_points)
     )
-    warp_settings = SwapConfig(mouth_from_user=False, colour_match=False)
     blended = np.zeros((height, width, 3), dtype=np.float32)
     for (face, weight), points in zip(used, aligned, strict=True):
-        # Around the face (hair, neck), the photo moved by the similarity that fits its face to the mean; on the face,
-        # the photo warped triangle by triangle onto the mean mesh.
-        scale, rotation, translation = umeyama(_mesh_3d(face)[:, :2], points[:, :2])
-        similarity = np.hstack([scale * rotation, translation[:, None]]).astype(np.float32)
-        photo = np.asarray(
-            cv2.warpAffine(face.image_bgr, similarity, (width, height), borderMode=cv2.BORDER_REFLECT), dtype=np.uint8
-        )
-        warper = MeshFaceSwapper(identity_weight=0.0, fade_start_deg=89.0, fade_end_deg=90.0, map_side_px=512)
-        warper.set_target(face)
-        warped = warper.swap_face(photo, mean_face, None, warp_settings)
-        layer = photo.astype(np.float32)
-        if warped is not None:
-            region = warped.region
-            coverage = warped.coverage[:, :, None]
-            inside = layer[region.y0 : region.y1, region.x0 : region.x1]
-            inside[:] = coverage * warped.face_bgr.astype(np.float32) + (1.0 - coverage) * inside
-        blended += weight * layer
+        blended += weight * _photo_on_mesh(face, points, mean_face, (height, width))[0]
     label = name or " + ".join(f"{face.name} {weight:.0%}" for face, weight in used)
     image = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return TargetFace(image_bgr=image, landmarks=mean_face, name=label)
 
 
 def face_of_no_one(faces: Sequence[TargetFace], seed: int) -> TargetFace:
-    """A random morph (the same seed, the same face) of up to RANDOM_MORPH_FACES of `faces`, each consented.
+    """A face of no one (the same seed, the same face): its eyes and brows, nose and mouth each from a different one of
+    `faces` (each consented), set into an even mix of two others, on a mesh made of the same parts.
 
-    Needs at least two faces: a "mix" of one face is that face.
+    A weighted average of whole faces drifts towards the most average of them and stays recognisable as that person;
+    a face put together from five people's parts is none of them. Each part takes on the light and skin tone of the
+    face it joins and its edges are feathered, so the result reads as one face. With fewer than five faces, faces
+    repeat in different parts. Needs at least two faces.
     """
     if len(faces) < 2:
         raise TargetFaceError("A face of no one is mixed from at least two consented faces; add more to the gallery.")
-    generator = np.random.default_rng(seed)
-    count = min(RANDOM_MORPH_FACES, len(faces))
-    chosen = generator.choice(len(faces), size=count, replace=False)
-    weights = generator.dirichlet(np.full(count, RANDOM_MORPH_CONCENTRATION))
-    return morph_faces([faces[index] for index in chosen], weights.tolist(), name=f"face of no one #{seed}")
+    generator = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32 & 0xFFFFFFFF])
+    order = generator.permutation(len(faces))
+    picked = [faces[int(order[index % len(faces)])] for index in range(SKIN_FACES + len(_PART_SEEDS))]
+    return _composite(picked[:SKIN_FACES], picked[SKIN_FACES:], name=f"face of no one #{seed}")
+
+
+def _composite(skin: Sequence[TargetFace], parts: Sequence[TargetFace], name: str) -> TargetFace:
+    """The eyes and brows, nose and mouth of `parts`, set into the even mix of `skin`'s faces (outline, cheeks,
+    forehead); hair, neck and background are skin[0]'s alone."""
+    base = skin[0]
+    height, width = base.image_bgr.shape[:2]
+    base_points = _mesh_3d(base)
+    skin_points = [fit_similarity_3d(_mesh_3d(face), base_points, IDENTITY_FIT_POINTS) for face in skin]
+    part_points = [fit_similarity_3d(_mesh_3d(face), base_points, IDENTITY_FIT_POINTS) for face in parts]
+    point_weights = _part_point_weights(len(base_points))
+    points = np.mean(skin_points, axis=0)
+    for weights, own_points in zip(point_weights, part_points, strict=True):
+        points += weights[:, None] * (own_points - points)
+    points = points.astype(np.float32)
+    mesh = FaceLandmarks(points_px=points, keypoints_px=keypoints_from_mesh(points), box=Box.around(points))
+    face_side = float(np.ptp(points[:, 0]))
+    feather_px = FEATHER_SHARE * face_side
+    result, _ = _photo_on_mesh(base, skin_points[0], mesh, (height, width))
+    if len(skin) > 1:
+        # The other skin faces' cheeks and forehead mixed in evenly, except where their photo shows hair: a fringe
+        # would come through as streaks.
+        inner = np.ones(len(points))
+        inner[:MESH_POINT_COUNT] = np.clip((ring_distance(FACE_OVAL, MESH_POINT_COUNT) - 1.0) / PART_FADE_HOPS, 0, 1)
+        face_mask = _pixel_weights(points, inner, (height, width), feather_px)
+        mix, total = result.copy(), np.ones((height, width), dtype=np.float32)
+        for face, own_points in zip(skin[1:], skin_points[1:], strict=True):
+            layer, skin_share = _photo_on_mesh(face, own_points, mesh, (height, width))
+            mix += skin_share[:, :, None] * _matched_colour(layer, result, (face_mask > 0.5) & (skin_share > 0.5))
+            total += skin_share
+        result += face_mask[:, :, None] * (mix / total[:, :, None] - result)
+    for part, (weights, face, own_points) in enumerate(zip(point_weights, parts, part_points, strict=True)):
+        layer, skin_share = _photo_on_mesh(face, own_points, mesh, (height, width))
+        mask = _pixel_weights(points, weights, (height, width), feather_px) * skin_share
+        if part < len(parts) - 1:  # eyes, nose: the face's light and tone, the part's detail
+            sigma = LIGHT_SHARE * face_side
+            layer += cv2.GaussianBlur(result, (0, 0), sigma) - cv2.GaussianBlur(layer, (0, 0), sigma)
+        else:  # the mouth: teeth and lipstick differ too much for that; the skin around it sets its tone
+            layer = _matched_colour(layer, result, (mask > 0.1) & (mask < 0.9))
+        result += mask[:, :, None] * (layer - result)
+    image = np.clip(np.rint(result), 0, 255).astype(np.uint8)
+    return TargetFace(image_bgr=image, landmarks=mesh, name=name)
+
+
+def _part_point_weights(point_count: int) -> list[npt.NDArray[np.float64]]:
+    """Per mesh point, how much each part (eyes and brows, nose, mouth) owns it: 1 within PART_CORE_HOPS edges of the
+    part's points, fading to 0 over PART_FADE_HOPS more, so the mesh bends smoothly between parts. The iris points
+    after the 468 mesh points belong to the eyes."""
+    weights = []
+    for part, seeds in enumerate(_PART_SEEDS):
+        hops = ring_distance(seeds, MESH_POINT_COUNT).astype(np.float64)
+        weight = np.full(point_count, 1.0 if part == 0 else 0.0)
+        weight[:MESH_POINT_COUNT] = np.clip(1.0 - (hops - PART_CORE_HOPS) / PART_FADE_HOPS, 0.0, 1.0)
+        weights.append(weight)
+    total = np.maximum(1.0, np.sum(weights, axis=0))
+    weights = [weight / total for weight in weights]
+    weights[0] *= EYE_SHARE
+    return weights
+
+
+def _pixel_weights(
+    points: npt.NDArray[np.float32], weights: npt.NDArray[np.float64], size: tuple[int, int], feather_px: float
+) -> npt.NDArray[np.float32]:
+    """A per-point weight painted onto the image: each mesh triangle filled with its corners' mean, then blurred."""
+    mask = np.zeros(size, dtype=np.float32)
+    corners = np.rint(points[:, :2]).astype(np.int32)
+    for triangle in MESH_TRIANGLES:
+        value = float(weights[triangle].mean())
+        if value > 0:
+            cv2.fillConvexPoly(mask, corners[triangle], value)
+    sigma = max(1.0, feather_px)
+    return np.asarray(cv2.GaussianBlur(mask, (0, 0), sigma), dtype=np.float32)
+
+
+def _matched_colour(
+    layer: npt.NDArray[np.float32], reference: npt.NDArray[np.float32], where: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float32]:
+    """`layer` shifted so that its mean colour `where` is `reference`'s there: a part from another person takes on
+    the skin tone and light of the face it joins."""
+    if where.sum() < 16:
+        return layer
+    return np.asarray(layer + (reference[where].mean(axis=0) - layer[where].mean(axis=0)), dtype=np.float32)
+
+
+def _photo_on_mesh(
+    face: TargetFace, points: npt.NDArray[np.float64], mesh: FaceLandmarks, size: tuple[int, int]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """`face`'s photo (float32, `size`) with its face warped triangle by triangle onto `mesh` (`points`: the face's
+    own mesh brought into the mesh's frame); around the face (hair, neck), moved by the similarity that fits it.
+    Also returns where the warped pixels are the face's skin, not hair or a hand over it (0-1, `size`)."""
+    height, width = size
+    scale, rotation, translation = umeyama(_mesh_3d(face)[:, :2], points[:, :2])
+    similarity = np.hstack([scale * rotation, translation[:, None]]).astype(np.float32)
+    photo = np.asarray(
+        cv2.warpAffine(face.image_bgr, similarity, (width, height), borderMode=cv2.BORDER_REFLECT), dtype=np.uint8
+    )
+    warper = MeshFaceSwapper(identity_weight=0.0, fade_start_deg=89.0, fade_end_deg=90.0, map_side_px=512)
+    warper.set_target(face)
+    warped = warper.swap_face(photo, mesh, None, SwapConfig(mouth_from_user=False, colour_match=False))
+    layer = photo.astype(np.float32)
+    face_share = np.zeros((height, width), dtype=np.float32)
+    if warped is not None:
+        region = warped.region
+        face_share[region.y0 : region.y1, region.x0 : region.x1] = warped.coverage
+        coverage = warped.coverage[:, :, None]
+        inside = layer[region.y0 : region.y1, region.x0 : region.x1]
+        inside[:] = coverage * warped.face_bgr.astype(np.float32) + (1.0 - coverage) * inside
+    return layer, face_share
 
 
 def _mesh_3d(face: TargetFace) -> npt.NDArray[np.float64]:

@@ -1,0 +1,38 @@
+"""The multi-face check's independent detectors confirm a face drawn on a face, and flag one drawn elsewhere."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from faceswap_live.eval.detectors import DlibFaces, HaarFaces, confirmed
+from faceswap_live.types import Box
+
+
+def _off_face_boxes(face: Box, width: int, height: int) -> list[Box]:
+    """Boxes the size of `face` on a grid over the whole image, each clear of the face."""
+    boxes = []
+    for y0 in range(0, height - face.height + 1, face.height // 3):
+        for x0 in range(0, width - face.width + 1, face.width // 3):
+            box = Box(x0, y0, x0 + face.width, y0 + face.height)
+            if box.iou(face) == 0.0:
+                boxes.append(box)
+    return boxes
+
+
+def test_a_face_drawn_on_the_face_is_confirmed_and_one_drawn_anywhere_else_is_flagged(
+    astronaut_bgr: np.ndarray,
+) -> None:
+    height, width = astronaut_bgr.shape[:2]
+    from_dlib, from_haar = DlibFaces()(astronaut_bgr), HaarFaces()(astronaut_bgr)
+    face = min(from_dlib, key=lambda box: box.y0)  # the astronaut's face, at the top
+    assert confirmed(face, from_dlib)
+    assert confirmed(face, from_haar), (face, from_haar)  # the second detector finds the same face
+    decoys = _off_face_boxes(face, width, height)
+    assert len(decoys) >= 50  # on the suit, the flag, the helmet, the shuttle model, the backdrop
+    assert not any(confirmed(box, from_haar) for box in decoys)
+    # dlib also boxes the round mission patch on the suit (a known false face of its HOG detector): a face drawn
+    # right over the patch would pass its check; every other decoy is flagged.
+    false_faces = [box for box in from_dlib if box is not face]
+    passed_dlib = [box for box in decoys if confirmed(box, from_dlib)]
+    assert len(false_faces) == 1 and all(box.iou(false_faces[0]) >= 0.5 for box in passed_dlib), passed_dlib
+    assert len(passed_dlib) <= 2
