@@ -21,7 +21,13 @@ The model is linear, in a canonical head frame:
 - user: a running estimate of the user's neutral face (the same subtraction, averaged over time per tracked face,
   so noise in the scores averages out) and the user's expression = the user's canonical mesh minus that neutral:
   everything the user's face does away from rest, including what the basis does not model;
-- drawn mesh = the target's neutral face + the user's expression, mapped back by the user's own head pose.
+- drawn mesh = the target's neutral face + the user's expression, mapped back by the user's own head pose;
+- expression gains: the photo's own brows (their hair, the forehead above them) hold on to the photo's
+  expression, so the same drawn geometry reads weaker on the output than on the user. For a few keys
+  (EXPRESSION_GAINS) the drawn face wears gain × the user's score × that key's offset instead of 1 ×: the drawn
+  expression adds (gain − 1) × score × offset to everything else of the user's expression. The gains are fitted
+  on the basis's talking clips (scripts/fit_expression_gains.py) so that a change of the user's expression reads
+  as large on the output as on the user.
 Cost: two small similarity fits and a 51×1404 product per face per frame (~0.1 ms).
 """
 
@@ -47,6 +53,14 @@ FALLBACK_RIDGE: Final = 0.5
 """Ridge weight of the projection that reads expression scores from a mesh alone (no blendshape scores given), in
 units of the basis's mean squared offset norm: keeps the projection from explaining face shape as expression."""
 MAX_TRACKED_FACES: Final = 16
+EXPRESSION_GAINS: Final[dict[str, float]] = {
+    "browInnerUp": 2.1,
+    "browDownLeft": 3.0,
+    "browDownRight": 3.0,
+}
+"""Per blendshape key: how much more of that key's offset the drawn face wears than the user's score gives (1 for
+keys not listed); see the module docstring. Fitted by scripts/fit_expression_gains.py on the FIT_CLIPS of
+scripts/fit_expression_basis.py (none of them used by `faceswap-live eval`)."""
 IDENTITY_PRONE_KEYS: Final = ("eyeSquint", "eyeLook", "cheekSquint")
 """Blendshapes (name prefixes) that MediaPipe reads well above 0 on many faces at rest (eyeSquint 0.4 on average
 over neutral portraits: narrow eyes) or that are gaze, not shape: subtracting them would take part of the target's
@@ -134,9 +148,12 @@ class ExpressionTransfer:
     Processing thread only. set_target once per target; destination per face per frame.
     """
 
-    def __init__(self, basis: ExpressionBasis | None = None, strength: float = 1.0) -> None:
+    def __init__(
+        self, basis: ExpressionBasis | None = None, strength: float = 1.0, gains: dict[str, float] | None = None
+    ) -> None:
         self.basis = basis if basis is not None else ExpressionBasis.load()
         self.strength = strength
+        self.gains = dict(EXPRESSION_GAINS if gains is None else gains)
         self._target_neutral: FloatArray | None = None
         self.target_scores: dict[str, float] = {}
         self._user_neutral: dict[int, FloatArray] = {}
@@ -148,6 +165,10 @@ class ExpressionTransfer:
         self.target_scores = dict(zip(self.basis.keys, (float(score) for score in scores), strict=True))
         self._target_neutral = canonical - self.strength * self.basis.expression(scores)
         self._user_neutral.clear()
+
+    def _extra_gains(self) -> FloatArray:
+        """K: gain − 1 per basis key (0 for keys without a gain)."""
+        return np.array([self.gains.get(key, 1.0) - 1.0 for key in self.basis.keys], np.float64)
 
     def target_neutral(self, points: FloatArray) -> FloatArray:
         """The target's neutral face in the head pose of a 468×3 mesh (frame pixels): 468×3."""
@@ -167,7 +188,8 @@ class ExpressionTransfer:
             raise RuntimeError("set_target first")
         pose = self.basis.pose_of(points)
         canonical = pose.to_canonical(points)
-        neutral_now = canonical - self.basis.expression(self.basis.scores(blendshapes, canonical))
+        scores = self.basis.scores(blendshapes, canonical)
+        neutral_now = canonical - self.basis.expression(scores)
         neutral = self._user_neutral.get(track_id)
         if neutral is None:
             if len(self._user_neutral) >= MAX_TRACKED_FACES:
@@ -176,7 +198,11 @@ class ExpressionTransfer:
         else:
             neutral = neutral + NEUTRAL_FOLLOW_RATE * (neutral_now - neutral)
         self._user_neutral[track_id] = neutral
-        expression = ((canonical - neutral) @ pose.rotation) / pose.scale
+        drawn = canonical - neutral
+        extra = self._extra_gains()
+        if extra.any():
+            drawn = drawn + self.basis.expression(extra * scores)
+        expression = (drawn @ pose.rotation) / pose.scale
         return pose.from_canonical(self._target_neutral), np.asarray(expression, np.float64)
 
 
