@@ -738,10 +738,10 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     distance = np.sqrt((((lab - median) / tolerance) ** 2).sum(axis=2))
     skin = np.clip((1.4 - distance) / 0.5, 0.0, 1.0).astype(np.float32)
     kernel = _odd(face_size * 0.02)
-    # Above the eyes, where a fringe or a hairline meets the skin, shrink the skin away from the hair before
-    # feathering: the feathered edge must fade out on skin, or the hair's border pixels (and the warp's
-    # interpolation into them) are drawn half-opaque as a brown band across the forehead. Below the eyes the rim
-    # is cheek and jaw against the background, which carry the identity: left as it is.
+    # Above the eyes, where a fringe or a hairline meets the skin, the skin fades out before it reaches the hair
+    # (HAIR_CLEARANCE): the edge must fade out on skin, or the hair's border pixels (and the warp's interpolation
+    # into them) are drawn half-opaque as a brown band across the forehead. Below the eyes the rim is cheek and jaw
+    # against the background, which carry the identity: left as it is.
     # The brows and eyes are not skin but not hair either: the distance is measured to what is neither.
     not_hair = ((skin > 0.5) | (inner > 0)).astype(np.uint8)
     clear_of_hair = cv2.distanceTransform(not_hair, cv2.DIST_L2, 5) / face_size
