@@ -2,16 +2,16 @@
 
 Usage: .venv/bin/python scripts/fit_expression_gains.py [--faces ../shared/data/faces] [--model FILE] [--frames N]
 
-The drawn brows and lips follow the user's mesh, but what MediaPipe reads on the output is damped by the target photo's
-own brow and lip texture. Each FIT_PAIRS clip (the basis's fit clips, none used by `faceswap-live eval`) is swapped with
-a target photo of a person `eval` does not use as a target, at each gain level (all keys of GAINED_KEYS at once), and
-the keys' blendshape scores are read by a fresh image-mode landmarker on every 3rd frame of the source and of the
-output. Per key and level, the least-squares slope of output on source (each clip centred on its own means, then pooled:
-a change of the user's expression, not a lasting reading that may be part of how that person looks) says how much of the
-user's expression shows; the gain is where that slope, interpolated linearly between the levels, reaches 1 (clamped to
-GAIN_RANGE), but no higher than the level with the best correlation (past it, a stronger key pulls its neighbours'
-readings away: a strong pout reads less as a funnel). Left and right keys share one gain (pooled), so the face stays
-symmetric. Only numbers are printed (and the scores cached under --cache); paste them into EXPRESSION_GAINS.
+The drawn brows follow the user's mesh, but what MediaPipe reads on the output is damped by the target photo's own brows
+and forehead. Each FIT_PAIRS clip (the basis's fit clips, none used by `faceswap-live eval`) is swapped with a target
+photo of a person `eval` does not use as a target, at each gain level (all keys of GAINED_KEYS at once), and the keys'
+blendshape scores are read by a fresh image-mode landmarker on every 3rd frame of the source and of the output. Per key
+and level, the least-squares slope of output on source (each clip centred on its own means, then pooled: the engine
+gains the user's motion, not a lasting reading) says how much of the user's expression shows; the gain is where that
+slope, interpolated linearly between the levels, reaches 1 (clamped to GAIN_RANGE), but no higher than the level with
+the best correlation (past it, a stronger key pulls its neighbours' readings away). Left and right keys share one gain
+(pooled), so the face stays symmetric. Only numbers are printed (and the scores cached under --cache); paste them into
+EXPRESSION_GAINS.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ GAINED_KEYS = ("browInnerUp", "browDownLeft", "browDownRight")
 """The brows. The lips (mouthPucker, mouthFunnel) were tried the same way and left at 1: their readings hardly follow
 the drawn lip shape (slope 0.10 -> 0.19 from gain 1 to 3), and a gained pout narrowed the drawn mouth opening (on
 these clips the output's mouth-opening correlation fell from 0.84 to 0.76 at pucker 3, funnel 2)."""
-GAIN_LEVELS = (1.0, 2.0)
+GAIN_LEVELS = (1.0, 2.0, 3.0)
 GAIN_RANGE = (1.0, 3.0)
 READ_EVERY = 3
 
