@@ -18,12 +18,7 @@ from faceswap_live.eval.measures import EXPRESSION_KEYS, expression_figures
 from faceswap_live.gallery import CONSENT_STATEMENT, TargetGallery
 from faceswap_live.offline import read_video_frames
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.expression import (
-    EXPRESSION_GAINS,
-    SCORE_MEAN_RATE,
-    ExpressionBasis,
-    photo_expression_note,
-)
+from faceswap_live.stages.expression import ExpressionBasis, photo_expression_note
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.mesh_topology import (
     FRONT_FACING_SIGN,
@@ -33,12 +28,7 @@ from faceswap_live.stages.mesh_topology import (
     MOUTH_CORNERS,
     RIGHT_EYE_CORNERS,
 )
-from faceswap_live.stages.swap_mesh import (
-    LIP_TRIANGLES,
-    MeshFaceSwapper,
-    identity_point_weights,
-    keep_lip_rings_in_order,
-)
+from faceswap_live.stages.swap_mesh import LIP_TRIANGLES, MeshFaceSwapper, keep_lip_rings_in_order
 from faceswap_live.stages.target import crop_target, find_faces_in_photo, load_target_face
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, TargetFace
 
@@ -135,76 +125,6 @@ def test_a_users_pout_moves_the_drawn_lips(
     pout_scores = dict(face.blendshapes, mouthPucker=0.9)
     pout_drawn = engine.destination_points(pouting, settings, pout_scores, track_id=1)
     assert _mouth_width_over_eye_span(pout_drawn) < _mouth_width_over_eye_span(neutral_drawn) - 0.03
-
-
-INNER_BROWS = [105, 66, 107, 334, 296, 336]
-
-
-def test_a_users_raised_brows_raise_the_drawn_brows_by_the_fitted_gain(
-    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
-) -> None:
-    """Hopper's real mesh at rest, then with raised inner brows (the basis's browInnerUp offset at a score of 0.5,
-    reported as MediaPipe would): without a gain the drawn inner brows rise as far as the user's; with the shipped
-    gain g each rises by the user's rise plus (g − 1) × the user's rise × its share of the target's shape
-    (identity_point_weights: the drawn point is that share of the way from the user's point to the target's) × the
-    share of the raise that is motion (one frame after rest, 1 − SCORE_MEAN_RATE of it: the running mean score has
-    taken in the rest)."""
-    basis = ExpressionBasis.load()
-    face = _face(hopper_bgr, landmark_model_path)
-    target = _target(astronaut_bgr, landmark_model_path, "astronaut")
-    points = np.asarray(face.points_px[:468], np.float64)
-    pose = basis.pose_of(points)
-    raise_brows = np.zeros(len(basis.keys))
-    raise_brows[basis.keys.index("browInnerUp")] = 0.5
-    raised = pose.from_canonical(pose.to_canonical(points) + basis.expression(raise_brows))
-    raised_scores = dict(face.blendshapes, browInnerUp=face.blendshapes["browInnerUp"] + 0.5)
-    rises = {}
-    for name, gains in (("none", {}), ("shipped", None)):
-        engine = MeshFaceSwapper()
-        if gains is not None:
-            engine.expression_transfer.gains = gains
-        engine.set_target(target)
-        at_rest = engine.destination_points(points, SwapConfig(), face.blendshapes, track_id=1)
-        with_raised_brows = engine.destination_points(raised, SwapConfig(), raised_scores, track_id=1)
-        rises[name] = at_rest[INNER_BROWS, 1] - with_raised_brows[INNER_BROWS, 1]
-    user_rise = points[INNER_BROWS, 1] - raised[INNER_BROWS, 1]
-    gain = EXPRESSION_GAINS["browInnerUp"]
-    share = identity_point_weights(eyes_from_user=False)[INNER_BROWS]
-    assert gain > 1.2, "the photo's brows damp what shows: the fitted gain raises them more"
-    assert user_rise.mean() > 2.0, "the test pose must raise the brows visibly"
-    assert rises["none"].mean() == pytest.approx(user_rise.mean(), rel=0.05)
-    expected = user_rise * (1.0 + share * (gain - 1.0) * (1.0 - SCORE_MEAN_RATE))
-    assert rises["shipped"].mean() == pytest.approx(expected.mean(), rel=0.05)
-    assert rises["shipped"].mean() > rises["none"].mean() + 0.5
-
-
-def test_brows_raised_for_good_fade_back_to_the_users_own_rise(
-    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
-) -> None:
-    """The gain scales the brows' motion, not a lasting reading: brows held raised for a long time (a person who
-    talks with raised brows, or whose face reads so at rest) end up drawn as high as the user's own, no higher."""
-    basis = ExpressionBasis.load()
-    face = _face(hopper_bgr, landmark_model_path)
-    points = np.asarray(face.points_px[:468], np.float64)
-    pose = basis.pose_of(points)
-    raise_brows = np.zeros(len(basis.keys))
-    raise_brows[basis.keys.index("browInnerUp")] = 0.5
-    raised = pose.from_canonical(pose.to_canonical(points) + basis.expression(raise_brows))
-    raised_scores = dict(face.blendshapes, browInnerUp=face.blendshapes["browInnerUp"] + 0.5)
-    drawn = {}
-    for name, gains in (("none", {}), ("shipped", None)):
-        engine = MeshFaceSwapper()
-        if gains is not None:
-            engine.expression_transfer.gains = gains
-        engine.set_target(_target(astronaut_bgr, landmark_model_path, "astronaut"))
-        for _ in range(3):  # at rest first
-            engine.destination_points(points, SwapConfig(), face.blendshapes, track_id=1)
-        moving = engine.destination_points(raised, SwapConfig(), raised_scores, track_id=1)
-        for _ in range(1500):  # 50 s at 30 fps with the brows up
-            held = engine.destination_points(raised, SwapConfig(), raised_scores, track_id=1)
-        drawn[name] = (float(moving[INNER_BROWS, 1].mean()), float(held[INNER_BROWS, 1].mean()))
-    assert drawn["shipped"][0] < drawn["none"][0] - 0.5, "a fresh raise is drawn higher with the gain"
-    assert drawn["shipped"][1] == pytest.approx(drawn["none"][1], abs=0.05)
 
 
 @pytest.mark.shared_data

@@ -21,15 +21,7 @@ The model is linear, in a canonical head frame:
 - user: a running estimate of the user's neutral face (the same subtraction, averaged over time per tracked face,
   so noise in the scores averages out) and the user's expression = the user's canonical mesh minus that neutral:
   everything the user's face does away from rest, including what the basis does not model;
-- drawn mesh = the target's neutral face + the user's expression, mapped back by the user's own head pose;
-- expression gains: the photo's own brows (their hair, the smooth forehead above them) hold on to the photo's
-  expression, so the same drawn brow motion reads weaker on the output than on the user. For a few keys
-  (EXPRESSION_GAINS) the user's MOTION along that key's offset is scaled up: the drawn face adds
-  (gain − 1) × (score − the user's running mean score) × the key's offset to the user's expression. Only the
-  motion: a lasting reading (raised brows held while talking, or read off the shape of a face at rest) is part of
-  how that person looks, and amplifying it drew the user's look onto the target (on the evaluation clips the share
-  of frames judged nearer the target fell from 94 % to 90 %). The gains are fitted on the basis's talking clips
-  (scripts/fit_expression_gains.py) so that a change of the user's brows reads as large on the output as on the user.
+- drawn mesh = the target's neutral face + the user's expression, mapped back by the user's own head pose.
 Cost: two small similarity fits and a 51×1404 product per face per frame (~0.1 ms).
 """
 
@@ -55,18 +47,6 @@ FALLBACK_RIDGE: Final = 0.5
 """Ridge weight of the projection that reads expression scores from a mesh alone (no blendshape scores given), in
 units of the basis's mean squared offset norm: keeps the projection from explaining face shape as expression."""
 MAX_TRACKED_FACES: Final = 16
-SCORE_MEAN_RATE: Final = 0.01
-"""Share of each frame's scores taken into the user's running mean score (a time constant of about 100 frames, a
-few seconds at webcam rates): a raise of the brows held for a second still counts as motion; a lasting one fades
-into the mean."""
-EXPRESSION_GAINS: Final[dict[str, float]] = {
-    "browInnerUp": 2.45,
-    "browDownLeft": 3.0,
-    "browDownRight": 3.0,
-}
-"""Per blendshape key: how much more of that key's offset the drawn face wears than the user's score gives (1 for
-keys not listed); see the module docstring. Fitted by scripts/fit_expression_gains.py on the FIT_CLIPS of
-scripts/fit_expression_basis.py (none of them used by `faceswap-live eval`)."""
 IDENTITY_PRONE_KEYS: Final = ("eyeSquint", "eyeLook", "cheekSquint")
 """Blendshapes (name prefixes) that MediaPipe reads well above 0 on many faces at rest (eyeSquint 0.4 on average
 over neutral portraits: narrow eyes) or that are gaze, not shape: subtracting them would take part of the target's
@@ -154,16 +134,12 @@ class ExpressionTransfer:
     Processing thread only. set_target once per target; destination per face per frame.
     """
 
-    def __init__(
-        self, basis: ExpressionBasis | None = None, strength: float = 1.0, gains: dict[str, float] | None = None
-    ) -> None:
+    def __init__(self, basis: ExpressionBasis | None = None, strength: float = 1.0) -> None:
         self.basis = basis if basis is not None else ExpressionBasis.load()
         self.strength = strength
-        self.gains = dict(EXPRESSION_GAINS if gains is None else gains)
         self._target_neutral: FloatArray | None = None
         self.target_scores: dict[str, float] = {}
         self._user_neutral: dict[int, FloatArray] = {}
-        self._user_mean_scores: dict[int, FloatArray] = {}
 
     def set_target(self, points: FloatArray, blendshapes: dict[str, float]) -> None:
         """points: the target's 468×3 mesh in photo pixels; blendshapes: its MediaPipe scores (may be empty)."""
@@ -172,11 +148,6 @@ class ExpressionTransfer:
         self.target_scores = dict(zip(self.basis.keys, (float(score) for score in scores), strict=True))
         self._target_neutral = canonical - self.strength * self.basis.expression(scores)
         self._user_neutral.clear()
-        self._user_mean_scores.clear()
-
-    def _extra_gains(self) -> FloatArray:
-        """K: gain − 1 per basis key (0 for keys without a gain)."""
-        return np.array([self.gains.get(key, 1.0) - 1.0 for key in self.basis.keys], np.float64)
 
     def target_neutral(self, points: FloatArray) -> FloatArray:
         """The target's neutral face in the head pose of a 468×3 mesh (frame pixels): 468×3."""
@@ -196,25 +167,16 @@ class ExpressionTransfer:
             raise RuntimeError("set_target first")
         pose = self.basis.pose_of(points)
         canonical = pose.to_canonical(points)
-        scores = self.basis.scores(blendshapes, canonical)
-        neutral_now = canonical - self.basis.expression(scores)
+        neutral_now = canonical - self.basis.expression(self.basis.scores(blendshapes, canonical))
         neutral = self._user_neutral.get(track_id)
-        mean_scores = self._user_mean_scores.get(track_id)
-        if neutral is None or mean_scores is None:
+        if neutral is None:
             if len(self._user_neutral) >= MAX_TRACKED_FACES:
                 self._user_neutral.clear()
-                self._user_mean_scores.clear()
-            neutral, mean_scores = neutral_now, scores
+            neutral = neutral_now
         else:
             neutral = neutral + NEUTRAL_FOLLOW_RATE * (neutral_now - neutral)
-            mean_scores = mean_scores + SCORE_MEAN_RATE * (scores - mean_scores)
         self._user_neutral[track_id] = neutral
-        self._user_mean_scores[track_id] = mean_scores
-        drawn = canonical - neutral
-        extra = self._extra_gains()
-        if extra.any():
-            drawn = drawn + self.basis.expression(extra * (scores - mean_scores))
-        expression = (drawn @ pose.rotation) / pose.scale
+        expression = ((canonical - neutral) @ pose.rotation) / pose.scale
         return pose.from_canonical(self._target_neutral), np.asarray(expression, np.float64)
 
 

@@ -335,11 +335,6 @@ class MeshFaceSwapper(SwapEngine):
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
         self._expression = ExpressionTransfer()
 
-    @property
-    def expression_transfer(self) -> ExpressionTransfer:
-        """The expression model in use (its gains may be changed between frames)."""
-        return self._expression
-
     def set_target(self, target: TargetFace) -> None:
         """Build the target's pyramid and triangle vertices. Raises TargetFaceError for a target without a mesh."""
         points = np.asarray(target.landmarks.points_px, dtype=np.float32)
