@@ -143,7 +143,8 @@ ALWAYS_TARGET_GROUPS: Final = (
 down to the mouth corners and below the lower lip). The brows are kept as they are, not grown: a fringe may reach
 right down to them."""
 FEATURE_KEEP_GROW: Final = 0.05
-"""Share of the face size by which the always-drawn hulls are grown (the skin around an eye, its corners' shade)."""
+"""Diameter of the disc, as a share of the face size, that grows the always-drawn hulls (by half of it on every
+side: the skin around an eye, the shade at its corners)."""
 HAIR_CLEARANCE: Final = (0.03, 0.10)
 """Above the eyes, the target's skin is drawn from 0 at this share of the face size away from its hair to fully at
 the second (smoothstep): see target_face_alpha."""
