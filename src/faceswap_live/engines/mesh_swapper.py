@@ -39,7 +39,6 @@ from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
     EYE_FILL_TRIANGLES,
     FACE_OVAL,
-    FEATURE_POINTS,
     FRONT_FACING_SIGN,
     INNER_LIP_LOWER,
     INNER_LIP_UPPER,
@@ -48,10 +47,12 @@ from faceswap_live.stages.mesh_topology import (
     LEFT_EYE_CORNERS,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
+    LEFT_EYEBROW,
     LOWER_LIP_CENTRE,
     MESH_POINT_COUNT,
     MIDDLE_LIP_LOWER,
     MIDDLE_LIP_UPPER,
+    MOUTH_CORNERS,
     MOUTH_FILL_TRIANGLES,
     OUTER_LIP_LOWER,
     OUTER_LIP_UPPER,
@@ -59,6 +60,7 @@ from faceswap_live.stages.mesh_topology import (
     RIGHT_EYE_CORNERS,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
+    RIGHT_EYEBROW,
     TESSELATION_TRIANGLES,
     UPPER_LIP_CENTRE,
     ring_distance,
@@ -130,6 +132,22 @@ LIP_TRIANGLES: Final = TESSELATION_TRIANGLES[np.isin(TESSELATION_TRIANGLES, _LIP
 """Surface triangles with at least two corners on the lips: the lips themselves and the skin strip around them."""
 LIP_UNFOLD_STEPS: Final = 6
 """At most this many passes pull the corners of still-folded lip triangles half way to the user's lip shape."""
+ALWAYS_TARGET_GROUPS: Final = (
+    RIGHT_EYE,
+    LEFT_EYE,
+    OUTER_LIP_UPPER + OUTER_LIP_LOWER,
+    (RIGHT_EYE_CORNERS[0], LEFT_EYE_CORNERS[1], 105, 66, 107, 336, 296, 334, MOUTH_CORNERS[0], MOUTH_CORNERS[1], 17),
+)
+"""Groups of mesh points whose hulls, grown by FEATURE_KEEP_GROW, are always drawn from the target
+(target_face_alpha): each eye, the lips, and the middle of the face (from the outer eye corners and the inner brows
+down to the mouth corners and below the lower lip). The brows are kept as they are, not grown: a fringe may reach
+right down to them."""
+FEATURE_KEEP_GROW: Final = 0.05
+"""Diameter of the disc, as a share of the face size, that grows the always-drawn hulls (by half of it on every
+side: the skin around an eye, the shade at its corners)."""
+HAIR_CLEARANCE: Final = (0.03, 0.10)
+"""Above the eyes, the target's skin is drawn from 0 at this share of the face size away from its hair to fully at
+the second (smoothstep): see target_face_alpha."""
 LID_RING_WEIGHTS: Final = (1.0, 0.6, 0.25)
 """How far the 0th (upper lid contour), 1st and 2nd ring of points above an eye follow the lid as it closes."""
 _LID_CENTRES: Final = ((RIGHT_EYE_UPPER[4], RIGHT_EYE_LOWER[4]), (LEFT_EYE_UPPER[4], LEFT_EYE_LOWER[4]))
@@ -670,8 +688,8 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     """H×W uint8: 255 where the target photo shows its face, falling to 0 on hair, hats or hands over the face rim.
 
     Hair over the forehead or the temples lies inside the mesh, so a plain warp pastes it onto the user's face as
-    streaks. The inner face (the hull of brows, eyes, nose and lips) is always kept; in the rim between
-    it and the face outline, a pixel counts as face when its Lab colour is close to the skin colour measured on the
+    streaks. The brows, eyes and lips and the middle of the face (ALWAYS_TARGET_GROUPS) are always kept; elsewhere
+    inside the face outline, a pixel counts as face when its Lab colour is close to the skin colour measured on the
     middle of the face below the eyes (median and spread), so the user's own skin shows where the target's hair
     was, and a fringe is neither drawn nor lit up into a band of skin (blend.match_colour leaves it out too).
     """
@@ -679,9 +697,16 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     oval = points_px[list(FACE_OVAL)]
     centre = oval.mean(axis=0)
     face_size = float(np.ptp(oval, axis=0).max())
-    inner = np.zeros((height, width), np.uint8)
-    features = points_px[list(FEATURE_POINTS)]
-    cv2.fillConvexPoly(inner, cv2.convexHull(np.round(features).astype(np.int32)), 255)
+    # The features themselves (brows, eyes, lips) and the middle of the face are always the target's; the rest of
+    # the face, around the brows' tails included, only where its colour is skin: a strand of hair hanging past a
+    # brow's tail was kept (the hull of all features reached it) and drawn as a pale tuft at the user's eye.
+    features = np.zeros((height, width), np.uint8)
+    for group in ALWAYS_TARGET_GROUPS:
+        cv2.fillConvexPoly(features, cv2.convexHull(np.round(points_px[list(group)]).astype(np.int32)), 255)
+    grow = _odd(face_size * FEATURE_KEEP_GROW)
+    inner = np.asarray(cv2.dilate(features, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))), np.uint8)
+    for brow in (RIGHT_EYEBROW, LEFT_EYEBROW):
+        cv2.fillConvexPoly(inner, cv2.convexHull(np.round(points_px[list(brow)]).astype(np.int32)), 255)
     # The skin is sampled in the middle of the face below the eyes: a fringe, a hat or a hand over the forehead
     # never reaches there, and would widen the skin model until hair passes for skin.
     skin_sample = np.zeros((height, width), np.uint8)
@@ -709,12 +734,15 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     distance = np.sqrt((((lab - median) / tolerance) ** 2).sum(axis=2))
     skin = np.clip((1.4 - distance) / 0.5, 0.0, 1.0).astype(np.float32)
     kernel = _odd(face_size * 0.02)
-    # Above the eyes, where a fringe or a hairline meets the skin, shrink the skin away from the hair before
-    # feathering: the feathered edge must fade out on skin, or the hair's border pixels (and the warp's
-    # interpolation into them) are drawn half-opaque as a brown band across the forehead. Below the eyes the rim
-    # is cheek and jaw against the background, which carry the identity: left as it is.
-    margin = _odd(face_size * 0.10)
-    away_from_hair = cv2.erode(skin, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin)))
+    # Above the eyes, where a fringe or a hairline meets the skin, the skin fades out before it reaches the hair
+    # (HAIR_CLEARANCE): the edge must fade out on skin, or the hair's border pixels (and the warp's interpolation
+    # into them) are drawn half-opaque as a brown band across the forehead. Below the eyes the rim is cheek and jaw
+    # against the background, which carry the identity: left as it is.
+    # The brows and eyes are not skin but not hair either: the distance is measured to what is neither.
+    not_hair = ((skin > 0.5) | (inner > 0)).astype(np.uint8)
+    clear_of_hair = cv2.distanceTransform(not_hair, cv2.DIST_L2, 5) / face_size
+    ramp = np.clip((clear_of_hair - HAIR_CLEARANCE[0]) / (HAIR_CLEARANCE[1] - HAIR_CLEARANCE[0]), 0.0, 1.0)
+    away_from_hair = skin * ramp * ramp * (3.0 - 2.0 * ramp)
     skin = np.where(below > 0, skin, away_from_hair)
     skin = cv2.GaussianBlur(skin, (kernel, kernel), 0)
     feather = _odd(face_size * 0.04)
