@@ -1,4 +1,4 @@
-"""`faceswap-live` with no command (how a desktop launcher or the download starts it) opens the app."""
+"""`faceswap-live` with no command (how a desktop launcher or the download starts it) opens the app; SIGTERM closes it."""
 
 from __future__ import annotations
 
@@ -41,3 +41,6 @@ def test_the_app_opens_when_no_command_is_given(tmp_path: Path, model_mirror_dir
             app.wait()
     assert running, f"the app ended at start (exit code {app.returncode}):\n{stderr}"
     assert "Traceback" not in stderr
+    # SIGTERM (the desktop session ending) closes the window like its close button: exit 0, its state saved.
+    assert app.returncode == 0, stderr
+    assert list((tmp_path / "config").rglob("window-state.json")), "the window's state was not saved on SIGTERM"

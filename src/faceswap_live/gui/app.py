@@ -83,10 +83,26 @@ def run_app(config_path: Path | None = None, source: str | None = None, quit_aft
     (then report what was shown, for scripted checks of a real desktop).
     """
     app = create_application()
+    window: MainWindow | None = None
+    interrupted = False
+
+    def close_on_signal(signal_number: int, frame: object) -> None:
+        # Ctrl+C in the terminal, or the session ending (SIGTERM, SIGHUP): close like the window's close button, so a
+        # recording is finished and settings are saved. A signal while the window is still being built ends the start.
+        nonlocal interrupted
+        interrupted = True
+        if window is not None:
+            window.close()
+
+    # Installed before the window is built (which can take seconds): a Ctrl+C then is neither lost nor a traceback.
+    for number in (signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])):
+        signal.signal(number, close_on_signal)
     window = MainWindow(config_path=config_path, source=source, quit_after_frames=quit_after_frames)
+    if interrupted:
+        window.shutdown()
+        return 130
     window.show()
-    # Ctrl+C in the terminal closes the window cleanly (Qt blocks Python's signal handling without a timer tick).
-    signal.signal(signal.SIGINT, lambda *_args: window.close())
+    # Qt's event loop keeps Python from running signal handlers; a timer tick lets them run.
     tick = QTimer()
     tick.timeout.connect(lambda: None)
     tick.start(200)
