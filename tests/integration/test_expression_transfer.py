@@ -29,7 +29,7 @@ from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, 
 from faceswap_live.offline import read_video_frames
 from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.expression import ExpressionBasis, photo_expression_note
+from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, photo_expression_note
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.mesh_topology import (
     FRONT_FACING_SIGN,
@@ -326,3 +326,35 @@ def test_a_still_mouth_read_as_puckered_is_not_narrowed(
         engine.destination_points(pouting, settings, dict(face.blendshapes, mouthPucker=0.9))
     )
     assert pout_width < _mouth_width_over_eye_span(drawn[1.0][-1]) - 0.03
+
+
+def test_an_open_jaw_is_not_read_as_a_pout_but_a_pucker_is(hopper_bgr: np.ndarray, landmark_model_path: Path) -> None:
+    """Talking mouths narrow as they open; the pout ratio compares the mouth with the user's neutral face wearing
+    every expression but a pout, so an open jaw (the basis's jawOpen offset, scored 0.6) reads exactly 1, and a
+    pucker (0.9) reads the pucker's own narrowing of the mouth (its corner distance over the neutral face's)."""
+    basis = ExpressionBasis.load()
+    face = _face(hopper_bgr, landmark_model_path)
+    points = np.asarray(face.points_px[:468], np.float64)
+    pose = basis.pose_of(points)
+    target = _target(hopper_bgr, landmark_model_path, "hopper")
+    scores = dict(face.blendshapes, mouthPucker=0.0, mouthFunnel=0.0)
+
+    def ratio(key: str, score: float) -> float:
+        transfer = ExpressionTransfer()
+        transfer.set_target(np.asarray(target.landmarks.points_px[:468], np.float64), target.landmarks.blendshapes)
+        weights = np.zeros(len(basis.keys))
+        weights[basis.keys.index(key)] = score
+        moved = pose.from_canonical(pose.to_canonical(points) + basis.expression(weights))
+        transfer.neutral_and_expression(moved, dict(scores, **{key: scores.get(key, 0.0) + score}))
+        return transfer.pout_width_ratio
+
+    assert ratio("jawOpen", 0.6) == pytest.approx(1.0, abs=1e-3)
+    pucker = np.zeros(len(basis.keys))
+    pucker[basis.keys.index("mouthPucker")] = 0.9
+    canonical = pose.to_canonical(points)
+    corners = list(MOUTH_CORNERS)
+    expected = np.linalg.norm(np.diff((canonical + basis.expression(pucker))[corners, :2], axis=0)) / np.linalg.norm(
+        np.diff(canonical[corners, :2], axis=0)
+    )
+    assert expected < 0.97
+    assert ratio("mouthPucker", 0.9) == pytest.approx(expected, abs=1e-3)

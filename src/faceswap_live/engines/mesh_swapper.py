@@ -447,7 +447,7 @@ class MeshFaceSwapper(SwapEngine):
         destination[lower] = centre + half_gap
         narrow_pout(
             destination,
-            self._mouth_width_ratio(user_xy, user_xy - expression[:, :2], track_id),
+            self._mouth_width_ratio(track_id),
             self._pucker_weights * weight,
         )
         keep_lip_rings_in_order(destination, user_xy)
@@ -521,16 +521,10 @@ class MeshFaceSwapper(SwapEngine):
             coverage=np.asarray(coverage, np.float32),
         )
 
-    def _mouth_width_ratio(
-        self, user_xy: npt.NDArray[np.float64], user_neutral_xy: npt.NDArray[np.float64], track_id: int
-    ) -> float:
-        """The user's mouth width over its width at rest (< 1 in a pout; see REST_MOUTH_FOLLOW_RATE).
-
-        user_neutral_xy: the user's running neutral face in the user's pose. Updates track_id's running mean.
-        """
-        width = float(np.linalg.norm(user_xy[MOUTH_CORNERS[1]] - user_xy[MOUTH_CORNERS[0]]))
-        neutral = float(np.linalg.norm(user_neutral_xy[MOUTH_CORNERS[1]] - user_neutral_xy[MOUTH_CORNERS[0]]))
-        ratio = width / max(neutral, 1e-6)
+    def _mouth_width_ratio(self, track_id: int) -> float:
+        """The user's mouth width over its width at rest with the rest of the expression (< 1 in a pout; see
+        ExpressionTransfer.pout_width_ratio and REST_MOUTH_FOLLOW_RATE). Updates track_id's running mean."""
+        ratio = self._expression.pout_width_ratio
         rest = self._rest_mouth_ratio.get(track_id)
         if rest is None:
             if len(self._rest_mouth_ratio) >= MAX_TRACKED_FACES:
