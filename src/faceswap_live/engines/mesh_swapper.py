@@ -85,15 +85,17 @@ LIP_IDENTITY_SHARE: Final = 1.0
 """Share of the identity weight on the lips: all of it, since the target's lips wear the user's expression (a smile
 widens them; see stages/expression.py)."""
 PUCKER_GAIN: Final = 3.0
-"""How strongly the drawn mouth narrows with the user's pout: when the user's mouth is a share w < 1 of its width at
-rest, the drawn lips narrow by a further w ** (PUCKER_GAIN - 1) about the mouth centre (narrow_pout). The transferred
-expression alone narrows them by about w, but the target photo's lips still read wider and less puckered than the
-user's. Fitted on the expression basis's fit clips (scripts/fit_lip_gains.py): pooled mouthPucker r 0.46 / 0.56 /
-0.66 / 0.70 at gains 1 / 2 / 3 / 4, mouth-opening r 0.83 / 0.79 / 0.78 / 0.80. A smile (wider) is not amplified."""
+"""How strongly the drawn mouth narrows with the user's pout: when the user's mouth is a share w < 1 of the width the
+rest of the user's expression gives it (ExpressionTransfer.pout_width_ratio), the drawn lips narrow by a further
+w ** (PUCKER_GAIN - 1) about the mouth centre (narrow_pout). The transferred expression alone narrows them by about
+w, but the target photo's lips still read wider and less puckered than the user's. Fitted on the expression basis's
+fit clips (scripts/fit_lip_gains.py; see BENCHMARKS.md): mouthPucker r rises with the gain there (0.46 at 1, 0.54 at
+3, 0.68 at 6) while the mouth-opening r falls from 0.83 to 0.78-0.80 from gain 3 on; on the held-out clips gains
+above 3 lost pucker r and mouth-opening r, so 3. A smile (wider) is not amplified."""
 REST_MOUTH_FOLLOW_RATE: Final = 0.01
-"""Share of each frame's mouth-width ratio (user's width over the running neutral face's) taken into its running
-mean (about 3 s at webcam rates). Where that mean stays below 1 (the neutral face, estimated from blendshape scores,
-is wider than this user's mouth usually is), the ratio is taken relative to it, so a still mouth is not narrowed."""
+"""Share of each frame's pout width ratio taken into its running mean (about 3 s at webcam rates). Where that mean
+stays below 1 (a still mouth that MediaPipe reads as slightly puckered makes the neutral face wider than the mouth),
+the ratio is taken relative to it, so a still mouth is not narrowed."""
 PUCKER_REACH: Final = (1.15, 1.6)
 """Around the lips the narrowing fades out (smoothstep) between these multiples of the mouth's half-width (an
 ellipse half as tall as wide about the mouth centre, on the target's mesh), so the skin around a pout follows it."""
