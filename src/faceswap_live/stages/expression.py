@@ -21,7 +21,9 @@ The model is linear, in a canonical head frame:
 - user: a running estimate of the user's neutral face (the same subtraction, averaged over time per tracked face,
   so noise in the scores averages out) and the user's expression = the user's canonical mesh minus that neutral:
   everything the user's face does away from rest, including what the basis does not model;
-- drawn mesh = the target's neutral face + the user's expression, mapped back by the user's own head pose.
+- drawn mesh = the target's neutral face + the user's expression, mapped back by the user's own head pose;
+- pout: the user's mouth width over that of the neutral face wearing every expression but a pout (POUT_KEYS;
+  pout_width_ratio), which the engine amplifies on the drawn lips (mesh_swapper.narrow_pout).
 Cost: two small similarity fits and a 51×1404 product per face per frame (~0.1 ms).
 """
 
