@@ -24,7 +24,7 @@ The model is linear, in a canonical head frame:
 - drawn mesh = the target's neutral face + the user's expression, mapped back by the user's own head pose;
 - pout: the user's mouth width over that of the neutral face wearing every expression but a pout (POUT_KEYS;
   pout_width_ratio), which the engine amplifies on the drawn lips (mesh_swapper.narrow_pout).
-Cost: two small similarity fits and a 51×1404 product per face per frame (~0.1 ms).
+Cost: two small similarity fits and two 51×1404 products per face per frame (~0.13 ms).
 """
 
 from __future__ import annotations
