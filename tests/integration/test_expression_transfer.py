@@ -14,14 +14,22 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import AppConfig, LandmarkConfig, MarkingConfig, SwapConfig
-from faceswap_live.engines.mesh_swapper import LIP_TRIANGLES, MeshFaceSwapper, keep_lip_rings_in_order
+from faceswap_live.engines import mesh_swapper
+from faceswap_live.engines.mesh_swapper import (
+    LIP_TRIANGLES,
+    PUCKER_GAIN,
+    MeshFaceSwapper,
+    keep_lip_rings_in_order,
+    narrow_pout,
+    pucker_weights,
+)
 from faceswap_live.eval.measures import EXPRESSION_KEYS, expression_figures
 from faceswap_live.gallery import CONSENT_STATEMENT, TargetGallery
 from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, load_target_face
 from faceswap_live.offline import read_video_frames
 from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.expression import ExpressionBasis, photo_expression_note
+from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, photo_expression_note
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.mesh_topology import (
     FRONT_FACING_SIGN,
@@ -242,3 +250,111 @@ def test_lip_rings_already_in_order_are_left_exactly_as_they_are(
     drawn = points.copy()
     keep_lip_rings_in_order(drawn, points)
     assert np.array_equal(drawn, points)
+
+
+def test_a_users_pout_narrows_the_drawn_mouth_by_the_pucker_gain(
+    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """A user whose mouth is 0.8 of its width at rest: the drawn mouth (astronaut's lips) narrows by a further
+    0.8 ** (PUCKER_GAIN - 1) about its centre, and its lip gap by the same share (the mouth centre stays where it
+    was); the eyes and the face outline do not move. A mouth as wide as at rest or wider (a smile) is left alone."""
+    target = _target(astronaut_bgr, landmark_model_path, "astronaut")
+    engine = MeshFaceSwapper()
+    engine.set_target(target)
+    weights = pucker_weights(np.asarray(target.landmarks.points_px[:468, :2], np.float64))
+    user_mesh = np.asarray(_face(hopper_bgr, landmark_model_path).points_px[:468], np.float64)
+    drawn = engine.destination_points(user_mesh, SwapConfig()).astype(np.float64)
+    narrowed = drawn.copy()
+    narrow_pout(narrowed, 0.8, weights)
+    corners = list(MOUTH_CORNERS)
+
+    def width(points: np.ndarray) -> float:
+        return float(np.linalg.norm(points[corners[1]] - points[corners[0]]))
+
+    assert width(narrowed) == pytest.approx(width(drawn) * 0.8 ** (PUCKER_GAIN - 1.0), rel=1e-9)
+    assert narrowed[corners].mean(axis=0) == pytest.approx(drawn[corners].mean(axis=0), abs=1e-9)
+    across = drawn[corners[1]] - drawn[corners[0]]
+    normal = np.array([-across[1], across[0]]) / np.linalg.norm(across)
+    lip_gap = [INNER_LIP_LOWER[5], INNER_LIP_UPPER[5]]  # the opening closes by the same share: as open for its width
+    assert np.diff(narrowed[lip_gap] @ normal) == pytest.approx(
+        np.diff(drawn[lip_gap] @ normal) * 0.8 ** (PUCKER_GAIN - 1.0), rel=1e-9
+    )
+    far = [RIGHT_EYE_CORNERS[0], LEFT_EYE_CORNERS[1], 10, 152, 234, 454]  # eyes, forehead, chin, cheek edges
+    assert np.array_equal(narrowed[far], drawn[far])
+
+    # No fold: every lip triangle keeps its winding.
+    def areas(points: np.ndarray) -> np.ndarray:
+        a, b, c = points[LIP_TRIANGLES[:, 0]], points[LIP_TRIANGLES[:, 1]], points[LIP_TRIANGLES[:, 2]]
+        return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+    assert np.all(np.sign(areas(narrowed)) == np.sign(areas(drawn)))
+    # A mouth as wide as at rest, or a smile's wider one, is not touched.
+    for ratio in (1.0, 1.1):
+        untouched = drawn.copy()
+        narrow_pout(untouched, ratio, weights)
+        assert np.array_equal(untouched, drawn)
+
+
+def test_a_still_mouth_read_as_puckered_is_not_narrowed(
+    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user whose still mouth MediaPipe reads as puckered (0.6) has a running neutral face wider than that mouth,
+    so the mouth reads narrower than at rest; the pout narrowing takes the ratio against the user's usual one, so over
+    30 frames the drawn mouth is exactly what it is without the narrowing (gain 1); a real pout after that narrows
+    it."""
+    face = _face(hopper_bgr, landmark_model_path)
+    points = np.asarray(face.points_px[:468], np.float64)
+    target = _target(astronaut_bgr, landmark_model_path, "astronaut")
+    settings = SwapConfig()
+    scores = dict(face.blendshapes, mouthPucker=0.6)
+    drawn = {}
+    for gain in (1.0, mesh_swapper.PUCKER_GAIN):
+        monkeypatch.setattr(mesh_swapper, "PUCKER_GAIN", gain)
+        engine = MeshFaceSwapper()
+        engine.set_target(target)
+        drawn[gain] = [engine.destination_points(points, settings, scores) for _ in range(30)]
+    assert drawn[1.0] and all(
+        np.array_equal(plain, narrowed)
+        for plain, narrowed in zip(drawn[1.0], drawn[mesh_swapper.PUCKER_GAIN], strict=True)
+    )
+    basis = ExpressionBasis.load()
+    pose = basis.pose_of(points)
+    pout = np.zeros(len(basis.keys))
+    pout[basis.keys.index("mouthPucker")] = 0.9
+    pouting = pose.from_canonical(pose.to_canonical(points) + basis.expression(pout))
+    pout_width = _mouth_width_over_eye_span(
+        engine.destination_points(pouting, settings, dict(face.blendshapes, mouthPucker=0.9))
+    )
+    assert pout_width < _mouth_width_over_eye_span(drawn[1.0][-1]) - 0.03
+
+
+def test_an_open_jaw_is_not_read_as_a_pout_but_a_pucker_is(hopper_bgr: np.ndarray, landmark_model_path: Path) -> None:
+    """Talking mouths narrow as they open; the pout ratio compares the mouth with the user's neutral face wearing
+    every expression but a pout, so an open jaw (the basis's jawOpen offset, scored 0.6) reads exactly 1, and a
+    pucker (0.9) reads the pucker's own narrowing of the mouth (its corner distance over the neutral face's)."""
+    basis = ExpressionBasis.load()
+    face = _face(hopper_bgr, landmark_model_path)
+    points = np.asarray(face.points_px[:468], np.float64)
+    pose = basis.pose_of(points)
+    target = _target(hopper_bgr, landmark_model_path, "hopper")
+    scores = dict(face.blendshapes, mouthPucker=0.0, mouthFunnel=0.0)
+
+    def ratio(key: str, score: float) -> float:
+        transfer = ExpressionTransfer()
+        transfer.set_target(np.asarray(target.landmarks.points_px[:468], np.float64), target.landmarks.blendshapes)
+        weights = np.zeros(len(basis.keys))
+        weights[basis.keys.index(key)] = score
+        moved = pose.from_canonical(pose.to_canonical(points) + basis.expression(weights))
+        transfer.neutral_and_expression(moved, dict(scores, **{key: scores.get(key, 0.0) + score}))
+        return transfer.pout_width_ratio
+
+    assert ratio("jawOpen", 0.6) == pytest.approx(1.0, abs=1e-3)
+    pucker = np.zeros(len(basis.keys))
+    pucker[basis.keys.index("mouthPucker")] = 0.9
+    canonical = pose.to_canonical(points)
+    corners = list(MOUTH_CORNERS)
+    expected = np.linalg.norm(np.diff((canonical + basis.expression(pucker))[corners, :2], axis=0)) / np.linalg.norm(
+        np.diff(canonical[corners, :2], axis=0)
+    )
+    assert expected < 0.97
+    assert ratio("mouthPucker", 0.9) == pytest.approx(expected, abs=1e-3)

@@ -34,7 +34,7 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import umeyama
-from faceswap_live.stages.expression import ExpressionTransfer
+from faceswap_live.stages.expression import MAX_TRACKED_FACES, ExpressionTransfer
 from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
     EYE_FILL_TRIANGLES,
@@ -84,6 +84,21 @@ between a pinned contour and the reshaped inside folds."""
 LIP_IDENTITY_SHARE: Final = 1.0
 """Share of the identity weight on the lips: all of it, since the target's lips wear the user's expression (a smile
 widens them; see stages/expression.py)."""
+PUCKER_GAIN: Final = 3.0
+"""How strongly the drawn mouth narrows with the user's pout: when the user's mouth is a share w < 1 of the width the
+rest of the user's expression gives it (ExpressionTransfer.pout_width_ratio), the drawn lips narrow by a further
+w ** (PUCKER_GAIN - 1) about the mouth centre (narrow_pout). The transferred expression alone narrows them by about
+w, but the target photo's lips still read wider and less puckered than the user's. Fitted on the expression basis's
+fit clips (scripts/fit_lip_gains.py; see BENCHMARKS.md): mouthPucker r rises with the gain there (0.46 at 1, 0.54 at
+3, 0.68 at 6) while the mouth-opening r falls from 0.83 to 0.78-0.80 from gain 3 on; on the held-out clips gains
+above 3 lost pucker r and mouth-opening r, so 3. A smile (wider) is not amplified."""
+REST_MOUTH_FOLLOW_RATE: Final = 0.01
+"""Share of each frame's pout width ratio taken into its running mean (about 3 s at webcam rates). Where that mean
+stays below 1 (a still mouth that MediaPipe reads as slightly puckered makes the neutral face wider than the mouth),
+the ratio is taken relative to it, so a still mouth is not narrowed."""
+PUCKER_REACH: Final = (1.15, 1.6)
+"""Around the lips the narrowing fades out (smoothstep) between these multiples of the mouth's half-width (an
+ellipse half as tall as wide about the mouth centre, on the target's mesh), so the skin around a pout follows it."""
 POSE_POINTS: Final = (
     33, 133, 362, 263,  # eye corners
     168, 6, 197, 195, 5, 4, 1,  # nose bridge and tip
@@ -333,6 +348,8 @@ class MeshFaceSwapper(SwapEngine):
         self._target_points: npt.NDArray[np.float64] = np.zeros((0, 3))
         self._jaw_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
+        self._pucker_weights: npt.NDArray[np.float64] = np.zeros(0)
+        self._rest_mouth_ratio: dict[int, float] = {}
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
         self._expression = ExpressionTransfer()
 
@@ -378,6 +395,8 @@ class MeshFaceSwapper(SwapEngine):
         self._expression.set_target(target_points, target.landmarks.blendshapes)
         self._jaw_weights = jaw_weights(target_points[:, :2])
         self._lid_weights = lid_weights(target_points[:, :2])
+        self._pucker_weights = pucker_weights(target_points[:, :2])
+        self._rest_mouth_ratio.clear()
 
     def destination_points(
         self,
@@ -428,6 +447,11 @@ class MeshFaceSwapper(SwapEngine):
         half_gap = (user_xy[lower] - user_xy[upper]) * 0.5
         destination[upper] = centre - half_gap
         destination[lower] = centre + half_gap
+        narrow_pout(
+            destination,
+            self._mouth_width_ratio(track_id),
+            self._pucker_weights * weight,
+        )
         keep_lip_rings_in_order(destination, user_xy)
         return np.ascontiguousarray(destination, dtype=np.float32)
 
@@ -499,6 +523,20 @@ class MeshFaceSwapper(SwapEngine):
             coverage=np.asarray(coverage, np.float32),
         )
 
+    def _mouth_width_ratio(self, track_id: int) -> float:
+        """The user's mouth width over its width at rest with the rest of the expression (< 1 in a pout; see
+        ExpressionTransfer.pout_width_ratio and REST_MOUTH_FOLLOW_RATE). Updates track_id's running mean."""
+        ratio = self._expression.pout_width_ratio
+        rest = self._rest_mouth_ratio.get(track_id)
+        if rest is None:
+            if len(self._rest_mouth_ratio) >= MAX_TRACKED_FACES:
+                self._rest_mouth_ratio.clear()
+            rest = ratio
+        else:
+            rest += REST_MOUTH_FOLLOW_RATE * (ratio - rest)
+        self._rest_mouth_ratio[track_id] = rest
+        return ratio / min(rest, 1.0)
+
     def _fade_for_yaw(self, yaw_deg: float) -> float:
         if yaw_deg <= self.fade_start_deg:
             return 1.0
@@ -527,6 +565,49 @@ class MeshFaceSwapper(SwapEngine):
             chosen = index
         self._level_index = chosen
         return self._levels[chosen]
+
+
+def pucker_weights(points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """468 float64: how much each point takes part in a pout's narrowing (1 on the lips, fading out around them).
+
+    Measured on the target's own mesh (468×2 pixels): elliptical distance from the mouth centre in mouth half-widths
+    (half as tall as wide), 1 up to PUCKER_REACH[0], 0 from PUCKER_REACH[1]; every lip point is 1.
+    """
+    left, right = points_px[MOUTH_CORNERS[0]], points_px[MOUTH_CORNERS[1]]
+    half_width = max(float(np.linalg.norm(right - left)) / 2.0, 1.0)
+    across = (right - left) / (2.0 * half_width)
+    down = np.array([-across[1], across[0]])
+    offset = points_px - (left + right) / 2.0
+    distance = np.hypot(offset @ across, 2.0 * (offset @ down)) / half_width
+    ramp = np.clip((PUCKER_REACH[1] - distance) / (PUCKER_REACH[1] - PUCKER_REACH[0]), 0.0, 1.0)
+    weights = ramp * ramp * (3.0 - 2.0 * ramp)
+    weights[_LIP_POINTS] = 1.0
+    return np.asarray(weights, dtype=np.float64)
+
+
+def narrow_pout(destination: npt.NDArray[np.float64], width_ratio: float, weights: npt.NDArray[np.float64]) -> None:
+    """Narrow the drawn mouth (468×2, in place) further when the user's mouth is narrower than at rest (a pout).
+
+    width_ratio: the user's mouth width over its width at rest (MeshFaceSwapper._mouth_width_ratio). When it is
+    below 1, points move along the drawn mouth's axis towards its centre by weights × (1 − width_ratio **
+    (PUCKER_GAIN − 1)) of their distance along it, and the inner lips close their gap by the same share.
+    """
+    if width_ratio >= 1.0:
+        return
+    shrink = 1.0 - max(width_ratio, 0.0) ** (PUCKER_GAIN - 1.0)
+    left, right = destination[MOUTH_CORNERS[0]], destination[MOUTH_CORNERS[1]]
+    span = float(np.linalg.norm(right - left))
+    if span <= 1e-6:
+        return
+    across = (right - left) / span
+    along = (destination - (left + right) / 2.0) @ across
+    destination -= (shrink * weights * along)[:, None] * across[None, :]
+    # The opening shrinks with the width, so the mouth opens as far for its width as the user's does (a narrower
+    # mouth with the same gap reads as opened wider).
+    upper, lower = _INNER_LIP_PAIRS[:, 0], _INNER_LIP_PAIRS[:, 1]
+    half_gap = (destination[lower] - destination[upper]) * 0.5
+    destination[upper] += shrink * half_gap
+    destination[lower] -= shrink * half_gap
 
 
 def keep_lip_rings_in_order(destination: npt.NDArray[np.float64], user_xy: npt.NDArray[np.float64]) -> None:

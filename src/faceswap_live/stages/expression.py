@@ -21,8 +21,10 @@ The model is linear, in a canonical head frame:
 - user: a running estimate of the user's neutral face (the same subtraction, averaged over time per tracked face,
   so noise in the scores averages out) and the user's expression = the user's canonical mesh minus that neutral:
   everything the user's face does away from rest, including what the basis does not model;
-- drawn mesh = the target's neutral face + the user's expression, mapped back by the user's own head pose.
-Cost: two small similarity fits and a 51×1404 product per face per frame (~0.1 ms).
+- drawn mesh = the target's neutral face + the user's expression, mapped back by the user's own head pose;
+- pout: the user's mouth width over that of the neutral face wearing every expression but a pout (POUT_KEYS;
+  pout_width_ratio), which the engine amplifies on the drawn lips (mesh_swapper.narrow_pout).
+Cost: two small similarity fits and two 51×1404 products per face per frame (~0.13 ms).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.stages.align import umeyama
-from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS
+from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS, MOUTH_CORNERS
 
 BASIS_PATH: Final = Path(__file__).with_name("expression_basis.npz")
 NEUTRAL_FOLLOW_RATE: Final = 0.03
@@ -52,6 +54,9 @@ over neutral portraits: narrow eyes) or that are gaze, not shape: subtracting th
 identity out with its "expression" and hand the user's in (on the evaluation clips, leaving them out raised the
 share of frames judged nearer the target). Their motion still reaches the drawn face through the user's running
 neutral face (everything the user's mesh does away from it is drawn)."""
+POUT_KEYS: Final = ("mouthPucker", "mouthFunnel")
+"""The keys whose narrowing of the mouth is a pout; the mouth's width is compared with the width that every other
+key (an open jaw draws the corners in, a smile pulls them out) gives the user's neutral face (pout_width_ratio)."""
 
 
 FloatArray = npt.NDArray[np.float64]
@@ -139,6 +144,10 @@ class ExpressionTransfer:
         self._target_neutral: FloatArray | None = None
         self.target_scores: dict[str, float] = {}
         self._user_neutral: dict[int, FloatArray] = {}
+        self._not_pout = np.array([0.0 if key in POUT_KEYS else 1.0 for key in self.basis.keys])
+        self.pout_width_ratio = 1.0
+        """The last neutral_and_expression's user: mouth width over the width of the running neutral face wearing
+        every expression but a pout (< 1: the mouth is narrowed by a pout)."""
 
     def set_target(self, points: FloatArray, blendshapes: dict[str, float]) -> None:
         """points: the target's 468×3 mesh in photo pixels; blendshapes: its MediaPipe scores (may be empty)."""
@@ -166,7 +175,8 @@ class ExpressionTransfer:
             raise RuntimeError("set_target first")
         pose = self.basis.pose_of(points)
         canonical = pose.to_canonical(points)
-        neutral_now = canonical - self.basis.expression(self.basis.scores(blendshapes, canonical))
+        scores = self.basis.scores(blendshapes, canonical)
+        neutral_now = canonical - self.basis.expression(scores)
         neutral = self._user_neutral.get(track_id)
         if neutral is None:
             if len(self._user_neutral) >= MAX_TRACKED_FACES:
@@ -175,6 +185,10 @@ class ExpressionTransfer:
         else:
             neutral = neutral + NEUTRAL_FOLLOW_RATE * (neutral_now - neutral)
         self._user_neutral[track_id] = neutral
+        without_pout = neutral + self.basis.expression(scores * self._not_pout)
+        corners = list(MOUTH_CORNERS)
+        width = float(np.linalg.norm(np.diff(canonical[corners, :2], axis=0)))
+        self.pout_width_ratio = width / max(float(np.linalg.norm(np.diff(without_pout[corners, :2], axis=0))), 1e-9)
         expression = ((canonical - neutral) @ pose.rotation) / pose.scale
         return pose.from_canonical(self._target_neutral), np.asarray(expression, np.float64)
 
