@@ -1,4 +1,4 @@
-"""`faceswap-live` with no command (how a desktop launcher or the download starts it) opens the app; SIGTERM closes it."""
+"""`faceswap-live` with no command (as a desktop launcher starts it) opens the app; SIGTERM closes it."""
 
 from __future__ import annotations
 
