@@ -17,7 +17,7 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, target_face_alpha
 from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.mesh_topology import FACE_OVAL
+from faceswap_live.stages.mesh_topology import FACE_OVAL, RIGHT_EYEBROW
 from faceswap_live.types import BgrImage
 
 CLOSE = 20  # grey levels: "the same pixel" after relighting and blending
@@ -134,3 +134,46 @@ def test_hair_beside_a_brows_tail_is_left_out_even_inside_the_hull_of_the_featur
     assert float(alpha[patch].mean()) < 0.2 * 255  # the hull of the features kept it: 0.93
     nose_tip = np.round(points[4]).astype(int)
     assert alpha[nose_tip[1], nose_tip[0]] == 255, "the middle of the face is always the target's"
+
+
+def _lab_shifted(photo_bgr: BgrImage, where: np.ndarray, shift: tuple[float, float, float]) -> BgrImage:
+    lab = cv2.cvtColor(photo_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    lab[where] += np.float32(shift)
+    return np.asarray(cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR), np.uint8)
+
+
+def test_make_up_and_blush_are_drawn_as_the_targets_face(astronaut_bgr: np.ndarray, landmark_model_path: Path) -> None:
+    """Pink eye shadow beside the eye and blush on the cheek are not skin-coloured, but they are not hair either:
+    left out, the user's own liner and cheek showed through beside the drawn eyes (a dark wedge at the eye)."""
+    photo = cv2.resize(astronaut_bgr, None, fx=3.0, fy=3.0, interpolation=cv2.INTER_CUBIC)
+    points = find_faces_in_photo(photo, landmark_model_path, max_faces=1)[0].points_px[:468, :2].astype(np.float32)
+    size = float(np.ptp(points[list(FACE_OVAL)], axis=0).max())
+    corner, cheek = points[33], points[205]
+    shadow = np.zeros(photo.shape[:2], np.uint8)  # from the outer eye corner out towards the temple
+    cv2.ellipse(shadow, np.round(corner).astype(int), (round(0.07 * size), round(0.025 * size)), 0, 0, 360, 1, -1)
+    blush = np.zeros(photo.shape[:2], np.uint8)
+    cv2.circle(blush, np.round(cheek).astype(int), round(0.06 * size), 1, -1)
+    made_up = _lab_shifted(photo, (shadow > 0) | (blush > 0), (-10.0, 14.0, -18.0))  # darker, pinker, bluer
+    alpha = target_face_alpha(made_up, points)
+    assert float(alpha[shadow > 0].mean()) > 0.85 * 255
+    assert float(alpha[blush > 0].mean()) > 0.85 * 255
+
+
+def test_a_fair_strand_across_a_brows_tail_is_left_out(astronaut_bgr: np.ndarray, landmark_model_path: Path) -> None:
+    """The brows are always drawn from the target, but a strand of fair hair crossing a brow's tail is paler than
+    the skin: kept, it was drawn as a pale tuft beside the user's eye."""
+    photo = cv2.resize(astronaut_bgr, None, fx=3.0, fy=3.0, interpolation=cv2.INTER_CUBIC)
+    points = find_faces_in_photo(photo, landmark_model_path, max_faces=1)[0].points_px[:468, :2].astype(np.float32)
+    size = float(np.ptp(points[list(FACE_OVAL)], axis=0).max())
+    tail = points[46]  # the right brow's lower tail point
+    strand = np.zeros(photo.shape[:2], np.uint8)
+    top, bottom = tail + (0.01 * size, -0.06 * size), tail + (-0.01 * size, 0.03 * size)
+    cv2.line(strand, np.round(top).astype(int), np.round(bottom).astype(int), 1, max(3, round(0.012 * size)))
+    painted = photo.copy()
+    painted[strand > 0] = (150, 215, 235)  # fair (blond) hair, BGR
+    brow = np.zeros(photo.shape[:2], np.uint8)
+    brow_points = points[list(RIGHT_EYEBROW)]
+    cv2.fillConvexPoly(brow, cv2.convexHull(np.round(brow_points).astype(np.int32)), 1)
+    inside = (strand > 0) & (brow > 0)
+    assert inside.sum() > 20, "the strand crosses the brow"
+    assert float(target_face_alpha(painted, points)[inside].mean()) < 0.5 * 255

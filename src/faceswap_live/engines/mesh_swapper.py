@@ -163,6 +163,10 @@ side: the skin around an eye, the shade at its corners)."""
 HAIR_CLEARANCE: Final = (0.03, 0.10)
 """Above the eyes, the target's skin is drawn from 0 at this share of the face size away from its hair to fully at
 the second (smoothstep): see target_face_alpha."""
+EYE_HAIR_CLEARANCE: Final = (0.01, 0.04)
+"""HAIR_CLEARANCE between the brows and the eyes, where the temple's hair is close to the eye's make-up."""
+MAKEUP_HUE_MARGIN_DEG: Final = 8.0
+"""A pixel whose hue is this much yellower than the target's skin no longer counts as made-up or shaded skin."""
 LID_RING_WEIGHTS: Final = (1.0, 0.6, 0.25)
 """How far the 0th (upper lid contour), 1st and 2nd ring of points above an eye follow the lid as it closes."""
 _LID_CENTRES: Final = ((RIGHT_EYE_UPPER[4], RIGHT_EYE_LOWER[4]), (LEFT_EYE_UPPER[4], LEFT_EYE_LOWER[4]))
@@ -771,8 +775,10 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     Hair over the forehead or the temples lies inside the mesh, so a plain warp pastes it onto the user's face as
     streaks. The brows, eyes and lips and the middle of the face (ALWAYS_TARGET_GROUPS) are always kept; elsewhere
     inside the face outline, a pixel counts as face when its Lab colour is close to the skin colour measured on the
-    middle of the face below the eyes (median and spread), so the user's own skin shows where the target's hair
-    was, and a fringe is neither drawn nor lit up into a band of skin (blend.match_colour leaves it out too).
+    middle of the face below the eyes (median and spread), or as red as the skin or redder (make-up, blush, a
+    beard's shade; hair is yellower or greyer), so the user's own skin shows where the target's hair was, and a
+    fringe is neither drawn nor lit up into a band of skin (blend.match_colour leaves it out too). A pixel in a
+    brow's hull that is paler than the skin and not skin is a fair strand over the brow, left out too.
     """
     height, width = image_bgr.shape[:2]
     oval = points_px[list(FACE_OVAL)]
@@ -786,8 +792,9 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
         cv2.fillConvexPoly(features, cv2.convexHull(np.round(points_px[list(group)]).astype(np.int32)), 255)
     grow = _odd(face_size * FEATURE_KEEP_GROW)
     inner = np.asarray(cv2.dilate(features, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))), np.uint8)
+    brow_hulls = np.zeros((height, width), np.uint8)
     for brow in (RIGHT_EYEBROW, LEFT_EYEBROW):
-        cv2.fillConvexPoly(inner, cv2.convexHull(np.round(points_px[list(brow)]).astype(np.int32)), 255)
+        cv2.fillConvexPoly(brow_hulls, cv2.convexHull(np.round(points_px[list(brow)]).astype(np.int32)), 255)
     # The skin is sampled in the middle of the face below the eyes: a fringe, a hat or a hand over the forehead
     # never reaches there, and would widen the skin model until hair passes for skin.
     skin_sample = np.zeros((height, width), np.uint8)
@@ -814,6 +821,11 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     tolerance = np.array([2.5 * spread[0] + 10.0, 2.5 * spread[1] + 3.0, 2.5 * spread[2] + 3.0], np.float32)
     distance = np.sqrt((((lab - median) / tolerance) ** 2).sum(axis=2))
     skin = np.clip((1.4 - distance) / 0.5, 0.0, 1.0).astype(np.float32)
+    skin = np.maximum(skin, _made_up_skin(lab, median))
+    # A brow is darker than the skin around it; a paler pixel in a brow's hull that is not skin is a strand of
+    # (fair) hair across the brow's tail, drawn as a pale tuft at the user's eye if kept.
+    pale_hair = (lab[:, :, 0] > median[0]) & (skin < 0.5)
+    inner = np.maximum(inner, np.where(pale_hair, 0, brow_hulls).astype(np.uint8))
     kernel = _odd(face_size * 0.02)
     # Above the eyes, where a fringe or a hairline meets the skin, the skin fades out before it reaches the hair
     # (HAIR_CLEARANCE): the edge must fade out on skin, or the hair's border pixels (and the warp's interpolation
@@ -824,12 +836,43 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     clear_of_hair = cv2.distanceTransform(not_hair, cv2.DIST_L2, 5) / face_size
     ramp = np.clip((clear_of_hair - HAIR_CLEARANCE[0]) / (HAIR_CLEARANCE[1] - HAIR_CLEARANCE[0]), 0.0, 1.0)
     away_from_hair = skin * ramp * ramp * (3.0 - 2.0 * ramp)
-    skin = np.where(below > 0, skin, away_from_hair)
+    # Between the brows and the eyes (eye shadow, liner, the temples beside them) the fade is shorter
+    # (EYE_HAIR_CLEARANCE): the full one reached from the temple's hair to the eye and let the user's own liner
+    # and brow tails show beside the drawn eyes.
+    below_brows = np.zeros_like(below)
+    brows = points_px[list(RIGHT_EYEBROW + LEFT_EYEBROW)].mean(axis=0)
+    brow_start = brows + (start - (right_eye + left_eye) / 2.0)
+    cv2.fillConvexPoly(
+        below_brows,
+        np.round([brow_start - across, brow_start + across, start + across + down, start - across + down]).astype(
+            np.int32
+        ),
+        255,
+    )
+    eye_ramp = np.clip((clear_of_hair - EYE_HAIR_CLEARANCE[0]) / (EYE_HAIR_CLEARANCE[1] - EYE_HAIR_CLEARANCE[0]), 0, 1)
+    beside_eyes = skin * eye_ramp * eye_ramp * (3.0 - 2.0 * eye_ramp)
+    skin = np.where(below > 0, skin, np.where(below_brows > 0, beside_eyes, away_from_hair))
     skin = cv2.GaussianBlur(skin, (kernel, kernel), 0)
     feather = _odd(face_size * 0.04)
     inner_soft = cv2.GaussianBlur(inner, (feather, feather), 0).astype(np.float32) / 255.0
     alpha = np.maximum(skin, inner_soft)
     return np.asarray(np.round(alpha * 255.0), dtype=np.uint8)
+
+
+def _made_up_skin(lab: npt.NDArray[np.float32], skin_median: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """H×W 0-1: how much each pixel is skin under make-up or in shade rather than hair: as red as the skin or redder
+    (its hue no yellower than the skin's, MAKEUP_HUE_MARGIN_DEG) with at least half the skin's colourfulness."""
+    a, b = lab[:, :, 1] - 128.0, lab[:, :, 2] - 128.0
+    skin_a, skin_b = float(skin_median[1]) - 128.0, float(skin_median[2]) - 128.0
+    skin_hue = math.degrees(math.atan2(skin_b, skin_a))
+    skin_chroma = math.hypot(skin_a, skin_b)
+    if skin_chroma < 4.0:  # a grey or black-and-white photo: hue says nothing
+        return np.zeros(lab.shape[:2], np.float32)
+    hue = np.degrees(np.arctan2(b, a))
+    chroma = np.hypot(a, b)
+    redder = np.clip((MAKEUP_HUE_MARGIN_DEG - (hue - skin_hue)) / MAKEUP_HUE_MARGIN_DEG, 0.0, 1.0)
+    colourful = np.clip((chroma - 0.5 * skin_chroma) / (0.25 * skin_chroma), 0.0, 1.0)
+    return np.asarray(redder * colourful, np.float32)
 
 
 def _odd(size: float) -> int:
