@@ -109,3 +109,36 @@ def test_label_and_watermark_are_on_by_default_and_turning_the_label_off_survive
 def test_bad_marking_settings_are_refused(changes: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         MarkingConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_the_label_is_on_while_a_face_is_swapped_and_off_with_no_swap(
+    hopper_bgr: np.ndarray, astronaut_path: Path, landmark_model_path: Path
+) -> None:
+    """With "No swap" chosen the output is the user's own face: labelling it AI-modified would be untrue. With a
+    target chosen, every frame is labelled, also one where no face is found (a frame of the bare background)."""
+    from faceswap_live.config import AppConfig
+    from faceswap_live.inputs.target_photo import load_target_face
+    from faceswap_live.runtime.pipeline import Pipeline
+    from faceswap_live.types import Frame
+
+    no_face = np.full_like(hopper_bgr, 90)
+    height, width = hopper_bgr.shape[:2]
+
+    def labelled(output: np.ndarray, image: np.ndarray) -> bool:  # the label's corner, away from the face
+        corner = (slice(height * 4 // 5, height), slice(width // 2, width))
+        return bool(label_pixels(output[corner], image[corner]).any())
+
+    pipeline = Pipeline(AppConfig(marking=MarkingConfig(watermark_enabled=False)), landmark_model_path)
+    try:
+        shown = []
+        for index, image in enumerate([hopper_bgr, no_face]):
+            result = pipeline.process(Frame(image_bgr=image, index=index, captured_at_s=index / 30))
+            shown.append(labelled(result.output_bgr, image))
+        assert shown == [False, False], "no label on the user's own face"
+        pipeline.set_target(load_target_face(astronaut_path, landmark_model_path))
+        for index, image in enumerate([hopper_bgr, no_face], start=2):
+            result = pipeline.process(Frame(image_bgr=image, index=index, captured_at_s=index / 30))
+            shown.append(labelled(result.output_bgr, image))
+        assert shown[2:] == [True, True], "labelled while a face is chosen, with or without a face in the frame"
+    finally:
+        pipeline.close()

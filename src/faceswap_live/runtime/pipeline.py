@@ -304,8 +304,13 @@ class Pipeline:
         live_tracks = {face.track_id for face in faces}
         for track_id in [track_id for track_id in self._large_enough if track_id not in live_tracks]:
             del self._large_enough[track_id]
+        # The label says the picture is AI-modified: true while a face is set to be swapped, even in a frame where
+        # none is found (so it does not blink), untrue with "No swap" chosen.
+        swapping = config.swap.enabled and (
+            self._target is not None or any(target is not None for target in self._face_targets.values())
+        )
         with time_stage(stage_ms, "mark"):
-            output = self._marker.apply(output)
+            output = self._marker.apply(output, label=swapping)
         return FrameResult(
             output_bgr=output,
             source=frame,

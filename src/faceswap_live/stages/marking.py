@@ -105,16 +105,17 @@ class OutputMarker:
         if not config.label_enabled:
             logger.warning("The visible AI-modified label is turned off by the settings; the watermark stays.")
 
-    def apply(self, image_bgr: BgrImage) -> BgrImage:
+    def apply(self, image_bgr: BgrImage, label: bool = True) -> BgrImage:
         """Mark an H×W×3 uint8 BGR frame in place (copied first if not contiguous) and return it.
 
-        The watermark goes on first and the label over it, so the label's text stays crisp.
+        The watermark goes on first and the label over it, so the label's text stays crisp. label=False leaves the
+        visible label off this frame (nobody's face is being swapped: it would be untrue); the watermark stays.
         """
         if not image_bgr.flags.c_contiguous or not image_bgr.flags.writeable:
             image_bgr = np.ascontiguousarray(image_bgr).copy()
         if self._embedder is not None:
             image_bgr = self._embedder.apply(image_bgr)
-        if self.config.label_enabled:
+        if label and self.config.label_enabled:
             height, width = image_bgr.shape[:2]
             if self._label is None or self._label_size != (height, width):
                 self._label = _PlacedLabel(self.config, width, height)
