@@ -177,3 +177,36 @@ def test_a_fair_strand_across_a_brows_tail_is_left_out(astronaut_bgr: np.ndarray
     inside = (strand > 0) & (brow > 0)
     assert inside.sum() > 20, "the strand crosses the brow"
     assert float(target_face_alpha(painted, points)[inside].mean()) < 0.5 * 255
+
+
+def test_hair_over_a_cheek_is_left_out_with_a_soft_edge_and_stubble_is_kept(
+    astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """Hair hanging over the target's cheek is not drawn, and the target's skin fades out over a few per cent of the
+    face towards it (a hard cut was a visible seam down the cheek); dark specks of stubble on the other cheek are
+    not hair over it: kept."""
+    photo = cv2.resize(astronaut_bgr, None, fx=3.0, fy=3.0, interpolation=cv2.INTER_CUBIC)
+    points = find_faces_in_photo(photo, landmark_model_path, max_faces=1)[0].points_px[:468, :2].astype(np.float32)
+    size = float(np.ptp(points[list(FACE_OVAL)], axis=0).max())
+    hair = (35, 45, 60)  # dark brown, BGR
+    painted = photo.copy()
+    cheek_y = round(points[205, 1])
+    rows = slice(cheek_y - round(0.1 * size), cheek_y + round(0.1 * size))
+    # A curtain of hair from the face's edge in to the right cheek, short of the always-drawn middle of the face.
+    curtain_edge = round(min(points[33, 0], points[61, 0]) - 0.06 * size)
+    painted[rows, :curtain_edge] = hair
+    rng = np.random.default_rng(0)
+    stubble = np.zeros(photo.shape[:2], bool)
+    left_cheek = np.round(points[425]).astype(int)
+    for _ in range(60):
+        x, y = left_cheek + rng.integers(-round(0.05 * size), round(0.05 * size), 2)
+        stubble[y : y + 2, x : x + 2] = True
+    painted[stubble] = (40, 45, 60)
+    alpha = target_face_alpha(painted, points).astype(np.float64) / 255.0
+    row = alpha[cheek_y]
+    assert row[curtain_edge - round(0.01 * size) : curtain_edge].max() < 0.1, "the hair is not drawn"
+    ramp = row[curtain_edge : curtain_edge + round(0.1 * size)]
+    rise = int(np.argmax(ramp > 0.9)) - int(np.argmax(ramp > 0.1))
+    assert rise >= 0.015 * size, f"the skin fades in over {rise} px, a seam"
+    near_stubble = cv2.dilate(stubble.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert alpha[near_stubble].mean() > 0.8, "stubble is kept as the target's face"  # as hair: 0.47

@@ -165,6 +165,11 @@ HAIR_CLEARANCE: Final = (0.03, 0.10)
 the second (smoothstep): see target_face_alpha."""
 EYE_HAIR_CLEARANCE: Final = (0.01, 0.04)
 """HAIR_CLEARANCE between the brows and the eyes, where the temple's hair is close to the eye's make-up."""
+CHEEK_HAIR_CLEARANCE: Final = (0.0, 0.03)
+"""HAIR_CLEARANCE below the eyes, measured to hair inside the face outline: a soft edge where hair hangs over a
+cheek."""
+CHEEK_HAIR_MIN_WIDTH: Final = 0.03
+"""Share of the face size below which a patch of non-skin on a cheek is stubble or a mole, not hair over it."""
 MAKEUP_HUE_MARGIN_DEG: Final = 8.0
 """A pixel whose hue is this much yellower than the target's skin no longer counts as made-up or shaded skin."""
 LID_RING_WEIGHTS: Final = (1.0, 0.6, 0.25)
@@ -834,8 +839,7 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     # The brows and eyes are not skin but not hair either: the distance is measured to what is neither.
     not_hair = ((skin > 0.5) | (inner > 0)).astype(np.uint8)
     clear_of_hair = cv2.distanceTransform(not_hair, cv2.DIST_L2, 5) / face_size
-    ramp = np.clip((clear_of_hair - HAIR_CLEARANCE[0]) / (HAIR_CLEARANCE[1] - HAIR_CLEARANCE[0]), 0.0, 1.0)
-    away_from_hair = skin * ramp * ramp * (3.0 - 2.0 * ramp)
+    away_from_hair = skin * _smoothstep(clear_of_hair, HAIR_CLEARANCE)
     # Between the brows and the eyes (eye shadow, liner, the temples beside them) the fade is shorter
     # (EYE_HAIR_CLEARANCE): the full one reached from the temple's hair to the eye and let the user's own liner
     # and brow tails show beside the drawn eyes.
@@ -849,9 +853,22 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
         ),
         255,
     )
-    eye_ramp = np.clip((clear_of_hair - EYE_HAIR_CLEARANCE[0]) / (EYE_HAIR_CLEARANCE[1] - EYE_HAIR_CLEARANCE[0]), 0, 1)
-    beside_eyes = skin * eye_ramp * eye_ramp * (3.0 - 2.0 * eye_ramp)
-    skin = np.where(below > 0, skin, np.where(below_brows > 0, beside_eyes, away_from_hair))
+    beside_eyes = skin * _smoothstep(clear_of_hair, EYE_HAIR_CLEARANCE)
+    # Below the eyes, hair hanging over a cheek gets a soft edge (CHEEK_HAIR_CLEARANCE), or the user's cheek meets
+    # the target's along a visible seam; the distance is to hair inside the face outline only, so the rim of the
+    # cheeks and jaw against the background (which carries the identity) stays whole.
+    # Specks of stubble among a beard's skin are not a strand: only hair wider than CHEEK_HAIR_MIN_WIDTH counts.
+    inside = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(inside, [np.round(oval).astype(np.int32)], 1)
+    width_px = _odd(face_size * CHEEK_HAIR_MIN_WIDTH)
+    cheek_hair = cv2.morphologyEx(
+        (1 - not_hair) & inside, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width_px, width_px))
+    )
+    clear_of_cheek_hair = np.asarray(
+        cv2.distanceTransform((1 - cheek_hair).astype(np.uint8), cv2.DIST_L2, 5) / face_size, np.float32
+    )
+    on_cheeks = skin * _smoothstep(clear_of_cheek_hair, CHEEK_HAIR_CLEARANCE)
+    skin = np.where(below > 0, on_cheeks, np.where(below_brows > 0, beside_eyes, away_from_hair))
     skin = cv2.GaussianBlur(skin, (kernel, kernel), 0)
     feather = _odd(face_size * 0.04)
     inner_soft = cv2.GaussianBlur(inner, (feather, feather), 0).astype(np.float32) / 255.0
@@ -873,6 +890,12 @@ def _made_up_skin(lab: npt.NDArray[np.float32], skin_median: npt.NDArray[np.floa
     redder = np.clip((MAKEUP_HUE_MARGIN_DEG - (hue - skin_hue)) / MAKEUP_HUE_MARGIN_DEG, 0.0, 1.0)
     colourful = np.clip((chroma - 0.5 * skin_chroma) / (0.25 * skin_chroma), 0.0, 1.0)
     return np.asarray(redder * colourful, np.float32)
+
+
+def _smoothstep(distance: npt.NDArray[np.float32], edges: tuple[float, float]) -> npt.NDArray[np.float32]:
+    """0 up to edges[0], 1 from edges[1], a smoothstep between."""
+    ramp = np.clip((distance - edges[0]) / (edges[1] - edges[0]), 0.0, 1.0)
+    return np.asarray(ramp * ramp * (3.0 - 2.0 * ramp), np.float32)
 
 
 def _odd(size: float) -> int:
