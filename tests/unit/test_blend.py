@@ -269,3 +269,24 @@ def test_the_lips_take_the_users_fine_lines_in_the_photos_colour_and_nothing_els
     assert (crease < photo[0, 0] - 25).all()  # the crease, darker in all three channels
     assert np.abs(lip - photo[0, 0]).max() <= 6  # the lips' own colour: the photo's red, not the user's grey
     assert (out[:40] == photo[0, 0]).all() and (out[:, :40] == photo[0, 0]).all()  # far skin untouched
+
+
+def test_a_dark_photo_lit_up_keeps_its_light_but_not_its_noise_amplified() -> None:
+    """A target photographed in shade, on a user in a bright room: the relit face takes the user's brightness, but
+    its detail (and with it the photo's sensor noise) is scaled by at most DETAIL_GAIN_MAX, not by the full 2.5×
+    that turned the noise of a shadowed cheek into coloured speckle."""
+    face = synthetic_face()
+    swapped = swapped_for(face)
+    height, width = swapped.face_bgr.shape[:2]
+    rng = np.random.default_rng(2)
+    noise = rng.normal(0.0, 4.0, (height, width, 3)).astype(np.float32)  # per channel: colour noise
+    target = np.clip(70.0 + noise, 0, 255).astype(np.uint8)
+    user = np.full_like(target, 190)
+    mask = build_face_mask(face, swapped, 0.08)
+    relit = match_colour(target, user, mask, face_width_px=120.0)
+    inside = mask > 0.9
+    assert abs(float(relit[inside].mean()) - 190.0) < 12.0, "the user's light"
+    fine_in = target.astype(np.float32) - cv2.GaussianBlur(target.astype(np.float32), (0, 0), 3.0)
+    fine_out = relit.astype(np.float32) - cv2.GaussianBlur(relit.astype(np.float32), (0, 0), 3.0)
+    amplified = float(fine_out[inside].std() / fine_in[inside].std())
+    assert 1.2 < amplified <= 1.7, amplified  # the brightness ratio here is 2.7, held to 2.5 by GAIN_LIMITS

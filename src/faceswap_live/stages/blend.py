@@ -76,6 +76,10 @@ FEATURE_GROW: Final = 0.04
 """Eyes, brows and lips are left out of the light fields grown by this fraction of the face width (lashes, lid
 shadow and the lip line go with them)."""
 GAIN_LIMITS: Final = (0.4, 2.5)
+"""Range of the brightness ratio of the user's light to the target photo's (match_colour)."""
+DETAIL_GAIN_MAX: Final = 1.6
+"""The target's detail (its texture less its own light) is scaled by the brightness ratio up to this much: the light
+itself still reaches the user's; the detail of a shadowed side lit up further brought its noise up as colour speckle."""
 HIGHLIGHT_KNEE: Final = 220.0
 """Relit values above this (0-255) are compressed smoothly so that they reach white only in the limit."""
 GLASSES_LINE_WIDTH: Final = 0.06
@@ -237,15 +241,19 @@ def match_colour(
     face_grey, reference_grey = face_light.mean(axis=2, keepdims=True), reference_light.mean(axis=2, keepdims=True)
     # The +8 keeps near-black pixels (hair, pupils) from turning the ratio into noise.
     gain = np.clip((reference_grey + 8.0) / (face_grey + 8.0), *GAIN_LIMITS).astype(np.float32)
-    shift = reference_light - face_light * gain
-    full_gain = cv2.resize(gain, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None]
+    # relit = reference light + face detail × gain, where the detail (face − its light) is scaled by at most
+    # DETAIL_GAIN_MAX: the shadowed side of a photo lit up 2.5× also lit up its sensor and JPEG noise into coloured
+    # speckle. Written as face × detail gain + shift, one multiply-add per pixel.
+    detail_gain = np.minimum(gain, DETAIL_GAIN_MAX)
+    shift = reference_light - face_light * detail_gain
+    full_gain = cv2.resize(detail_gain, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None]
     full_shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
     relit = face_bgr * full_gain + full_shift
     # Highlights roll off towards white instead of clipping: a photo darker than the user's room, lit up, would
     # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches. Only the few bright
     # values are touched.
     # Bilinear upsampling stays within the grid's values, so the grid bounds the brightest relit value.
-    hot = relit > HIGHLIGHT_KNEE if float((255.0 * gain + shift).max()) > HIGHLIGHT_KNEE else None
+    hot = relit > HIGHLIGHT_KNEE if float((255.0 * detail_gain + shift).max()) > HIGHLIGHT_KNEE else None
     if hot is not None and hot.any():
         over = relit[hot] - HIGHLIGHT_KNEE
         relit[hot] = HIGHLIGHT_KNEE + over / (1.0 + over * np.float32(1.0 / (255.0 - HIGHLIGHT_KNEE)))
