@@ -6,9 +6,16 @@ import itertools
 
 import numpy as np
 
-from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, rasterise_triangles
+from faceswap_live.engines.mesh_swapper import (
+    MeshFaceSwapper,
+    foreshortened_rim,
+    rasterise_triangles,
+    rim_stretch_fade,
+)
+from faceswap_live.stages.expression import ExpressionBasis
 from faceswap_live.stages.mesh_topology import (
     EYE_FILL_TRIANGLES,
+    FACE_OVAL,
     MOUTH_FILL_TRIANGLES,
     TESSELATION_TRIANGLES,
 )
@@ -78,3 +85,39 @@ def test_engine_without_target_swaps_nothing() -> None:
 
     face = FaceLandmarks(np.zeros((478, 3), np.float32), np.zeros((5, 2), np.float32), Box(0, 0, 10, 10))
     assert MeshFaceSwapper().swap_face(np.zeros((20, 20, 3), np.uint8), face, None, SwapConfig()) is None
+
+
+def test_the_far_cheek_of_a_turned_photo_stretched_onto_the_rim_fades_to_the_users_own() -> None:
+    """A photo turned to one side shows its far cheek squeezed; drawn on a frontal face those rim triangles are
+    stretched several times and smear into streaks: they fade (the user's own cheek shows). A frontal photo drawn on
+    a user who turns (the near cheek stretched) or who comes nearer the camera is drawn whole. The mesh is the
+    expression basis's frontal reference head."""
+    frontal = np.asarray(ExpressionBasis.load().reference[:, :2], np.float64)
+    frontal = (frontal - frontal.min(axis=0)) / np.ptp(frontal[:, 0]) * 200.0 + 50.0  # a face 200 px wide
+    left, width = frontal[:, 0].min(), np.ptp(frontal[:, 0])
+    band_edge = left + 0.15 * width
+    in_band = frontal[:, 0] < band_edge
+
+    def areas(mesh: np.ndarray) -> np.ndarray:
+        corners = mesh[TESSELATION_TRIANGLES]
+        ab, ac = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+        return np.asarray(np.abs(ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]), np.float64)
+
+    def band_scaled(mesh: np.ndarray, factor: float) -> np.ndarray:
+        scaled = mesh.copy()
+        scaled[in_band, 0] = band_edge - (band_edge - mesh[in_band, 0]) * factor
+        return scaled
+
+    def fade_for(target: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+        target_areas = areas(target)
+        return rim_stretch_fade(drawn, target_areas, foreshortened_rim(target_areas))
+
+    outline = np.array(FACE_OVAL)
+    far_rim = outline[frontal[outline, 0] < left + 0.05 * width]
+    assert far_rim.size >= 3
+    turned_photo = band_scaled(frontal, 1.0 / 12.0)  # its far cheek squeezed: sides about 3.5x shorter
+    fade = fade_for(turned_photo, frontal)
+    assert fade[far_rim].max() < 0.2, "the stretched far cheek is the user's own"
+    assert np.all(fade[frontal[:, 0] > left + 0.5 * width] == 1.0), "the rest of the face is drawn whole"
+    assert np.all(fade_for(frontal, band_scaled(frontal, 12.0)) == 1.0), "a frontal photo on a turning user"
+    assert np.all(fade_for(turned_photo, turned_photo * 1.7 + (40.0, -25.0)) == 1.0), "nearer, not stretched"

@@ -34,7 +34,7 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import umeyama
-from faceswap_live.stages.expression import MAX_TRACKED_FACES, ExpressionTransfer
+from faceswap_live.stages.expression import MAX_TRACKED_FACES, ExpressionBasis, ExpressionTransfer
 from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
     EYE_FILL_TRIANGLES,
@@ -75,6 +75,17 @@ MESH_TRIANGLES: Final[npt.NDArray[np.int32]] = np.concatenate(
 """Every triangle the engine renders: the face surface plus the mouth and eye openings (K×3 point indices)."""
 
 MIN_TRIANGLE_AREA_PX: Final = 1e-3
+RIM_RINGS: Final = 4
+"""Surface triangles within this many rings of the face outline may fade where they are stretched (rim_stretch_fade)."""
+RIM_STRETCH_FADE: Final = (2.0, 3.5)
+"""A rim triangle that the photo shows foreshortened (RIM_FORESHORTENED) and that is drawn this many times larger
+(side length, relative to the face's median triangle) than in the photo starts to fade / is gone: the far cheek of
+a photo turned to one side, stretched onto a frontal face, smears into streaks of skin and background; the user's
+own cheek shows there instead. (A user turning a frontal photo's near cheek towards the camera stretches it too,
+but that cheek is whole in the photo: drawn.)"""
+RIM_FORESHORTENED: Final = (0.5, 0.75)
+"""A rim triangle whose side in the photo is at most the first share of its side on a frontal head (relative to the
+median triangle) is foreshortened; from the second, not at all."""
 BARYCENTRIC_TOLERANCE: Final = 1e-4
 
 RING_FADE: Final = (0.0, 0.3, 0.6, 0.85)
@@ -358,6 +369,8 @@ class MeshFaceSwapper(SwapEngine):
         self._jaw_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
         self._pucker_weights: npt.NDArray[np.float64] = np.zeros(0)
+        self._target_areas: npt.NDArray[np.float64] = np.zeros(0)
+        self._foreshortened: npt.NDArray[np.float64] = np.zeros(0)
         self._rest_mouth_ratio: dict[int, float] = {}
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
         self._expression = ExpressionTransfer()
@@ -405,6 +418,8 @@ class MeshFaceSwapper(SwapEngine):
         self._jaw_weights = jaw_weights(target_points[:, :2])
         self._lid_weights = lid_weights(target_points[:, :2])
         self._pucker_weights = pucker_weights(target_points[:, :2])
+        self._target_areas = np.abs(_triangle_areas(target_points[:, :2], TESSELATION_TRIANGLES))
+        self._foreshortened = foreshortened_rim(self._target_areas)
         self._rest_mouth_ratio.clear()
 
     def destination_points(
@@ -513,7 +528,9 @@ class MeshFaceSwapper(SwapEngine):
             level.vertex_a[triangle, 1] + weight_b * level.edge_ab[triangle, 1] + weight_c * level.edge_ac[triangle, 1]
         )
         covered = np.zeros(grid_width * grid_height, dtype=np.float32)
-        covered[raster.pixel_index] = fade
+        rim = rim_stretch_fade(destination, self._target_areas, self._foreshortened)[MESH_TRIANGLES[triangle]]
+        weight_a = 1.0 - weight_b - weight_c
+        covered[raster.pixel_index] = fade * (weight_a * rim[:, 0] + weight_b * rim[:, 1] + weight_c * rim[:, 2])
 
         size = (region.width, region.height)
         full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
@@ -666,6 +683,51 @@ def keep_lip_rings_in_order(destination: npt.NDArray[np.float64], user_xy: npt.N
         step[_INNER_LIP_PAIRS[:, 0]] = pair_step
         step[_INNER_LIP_PAIRS[:, 1]] = pair_step
         destination += step
+
+
+_RIM_TRIANGLES: Final = np.flatnonzero(
+    (ring_distance(FACE_OVAL, MESH_POINT_COUNT)[TESSELATION_TRIANGLES] <= RIM_RINGS).all(axis=1)
+)
+
+
+def foreshortened_rim(target_areas: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per rim triangle (_RIM_TRIANGLES), 0-1: how foreshortened the photo shows it (RIM_FORESHORTENED), from its
+    area against the same triangle's on the expression basis's frontal reference head, both relative to their
+    median triangle."""
+    if target_areas.shape[0] != len(TESSELATION_TRIANGLES):
+        return np.zeros(len(_RIM_TRIANGLES))
+    frontal = np.abs(_triangle_areas(ExpressionBasis.load().reference[:, :2], TESSELATION_TRIANGLES))
+    side = np.sqrt(target_areas / max(float(np.median(target_areas)), 1e-9))
+    frontal_side = np.sqrt(frontal / max(float(np.median(frontal)), 1e-9))
+    share = side[_RIM_TRIANGLES] / np.maximum(frontal_side[_RIM_TRIANGLES], 1e-9)
+    low, high = RIM_FORESHORTENED
+    return np.asarray(np.clip((high - share) / (high - low), 0.0, 1.0), np.float64)
+
+
+def rim_stretch_fade(
+    destination_px: npt.NDArray[np.floating],
+    target_areas: npt.NDArray[np.float64],
+    foreshortened: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float32]:
+    """Per mesh point (468), how much of the target to draw there (0-1) for how far a foreshortened rim is stretched.
+
+    A triangle's stretch is the square root of its drawn area over its area in the photo, relative to the median
+    over the face (so the face's size does not count); rim triangles (RIM_RINGS of the outline) that the photo
+    shows foreshortened (foreshortened_rim) and that are stretched past RIM_STRETCH_FADE fade, and each point takes
+    the lowest value of its triangles, so the fade runs smoothly across the triangles (interpolated within each).
+    """
+    fade = np.ones(MESH_POINT_COUNT, np.float32)
+    if target_areas.shape[0] != len(TESSELATION_TRIANGLES) or not foreshortened.any():
+        return fade
+    drawn_areas = np.abs(_triangle_areas(destination_px, TESSELATION_TRIANGLES))
+    stretch = np.sqrt(drawn_areas / np.maximum(target_areas, 1e-6))
+    stretch /= max(float(np.median(stretch)), 1e-6)
+    low, high = RIM_STRETCH_FADE
+    ramp = np.clip((stretch[_RIM_TRIANGLES] - low) / (high - low), 0.0, 1.0)
+    triangle_fade = (1.0 - foreshortened * ramp * ramp * (3.0 - 2.0 * ramp)).astype(np.float32)
+    for corner in range(3):
+        np.minimum.at(fade, TESSELATION_TRIANGLES[_RIM_TRIANGLES, corner], triangle_fade)
+    return fade
 
 
 def _fade_for_folds(share: float) -> float:
