@@ -690,6 +690,20 @@ _RIM_TRIANGLES: Final = np.flatnonzero(
 )
 
 
+def _incidence(triangles: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(points, table): the points the triangles use, and per point the numbers of its triangles, padded with
+    len(triangles) (an extra entry), for a per-point minimum without a Python loop."""
+    points = np.unique(triangles)
+    lists = [np.flatnonzero((triangles == point).any(axis=1)) for point in points]
+    table = np.full((len(points), max(len(triangle_list) for triangle_list in lists)), len(triangles), np.int64)
+    for row, triangle_list in enumerate(lists):
+        table[row, : len(triangle_list)] = triangle_list
+    return points.astype(np.int64), table
+
+
+_RIM_POINTS, _RIM_POINT_TRIANGLES = _incidence(TESSELATION_TRIANGLES[_RIM_TRIANGLES])
+
+
 def foreshortened_rim(target_areas: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Per rim triangle (_RIM_TRIANGLES), 0-1: how foreshortened the photo shows it (RIM_FORESHORTENED), from its
     area against the same triangle's on the expression basis's frontal reference head, both relative to their
@@ -724,9 +738,8 @@ def rim_stretch_fade(
     stretch /= max(float(np.median(stretch)), 1e-6)
     low, high = RIM_STRETCH_FADE
     ramp = np.clip((stretch[_RIM_TRIANGLES] - low) / (high - low), 0.0, 1.0)
-    triangle_fade = (1.0 - foreshortened * ramp * ramp * (3.0 - 2.0 * ramp)).astype(np.float32)
-    for corner in range(3):
-        np.minimum.at(fade, TESSELATION_TRIANGLES[_RIM_TRIANGLES, corner], triangle_fade)
+    triangle_fade = np.append(1.0 - foreshortened * ramp * ramp * (3.0 - 2.0 * ramp), 1.0).astype(np.float32)
+    fade[_RIM_POINTS] = triangle_fade[_RIM_POINT_TRIANGLES].min(axis=1)
     return fade
 
 
