@@ -942,7 +942,10 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     clear_of_cheek_hair = np.asarray(
         cv2.distanceTransform((1 - cheek_hair).astype(np.uint8), cv2.DIST_L2, 5) / face_size, np.float32
     )
-    on_cheeks = skin * _smoothstep(clear_of_cheek_hair, CHEEK_HAIR_CLEARANCE)
+    # The specks themselves (a beard's dark hairs, moles) are drawn too: left out, a beard became a sieve of the
+    # user's skin, smeared into streaks wherever the photo's cheek is stretched.
+    specks = ((1 - not_hair) & inside & (1 - cheek_hair)).astype(np.float32)
+    on_cheeks = np.maximum(skin, specks) * _smoothstep(clear_of_cheek_hair, CHEEK_HAIR_CLEARANCE)
     skin = np.where(below > 0, on_cheeks, np.where(below_brows > 0, beside_eyes, away_from_hair))
     skin = cv2.GaussianBlur(skin, (kernel, kernel), 0)
     feather = _odd(face_size * 0.04)
