@@ -210,3 +210,4 @@ def test_hair_over_a_cheek_is_left_out_with_a_soft_edge_and_stubble_is_kept(
     assert rise >= 0.015 * size, f"the skin fades in over {rise} px, a seam"
     near_stubble = cv2.dilate(stubble.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     assert alpha[near_stubble].mean() > 0.8, "stubble is kept as the target's face"  # as hair: 0.47
+    assert alpha[stubble].mean() > 0.8, "the specks themselves are drawn, not holes in a beard"
