@@ -65,7 +65,10 @@ def main() -> None:
     shared = Path(os.environ.get("FACESWAP_LIVE_SHARED", "../shared"))
     model = shared / "models" / "face_landmarker.task"
     recogniser = FaceRecogniser(shared / "models" / "eval")
-    dlib_faces, haar_faces, cnn_faces = DlibFaces(), HaarFaces(), CnnFaces()
+    try:
+        dlib_faces, haar_faces, cnn_faces = DlibFaces(), HaarFaces(), CnnFaces()
+    except FileNotFoundError as error:
+        sys.exit(str(error))
     if args.misses_dir is not None:
         args.misses_dir.mkdir(parents=True, exist_ok=True)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from faceswap_live.eval.detectors import CnnFaces, DlibFaces, HaarFaces, confirmed
+import numpy as np
+import pytest
+
+from faceswap_live.eval.detectors import CnnFaces, DlibFaces, HaarFaces, cnn_weights, confirmed
 from faceswap_live.types import Box
 
 
@@ -55,3 +58,9 @@ def test_the_cnn_detector_confirms_a_face_drawn_on_the_face_and_none_drawn_elsew
     assert len(decoys) >= 10
     passed = [box for box in decoys if confirmed(box, cnn.near(astronaut_bgr, box))]
     assert passed == []
+
+
+def test_the_cnn_weights_come_from_the_installed_package_and_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
+    assert cnn_weights().name == "mmod_human_face_detector.dat"
+    with pytest.raises(FileNotFoundError, match="weights are not at"):
+        CnnFaces(tmp_path / "absent.dat")

