@@ -110,19 +110,19 @@ def test_frames_arrive_in_order_at_the_requested_size_with_colours_untouched() -
     sink = VirtualCameraSink(WIDTH, HEIGHT, FPS, backend="test-recording")
     try:
         assert "/dev/video-test" in sink.status() and "320x240@30" in sink.status()
+        backend = RecordingBackend.instances[0]
         for index in range(1, 21):
             sink.send(_result(_numbered_frame(index), index))
-            time.sleep(1.5 / FPS)  # slower than the camera rate: every frame gets its turn
-        assert _wait_for(lambda: RecordingBackend.instances[0].frames[-1][0, 0, 0] == 20)
+            # Each frame goes out before the next is handed over (a sender no faster than the camera; on a loaded
+            # machine a fixed pause was not always one camera tick, and the newest frame rightly won).
+            assert _wait_for(lambda index=index: backend.frames[-1][0, 0, 0] == index), f"frame {index} never went out"
     finally:
         sink.close()
-    backend = RecordingBackend.instances[0]
     assert backend.closed
     assert all(frame.shape == (HEIGHT, WIDTH, 3) for frame in backend.frames)
     indices = [int(frame[HEIGHT // 2, WIDTH // 2, 0]) for frame in backend.frames]
     shown = [index for index in indices if index > 0]  # black before the first result
     assert shown == sorted(shown), "frames went out of order"
-    assert set(shown) >= set(range(1, 21)) - {1}, "frames were lost"
     # BGR went through as BGR: the distinctive colour arrives with its channels where they were.
     assert backend.frames[-1][HEIGHT // 2, WIDTH // 2].tolist() == [20, 40, 200]
 
