@@ -115,7 +115,9 @@ def test_frames_arrive_in_order_at_the_requested_size_with_colours_untouched() -
             sink.send(_result(_numbered_frame(index), index))
             # Each frame goes out before the next is handed over (a sender no faster than the camera; on a loaded
             # machine a fixed pause was not always one camera tick, and the newest frame rightly won).
-            assert _wait_for(lambda index=index: backend.frames[-1][0, 0, 0] == index), f"frame {index} never went out"
+            assert _wait_for(lambda index=index: bool(backend.frames) and backend.frames[-1][0, 0, 0] == index), (
+                f"frame {index} never went out"
+            )
     finally:
         sink.close()
     assert backend.closed
