@@ -84,18 +84,23 @@ class PoseExpressionSmoother:
         min_cutoff_hz[list(POSE_POINTS)], beta[list(POSE_POINTS)] = config.min_cutoff_hz, config.beta
         self._expression = OneEuroFilter(min_cutoff_hz, beta, EXPRESSION_DERIVATIVE_CUTOFF_HZ)
         self._reference_xy: npt.NDArray[np.float64] | None = None
+        self._reference_size = 1.0
 
     def __call__(self, points_px: npt.NDArray[np.floating], time_s: float) -> npt.NDArray[np.float32]:
         points = np.asarray(points_px, dtype=np.float64)
         stable_xy = points[list(POSE_POINTS), :2]
         if self._reference_xy is None:
             # The first mesh, centred and scaled to unit size, is the head frame for the life of the track.
-            size = float(np.ptp(stable_xy, axis=0).max()) or 1.0
-            self._reference_xy = (stable_xy - stable_xy.mean(axis=0)) / size
+            self._reference_size = float(np.ptp(stable_xy, axis=0).max()) or 1.0
+            self._reference_xy = (stable_xy - stable_xy.mean(axis=0)) / self._reference_size
         scale, rotation, translation = umeyama(self._reference_xy, stable_xy)
         angle = math.atan2(rotation[1, 0], rotation[0, 0])
-        # Pose in face sizes (position divided by the face's size), so one beta suits every distance to the camera.
-        pose = self._pose(np.array([math.log(scale), angle, translation[0] / scale, translation[1] / scale]), time_s)
+        # Position in units of the track's first face size, so one beta suits every distance to the camera. (Divided
+        # by the current size instead, the position and the size were smoothed apart and put back together as their
+        # product: a face growing fast, as when a new face comes into view, was drawn pulled towards the image's
+        # corner, 30 px off on v04.)
+        position = translation / self._reference_size
+        pose = self._pose(np.array([math.log(scale), angle, position[0], position[1]]), time_s)
         expression = np.empty_like(points)
         expression[:, :2] = (points[:, :2] - translation) @ rotation / scale  # rotation⁻¹ = rotationᵀ
         expression[:, 2] = points[:, 2] / scale
@@ -105,7 +110,7 @@ class PoseExpressionSmoother:
         cosine, sine = math.cos(smooth_angle), math.sin(smooth_angle)
         smooth_rotation = np.array([[cosine, -sine], [sine, cosine]])
         result = np.empty_like(points)
-        result[:, :2] = smooth_scale * expression[:, :2] @ smooth_rotation.T + pose[2:] * smooth_scale
+        result[:, :2] = smooth_scale * expression[:, :2] @ smooth_rotation.T + pose[2:] * self._reference_size
         result[:, 2] = expression[:, 2] * smooth_scale
         return result.astype(np.float32)
 
