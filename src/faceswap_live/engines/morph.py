@@ -12,6 +12,7 @@ enough others: half-hidden frames would show through as ghosts, and dlib took th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Final
 
@@ -153,6 +154,7 @@ def wears_glasses(face: TargetFace) -> bool:
     return strong_edge(frame_zone) > GLASSES_EDGE_RATIO * max(strong_edge(cheeks), 1e-6)
 
 
+@functools.cache
 def _glasses_zones() -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Mesh triangles where glasses frames sit (2-4 edges from the eye contours, off the brows and the outline) and
     plain cheek triangles to compare them with (6 or more from the eyes, off the lips, brows and outline)."""
