@@ -6,8 +6,9 @@ its photo is each face's photo warped onto that mean mesh (the engine's own piec
 taken exactly as given) and blended by weight. Shape and skin both move smoothly from one face to the other as the
 weights change. A face of no one is a composite instead: eyes, nose, mouth and the rest from different consented
 faces, drawn by a seed, each part warped onto one mesh made of the parts' own shapes and blended in with a feather;
-the outline's shape is a seeded mix of every face's. Faces whose photo shows glasses give no part while there are
-enough others: half-hidden frames would show through as ghosts, and dlib took them for the wearer.
+the outline's shape is a seeded mix of every face's, and the result is pushed a little away from the gallery's mean
+face. Faces whose photo shows glasses give no part while there are enough others: half-hidden frames would show
+through as ghosts, and dlib took them for the wearer.
 """
 
 from __future__ import annotations
@@ -109,14 +110,15 @@ def morph_faces(faces: Sequence[TargetFace], weights: Sequence[float], name: str
 
 def face_of_no_one(faces: Sequence[TargetFace], seed: int) -> TargetFace:
     """A face of no one (the same seed, the same face): its eyes and brows, nose and mouth each from a different one of
-    `faces` (each consented), set into an even mix of two others, on a mesh made of the same parts and, around them,
-    of a seeded mix of every face's shape.
+    `faces` (each consented), set into a mix of two others (the first also gives hair and background), on a mesh made
+    of the same parts and, around them, of a seeded mix of every face's shape.
 
     A weighted average of whole faces drifts towards the most average of them and stays recognisable as that person;
     a face put together from five people's parts is none of them. Each part takes on the light and skin tone of the
-    face it joins and its edges are feathered, so the result reads as one face. Faces that show glasses come last in
-    the seeded order, so they give a part only when there are fewer than five faces without. With fewer than five
-    faces, faces repeat in different parts. Needs at least two faces.
+    face it joins and its edges are feathered, so the result reads as one face; what sets it apart from the gallery's
+    mean face is then strengthened a little (CARICATURE). Faces that show glasses come last in the seeded order, so
+    they give a part only when there are fewer than five faces without. With fewer than five faces, faces repeat in
+    different parts. Needs at least two faces.
     """
     if len(faces) < 2:
         raise TargetFaceError("A face of no one is mixed from at least two consented faces; add more to the gallery.")
