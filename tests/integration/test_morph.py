@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from faceswap_live.engines.morph import face_of_no_one, morph_faces
+from faceswap_live.engines.morph import face_of_no_one, morph_faces, wears_glasses
 from faceswap_live.eval.identity import SAME_PERSON_DISTANCE, FaceRecogniser, face_distance
 from faceswap_live.types import TargetFace
 
@@ -45,10 +45,10 @@ def test_a_face_of_no_one_is_repeatable_and_nobody_in_particular(
         embedding = face_recogniser.embed(face.image_bgr)
         assert embedding is not None, seed  # still a face to dlib's detector
         nearest.append(min(face_distance(embedding, source) for source in sources))  # type: ignore[arg-type]
-    # Nearly every seed is someone else to dlib (>= 0.6 from each source face), and none is close to a copy of one.
-    # Not every seed: measured over 20 seeds, 18 are (nearest 0.54-0.72); see BENCHMARKS.md.
-    assert sum(distance >= SAME_PERSON_DISTANCE for distance in nearest) >= 5, nearest
-    assert min(nearest) >= 0.5, nearest
+    # Each of these seeds is someone else to dlib: at least 0.6 from every source face (nearest 0.61-0.74 here; the
+    # composite without glasses rule, seeded outline and push from the mean face had seed 1 at 0.56). Not every seed
+    # of this pool is: over seeds 1-20, 18 are (nearest 0.59-0.74); see BENCHMARKS.md.
+    assert all(distance >= SAME_PERSON_DISTANCE for distance in nearest), nearest
 
 
 def test_a_face_of_no_one_can_be_made_from_just_two_faces(portrait_face: Callable[[str], TargetFace]) -> None:
@@ -56,3 +56,17 @@ def test_a_face_of_no_one_can_be_made_from_just_two_faces(portrait_face: Callabl
     made = face_of_no_one([first, second], seed=3)
     assert made.image_bgr.shape == first.image_bgr.shape or made.image_bgr.shape == second.image_bgr.shape
     assert not np.array_equal(made.image_bgr, first.image_bgr) and not np.array_equal(made.image_bgr, second.image_bgr)
+
+
+def test_glasses_on_a_gallery_face_never_show_through_a_face_of_no_one(
+    portrait_face: Callable[[str], TargetFace],
+) -> None:
+    assert wears_glasses(portrait_face("p20_1.jpg")) and wears_glasses(portrait_face("p19_1.jpg"))
+    names = ("p11_1.jpg", "p13_1.jpg", "p15_2.jpg", "p16_1.jpg", "p17_1.jpg")
+    faces = [portrait_face(name) for name in names]
+    assert not any(wears_glasses(face) for face in faces)
+    # Five faces without glasses and one with: the wearer gives no part, so no frames (half-faded or whole) show.
+    # Before the wearer was left out, seed 7 showed frames clear enough for the check.
+    for seed in range(1, 11):
+        made = face_of_no_one([*faces, portrait_face("p20_1.jpg")], seed)
+        assert not wears_glasses(made), seed
