@@ -7,7 +7,7 @@ import numpy as np
 from faceswap_live.config import SmoothingConfig
 from faceswap_live.stages.expression import ExpressionBasis
 from faceswap_live.stages.mesh_topology import IRIS_POINT_COUNT
-from faceswap_live.stages.smoothing import PoseExpressionSmoother
+from faceswap_live.stages.smoothing import MIN_FACE_ASPECT, PoseExpressionSmoother, face_aspect
 
 
 def _head(centre: tuple[float, float], width_px: float) -> np.ndarray:
@@ -36,3 +36,18 @@ def test_a_still_face_is_returned_where_it_is() -> None:
     for frame in range(5):
         smoothed = smoother(head, frame / 30.0)
     assert np.abs(smoothed - head).max() < 0.01
+
+
+def test_face_aspect_tells_a_whole_face_from_a_mesh_squeezed_onto_part_of_one() -> None:
+    """A whole face is taller than wide at any head tilt; a mesh the landmarker squeezed onto the upper half of a
+    blurred face (eyes to nose) is far wider than tall and is refused for a swap (MIN_FACE_ASPECT)."""
+    head = _head((320.0, 240.0), 150.0)[:468, :2]
+    upright = face_aspect(head)
+    assert upright > 1.0
+    angle = np.radians(30.0)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    tilted = (head - (320.0, 240.0)) @ rotation.T + (320.0, 240.0)
+    assert abs(face_aspect(tilted) - upright) < 1e-6, "a tilted head is the same face"
+    squeezed = head.copy()
+    squeezed[:, 1] = 240.0 + (head[:, 1] - 240.0) * 0.55
+    assert face_aspect(squeezed) < MIN_FACE_ASPECT <= upright

@@ -30,7 +30,7 @@ from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.low_light import LowLightBoost
 from faceswap_live.stages.marking import OutputMarker
-from faceswap_live.stages.smoothing import FaceTracker, skin_share
+from faceswap_live.stages.smoothing import MIN_FACE_ASPECT, FaceTracker, face_aspect, skin_share
 from faceswap_live.types import BgrImage, FaceLandmarks, Frame, FrameResult, SwappedFace, TargetFace
 
 logger = logging.getLogger(__name__)
@@ -286,7 +286,12 @@ class Pipeline:
             swapped_tracks = set()
             for face in selected:
                 target = self._target_for(face.track_id)
-                if target is None or not self._big_enough(face) or not self._on_skin(frame.image_bgr, face):
+                if (
+                    target is None
+                    or not self._big_enough(face)
+                    or not self._on_skin(frame.image_bgr, face)
+                    or face_aspect(face.points_px) < MIN_FACE_ASPECT  # a mesh squeezed onto part of a face
+                ):
                     self._held.pop(face.track_id, None)
                     continue
                 swapped = self._swap_one(frame.image_bgr, face, self._engine_for(target), stage_ms)

@@ -13,7 +13,13 @@ import numpy.typing as npt
 from faceswap_live.config import SmoothingConfig
 from faceswap_live.stages.align import keypoints_from_mesh, umeyama
 from faceswap_live.stages.landmarks import DetectedFace
-from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS, LANDMARK_COUNT, LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS
+from faceswap_live.stages.mesh_topology import (
+    IDENTITY_FIT_POINTS,
+    LANDMARK_COUNT,
+    LEFT_EYE_CORNERS,
+    MESH_POINT_COUNT,
+    RIGHT_EYE_CORNERS,
+)
 from faceswap_live.types import BgrImage, Box, FaceLandmarks
 
 POSE_POINTS: Final = IDENTITY_FIT_POINTS
@@ -183,6 +189,25 @@ SKIN_SAMPLE_POINTS: Final = (
     346,
 )
 """Mesh points on the cheeks, forehead and nose bridge: skin on every face, glasses and beards aside."""
+
+
+MIN_FACE_ASPECT: Final = 0.8
+"""A face mesh whose height is below this share of its width (measured along the eyes' line) is refused for a swap:
+the landmarker fitted its mesh to part of a face (a fast, blurred head: eyes to nose squeezed into the whole mesh).
+Faces on the shared clips measure 1.08-1.27 (laughing, talking, turning; median 1.15-1.27); the squeezed meshes
+that drew a face over half a head on v04 measure 0.66-0.72."""
+
+
+def face_aspect(points_px: npt.NDArray[np.floating]) -> float:
+    """Height over width of a 468-point face mesh, measured along and across the line through the outer eye corners
+    (so a tilted head does not count)."""
+    points = np.asarray(points_px, dtype=np.float64)[:MESH_POINT_COUNT, :2]
+    across = points[LEFT_EYE_CORNERS[1]] - points[RIGHT_EYE_CORNERS[0]]
+    length = float(np.hypot(*across)) or 1.0
+    unit = across / length
+    along = points @ unit
+    up = points @ np.array([-unit[1], unit[0]])
+    return float(np.ptp(up) / max(float(np.ptp(along)), 1e-9))
 
 
 def skin_share(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) -> float:
