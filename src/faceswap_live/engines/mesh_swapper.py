@@ -34,7 +34,7 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import umeyama
-from faceswap_live.stages.expression import MAX_TRACKED_FACES, ExpressionBasis, ExpressionTransfer
+from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, follow_per_track
 from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
     EYE_FILL_TRIANGLES,
@@ -553,14 +553,7 @@ class MeshFaceSwapper(SwapEngine):
         """The user's mouth width over its width at rest with the rest of the expression (< 1 in a pout; see
         ExpressionTransfer.pout_width_ratio and REST_MOUTH_FOLLOW_RATE). Updates track_id's running mean."""
         ratio = self._expression.pout_width_ratio
-        rest = self._rest_mouth_ratio.get(track_id)
-        if rest is None:
-            if len(self._rest_mouth_ratio) >= MAX_TRACKED_FACES:
-                self._rest_mouth_ratio.clear()
-            rest = ratio
-        else:
-            rest += REST_MOUTH_FOLLOW_RATE * (ratio - rest)
-        self._rest_mouth_ratio[track_id] = rest
+        rest = follow_per_track(self._rest_mouth_ratio, track_id, ratio, REST_MOUTH_FOLLOW_RATE)
         return ratio / min(rest, 1.0)
 
     def _fade_for_yaw(self, yaw_deg: float) -> float:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -132,6 +132,23 @@ class ExpressionBasis:
         return np.asarray(np.tensordot(scores, self.offsets, axes=1), dtype=np.float64)
 
 
+TrackValue = TypeVar("TrackValue", float, FloatArray)
+
+
+def follow_per_track(means: dict[int, TrackValue], track_id: int, value: TrackValue, rate: float) -> TrackValue:
+    """Update and return track_id's running mean in `means` (its first value as it is; rate: the share of each new
+    value taken in). At most MAX_TRACKED_FACES tracks are kept: past that the means start over."""
+    mean = means.get(track_id)
+    if mean is None:
+        if len(means) >= MAX_TRACKED_FACES:
+            means.clear()
+        mean = value
+    else:
+        mean = mean + rate * (value - mean)
+    means[track_id] = mean
+    return mean
+
+
 class ExpressionTransfer:
     """The target's neutral face and each tracked user's running neutral face (see the module docstring).
 
@@ -177,14 +194,7 @@ class ExpressionTransfer:
         canonical = pose.to_canonical(points)
         scores = self.basis.scores(blendshapes, canonical)
         neutral_now = canonical - self.basis.expression(scores)
-        neutral = self._user_neutral.get(track_id)
-        if neutral is None:
-            if len(self._user_neutral) >= MAX_TRACKED_FACES:
-                self._user_neutral.clear()
-            neutral = neutral_now
-        else:
-            neutral = neutral + NEUTRAL_FOLLOW_RATE * (neutral_now - neutral)
-        self._user_neutral[track_id] = neutral
+        neutral = follow_per_track(self._user_neutral, track_id, neutral_now, NEUTRAL_FOLLOW_RATE)
         without_pout = neutral + self.basis.expression(scores * self._not_pout)
         corners = list(MOUTH_CORNERS)
         width = float(np.linalg.norm(np.diff(canonical[corners, :2], axis=0)))
