@@ -110,7 +110,7 @@ def test_the_far_cheek_of_a_turned_photo_stretched_onto_the_rim_fades_to_the_use
 
     def fade_for(target: np.ndarray, drawn: np.ndarray) -> np.ndarray:
         target_areas = areas(target)
-        return rim_stretch_fade(drawn, target_areas, foreshortened_rim(target_areas))
+        return rim_stretch_fade(areas(drawn), target_areas, foreshortened_rim(target_areas))
 
     outline = np.array(FACE_OVAL)
     far_rim = outline[frontal[outline, 0] < left + 0.05 * width]

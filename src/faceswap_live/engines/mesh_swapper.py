@@ -289,12 +289,12 @@ def estimate_yaw_deg(
     return math.degrees(math.atan2(float(left[2] - right[2]), float(left[0] - right[0])))
 
 
-def folded_share(user_points_px: npt.NDArray[np.floating], drawn_points_px: npt.NDArray[np.floating]) -> float:
+def folded_share(user_points_px: npt.NDArray[np.floating], drawn_signed_areas: npt.NDArray[np.float64]) -> float:
     """Share of the user's visible face area (front-facing surface triangles) that is drawn folded over (its
-    triangle faces away in drawn_points_px, 468×2+). A mesh reshaped towards a photo seen from another side folds
-    at the far cheek before anything else shows it."""
+    triangle faces away in the drawn mesh; drawn_signed_areas: _signed_areas of it). A mesh reshaped towards a photo
+    seen from another side folds at the far cheek before anything else shows it."""
     user_area = _signed_areas(user_points_px) * FRONT_FACING_SIGN
-    drawn_area = _signed_areas(drawn_points_px) * FRONT_FACING_SIGN
+    drawn_area = drawn_signed_areas * FRONT_FACING_SIGN
     visible = user_area > MIN_TRIANGLE_AREA_PX
     total = float(user_area[visible].sum())
     if total <= 0.0:
@@ -500,7 +500,8 @@ class MeshFaceSwapper(SwapEngine):
         face_size_px = float(max(mesh_box.width, mesh_box.height))
         level = self._pick_level(face_size_px)
         destination = self.destination_points(points, settings, face.blendshapes, face.track_id)
-        fade *= _fade_for_folds(folded_share(points, destination))
+        drawn_areas = _signed_areas(destination)  # once a frame, for the fold and the rim fades
+        fade *= _fade_for_folds(folded_share(points, drawn_areas))
         if fade <= 0.0:
             return None
 
@@ -528,7 +529,7 @@ class MeshFaceSwapper(SwapEngine):
             level.vertex_a[triangle, 1] + weight_b * level.edge_ab[triangle, 1] + weight_c * level.edge_ac[triangle, 1]
         )
         covered = np.zeros(grid_width * grid_height, dtype=np.float32)
-        rim = rim_stretch_fade(destination, self._target_areas, self._foreshortened)[MESH_TRIANGLES[triangle]]
+        rim = rim_stretch_fade(np.abs(drawn_areas), self._target_areas, self._foreshortened)[MESH_TRIANGLES[triangle]]
         weight_a = 1.0 - weight_b - weight_c
         covered[raster.pixel_index] = fade * (weight_a * rim[:, 0] + weight_b * rim[:, 1] + weight_c * rim[:, 2])
 
@@ -712,21 +713,21 @@ def foreshortened_rim(target_areas: npt.NDArray[np.float64]) -> npt.NDArray[np.f
 
 
 def rim_stretch_fade(
-    destination_px: npt.NDArray[np.floating],
+    drawn_areas: npt.NDArray[np.float64],
     target_areas: npt.NDArray[np.float64],
     foreshortened: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float32]:
     """Per mesh point (468), how much of the target to draw there (0-1) for how far a foreshortened rim is stretched.
 
-    A triangle's stretch is the square root of its drawn area over its area in the photo, relative to the median
-    over the face (so the face's size does not count); rim triangles (RIM_RINGS of the outline) that the photo
-    shows foreshortened (foreshortened_rim) and that are stretched past RIM_STRETCH_FADE fade, and each point takes
-    the lowest value of its triangles, so the fade runs smoothly across the triangles (interpolated within each).
+    drawn_areas, target_areas: each surface triangle's area as drawn and in the photo (px², unsigned). A triangle's
+    stretch is the square root of its drawn area over its area in the photo, relative to the median over the face
+    (so the face's size does not count); rim triangles (RIM_RINGS of the outline) that the photo shows foreshortened
+    (foreshortened_rim) and that are stretched past RIM_STRETCH_FADE fade, and each point takes the lowest value of
+    its triangles, so the fade runs smoothly across the triangles (interpolated within each).
     """
     fade = np.ones(MESH_POINT_COUNT, np.float32)
     if target_areas.shape[0] != len(TESSELATION_TRIANGLES) or not foreshortened.any():
         return fade
-    drawn_areas = np.abs(_triangle_areas(destination_px, TESSELATION_TRIANGLES))
     stretch = np.sqrt(drawn_areas / np.maximum(target_areas, 1e-6))
     stretch /= max(float(np.median(stretch)), 1e-6)
     low, high = RIM_STRETCH_FADE
