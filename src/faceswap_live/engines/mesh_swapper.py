@@ -209,61 +209,76 @@ def rasterise_triangles(
 
     vertices_px: K×3×2 float32 (x, y) in grid pixels (pixel centres at integers). depth: K float32, smaller = nearer
     the camera (MediaPipe z). Triangles whose winding is flipped (seen from behind) or degenerate are skipped. Where
-    triangles overlap, the nearest (by mean depth) wins. Cost is proportional to the triangles' bounding-box area,
-    about twice the covered area. Pure function, any thread.
+    triangles overlap, the nearest (by mean depth) wins. Scanline: along each row of a triangle's box its
+    barycentric weights are linear in x, so the row's covered span is solved for directly and only covered pixels
+    are enumerated (half the work of testing every pixel of the box). Pure function, any thread.
     """
-    a = vertices_px[:, 0]
-    ab = vertices_px[:, 1] - a
-    ac = vertices_px[:, 2] - a
+    vertices = vertices_px.astype(np.float64)
+    a = vertices[:, 0]
+    ab = vertices[:, 1] - a
+    ac = vertices[:, 2] - a
     signed_area = ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]
-    x_min = np.maximum(np.ceil(vertices_px[:, :, 0].min(axis=1)), 0).astype(np.int64)
-    x_max = np.minimum(np.floor(vertices_px[:, :, 0].max(axis=1)), width - 1).astype(np.int64)
-    y_min = np.maximum(np.ceil(vertices_px[:, :, 1].min(axis=1)), 0).astype(np.int64)
-    y_max = np.minimum(np.floor(vertices_px[:, :, 1].max(axis=1)), height - 1).astype(np.int64)
-    box_width = x_max - x_min + 1
-    box_height = y_max - y_min + 1
-    drawn = (signed_area * FRONT_FACING_SIGN > MIN_TRIANGLE_AREA_PX) & (box_width > 0) & (box_height > 0)
+    x_min = np.maximum(np.ceil(vertices[:, :, 0].min(axis=1)), 0.0)
+    x_max = np.minimum(np.floor(vertices[:, :, 0].max(axis=1)), width - 1.0)
+    y_min = np.maximum(np.ceil(vertices[:, :, 1].min(axis=1)), 0).astype(np.int64)
+    y_max = np.minimum(np.floor(vertices[:, :, 1].max(axis=1)), height - 1).astype(np.int64)
+    drawn = (signed_area * FRONT_FACING_SIGN > MIN_TRIANGLE_AREA_PX) & (x_max >= x_min) & (y_max >= y_min)
     candidates = np.flatnonzero(drawn)
     # Painter's order: far triangles first, so the near ones overwrite them below.
     candidates = candidates[np.argsort(-depth[candidates], kind="stable")]
-    counts = box_width[candidates] * box_height[candidates]
-    total = int(counts.sum())
-    if total == 0:
+    # Every row of every triangle's box; on a row, w_b = p_b + q_b x and w_c = p_c + q_c x.
+    row_owner, row_offset = _enumerate_runs(y_max[candidates] - y_min[candidates] + 1)
+    row_triangle = candidates[row_owner]
+    row_y = y_min[row_triangle] + row_offset
+    inverse_area = 1.0 / signed_area[row_triangle]
+    a_x, a_y = a[row_triangle, 0], a[row_triangle, 1]
+    ab_x, ab_y = ab[row_triangle, 0], ab[row_triangle, 1]
+    ac_x, ac_y = ac[row_triangle, 0], ac[row_triangle, 1]
+    offset_y = row_y - a_y
+    q_b = ac_y * inverse_area
+    p_b = -(a_x * ac_y + offset_y * ac_x) * inverse_area
+    q_c = -ab_y * inverse_area
+    p_c = (ab_x * offset_y + a_x * ab_y) * inverse_area
+    # Inside: w_b >= -tol, w_c >= -tol and -(w_b + w_c) >= -(1 + tol); each bounds x from one side (or excludes
+    # the whole row when its weight does not change along it).
+    low, high = x_min[row_triangle], x_max[row_triangle]
+    tolerance = BARYCENTRIC_TOLERANCE
+    for p, q, limit in ((p_b, q_b, -tolerance), (p_c, q_c, -tolerance), (-(p_b + p_c), -(q_b + q_c), -1.0 - tolerance)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = (limit - p) / q
+        low = np.where(q > 0, np.maximum(low, bound), low)
+        high = np.where(q < 0, np.minimum(high, bound), high)
+        high = np.where((q == 0) & (p < limit), -1.0, high)
+    low = np.ceil(low)
+    span = np.maximum(np.floor(high) - low + 1, 0).astype(np.int64)
+    if int(span.sum()) == 0:
         empty_int = np.zeros(0, np.int64)
         empty_float = np.zeros(0, np.float32)
         return RasterisedMesh(empty_int, empty_int.astype(np.int32), empty_float, empty_float)
-    # Enumerate every (triangle, pixel of its bounding box) pair without a Python loop.
-    owner = np.repeat(np.arange(candidates.size), counts)
-    starts = np.cumsum(counts) - counts
-    local = np.arange(total, dtype=np.int64) - starts[owner]
-    triangle = candidates[owner]
-    widths = box_width[triangle]
-    pixel_x = x_min[triangle] + local % widths
-    pixel_y = y_min[triangle] + local // widths
-    offset_x = pixel_x.astype(np.float32) - a[triangle, 0]
-    offset_y = pixel_y.astype(np.float32) - a[triangle, 1]
-    inverse_area = 1.0 / signed_area[triangle]
-    weight_b = (offset_x * ac[triangle, 1] - offset_y * ac[triangle, 0]) * inverse_area
-    weight_c = (ab[triangle, 0] * offset_y - ab[triangle, 1] * offset_x) * inverse_area
-    inside = (
-        (weight_b >= -BARYCENTRIC_TOLERANCE)
-        & (weight_c >= -BARYCENTRIC_TOLERANCE)
-        & (weight_b + weight_c <= 1.0 + BARYCENTRIC_TOLERANCE)
-    )
-    pixel_index = (pixel_y * width + pixel_x)[inside]
-    order = np.flatnonzero(inside)
+    pixel_row, pixel_offset = _enumerate_runs(span)
+    pixel_x = low[pixel_row] + pixel_offset
+    weight_b = p_b[pixel_row] + q_b[pixel_row] * pixel_x
+    weight_c = p_c[pixel_row] + q_c[pixel_row] * pixel_x
+    pixel_index = row_y[pixel_row] * width + pixel_x.astype(np.int64)
     # One winner per pixel: the last writer in painter's order (numpy assigns repeated indices in order); the
     # equality test below keeps exactly one pair per pixel whatever the assignment order.
+    order = np.arange(pixel_index.size)
     winner = np.full(width * height, -1, dtype=np.int64)
     winner[pixel_index] = order
     kept = winner[pixel_index] == order
-    chosen = order[kept]
     return RasterisedMesh(
         pixel_index=pixel_index[kept],
-        triangle=triangle[chosen].astype(np.int32),
-        weight_b=weight_b[chosen].astype(np.float32),
-        weight_c=weight_c[chosen].astype(np.float32),
+        triangle=row_triangle[pixel_row[kept]].astype(np.int32),
+        weight_b=weight_b[kept].astype(np.float32),
+        weight_c=weight_c[kept].astype(np.float32),
     )
+
+
+def _enumerate_runs(lengths: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For consecutive runs of these lengths: each element's run number and its place within the run."""
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    starts = np.cumsum(lengths) - lengths
+    return owner, np.arange(owner.size) - starts[owner]
 
 
 def estimate_yaw_deg(
