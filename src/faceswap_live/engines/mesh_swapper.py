@@ -183,6 +183,10 @@ CHEEK_HAIR_MIN_WIDTH: Final = 0.03
 """Share of the face size below which a patch of non-skin on a cheek is stubble or a mole, not hair over it."""
 MAKEUP_HUE_MARGIN_DEG: Final = 8.0
 """A pixel whose hue is this much yellower than the target's skin no longer counts as made-up or shaded skin."""
+MOUTH_WARP_MARGIN: Final = 0.15
+"""Around the drawn lips, the share of the region's width over which the user's mouth is moved with them: more than
+blend_face reads of it (lip_detail_from_user's window, 2 × LIP_DETAIL_GROW + 3 × LIP_DETAIL_SIGMA of the face
+width; the mouth cut's, less)."""
 LID_RING_WEIGHTS: Final = (1.0, 0.6, 0.25)
 """How far the 0th (upper lid contour), 1st and 2nd ring of points above an eye follow the lid as it closes."""
 _LID_CENTRES: Final = ((RIGHT_EYE_UPPER[4], RIGHT_EYE_LOWER[4]), (LEFT_EYE_UPPER[4], LEFT_EYE_LOWER[4]))
@@ -553,7 +557,8 @@ class MeshFaceSwapper(SwapEngine):
         full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
         texture = cv2.remap(level.image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         grid_coverage = cv2.resize(covered.reshape(grid_height, grid_width), size, interpolation=cv2.INTER_LINEAR)
-        coverage = grid_coverage * (texture[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0))
+        # cv2 splits the channels: numpy's strided channel copies cost ten times more here.
+        coverage = grid_coverage * (cv2.extractChannel(texture, 3).astype(np.float32) * np.float32(1.0 / 255.0))
         mouth_bgr = None
         if settings.mouth_from_user:
             mouth_bgr = _user_mouth_moved(frame_bgr, region, points[:MESH_POINT_COUNT, :2], destination)
@@ -561,7 +566,7 @@ class MeshFaceSwapper(SwapEngine):
             region=region,
             feature_points_px=destination,
             mouth_bgr=mouth_bgr,
-            face_bgr=np.ascontiguousarray(texture[:, :, :3], dtype=np.uint8),
+            face_bgr=np.asarray(cv2.cvtColor(texture, cv2.COLOR_BGRA2BGR), dtype=np.uint8),
             coverage=np.asarray(coverage, np.float32),
         )
 
@@ -763,7 +768,9 @@ def _user_mouth_moved(
 ) -> BgrImage | None:
     """The frame's region, warped by the affine that takes the drawn inner lips onto the user's (see MeshSwappedFace).
 
-    None when the lips were not moved (less than a tenth of a pixel), so blend_face can use the frame as it is.
+    Only the drawn mouth and MOUTH_WARP_MARGIN around it are warped (all that blend_face reads of it); elsewhere it
+    is the frame as it is. None when the lips were not moved (less than a tenth of a pixel), so blend_face can use
+    the frame as it is.
     """
     drawn = drawn_points_px[list(INNER_LIPS)].astype(np.float64)
     user = user_points_px[list(INNER_LIPS)].astype(np.float64)
@@ -775,14 +782,24 @@ def _user_mouth_moved(
     # dst(x, y) = src(M · (x, y, 1)): for each drawn-space pixel, where the user's mouth has it.
     matrix = np.ascontiguousarray(solution.T, dtype=np.float64)
     source = frame_bgr[region.y0 : region.y1, region.x0 : region.x1]
-    moved = cv2.warpAffine(
+    moved = source.copy()
+    lips = drawn_points_px[[*OUTER_LIP_UPPER, *OUTER_LIP_LOWER], :2] - origin
+    margin = math.ceil(MOUTH_WARP_MARGIN * region.width) + 2
+    x0, y0 = max(0, math.floor(lips[:, 0].min()) - margin), max(0, math.floor(lips[:, 1].min()) - margin)
+    x1 = min(region.width, math.ceil(lips[:, 0].max()) + margin + 1)
+    y1 = min(region.height, math.ceil(lips[:, 1].max()) + margin + 1)
+    if x1 <= x0 or y1 <= y0:
+        return moved
+    # The window's pixel (u, v) is the region's (u + x0, v + y0).
+    matrix[:, 2] += matrix[:, :2] @ np.array([x0, y0], np.float64)
+    moved[y0:y1, x0:x1] = cv2.warpAffine(
         source,
         matrix,
-        (region.width, region.height),
+        (x1 - x0, y1 - y0),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    return np.asarray(moved, dtype=np.uint8)
+    return moved
 
 
 def fit_similarity_3d(

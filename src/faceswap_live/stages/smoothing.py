@@ -238,6 +238,8 @@ REIDENTIFY_DISTANCE: Final = 0.17
 DESCRIPTOR_UPDATE_DISTANCE: Final = 0.1
 """Descriptor distance under which a new face is taken for a remembered person. Fitted on four shared webcam clips
 and two portraits: one person's frames 0.05-0.15 apart (seconds apart, head moving), different people 0.21-0.34."""
+DESCRIPTOR_REFRESH_FRAMES: Final = 5
+"""A lone face on its own track gets a new descriptor (for its running mean) only every this many frames."""
 
 
 @dataclass
@@ -249,6 +251,7 @@ class _Track:
     velocity: tuple[float, float] = (0.0, 0.0)
     missed: int = 0
     missed_since_s: float = 0.0
+    frames_since_descriptor: int = 0
 
     def predicted_box(self) -> Box:
         """Where the face should be now if it kept moving as it did (constant velocity per missed frame)."""
@@ -269,6 +272,7 @@ class _Track:
         else:
             self.velocity = (0.0, 0.0)
         self.box, self.missed = box, 0
+        self.frames_since_descriptor = 0 if descriptor is not None else self.frames_since_descriptor + 1
         if self.descriptor is None:
             self.descriptor = descriptor
         elif descriptor is not None and descriptor_distance(descriptor, self.descriptor) < DESCRIPTOR_UPDATE_DISTANCE:
@@ -325,9 +329,9 @@ class FaceTracker:
         coming back), without it by position alone.
         """
         boxes = [Box.around(face.points_px) for face in detections]
-        descriptors = [
-            None if image_bgr is None else face_descriptor(image_bgr, face.points_px[:, :2]) for face in detections
-        ]
+        descriptors: list[npt.NDArray[np.float32] | None] = [None] * len(detections)
+        if image_bgr is not None and not self._only_one_face_where_it_was(boxes):
+            descriptors = [face_descriptor(image_bgr, face.points_px[:, :2]) for face in detections]
         assigned = self._assign(boxes, descriptors)
         for index, box in enumerate(boxes):
             if assigned[index] is None:
@@ -369,6 +373,19 @@ class FaceTracker:
                 )
             )
         return faces
+
+    def _only_one_face_where_it_was(self, boxes: list[Box]) -> bool:
+        """One face, one track, seen last frame where the face is now: who it is cannot be in doubt, so its
+        descriptor (a third of the tracker's time) is refreshed only every DESCRIPTOR_REFRESH_FRAMES frames."""
+        if len(boxes) != 1 or len(self._tracks) != 1:
+            return False
+        track = self._tracks[0]
+        return (
+            track.missed == 0
+            and track.descriptor is not None
+            and track.frames_since_descriptor < DESCRIPTOR_REFRESH_FRAMES
+            and track.box.iou(boxes[0]) >= self._min_overlap
+        )
 
     def _assign(self, boxes: list[Box], descriptors: list[npt.NDArray[np.float32] | None]) -> list[_Track | None]:
         """Best-first global matching of detections to live tracks on overlap with the predicted box and looks.
