@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import itertools
 
+import cv2
 import numpy as np
 
 from faceswap_live.engines.mesh_swapper import (
+    BARYCENTRIC_TOLERANCE,
     MeshFaceSwapper,
+    _user_mouth_moved,
     foreshortened_rim,
     rasterise_triangles,
     rim_stretch_fade,
 )
+from faceswap_live.stages.blend import LIP_DETAIL_GROW, LIP_DETAIL_SIGMA
 from faceswap_live.stages.expression import ExpressionBasis
 from faceswap_live.stages.mesh_topology import (
     EYE_FILL_TRIANGLES,
     FACE_OVAL,
+    INNER_LIP_LOWER,
+    INNER_LIP_UPPER,
     MOUTH_FILL_TRIANGLES,
+    OUTER_LIP_LOWER,
+    OUTER_LIP_UPPER,
     TESSELATION_TRIANGLES,
 )
+from faceswap_live.types import Box
 
 
 def _square(x0: float, y0: float, size: float) -> np.ndarray:
@@ -69,6 +78,60 @@ def test_rasteriser_skips_back_facing_triangles_and_keeps_the_nearest() -> None:
 def test_rasteriser_clips_triangles_outside_the_grid() -> None:
     raster = rasterise_triangles(_square(-5.0, -5.0, 10.0), np.zeros(2, np.float32), width=4, height=4)
     assert raster.pixel_index.size == 16  # the visible quarter only, no wrap-around
+
+
+def test_rasteriser_matches_a_per_pixel_test_on_random_overlapping_triangles() -> None:
+    rng = np.random.default_rng(3)
+    triangles = rng.uniform(-4.0, 36.0, (60, 3, 2)).astype(np.float32)
+    triangles[:5, :, 0] = np.round(triangles[:5, :, 0])  # edges exactly vertical, on pixel centres
+    triangles[5:10, :, 1] = np.round(triangles[5:10, :, 1])  # and exactly horizontal, along a row
+    depth = rng.permutation(60).astype(np.float32)
+    raster = rasterise_triangles(triangles, depth, width=32, height=24)
+    # Reference: every pixel against every triangle; the nearest front-facing triangle that contains it wins.
+    ys, xs = np.mgrid[0:24, 0:32]
+    a, ab, ac = triangles[:, 0], triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
+    area = ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]
+    dx, dy = xs[None] - a[:, 0, None, None], ys[None] - a[:, 1, None, None]
+    weight_b = (dx * ac[:, 1, None, None] - dy * ac[:, 0, None, None]) / area[:, None, None]
+    weight_c = (ab[:, 0, None, None] * dy - ab[:, 1, None, None] * dx) / area[:, None, None]
+    tolerance = BARYCENTRIC_TOLERANCE  # the rasteriser's own: pixels a hair outside an edge count as inside
+    inside = (weight_b >= -tolerance) & (weight_c >= -tolerance) & (weight_b + weight_c <= 1 + tolerance)
+    inside &= (area < -1e-3)[:, None, None]
+    nearest = np.where(inside, depth[:, None, None], np.inf).argmin(axis=0)
+    expected = np.where(inside.any(axis=0), nearest, -1).ravel()
+    drawn = np.full(32 * 24, -1)
+    drawn[raster.pixel_index] = raster.triangle
+    assert np.array_equal(drawn, expected)
+    assert (drawn >= 0).sum() > 200
+
+
+def test_the_users_mouth_is_moved_wherever_blend_reads_it() -> None:
+    """The engine warps only a window around the drawn lips; it must hold what lip_detail_from_user reads."""
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    head = ExpressionBasis.load().reference[:, :2]
+    user = ((head - head.min(axis=0)) * 150.0 + (80.0, 40.0)).astype(np.float32)
+    drawn = user.copy()
+    drawn[list(INNER_LIP_UPPER) + list(INNER_LIP_LOWER)] += (3.0, -2.0)  # the drawn inner lips moved
+    region = Box.around(user).expanded(1.04).clipped(320, 240)
+    moved = _user_mouth_moved(frame, region, user, drawn)
+    assert moved is not None
+    # The drawn inner lips are the user's moved by (3, -2): each drawn pixel shows the user's frame 3 px left and
+    # 2 px down of it.
+    shift_back = np.array([[1.0, 0.0, -3.0], [0.0, 1.0, 2.0]])
+    everywhere = cv2.warpAffine(frame, shift_back, (320, 240), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    face_width = float(np.ptp(user[list(FACE_OVAL), 0]))
+    margin = int(np.ceil(2.0 * LIP_DETAIL_GROW * face_width + 3.0 * LIP_DETAIL_SIGMA * face_width)) + 1
+    lips = drawn[list(OUTER_LIP_UPPER) + list(OUTER_LIP_LOWER)]
+    x0, y0 = (np.floor(lips.min(axis=0)).astype(int) - margin).tolist()
+    x1, y1 = (np.ceil(lips.max(axis=0)).astype(int) + margin + 1).tolist()
+    read = (slice(y0, y1), slice(x0, x1))
+    window = moved[y0 - region.y0 : y1 - region.y0, x0 - region.x0 : x1 - region.x0]
+    # Away from the region's border (where the whole-frame warp can see past it), the two agree.
+    inner = (slice(2, -2), slice(2, -2))
+    assert np.abs(window[inner].astype(int) - everywhere[read][inner].astype(int)).max() <= 1
+    # And outside the window the frame is left as it is.
+    assert np.array_equal(moved[:4], frame[region.y0 : region.y0 + 4, region.x0 : region.x1])
 
 
 def test_face_fades_out_smoothly_as_the_head_turns() -> None:

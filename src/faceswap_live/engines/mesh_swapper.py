@@ -243,8 +243,8 @@ def rasterise_triangles(
     p_b = -(a_x * ac_y + offset_y * ac_x) * inverse_area
     q_c = -ab_y * inverse_area
     p_c = (ab_x * offset_y + a_x * ab_y) * inverse_area
-    # Inside: w_b >= -tol, w_c >= -tol and -(w_b + w_c) >= -(1 + tol); each bounds x from one side (or excludes
-    # the whole row when its weight does not change along it).
+    # Inside: w_b >= -tol, w_c >= -tol and -(w_b + w_c) >= -(1 + tol); each bounds x from one side. A weight that
+    # does not change along a row (a horizontal edge) holds on every row of the box, which ends at that edge.
     low, high = x_min[row_triangle], x_max[row_triangle]
     tolerance = BARYCENTRIC_TOLERANCE
     for p, q, limit in ((p_b, q_b, -tolerance), (p_c, q_c, -tolerance), (-(p_b + p_c), -(q_b + q_c), -1.0 - tolerance)):
@@ -252,7 +252,6 @@ def rasterise_triangles(
             bound = (limit - p) / q
         low = np.where(q > 0, np.maximum(low, bound), low)
         high = np.where(q < 0, np.minimum(high, bound), high)
-        high = np.where((q == 0) & (p < limit), -1.0, high)
     low = np.ceil(low)
     span = np.maximum(np.floor(high) - low + 1, 0).astype(np.int64)
     if int(span.sum()) == 0:
