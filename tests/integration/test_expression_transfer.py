@@ -7,6 +7,7 @@ output image by a fresh MediaPipe landmarker, as `faceswap-live eval` does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, 
 from faceswap_live.offline import read_video_frames
 from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, photo_expression_note
+from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, iris_offsets, photo_expression_note
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.mesh_topology import (
     FRONT_FACING_SIGN,
@@ -358,3 +359,38 @@ def test_an_open_jaw_is_not_read_as_a_pout_but_a_pucker_is(hopper_bgr: np.ndarra
     )
     assert expected < 0.97
     assert ratio("mouthPucker", 0.9) == pytest.approx(expected, abs=1e-3)
+
+
+def test_a_users_glance_to_the_side_turns_the_drawn_eyes(
+    hopper_bgr: np.ndarray,
+    astronaut_bgr: np.ndarray,
+    landmark_model_path: Path,
+    expression_reader: FaceLandmarkDetector,
+) -> None:
+    """Hopper's real mesh, her irises then moved a sixth of an eye width towards the image's right and then its left
+    (a glance, as MediaPipe reports one): the astronaut's drawn irises follow, read back from the output by a fresh
+    landmarker, while a look straight ahead keeps the photo's own gaze."""
+    engine = MeshFaceSwapper()
+    engine.set_target(_target(astronaut_bgr, landmark_model_path, "astronaut"))
+    face = _face(hopper_bgr, landmark_model_path)
+    settings = SwapConfig()
+
+    def drawn_gaze(iris_shift: float) -> float:
+        points = np.array(face.points_px, np.float32)
+        for corners, iris in ((RIGHT_EYE_CORNERS, range(468, 473)), (LEFT_EYE_CORNERS, range(473, 478))):
+            points[list(iris), :2] += iris_shift * (points[corners[1], :2] - points[corners[0], :2])
+        glancing = dataclasses.replace(face, points_px=points)
+        swapped = engine.swap_face(hopper_bgr, glancing, None, settings)
+        assert swapped is not None
+        output = hopper_bgr.copy()
+        blend_face(output, swapped, glancing, settings)
+        found = expression_reader.detect(output)
+        assert found, "the output must still show a face"
+        offsets = iris_offsets(found[0].points_px)
+        assert offsets is not None
+        return float(offsets[:, 0].mean())
+
+    ahead = drawn_gaze(0.0)  # also where this user usually looks
+    right, left = drawn_gaze(1.0 / 6.0), drawn_gaze(-1.0 / 6.0)
+    assert right > ahead + 0.06 and left < ahead - 0.06
+    assert abs(drawn_gaze(0.0) - ahead) < 0.02

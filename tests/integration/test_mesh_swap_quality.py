@@ -155,6 +155,9 @@ def test_swapped_shared_video_frames_look_like_the_target_to_an_independent_reco
     assert result.nearer_target_share == 1.0
     assert result.distance_to_target < result.distance_to_source
     assert result.mean_iou > 0.75
+    # The eval reads where the irises sit in source and output on every frame with a face in both.
+    assert len(result.gaze_source) == len(result.gaze_output) >= 8
+    assert all(abs(along) < 0.5 and abs(across) < 0.5 for along, across in result.gaze_output)
 
 
 def test_a_closed_eye_closes_the_targets_lid_and_the_skin_above_it(

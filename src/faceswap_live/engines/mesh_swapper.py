@@ -8,11 +8,14 @@ Per frame, all in numpy and without a Python loop over triangles:
 1. the user's mesh is projected into a reduced-resolution grid over the face region (a map at about 128 px across:
    the warp is piecewise affine, so a coarse map upsampled linearly is exact inside triangles and continuous across
    them);
-2. every triangle's pixel candidates (its bounding box) are enumerated at once, barycentric coordinates decide which
-   lie inside, and the nearest front-facing triangle wins each pixel (painter's order by depth);
+2. every row of every triangle's box is enumerated at once, the covered span of each row is solved for from the
+   barycentric coordinates (linear along a row), and the nearest front-facing triangle wins each pixel (painter's
+   order by depth);
 3. the winners' barycentric coordinates give the target-photo coordinates (map_x, map_y), which are upsampled to the
    region and fed to ONE cv2.remap of the target photo, sampled from a pyramid level near the frame's face size so
-   a large photo does not alias (shimmer) on a small face.
+   a large photo does not alias (shimmer) on a small face. Inside the drawn eyes the map is shifted along the eye
+   first, so the photo's irises look as far to the side as the user's do from where they usually look
+   (follow_gaze).
 Triangles that face away from the camera are left out, and the whole face fades out as the head turns from 30 to
 50 degrees away from the pose of the target photo (a rigid 3D fit of the photo's mesh onto the user's, see
 estimate_yaw_deg) or as soon as more than a sliver of the reshaped mesh folds over (folded_share), so a turned
@@ -34,7 +37,7 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import umeyama
-from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, follow_per_track
+from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, follow_per_track, iris_offsets
 from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
     EYE_FILL_TRIANGLES,
@@ -183,6 +186,13 @@ CHEEK_HAIR_MIN_WIDTH: Final = 0.03
 """Share of the face size below which a patch of non-skin on a cheek is stubble or a mole, not hair over it."""
 MAKEUP_HUE_MARGIN_DEG: Final = 8.0
 """A pixel whose hue is this much yellower than the target's skin no longer counts as made-up or shaded skin."""
+GAZE_MAX_SHIFT: Final = 0.2
+"""The most (in eye widths) that the drawn iris moves along the eye to sit where the user's does."""
+GAZE_FOLLOW_RATE: Final = 0.01
+"""Share of each frame's gaze taken into a user's running mean gaze: the drawn eyes keep the photo's gaze when the
+user looks where they usually do (at their screen) and turn as far as the user's eyes turn from there."""
+GAZE_CORNER_FADE: Final = 0.5
+"""Share of each half of the eye, at its corner, over which the gaze shift fades to none (see follow_gaze)."""
 MOUTH_WARP_MARGIN: Final = 0.15
 """Around the drawn lips, the share of the region's width over which the user's mouth is moved with them: more than
 blend_face reads of it (lip_detail_from_user's window, 2 × LIP_DETAIL_GROW + 3 × LIP_DETAIL_SIGMA of the face
@@ -389,7 +399,9 @@ class MeshFaceSwapper(SwapEngine):
         self._pucker_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._target_areas: npt.NDArray[np.float64] = np.zeros(0)
         self._foreshortened: npt.NDArray[np.float64] = np.zeros(0)
+        self._target_irises: npt.NDArray[np.float64] | None = None
         self._rest_mouth_ratio: dict[int, float] = {}
+        self._usual_gaze: dict[int, npt.NDArray[np.float64]] = {}
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
         self._expression = ExpressionTransfer()
 
@@ -432,6 +444,7 @@ class MeshFaceSwapper(SwapEngine):
         if points.shape[1] < 3:
             target_points = np.hstack([target_points, np.zeros((MESH_POINT_COUNT, 1))])
         self._target_points = target_points
+        self._target_irises = iris_offsets(points)
         self._expression.set_target(target_points, target.landmarks.blendshapes)
         self._jaw_weights = jaw_weights(target_points[:, :2])
         self._lid_weights = lid_weights(target_points[:, :2])
@@ -439,6 +452,7 @@ class MeshFaceSwapper(SwapEngine):
         self._target_areas = np.abs(_triangle_areas(target_points[:, :2], TESSELATION_TRIANGLES))
         self._foreshortened = foreshortened_rim(self._target_areas)
         self._rest_mouth_ratio.clear()
+        self._usual_gaze.clear()
 
     def destination_points(
         self,
@@ -551,6 +565,11 @@ class MeshFaceSwapper(SwapEngine):
         weight_a = 1.0 - weight_b - weight_c
         covered[raster.pixel_index] = fade * (weight_a * rim[:, 0] + weight_b * rim[:, 1] + weight_c * rim[:, 2])
 
+        user_irises = iris_offsets(points)
+        if not settings.eyes_from_user and user_irises is not None and self._target_irises is not None:
+            gaze = user_irises[:, 0]
+            usual = follow_per_track(self._usual_gaze, face.track_id, gaze, GAZE_FOLLOW_RATE)
+            follow_gaze(map_x, map_y, grid_points, level.points_px, gaze - usual)
         size = (region.width, region.height)
         full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
         full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
@@ -1017,3 +1036,47 @@ def _affine_fill(
     map_x = xs[None, :] * coefficients[0, 0] + ys[:, None] * coefficients[1, 0] + coefficients[2, 0]
     map_y = xs[None, :] * coefficients[0, 1] + ys[:, None] * coefficients[1, 1] + coefficients[2, 1]
     return np.ascontiguousarray(map_x, np.float32), np.ascontiguousarray(map_y, np.float32)
+
+
+def follow_gaze(
+    map_x: npt.NDArray[np.float32],
+    map_y: npt.NDArray[np.float32],
+    grid_points: npt.NDArray[np.float32],
+    target_points_px: npt.NDArray[np.float32],
+    shifts: npt.NDArray[np.float64],
+) -> None:
+    """Move the target's irises along the drawn eyes by shifts (right, left eye; eye widths), in place in the
+    coarse warp map (grid pixel → target pixel), so the drawn eyes look where the user's do.
+
+    Inside each drawn eye opening the map samples the photo shifted against the gaze by the same share of the
+    photo's eye width: the iris and the white around it slide along the eye, fully over its middle and fading to no
+    shift at the corners (GAZE_CORNER_FADE), where the white is squeezed or stretched; the lids and lashes on the
+    outline stay. grid_points: the drawn 468 points in grid pixels; target_points_px: the photo's, in the
+    texture's pixels.
+    """
+    height, width = map_x.shape
+    for (contour, corners), shift in zip(
+        ((RIGHT_EYE, RIGHT_EYE_CORNERS), (LEFT_EYE, LEFT_EYE_CORNERS)), shifts, strict=True
+    ):
+        shift = float(np.clip(shift, -GAZE_MAX_SHIFT, GAZE_MAX_SHIFT))
+        first, second = grid_points[corners[0]].astype(np.float64), grid_points[corners[1]].astype(np.float64)
+        axis = second - first
+        eye_width_sq = float(axis @ axis)
+        if abs(shift) < 1e-3 or eye_width_sq < 4.0:
+            continue
+        outline = grid_points[list(contour)]
+        x0, y0 = max(0, math.floor(outline[:, 0].min()) - 1), max(0, math.floor(outline[:, 1].min()) - 1)
+        x1, y1 = min(width, math.ceil(outline[:, 0].max()) + 2), min(height, math.ceil(outline[:, 1].max()) + 2)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        inside: np.ndarray = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(inside, [np.round((outline - (x0, y0)) * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        centre = (first + second) / 2.0
+        xs = (np.arange(x0, x1, dtype=np.float32) - np.float32(centre[0])) * np.float32(axis[0] / (0.5 * eye_width_sq))
+        ys = (np.arange(y0, y1, dtype=np.float32) - np.float32(centre[1])) * np.float32(axis[1] / (0.5 * eye_width_sq))
+        along = xs[None, :] + ys[:, None]  # -1 at one corner, 1 at the other
+        ramp = np.clip((1.0 - np.abs(along)) / GAZE_CORNER_FADE, 0.0, 1.0)
+        weight = inside * np.float32(1.0 / 255.0) * (ramp * ramp * (3.0 - 2.0 * ramp))
+        target_axis = target_points_px[corners[1]] - target_points_px[corners[0]]
+        map_x[y0:y1, x0:x1] -= np.float32(shift * float(target_axis[0])) * weight
+        map_y[y0:y1, x0:x1] -= np.float32(shift * float(target_axis[1])) * weight

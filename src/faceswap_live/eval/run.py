@@ -55,6 +55,7 @@ from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_f
 from faceswap_live.offline import read_video_frames
 from faceswap_live.profiling import StageSummary
 from faceswap_live.runtime.pipeline import Pipeline
+from faceswap_live.stages.expression import iris_offsets
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.mesh_topology import FACE_OVAL
 from faceswap_live.types import BgrImage, Box, Frame
@@ -136,6 +137,14 @@ class PairResult:
 
     shading_correlations: list[float] = field(default_factory=list, repr=False)
     """Per judged frame: blurred-luminance correlation of source and output inside the face."""
+    gaze_source: list[tuple[float, float]] = field(default_factory=list, repr=False)
+    gaze_output: list[tuple[float, float]] = field(default_factory=list, repr=False)
+    """Per frame with a face in both: the irises' mean offset in their eyes (expression.iris_offsets: along, across)."""
+
+    @property
+    def gaze_correlation(self) -> tuple[float, float]:
+        """Source vs output gaze correlation over the clip: (along the eye, across it)."""
+        return _gaze_correlation(self.gaze_source, self.gaze_output)
 
     @property
     def shading_correlation(self) -> float:
@@ -263,6 +272,10 @@ def evaluate_pair(
                 result.mouth_output.append(mouth_opening(output_points))
                 eyes_source.append(eye_opening(source_points))
                 eyes_output.append(eye_opening(output_points))
+                source_gaze, output_gaze = iris_offsets(source_points), iris_offsets(output_points)
+                if source_gaze is not None and output_gaze is not None:
+                    result.gaze_source.append(tuple(source_gaze.mean(axis=0)))
+                    result.gaze_output.append(tuple(output_gaze.mean(axis=0)))
                 if index % EXPRESSION_EVERY == 0:
                     _record_expression(result, found_source[0].blendshapes, found_output[0].blendshapes)
                 if result.mouth_source[-1] > best_mouth or index in (0, len(frames) // 2):
@@ -419,6 +432,27 @@ def run_eval(
     )
 
 
+def _gaze_correlation(source: list[tuple[float, float]], output: list[tuple[float, float]]) -> tuple[float, float]:
+    along = correlation([value[0] for value in source], [value[0] for value in output])
+    across = correlation([value[1] for value in source], [value[1] for value in output])
+    return along, across
+
+
+def _gaze_lines(report: EvalReport) -> list[str]:
+    """Gaze: where the irises sit in the eyes, source vs output, pooled and per clip."""
+    source = [value for result in report.pairs for value in result.gaze_source]
+    output = [value for result in report.pairs for value in result.gaze_output]
+    along, across = _gaze_correlation(source, output)
+    per_clip = ", ".join(
+        f"{Path(result.video).stem} {result.gaze_correlation[0]:.2f} / {result.gaze_correlation[1]:.2f}"
+        for result in report.pairs
+    )
+    return [
+        f"- Gaze (iris centre in its eye, along / across the eye, source vs output r): pooled {along:.3f} / "
+        f"{across:.3f}; per clip: {per_clip}"
+    ]
+
+
 def _pooled_shading(results: list[PairResult]) -> float:
     values = [value for result in results for value in result.shading_correlations]
     return float(np.mean(values)) if values else math.nan
@@ -463,7 +497,7 @@ def format_report(report: EvalReport) -> str:
         "",
         format_expression_table(report),
     ]
-    lines[-1:-1] = _shading_lines(report)
+    lines[-1:-1] = _shading_lines(report) + _gaze_lines(report)
     return "\n".join(lines)
 
 

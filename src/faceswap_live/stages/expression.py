@@ -38,7 +38,15 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.stages.align import umeyama
-from faceswap_live.stages.mesh_topology import IDENTITY_FIT_POINTS, MOUTH_CORNERS
+from faceswap_live.stages.mesh_topology import (
+    IDENTITY_FIT_POINTS,
+    LANDMARK_COUNT,
+    LEFT_EYE_CORNERS,
+    LEFT_IRIS_CENTRE,
+    MOUTH_CORNERS,
+    RIGHT_EYE_CORNERS,
+    RIGHT_IRIS_CENTRE,
+)
 
 BASIS_PATH: Final = Path(__file__).with_name("expression_basis.npz")
 NEUTRAL_FOLLOW_RATE: Final = 0.03
@@ -229,3 +237,23 @@ def photo_expression_note(blendshapes: dict[str, float]) -> str:
     if not shown:
         return ""
     return f"this photo {' and '.join(shown)}: a neutral photo (eyes open, mouth closed) gives the best result"
+
+
+def iris_offsets(points_px: npt.NDArray[np.floating]) -> FloatArray | None:
+    """Where each iris sits in its eye: 2×2 (right eye, left eye) × (along, across), the iris centre's offset from
+    the middle of the eye's corners in eye widths, along the corner line (+ towards the image's right) and across it
+    (+ down). None for a mesh without iris points (fewer than 478)."""
+    if points_px.shape[0] < LANDMARK_COUNT:
+        return None
+    offsets = np.zeros((2, 2))
+    for row, (corners, iris) in enumerate(
+        ((RIGHT_EYE_CORNERS, RIGHT_IRIS_CENTRE), (LEFT_EYE_CORNERS, LEFT_IRIS_CENTRE))
+    ):
+        first, second = np.asarray(points_px[list(corners), :2], np.float64)
+        axis = second - first
+        width = max(float(np.linalg.norm(axis)), 1e-9)
+        along = axis / width
+        across = np.array([-along[1], along[0]])
+        offset = np.asarray(points_px[iris, :2], np.float64) - (first + second) / 2.0
+        offsets[row] = (offset @ along / width, offset @ across / width)
+    return offsets
