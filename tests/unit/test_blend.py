@@ -290,3 +290,32 @@ def test_a_dark_photo_lit_up_keeps_its_light_but_not_its_noise_amplified() -> No
     fine_out = relit.astype(np.float32) - cv2.GaussianBlur(relit.astype(np.float32), (0, 0), 3.0)
     amplified = float(fine_out[inside].std() / fine_in[inside].std())
     assert 1.2 < amplified <= 1.7, amplified  # the brightness ratio here is 2.5
+
+
+def test_a_dark_photo_lit_up_keeps_its_colour_noise_as_it_was() -> None:
+    """The same shaded photo with colour noise only (each pixel's channels off their grey, the grey flat) and a
+    brightness pattern: lit up, the brightness detail grows with the light (up to DETAIL_GAIN_MAX) but the colour
+    detail stays as strong as in the photo (COLOUR_DETAIL_GAIN_MAX), so a shadow's chroma noise does not turn into
+    purple and blue speckle on a bright face."""
+    face = synthetic_face()
+    swapped = swapped_for(face)
+    height, width = swapped.face_bgr.shape[:2]
+    rng = np.random.default_rng(4)
+    colour = rng.normal(0.0, 4.0, (height, width, 3)).astype(np.float32)
+    colour -= colour.mean(axis=2, keepdims=True)
+    stripes = np.where((np.arange(width) // 3) % 2 == 0, 6.0, -6.0).astype(np.float32)[None, :, None]
+    target = np.clip(70.0 + colour + stripes, 0, 255).astype(np.uint8)
+    user = np.full_like(target, 190)
+    mask = build_face_mask(face, swapped, 0.08)
+    relit = match_colour(target, user, mask, face_width_px=120.0).astype(np.float32)
+    inside = mask > 0.9
+
+    def grey_and_colour_detail(image: np.ndarray) -> tuple[float, float]:
+        fine = image.astype(np.float32) - cv2.GaussianBlur(image.astype(np.float32), (0, 0), 3.0)
+        grey = fine.mean(axis=2, keepdims=True)
+        return float(grey[inside].std()), float((fine - grey)[inside].std())
+
+    grey_in, colour_in = grey_and_colour_detail(target)
+    grey_out, colour_out = grey_and_colour_detail(relit)
+    assert 1.3 < grey_out / grey_in <= 1.7, grey_out / grey_in  # the brightness ratio here is 2.5
+    assert colour_out / colour_in < 1.1, colour_out / colour_in

@@ -80,6 +80,11 @@ GAIN_LIMITS: Final = (0.4, 2.5)
 DETAIL_GAIN_MAX: Final = 1.6
 """The target's detail (its texture less its own light) is scaled by the brightness ratio up to this much: the light
 itself still reaches the user's; the detail of a shadowed side lit up further brought its noise up as colour speckle."""
+COLOUR_DETAIL_GAIN_MAX: Final = 1.0
+"""The colour part of the target's detail (each channel's detail less their mean) is scaled by at most this much: lit
+up with the brightness, a shadowed side's JPEG chroma noise and stubble turned into purple and blue speckle."""
+_CHROMA_OF_BGR: Final = np.eye(3, dtype=np.float32) - np.float32(1.0 / 3.0)
+"""3×3: a BGR value less its grey (the mean of its channels), for cv2.transform."""
 HIGHLIGHT_KNEE: Final = 220.0
 """Relit values above this (0-255) are compressed smoothly so that they reach white only in the limit."""
 GLASSES_LINE_WIDTH: Final = 0.06
@@ -256,6 +261,13 @@ def match_colour(
     full_shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
     relit = cv2.multiply(face_bgr, full_gain, dtype=cv2.CV_32F)
     cv2.add(relit, full_shift, dst=relit)
+    colour_excess = np.maximum(detail_gain - COLOUR_DETAIL_GAIN_MAX, 0.0)
+    if float(colour_excess.max()) > 0.0:
+        # The detail's colour (not its brightness) back to COLOUR_DETAIL_GAIN_MAX times the photo's.
+        size = (width, height)
+        detail = cv2.subtract(face_bgr, cv2.resize(face_light, size, interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_32F)
+        excess = cv2.resize(np.repeat(colour_excess, 3, axis=2), size, interpolation=cv2.INTER_LINEAR)
+        cv2.subtract(relit, cv2.multiply(cv2.transform(detail, _CHROMA_OF_BGR), excess), dst=relit)
     # Highlights roll off towards white instead of clipping: a photo darker than the user's room, lit up, would
     # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches. Only the few bright
     # values are touched.
