@@ -84,6 +84,15 @@ def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True
         + ("; repeat it with --map-faces to give each person their own" if several else ""),
     )
     parser.add_argument("--face-index", type=int, help="which face in the target photo, 1 = largest (default)")
+    parser.add_argument(
+        "--more-photos",
+        type=Path,
+        nargs="+",
+        action="extend",
+        metavar="PHOTO",
+        help="other photos of the same person as --target (smiling, laughing, brows raised): the built-in engine "
+        "keeps --target's face shape and draws, each frame, the photo whose expression is nearest yours",
+    )
     parser.add_argument(CONSENT_FLAG, action="store_true", help=CONSENT_HELP)
 
 
@@ -182,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--frames", type=int, default=90, help="frames per clip (default 90)")
     evaluate.add_argument("--stills", type=Path, help="write side-by-side stills (source | target | output) here")
     evaluate.add_argument("--report", type=Path, help="also write the Markdown report to this file")
+    evaluate.add_argument(
+        "--more-photos",
+        action="store_true",
+        help="draw from each target person's other portraits too (pNN_*; never the photo the judge compares with)",
+    )
     _add_config_arguments(evaluate)
 
     verify = commands.add_parser(
@@ -307,6 +321,24 @@ def _interrupted_by_signals() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def _with_more_photos(
+    args: argparse.Namespace, config: AppConfig, target: TargetFace, landmark_model_path: Path
+) -> TargetFace:
+    """target with --more-photos attached (TargetFace.more_photos); only the built-in engine draws from them."""
+    from faceswap_live.inputs.target_photo import load_target_face
+
+    paths = getattr(args, "more_photos", None) or []
+    if not paths:
+        return target
+    if config.swap.engine != BUILT_IN_ENGINE:
+        raise FaceswapError("--more-photos needs the built-in engine (--engine mesh); the neural one uses one photo.")
+    if len(args.target or []) != 1:
+        raise FaceswapError("--more-photos are more photos of one --target: give --target once, without --map-faces.")
+    if config.onnx.identity_mix or config.onnx.random_identity_weight > 0:
+        raise FaceswapError("--more-photos do not go with --mix or --random-identity: a morph is one photo of no one.")
+    return dataclasses.replace(target, more_photos=tuple(load_target_face(path, landmark_model_path) for path in paths))
+
+
 def _mapped_targets(args: argparse.Namespace, landmark_model_path: Path) -> list[TargetFace] | None:
     """The targets of --map-faces, one per person; None without it."""
     from faceswap_live.inputs.target_photo import load_target_face
@@ -360,6 +392,7 @@ def _run_swap(args: argparse.Namespace) -> int:
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
     target = _built_in_mix(args, config, _load_target(args, landmark_model), landmark_model)
+    target = _with_more_photos(args, config, target, landmark_model)
     face_targets = _mapped_targets(args, landmark_model)
     if face_targets:  # every mapped person must be tracked and swapped
         landmarks = replace(config.landmarks, max_faces=max(config.landmarks.max_faces, len(face_targets)))
@@ -399,6 +432,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
     target = _load_target(args, landmark_model) if args.target else _default_bench_target(landmark_model)
+    target = _with_more_photos(args, config, target, landmark_model)
     report = run_bench(config, landmark_model, target, args.input, args.frames, args.live_seconds, store=store)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
     return 0
@@ -462,6 +496,7 @@ def _run_live(args: argparse.Namespace) -> int:
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
     target = _built_in_mix(args, config, _load_target(args, landmark_model), landmark_model)
+    target = _with_more_photos(args, config, target, landmark_model)
     stop = threading.Event()
 
     def request_stop(signal_number: int, frame: object) -> None:
@@ -502,6 +537,7 @@ def _run_models(args: argparse.Namespace) -> int:
 def _run_eval(args: argparse.Namespace) -> int:
     try:
         from faceswap_live.eval import format_report, run_eval
+        from faceswap_live.eval.run import DEFAULT_PAIRS, with_more_photos
     except ImportError as error:
         raise FaceswapError(
             f"The quality evaluation needs the independent face recogniser ({error.name}): "
@@ -515,9 +551,10 @@ def _run_eval(args: argparse.Namespace) -> int:
     eval_models_dir = store.fetch("dlib_face_recognition").parent
     if store.fetch("dlib_shape_predictor_5").parent != eval_models_dir:
         raise FaceswapError("The two dlib evaluation models must lie in one folder; run `faceswap-live models verify`.")
+    pairs = with_more_photos(DEFAULT_PAIRS, args.faces_dir / "portraits") if args.more_photos else DEFAULT_PAIRS
     report = run_eval(
-        args.faces_dir, landmark_model, eval_models_dir, config=_load_config(args), frames_per_clip=args.frames,
-        stills_dir=args.stills,
+        args.faces_dir, landmark_model, eval_models_dir, pairs=pairs, config=_load_config(args),
+        frames_per_clip=args.frames, stills_dir=args.stills,
     )  # fmt: skip
     text = format_report(report)
     print(text)

@@ -11,6 +11,7 @@ An entry folder is assembled under a temporary name and renamed into place, so a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import logging
@@ -69,6 +70,8 @@ class GalleryEntry:
     """The file name the photo had when it was added (for the user's reference)."""
     note: str = ""
     """Advice about the photo for the user (e.g. "this photo smiles: ..."; see expression.photo_expression_note)."""
+    more_photos: tuple[Path, ...] = ()
+    """Other photos of the same person, inside the gallery's folder (TargetFace.more_photos; largest face in each)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +88,7 @@ class GalleryEntry:
             "created_at": self.created_at,
             "source_name": self.source_name,
             "note": self.note,
+            "more_photos": [path.name for path in self.more_photos],
         }
 
     @staticmethod
@@ -100,6 +104,7 @@ class GalleryEntry:
             created_at=str(data["created_at"]),
             source_name=str(data.get("source_name", "")),
             note=str(data.get("note", "")),
+            more_photos=tuple(folder / str(name) for name in data.get("more_photos", [])),
         )
 
 
@@ -223,6 +228,35 @@ class TargetGallery:
             raise TargetFaceError(f"Could not save the face in {self.root}: {error.strerror or error}.") from error
         logger.info("Added %r to the gallery (%s), consent confirmed at %s", entry.name, entry_id, now)
         return entry
+
+    def add_more_photo(self, entry_id: str, photo_path: Path, model_path: Path) -> GalleryEntry:
+        """Add another photo of an entry's person (the largest face in it; the entry's consent covers that person):
+        the built-in engine then draws whichever photo's expression is nearest the user's. Returns the updated entry.
+        Raises TargetFaceError for an unreadable photo, one without a face, or an entry that cannot be written."""
+        from faceswap_live.inputs.target_photo import find_faces_in_photo, read_image
+
+        entry = self.get(entry_id)
+        image = read_image(photo_path)
+        if not find_faces_in_photo(image, model_path, max_faces=1):
+            raise TargetFaceError(
+                f"No face was found in {photo_path.name}. "
+                f"Use a photo of {entry.name} where the face is clearly visible."
+            )
+        folder = self._folder(entry_id)
+        stems = {path.stem for path in entry.more_photos}
+        number = 1
+        while f"more-{number}" in stems:
+            number += 1
+        destination = folder / f"more-{number}{photo_path.suffix.lower() or '.jpg'}"
+        updated = dataclasses.replace(entry, more_photos=(*entry.more_photos, destination))
+        try:
+            shutil.copyfile(photo_path, destination)
+            _write_json_atomically(folder / ENTRY_FILE, updated.to_json())
+        except OSError as error:
+            destination.unlink(missing_ok=True)
+            raise TargetFaceError(f"Could not save the photo in {folder}: {error.strerror or error}.") from error
+        logger.info("Added another photo of %r (%s): %s", entry.name, entry_id, destination.name)
+        return updated
 
     def list(self) -> list[GalleryEntry]:
         """All entries, oldest first; unreadable entries are skipped with a warning."""

@@ -126,6 +126,9 @@ class TargetFace:
     landmarks: FaceLandmarks
     name: str
     source_path: Path | None = None
+    more_photos: tuple[TargetFace, ...] = ()
+    """Other photos of the same person (a smile, raised brows): the built-in engine keeps this photo's face shape and
+    draws, each frame, the texture of whichever photo's expression is nearest the user's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,6 +163,33 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
     assert again.faces.current_id == hopper_id
 
 
+def test_more_photos_of_a_face_are_drawn_when_they_match_the_users_expression(
+    qtbot: Any, make_window: Any, astronaut_clip: Path, clip_frames: int, hopper_path: Path, astronaut_path: Path
+) -> None:
+    """The camera shows the smiling astronaut; the gallery face is Grace Hopper (neutral). Adding the smiling photo as
+    another photo of "her" (the gallery's "Add more photos of…") makes the smiling texture the one drawn, at once,
+    and the gallery item says how many photos the face has."""
+    window = make_window(astronaut_clip)
+    _wait_for_frames(qtbot, window)
+    hopper_id = _add_face(qtbot, window, hopper_path)
+    before = _wait_for_result(qtbot, window, lambda result: result.swapped)
+    window.faces.add_more_photos(hopper_id, [astronaut_path])  # what the menu's file dialog hands on
+    loaded = window.faces.loaded_targets
+    qtbot.waitUntil(lambda: len(getattr(loaded.get(hopper_id), "more_photos", ())) == 1, timeout=20_000)
+    row = window.gallery_widget.ids().index(hopper_id)
+    assert "2 photos" in window.gallery_widget.item(row).toolTip()
+    after = _wait_for_result(
+        qtbot,
+        window,
+        lambda result: result.swapped and result.source.index % clip_frames == before.source.index % clip_frames,
+        after_index=before.source.index + 10,
+    )
+    box = after.faces[0].box
+    region = (slice(max(0, box.y0), box.y1), slice(max(0, box.x0), box.x1))
+    # The same camera frame, now drawn from the smiling photo: a different face texture.
+    assert np.abs(after.output_bgr[region].astype(np.int16) - before.output_bgr[region]).mean() > 8
+
+
 def test_a_group_photo_lets_the_user_click_the_face(
     qtbot: Any,
     make_window: Any,

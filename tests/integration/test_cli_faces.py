@@ -63,3 +63,34 @@ def test_several_targets_need_a_mapping_and_unsupported_options_are_refused_clea
     error = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and not output.exists()
     assert error[-1] == "error: --fp16 applies only to the neural engine; add --engine onnx."
+
+
+def test_more_photos_of_the_target_draw_the_nearest_expression_and_are_refused_clearly_elsewhere(
+    hopper_path: Path, astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The smiling astronaut swapped onto herself, with Hopper as the target and the astronaut as another photo of
+    "her": the photo nearest the smile is drawn, so the output differs from Hopper's photo alone."""
+    common = ("--engine", "mesh", "--input", str(astronaut_path), "--target", str(hopper_path))
+    alone = _swap(tmp_path, "alone", *common)
+    with_more = _swap(tmp_path, "more", *common, "--more-photos", str(astronaut_path))
+    changed = np.abs(alone.astype(np.int16) - with_more).max(axis=2) > 20
+    assert changed.mean() > 0.008, changed.mean()  # the face (about 3 % of the picture) drawn from the other photo
+    # A neutral user (Hopper herself) is drawn from the neutral photo, the target's own: exactly as without.
+    neutral = ("--engine", "mesh", "--input", str(hopper_path), "--target", str(hopper_path))
+    assert np.array_equal(
+        _swap(tmp_path, "a", *neutral), _swap(tmp_path, "b", *neutral, "--more-photos", str(astronaut_path))
+    )
+    output = tmp_path / "refused.png"
+    for options, words in (
+        (("--engine", "onnx", "--more-photos", str(astronaut_path)), "built-in engine"),
+        (("--engine", "mesh", "--more-photos", str(tmp_path / "missing.jpg")), "missing.jpg"),
+        (("--engine", "mesh", "--more-photos", str(astronaut_path), "--mix", f"{astronaut_path}:0.5"), "--mix"),
+    ):
+        code = main(
+            ["swap", "--consent", "--target", str(hopper_path), "--input", str(hopper_path), "--output", str(output),
+             *options]
+        )  # fmt: skip
+        error = capsys.readouterr().err.strip().splitlines()
+        assert code != 0 and not output.exists()
+        assert error[-1].startswith("error:") and words in error[-1], error[-1]
+        assert "Traceback" not in "\n".join(error)

@@ -394,3 +394,30 @@ def test_a_users_glance_to_the_side_turns_the_drawn_eyes(
     right, left = drawn_gaze(1.0 / 6.0), drawn_gaze(-1.0 / 6.0)
     assert right > ahead + 0.06 and left < ahead - 0.06
     assert abs(drawn_gaze(0.0) - ahead) < 0.02
+
+
+def test_with_more_photos_the_one_nearest_the_users_expression_is_drawn(
+    hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """A target with two photos: Grace Hopper's (neutral, her own shape) and the smiling astronaut's as another
+    photo. A smiling user (the astronaut's own real mesh and scores) is drawn from the smiling photo, a neutral one
+    (Hopper's) from the neutral photo; the drawn shape is the first photo's either way."""
+    hopper = _target(hopper_bgr, landmark_model_path, "hopper")
+    target = dataclasses.replace(hopper, more_photos=(_target(astronaut_bgr, landmark_model_path, "astronaut"),))
+    settings = SwapConfig()
+    for user_bgr, expected_photo in ((astronaut_bgr, 1), (hopper_bgr, 0)):
+        engine = MeshFaceSwapper()
+        engine.set_target(target)
+        single = MeshFaceSwapper()
+        single.set_target(hopper)
+        face = _face(user_bgr, landmark_model_path)
+        swapped = engine.swap_face(user_bgr, face, None, settings)
+        only_hopper = single.swap_face(user_bgr, face, None, settings)
+        assert swapped is not None and only_hopper is not None
+        assert engine.photo_in_use(face.track_id) == expected_photo
+        drawn_difference = np.abs(swapped.face_bgr.astype(int) - only_hopper.face_bgr.astype(int)).mean()
+        assert (drawn_difference > 10.0) == (expected_photo == 1), drawn_difference
+        # The face's shape comes from the first photo: the same drawn mesh with one photo or two.
+        assert isinstance(swapped, mesh_swapper.MeshSwappedFace)
+        assert isinstance(only_hopper, mesh_swapper.MeshSwappedFace)
+        assert np.allclose(swapped.feature_points_px, only_hopper.feature_points_px)

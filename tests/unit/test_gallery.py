@@ -106,3 +106,25 @@ def test_thumbnail_centres_on_the_detected_face(
         TargetGallery(tmp_path / "targets").add(
             hopper_path, "Grace", 2, True, CONSENT_STATEMENT, model_path=landmark_model_path
         )
+
+
+def test_more_photos_of_a_face_are_kept_with_it_across_restarts(
+    tmp_path: Path, hopper_path: Path, astronaut_path: Path, landmark_model_path: Path
+) -> None:
+    root = tmp_path / "targets"
+    entry = TargetGallery(root).add(hopper_path, "Grace", 0, True, CONSENT_STATEMENT)
+    updated = TargetGallery(root).add_more_photo(entry.id, astronaut_path, landmark_model_path)
+    again = TargetGallery(root).add_more_photo(entry.id, hopper_path, landmark_model_path)
+    reloaded = TargetGallery(root).get(entry.id)
+    assert reloaded == again
+    assert [path.name for path in reloaded.more_photos] == ["more-1.png", "more-2.png"]
+    assert updated.more_photos == reloaded.more_photos[:1]
+    assert all(cv2.imread(str(path)) is not None for path in reloaded.more_photos)
+    assert reloaded.consent == entry.consent and reloaded.photo_path == entry.photo_path
+    # A photo without a face is refused and changes nothing.
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((200, 200, 3), 128, np.uint8))
+    with pytest.raises(TargetFaceError, match="No face was found in blank.png"):
+        TargetGallery(root).add_more_photo(entry.id, blank, landmark_model_path)
+    assert TargetGallery(root).get(entry.id) == reloaded
+    assert sorted(path.name for path in (root / entry.id).glob("more-*")) == ["more-1.png", "more-2.png"]

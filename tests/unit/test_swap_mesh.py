@@ -9,8 +9,12 @@ import numpy as np
 
 from faceswap_live.engines.mesh_swapper import (
     BARYCENTRIC_TOLERANCE,
+    PHOTO_FADE_FRAMES,
+    PHOTO_MAIN_PREFERENCE,
+    PHOTO_SWITCH_MARGIN,
     MeshFaceSwapper,
     _user_mouth_moved,
+    choose_photo,
     foreshortened_rim,
     rasterise_triangles,
     rim_stretch_fade,
@@ -184,3 +188,26 @@ def test_the_far_cheek_of_a_turned_photo_stretched_onto_the_rim_fades_to_the_use
     assert np.all(fade[frontal[:, 0] > left + 0.5 * width] == 1.0), "the rest of the face is drawn whole"
     assert np.all(fade_for(frontal, band_scaled(frontal, 12.0)) == 1.0), "a frontal photo on a turning user"
     assert np.all(fade_for(turned_photo, turned_photo * 1.7 + (40.0, -25.0)) == 1.0), "nearer, not stretched"
+
+
+def test_the_photo_nearest_the_users_expression_is_drawn_and_faded_in() -> None:
+    """Three photos of one person (neutral, smiling, brows raised) as MediaPipe scores; the user's scores move."""
+    neutral, smiling, raised = np.zeros(3), np.array([0.9, 0.0, 0.0]), np.array([0.0, 0.0, 0.8])
+    photos = [neutral, smiling, raised]
+    choice = choose_photo(None, np.array([0.1, 0.0, 0.0]), photos)
+    assert (choice.current, choice.progress) == (0, 1.0)
+    # Slightly nearer the smile, but not by the margins: the target's own photo stays.
+    halfway = np.array([0.45 + (PHOTO_MAIN_PREFERENCE + PHOTO_SWITCH_MARGIN) / 4, 0.0, 0.0])
+    choice = choose_photo(choice, halfway, photos)
+    assert choice.current == 0
+    # A broad smile: the smiling photo, faded in over PHOTO_FADE_FRAMES frames.
+    fades = []
+    for _ in range(PHOTO_FADE_FRAMES + 2):
+        choice = choose_photo(choice, np.array([0.85, 0.0, 0.0]), photos)
+        fades.append((choice.current, choice.previous, round(choice.progress, 6)))
+    assert all(current == 1 and previous == 0 for current, previous, _ in fades)
+    assert [progress for *_, progress in fades] == sorted(progress for *_, progress in fades)
+    assert fades[0][2] < 0.5 and fades[PHOTO_FADE_FRAMES - 1][2] == 1.0
+    # Raised brows while still smiling a little: the raised-brow photo.
+    choice = choose_photo(choice, np.array([0.2, 0.0, 0.9]), photos)
+    assert (choice.current, choice.previous) == (2, 1)

@@ -15,7 +15,9 @@ Per frame, all in numpy and without a Python loop over triangles:
    region and fed to ONE cv2.remap of the target photo, sampled from a pyramid level near the frame's face size so
    a large photo does not alias (shimmer) on a small face. Inside the drawn eyes the map is shifted along the eye
    first, so the photo's irises look as far to the side as the user's do from where they usually look
-   (follow_gaze).
+   (follow_gaze). With several photos of the target (TargetFace.more_photos) the texture is that of the photo
+   whose expression is nearest the user's (choose_photo), cross-faded over a few frames when it changes; the
+   face's shape is always the first photo's.
 Triangles that face away from the camera are left out, and the whole face fades out as the head turns from 30 to
 50 degrees away from the pose of the target photo (a rigid 3D fit of the photo's mesh onto the user's, see
 estimate_yaw_deg) or as soon as more than a sliver of the reshaped mesh folds over (folded_share), so a turned
@@ -37,7 +39,13 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import umeyama
-from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, follow_per_track, iris_offsets
+from faceswap_live.stages.expression import (
+    MAX_TRACKED_FACES,
+    ExpressionBasis,
+    ExpressionTransfer,
+    follow_per_track,
+    iris_offsets,
+)
 from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
     EYE_FILL_TRIANGLES,
@@ -186,6 +194,33 @@ CHEEK_HAIR_MIN_WIDTH: Final = 0.03
 """Share of the face size below which a patch of non-skin on a cheek is stubble or a mole, not hair over it."""
 MAKEUP_HUE_MARGIN_DEG: Final = 8.0
 """A pixel whose hue is this much yellower than the target's skin no longer counts as made-up or shaded skin."""
+PHOTO_CHOICE_KEYS: Final = (
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "jawOpen",
+    "mouthPucker",
+    "mouthFunnel",
+    "browInnerUp",
+    "browDownLeft",
+    "browDownRight",
+    "eyeSquintLeft",
+    "eyeSquintRight",
+    "cheekSquintLeft",
+    "cheekSquintRight",
+)
+"""The MediaPipe scores that a photo's texture shows (smile lines, a laugh's cheeks, a frown's or raised brows'
+creases): with several photos of the target, each frame draws the one whose scores are nearest the user's."""
+PHOTO_MAIN_PREFERENCE: Final = 0.2
+"""The target's own photo (the first) is drawn unless another is nearer the user's expression by this much: photos
+of one person differ in make-up, hair and light as well, which should not come and go with every small change."""
+PHOTO_SWITCH_MARGIN: Final = 0.15
+"""Another photo is drawn only once it is nearer the user's expression than the current one by this much."""
+PHOTO_COLOUR_SIGMA: Final = 0.03
+"""Another photo of the target gives only its detail finer than a Gaussian of this share of the face's size (lines,
+creases, lashes); its colours below that (make-up, lipstick, skin tone) and its hair are the target's own photo's,
+so they do not change as the drawn photo does."""
+PHOTO_FADE_FRAMES: Final = 6
+"""Frames over which the drawn photo fades into the next (0.2 s at 30 fps)."""
 GAZE_MAX_SHIFT: Final = 0.2
 """The most (in eye widths) that the drawn iris moves along the eye to sit where the user's does."""
 GAZE_FOLLOW_RATE: Final = 0.01
@@ -352,6 +387,32 @@ class _TargetLevel:
     points_px: npt.NDArray[np.float32]  # 468×2
 
 
+@dataclass(slots=True)
+class _PhotoTexture:
+    """One photo of the target, ready to draw from: its pyramid, and what the per-frame fades read of it."""
+
+    levels: list[_TargetLevel]
+    areas: npt.NDArray[np.float64]
+    """Each surface triangle's area in the photo (px²), for the rim fade."""
+    foreshortened: npt.NDArray[np.float64]
+    """foreshortened_rim of those areas."""
+    irises: npt.NDArray[np.float64] | None
+    """iris_offsets of the photo's mesh (None without iris points)."""
+    expression: npt.NDArray[np.float64]
+    """The photo's MediaPipe scores over PHOTO_CHOICE_KEYS (what it shows), to pick the photo nearest the user's."""
+    level_index: int = 0
+    """The pyramid level last drawn from (see MeshFaceSwapper._pick_level)."""
+
+
+@dataclass(slots=True)
+class _PhotoChoice:
+    """Per tracked face: the photo drawn now, the one it is fading from, and how far the fade has come (0-1)."""
+
+    current: int
+    previous: int
+    progress: float = 1.0
+
+
 @dataclass(frozen=True, slots=True)
 class MeshSwappedFace(SwappedFace):
     """A SwappedFace that also says where the engine drew the target's features: feature_points_px, 468×2 float32
@@ -391,66 +452,36 @@ class MeshFaceSwapper(SwapEngine):
         self.fade_start_deg = fade_start_deg
         self.fade_end_deg = fade_end_deg
         self.identity_weight = identity_weight
-        self._levels: list[_TargetLevel] = []
-        self._level_index = 0
+        self._photos: list[_PhotoTexture] = []
+        self._photo_choice: dict[int, _PhotoChoice] = {}
         self._target_points: npt.NDArray[np.float64] = np.zeros((0, 3))
         self._jaw_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
         self._pucker_weights: npt.NDArray[np.float64] = np.zeros(0)
-        self._target_areas: npt.NDArray[np.float64] = np.zeros(0)
-        self._foreshortened: npt.NDArray[np.float64] = np.zeros(0)
-        self._target_irises: npt.NDArray[np.float64] | None = None
         self._rest_mouth_ratio: dict[int, float] = {}
         self._usual_gaze: dict[int, npt.NDArray[np.float64]] = {}
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
         self._expression = ExpressionTransfer()
 
     def set_target(self, target: TargetFace) -> None:
-        """Build the target's pyramid and triangle vertices. Raises TargetFaceError for a target without a mesh."""
+        """Build the target's pyramids and triangle vertices. Raises TargetFaceError for a target without a mesh.
+
+        The face's shape (and so its identity) comes from target's own photo; target.more_photos (other photos of
+        the same person) are further textures: each frame draws the photo whose expression is nearest the user's
+        (PHOTO_CHOICE_KEYS), fading over PHOTO_FADE_FRAMES when that changes.
+        """
+        photos = [_photo_texture(photo) for photo in (target, *target.more_photos)]
         points = np.asarray(target.landmarks.points_px, dtype=np.float32)
-        if points.ndim != 2 or points.shape[0] < MESH_POINT_COUNT or target.image_bgr.ndim != 3:
-            raise TargetFaceError(
-                f"The target face {target.name!r} has no full face mesh; choose a photo where the face is clearly "
-                "visible."
-            )
-        # The texture carries a 4th channel: how much each pixel is the target's face rather than hair or a hand
-        # over it (see target_face_alpha); one remap warps colour and alpha together.
-        image = np.ascontiguousarray(
-            np.dstack([target.image_bgr, target_face_alpha(target.image_bgr, points[:MESH_POINT_COUNT, :2])])
-        )
-        points_px = points[:MESH_POINT_COUNT, :2].copy()
-        levels = []
-        while True:
-            corners = points_px[MESH_TRIANGLES]
-            face_box = Box.around(points_px)
-            levels.append(
-                _TargetLevel(
-                    image_bgra=image,
-                    face_size_px=float(max(face_box.width, face_box.height)),
-                    vertex_a=np.ascontiguousarray(corners[:, 0]),
-                    edge_ab=np.ascontiguousarray(corners[:, 1] - corners[:, 0]),
-                    edge_ac=np.ascontiguousarray(corners[:, 2] - corners[:, 0]),
-                    points_px=points_px,
-                )
-            )
-            if levels[-1].face_size_px < 96 or min(image.shape[:2]) < 32:
-                break
-            image = np.asarray(cv2.pyrDown(image), dtype=np.uint8)
-            # pyrDown halves the size; pixel centres map as x_half = (x + 0.5) / 2 - 0.5.
-            points_px = (points_px + 0.5) / 2.0 - 0.5
-        self._levels = levels
-        self._level_index = 0
         target_points = points[:MESH_POINT_COUNT, :3].astype(np.float64)
         if points.shape[1] < 3:
             target_points = np.hstack([target_points, np.zeros((MESH_POINT_COUNT, 1))])
+        self._photos = photos
+        self._photo_choice.clear()
         self._target_points = target_points
-        self._target_irises = iris_offsets(points)
         self._expression.set_target(target_points, target.landmarks.blendshapes)
         self._jaw_weights = jaw_weights(target_points[:, :2])
         self._lid_weights = lid_weights(target_points[:, :2])
         self._pucker_weights = pucker_weights(target_points[:, :2])
-        self._target_areas = np.abs(_triangle_areas(target_points[:, :2], TESSELATION_TRIANGLES))
-        self._foreshortened = foreshortened_rim(self._target_areas)
         self._rest_mouth_ratio.clear()
         self._usual_gaze.clear()
 
@@ -518,7 +549,7 @@ class MeshFaceSwapper(SwapEngine):
 
         Returns None without a target, for a face turned too far away, or one almost entirely outside the frame.
         """
-        if not self._levels:
+        if not self._photos:
             return None
         points = np.asarray(face.points_px, dtype=np.float32)
         fade = self._fade_for_yaw(abs(estimate_yaw_deg(points, self._target_points)))
@@ -530,7 +561,6 @@ class MeshFaceSwapper(SwapEngine):
         if region.width < 8 or region.height < 8:
             return None
         face_size_px = float(max(mesh_box.width, mesh_box.height))
-        level = self._pick_level(face_size_px)
         destination = self.destination_points(points, settings, face.blendshapes, face.track_id)
         drawn_areas = _signed_areas(destination)  # once a frame, for the fold and the rim fades
         fade *= _fade_for_folds(folded_share(points, drawn_areas))
@@ -550,31 +580,37 @@ class MeshFaceSwapper(SwapEngine):
         if raster.pixel_index.size == 0:
             return None
 
-        # Pixels outside the mesh follow the best overall affine fit, so the upsampled map stays smooth at the edge.
-        map_x, map_y = _affine_fill(grid_points, level.points_px, grid_width, grid_height)
-        triangle = raster.triangle
-        weight_b, weight_c = raster.weight_b, raster.weight_c
-        map_x.ravel()[raster.pixel_index] = (
-            level.vertex_a[triangle, 0] + weight_b * level.edge_ab[triangle, 0] + weight_c * level.edge_ac[triangle, 0]
-        )
-        map_y.ravel()[raster.pixel_index] = (
-            level.vertex_a[triangle, 1] + weight_b * level.edge_ab[triangle, 1] + weight_c * level.edge_ac[triangle, 1]
-        )
-        covered = np.zeros(grid_width * grid_height, dtype=np.float32)
-        rim = rim_stretch_fade(np.abs(drawn_areas), self._target_areas, self._foreshortened)[MESH_TRIANGLES[triangle]]
-        weight_a = 1.0 - weight_b - weight_c
-        covered[raster.pixel_index] = fade * (weight_a * rim[:, 0] + weight_b * rim[:, 1] + weight_c * rim[:, 2])
-
         user_irises = iris_offsets(points)
-        if not settings.eyes_from_user and user_irises is not None and self._target_irises is not None:
+        gaze_shift = None
+        if not settings.eyes_from_user and user_irises is not None:
             gaze = user_irises[:, 0]
-            usual = follow_per_track(self._usual_gaze, face.track_id, gaze, GAZE_FOLLOW_RATE)
-            follow_gaze(map_x, map_y, grid_points, level.points_px, gaze - usual)
+            gaze_shift = gaze - follow_per_track(self._usual_gaze, face.track_id, gaze, GAZE_FOLLOW_RATE)
+        choice = self._choose_photo(face)
         size = (region.width, region.height)
-        full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
-        full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
-        texture = cv2.remap(level.image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        grid_coverage = cv2.resize(covered.reshape(grid_height, grid_width), size, interpolation=cv2.INTER_LINEAR)
+        drawn: dict[int, tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]] = {}
+
+        def draw(index: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+            """Photo index's texture and coverage grid, drawn once a frame."""
+            if index not in drawn:
+                grid_size = (grid_width, grid_height)
+                photo = self._photos[index]
+                texture, covered = self._draw_photo(
+                    photo, face_size_px, raster, grid_points, grid_size, drawn_areas, gaze_shift, size
+                )
+                if index > 0:  # another photo's lines and creases, in the colours and hair of the target's own
+                    first, covered = draw(0)
+                    texture = in_colours_of(texture, first, PHOTO_COLOUR_SIGMA * face_size_px)
+                drawn[index] = texture, covered
+            return drawn[index]
+
+        texture, covered = draw(choice.current)
+        if choice.progress < 1.0:  # fading from the photo drawn before
+            previous, covered_before = draw(choice.previous)
+            texture = np.asarray(cv2.addWeighted(texture, choice.progress, previous, 1.0 - choice.progress, 0.0))
+            covered = choice.progress * covered + (1.0 - choice.progress) * covered_before
+        grid_coverage = cv2.resize(
+            fade * covered.reshape(grid_height, grid_width), size, interpolation=cv2.INTER_LINEAR
+        )
         # cv2 splits the channels: numpy's strided channel copies cost ten times more here.
         coverage = grid_coverage * (cv2.extractChannel(texture, 3).astype(np.float32) * np.float32(1.0 / 255.0))
         mouth_bgr = None
@@ -587,6 +623,61 @@ class MeshFaceSwapper(SwapEngine):
             face_bgr=np.asarray(cv2.cvtColor(texture, cv2.COLOR_BGRA2BGR), dtype=np.uint8),
             coverage=np.asarray(coverage, np.float32),
         )
+
+    def photo_in_use(self, track_id: int) -> int:
+        """Which of the target's photos is drawn for this face now: 0 = the target's own, k = more_photos[k - 1]."""
+        choice = self._photo_choice.get(track_id)
+        return choice.current if choice is not None else 0
+
+    def _choose_photo(self, face: FaceLandmarks) -> _PhotoChoice:
+        """Which photo (and which it fades from) to draw for this face this frame; updates the track's choice."""
+        if len(self._photos) == 1:
+            return _PhotoChoice(0, 0)
+        scores = face.blendshapes or {}
+        user_expression = np.array([scores.get(key, 0.0) for key in PHOTO_CHOICE_KEYS], np.float64)
+        if face.track_id not in self._photo_choice and len(self._photo_choice) >= MAX_TRACKED_FACES:
+            self._photo_choice.clear()
+        choice = choose_photo(
+            self._photo_choice.get(face.track_id), user_expression, [photo.expression for photo in self._photos]
+        )
+        self._photo_choice[face.track_id] = choice
+        return choice
+
+    def _draw_photo(
+        self,
+        photo: _PhotoTexture,
+        face_size_px: float,
+        raster: RasterisedMesh,
+        grid_points: npt.NDArray[np.float32],
+        grid_size: tuple[int, int],
+        drawn_areas: npt.NDArray[np.float64],
+        gaze_shift: npt.NDArray[np.float64] | None,
+        size: tuple[int, int],
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+        """One photo warped onto the rasterised mesh: (its BGRA texture over the region, size = (width, height); the
+        grid-sized coverage its rim fade leaves, flat)."""
+        level = self._pick_level(photo, face_size_px)
+        grid_width, grid_height = grid_size
+        # Pixels outside the mesh follow the best overall affine fit, so the upsampled map stays smooth at the edge.
+        map_x, map_y = _affine_fill(grid_points, level.points_px, grid_width, grid_height)
+        triangle = raster.triangle
+        weight_b, weight_c = raster.weight_b, raster.weight_c
+        map_x.ravel()[raster.pixel_index] = (
+            level.vertex_a[triangle, 0] + weight_b * level.edge_ab[triangle, 0] + weight_c * level.edge_ac[triangle, 0]
+        )
+        map_y.ravel()[raster.pixel_index] = (
+            level.vertex_a[triangle, 1] + weight_b * level.edge_ab[triangle, 1] + weight_c * level.edge_ac[triangle, 1]
+        )
+        covered = np.zeros(grid_width * grid_height, dtype=np.float32)
+        rim = rim_stretch_fade(np.abs(drawn_areas), photo.areas, photo.foreshortened)[MESH_TRIANGLES[triangle]]
+        weight_a = 1.0 - weight_b - weight_c
+        covered[raster.pixel_index] = weight_a * rim[:, 0] + weight_b * rim[:, 1] + weight_c * rim[:, 2]
+        if gaze_shift is not None and photo.irises is not None:
+            follow_gaze(map_x, map_y, grid_points, level.points_px, gaze_shift)
+        full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
+        full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
+        texture = cv2.remap(level.image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return np.asarray(texture, np.uint8), covered
 
     def _mouth_width_ratio(self, track_id: int) -> float:
         """The user's mouth width over its width at rest with the rest of the expression (< 1 in a pout; see
@@ -604,25 +695,88 @@ class MeshFaceSwapper(SwapEngine):
         t = (self.fade_end_deg - yaw_deg) / (self.fade_end_deg - self.fade_start_deg)
         return t * t * (3.0 - 2.0 * t)
 
-    def _pick_level(self, face_size_px: float) -> _TargetLevel:
-        """The smallest pyramid level still at least as detailed as the face in the frame (no aliasing).
+    def _pick_level(self, photo: _PhotoTexture, face_size_px: float) -> _TargetLevel:
+        """The smallest pyramid level of photo still at least as detailed as the face in the frame (no aliasing).
 
         With hysteresis: the level last used is kept while it is within LEVEL_HYSTERESIS of the ideal, because a
         face whose size sits on a level boundary would otherwise switch level (sharpness) every frame: flicker.
         """
-        current = min(self._level_index, len(self._levels) - 1)
-        coarser_suffices = current + 1 < len(self._levels) and self._levels[
-            current + 1
-        ].face_size_px >= face_size_px * (1.0 + LEVEL_HYSTERESIS)
-        if self._levels[current].face_size_px >= face_size_px * (1.0 - LEVEL_HYSTERESIS) and not coarser_suffices:
-            return self._levels[current]
+        levels = photo.levels
+        current = min(photo.level_index, len(levels) - 1)
+        coarser_suffices = current + 1 < len(levels) and levels[current + 1].face_size_px >= face_size_px * (
+            1.0 + LEVEL_HYSTERESIS
+        )
+        if levels[current].face_size_px >= face_size_px * (1.0 - LEVEL_HYSTERESIS) and not coarser_suffices:
+            return levels[current]
         chosen = 0
-        for index, level in enumerate(self._levels[1:], start=1):
+        for index, level in enumerate(levels[1:], start=1):
             if level.face_size_px < face_size_px:
                 break
             chosen = index
-        self._level_index = chosen
-        return self._levels[chosen]
+        photo.level_index = chosen
+        return levels[chosen]
+
+
+def _photo_texture(photo: TargetFace) -> _PhotoTexture:
+    """A photo's pyramid (BGR + face alpha, halved down to about 96 px across the face) and per-photo figures."""
+    points = np.asarray(photo.landmarks.points_px, dtype=np.float32)
+    if points.ndim != 2 or points.shape[0] < MESH_POINT_COUNT or photo.image_bgr.ndim != 3:
+        raise TargetFaceError(
+            f"The target face {photo.name!r} has no full face mesh; choose a photo where the face is clearly visible."
+        )
+    # The texture carries a 4th channel: how much each pixel is the target's face rather than hair or a hand over it
+    # (see target_face_alpha); one remap warps colour and alpha together.
+    image = np.ascontiguousarray(
+        np.dstack([photo.image_bgr, target_face_alpha(photo.image_bgr, points[:MESH_POINT_COUNT, :2])])
+    )
+    points_px = points[:MESH_POINT_COUNT, :2].copy()
+    levels = []
+    while True:
+        corners = points_px[MESH_TRIANGLES]
+        face_box = Box.around(points_px)
+        levels.append(
+            _TargetLevel(
+                image_bgra=image,
+                face_size_px=float(max(face_box.width, face_box.height)),
+                vertex_a=np.ascontiguousarray(corners[:, 0]),
+                edge_ab=np.ascontiguousarray(corners[:, 1] - corners[:, 0]),
+                edge_ac=np.ascontiguousarray(corners[:, 2] - corners[:, 0]),
+                points_px=points_px,
+            )
+        )
+        if levels[-1].face_size_px < 96 or min(image.shape[:2]) < 32:
+            break
+        image = np.asarray(cv2.pyrDown(image), dtype=np.uint8)
+        # pyrDown halves the size; pixel centres map as x_half = (x + 0.5) / 2 - 0.5.
+        points_px = (points_px + 0.5) / 2.0 - 0.5
+    areas = np.abs(_triangle_areas(points[:MESH_POINT_COUNT, :2].astype(np.float64), TESSELATION_TRIANGLES))
+    scores = photo.landmarks.blendshapes or {}
+    return _PhotoTexture(
+        levels=levels,
+        areas=areas,
+        foreshortened=foreshortened_rim(areas),
+        irises=iris_offsets(points),
+        expression=np.array([scores.get(key, 0.0) for key in PHOTO_CHOICE_KEYS], np.float64),
+    )
+
+
+def choose_photo(
+    choice: _PhotoChoice | None,
+    user_expression: npt.NDArray[np.float64],
+    photo_expressions: list[npt.NDArray[np.float64]],
+) -> _PhotoChoice:
+    """The photo to draw for a face this frame (see MeshFaceSwapper.set_target): the one whose expression is nearest
+    the user's, changed only when it is nearer than the current one by PHOTO_SWITCH_MARGIN (no flicker between two
+    photos the user's face is halfway between), and faded in over PHOTO_FADE_FRAMES frames."""
+    distances = [float(np.linalg.norm(user_expression - expression)) for expression in photo_expressions]
+    distances[1:] = [distance + PHOTO_MAIN_PREFERENCE for distance in distances[1:]]
+    nearest = int(np.argmin(distances))
+    if choice is None:
+        return _PhotoChoice(nearest, nearest)
+    progress = min(1.0, choice.progress + 1.0 / PHOTO_FADE_FRAMES)
+    if nearest != choice.current and distances[nearest] < distances[choice.current] - PHOTO_SWITCH_MARGIN:
+        return _PhotoChoice(nearest, choice.current, 1.0 / PHOTO_FADE_FRAMES)
+    return _PhotoChoice(choice.current, choice.previous, progress)
 
 
 def pucker_weights(points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -1080,3 +1234,24 @@ def follow_gaze(
         target_axis = target_points_px[corners[1]] - target_points_px[corners[0]]
         map_x[y0:y1, x0:x1] -= np.float32(shift * float(target_axis[0])) * weight
         map_y[y0:y1, x0:x1] -= np.float32(shift * float(target_axis[1])) * weight
+
+
+def in_colours_of(
+    texture_bgra: npt.NDArray[np.uint8], reference_bgra: npt.NDArray[np.uint8], sigma_px: float
+) -> npt.NDArray[np.uint8]:
+    """texture_bgra's detail above a Gaussian of sigma_px on reference_bgra's colours below it, with
+    reference_bgra's alpha (both H×W×4 uint8, drawn on the same mesh)."""
+    height, width = texture_bgra.shape[:2]
+    # The colours below sigma are smooth: their difference is found on a grid a few times coarser (8 ms → 0.6 ms).
+    factor = max(1.0, sigma_px / 2.5)
+    small = (max(2, round(width / factor)), max(2, round(height / factor)))
+
+    def smooth(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        reduced = cv2.pyrDown(image) if factor >= 2.0 else image
+        grid = cv2.resize(reduced, small, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        return np.asarray(cv2.GaussianBlur(grid, (0, 0), max(0.8, sigma_px / factor)), np.float32)
+
+    difference = cv2.resize(smooth(reference_bgra) - smooth(texture_bgra), (width, height))
+    mixed = np.asarray(cv2.add(texture_bgra, difference, dtype=cv2.CV_8U), np.uint8)
+    cv2.mixChannels([reference_bgra], [mixed], [3, 3])
+    return mixed

@@ -27,9 +27,11 @@ webcam) and each output frame is measured with tools independent of the swap:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -83,6 +85,8 @@ class EvalPair:
     video: str
     target_photo: str
     judge_photo: str
+    more_photos: tuple[str, ...] = ()
+    """Other photos of the target person drawn from as well (TargetFace.more_photos); never the judge photo."""
 
 
 DEFAULT_PAIRS: Final = (
@@ -97,6 +101,20 @@ DEFAULT_PAIRS: Final = (
 )
 """Webcam, glasses, head turns (woman onto woman), beard, talking head, talking woman (onto woman), extreme
 expressions (woman onto woman), laughing; targets are people with several photos."""
+
+
+def with_more_photos(pairs: Sequence[EvalPair], portraits_dir: Path) -> list[EvalPair]:
+    """The pairs with each target person's other portraits (same "pNN_" prefix) as more photos of the target; the
+    judge's photo is never one of them."""
+    names = sorted(path.name for path in portraits_dir.iterdir() if path.is_file())
+    result = []
+    for pair in pairs:
+        person = pair.target_photo.split("_")[0] + "_"
+        more = tuple(
+            name for name in names if name.startswith(person) and name not in (pair.target_photo, pair.judge_photo)
+        )
+        result.append(dataclasses.replace(pair, more_photos=more))
+    return result
 
 
 @dataclass
@@ -222,6 +240,9 @@ def evaluate_pair(
 ) -> PairResult:
     """Run and measure one pair (see the module docstring). Raises TargetFaceError/CameraError for bad inputs."""
     target = load_target_face(faces_dir / "portraits" / pair.target_photo, landmark_model_path)
+    if pair.more_photos:
+        more = tuple(load_target_face(faces_dir / "portraits" / name, landmark_model_path) for name in pair.more_photos)
+        target = dataclasses.replace(target, more_photos=more)
     judge_image = read_image(faces_dir / "portraits" / pair.judge_photo)
     judge_faces = find_faces_in_photo(judge_image, landmark_model_path, max_faces=1)
     judge_embedding = recogniser.embed(judge_image, judge_faces[0].box if judge_faces else None)

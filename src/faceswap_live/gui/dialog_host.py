@@ -41,8 +41,8 @@ class DialogHost:
         path, _filter = QFileDialog.getOpenFileName(self._window, "Use a video file as the camera", "", VIDEO_FILTER)
         return path
 
-    def choose_photos(self) -> list[Path]:
-        paths, _filter = QFileDialog.getOpenFileNames(self._window, "Add a face from a photo", "", PHOTO_FILTER)
+    def choose_photos(self, title: str = "Add a face from a photo") -> list[Path]:
+        paths, _filter = QFileDialog.getOpenFileNames(self._window, title, "", PHOTO_FILTER)
         return [Path(path) for path in paths]
 
     def choose_record_file(self, start: Path) -> Path | None:

@@ -8,6 +8,7 @@ GUI thread only.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from faceswap_live.gui.gallery_widget import NO_TARGET, FacesPane
 from faceswap_live.gui.workers import BackgroundJobs
 from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, load_target_face, read_image
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
+
+logger = logging.getLogger(__name__)
 
 
 class GalleryActions(QObject):
@@ -61,6 +64,7 @@ class GalleryActions(QObject):
         pane.gallery.target_chosen.connect(self.select_target)
         pane.gallery.photos_dropped.connect(self.add_photos)
         pane.gallery.remove_requested.connect(self.remove_target)
+        pane.gallery.more_photos_requested.connect(self.choose_more_photos)
 
     def set_landmark_model(self, path: Path) -> None:
         """The face model is there: load the chosen face first, then the others, so later switches are instant."""
@@ -133,7 +137,14 @@ class GalleryActions(QObject):
 
         def load() -> TargetFace:
             entry = gallery.get(entry_id)
-            return load_target_face(Path(entry.photo_path), model_path, entry.face_index)
+            target = load_target_face(Path(entry.photo_path), model_path, entry.face_index)
+            more = []
+            for path in entry.more_photos:
+                try:
+                    more.append(load_target_face(path, model_path))
+                except TargetFaceError as problem:  # one unreadable extra photo must not lose the face
+                    logger.warning("Leaving out another photo of %s: %s", entry.name, problem)
+            return dataclasses.replace(target, more_photos=tuple(more))
 
         def done(target: TargetFace) -> None:
             self._loading.discard(entry_id)
@@ -164,6 +175,41 @@ class GalleryActions(QObject):
         if self.current_id == entry_id:
             self.select_target(NO_TARGET, confirmed=True)
         self.refresh()
+
+    # --- more photos of one face ---
+
+    def choose_more_photos(self, entry_id: str) -> None:
+        name = self._widget.name_of(entry_id) or "this face"
+        self.add_more_photos(entry_id, self._dialogs.choose_photos(f"More photos of {name} (the same person)"))
+
+    def add_more_photos(self, entry_id: str, paths: list[Path]) -> None:
+        """Add other photos of an entry's person (background); the face is loaded again with them and, if it is the
+        one being swapped to, drawn from them at once."""
+        if not paths:
+            return
+        if self._landmark_model_path is None:
+            self.error.emit("The face model is still loading; try again in a moment.")
+            return
+        gallery, model_path = self.gallery, self._landmark_model_path
+        name = self._widget.name_of(entry_id) or "the face"
+        self._state.setText(f"Adding {len(paths)} photo(s) of {name}…")
+
+        def add() -> GalleryEntry:
+            entry = gallery.get(entry_id)
+            for path in paths:
+                entry = gallery.add_more_photo(entry_id, path, model_path)
+            return entry
+
+        def added(entry: GalleryEntry) -> None:
+            self._state.setText(f"{entry.name} now has {1 + len(entry.more_photos)} photos.")
+            self.loaded_targets.pop(entry_id, None)
+            self.refresh()
+            if self.current_id == entry_id:
+                self.select_target(entry_id)  # loads it again, with the new photos
+            else:
+                self._load(entry_id)
+
+        self._jobs.submit(add, added, self._failed)
 
     # --- adding ---
 

@@ -67,6 +67,8 @@ class GalleryWidget(QListWidget):
     target_chosen = Signal(str)
     photos_dropped = Signal(list)
     remove_requested = Signal(str)
+    more_photos_requested = Signal(str)
+    """The user asked to add other photos of an entry's person (entry id)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -107,7 +109,11 @@ class GalleryWidget(QListWidget):
                 shortcut = f" (Alt+{number})" if number <= 9 else ""
                 note = entry.note
                 item.setData(NOTE_ROLE, note)
-                item.setToolTip(f"{entry.name}{shortcut}\n{note}" if note else f"{entry.name}{shortcut}")
+                lines = [f"{entry.name}{shortcut}"]
+                if entry.more_photos:
+                    lines.append(f"{1 + len(entry.more_photos)} photos: the one nearest your expression is drawn")
+                lines += [note] if note else []
+                item.setToolTip("\n".join(lines))
                 self.addItem(item)
             self.select_id(current_id)
         finally:
@@ -150,9 +156,14 @@ class GalleryWidget(QListWidget):
         item = self.itemAt(position)
         if item is None or not item.data(Qt.ItemDataRole.UserRole):
             return
+        entry_id = str(item.data(Qt.ItemDataRole.UserRole))
         menu = QMenu(self)
+        more = QAction(f"Add more photos of {item.text()}…", menu)
+        more.setToolTip("Photos of the same person smiling or frowning: each moment, the one nearest your own is drawn")
+        more.triggered.connect(lambda: self.more_photos_requested.emit(entry_id))
+        menu.addAction(more)
         remove = QAction(f"Remove {item.text()}", menu)
-        remove.triggered.connect(lambda: self.remove_requested.emit(str(item.data(Qt.ItemDataRole.UserRole))))
+        remove.triggered.connect(lambda: self.remove_requested.emit(entry_id))
         menu.addAction(remove)
         menu.exec(self.viewport().mapToGlobal(position))
 
