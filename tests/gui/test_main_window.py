@@ -164,7 +164,13 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
 
 
 def test_more_photos_of_a_face_are_drawn_when_they_match_the_users_expression(
-    qtbot: Any, make_window: Any, astronaut_clip: Path, clip_frames: int, hopper_path: Path, astronaut_path: Path
+    qtbot: Any,
+    make_window: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    astronaut_clip: Path,
+    clip_frames: int,
+    hopper_path: Path,
+    astronaut_path: Path,
 ) -> None:
     """The camera shows the smiling astronaut; the gallery face is Grace Hopper (neutral). Adding the smiling photo as
     another photo of "her" (the gallery's "Add more photos of…") makes the smiling texture the one drawn, at once,
@@ -173,7 +179,18 @@ def test_more_photos_of_a_face_are_drawn_when_they_match_the_users_expression(
     _wait_for_frames(qtbot, window)
     hopper_id = _add_face(qtbot, window, hopper_path)
     before = _wait_for_result(qtbot, window, lambda result: result.swapped)
-    window.faces.add_more_photos(hopper_id, [astronaut_path])  # what the menu's file dialog hands on
+    # The face's right-click menu: "Add more photos of Hopper…", then the file dialog (answered here) hands on the
+    # chosen photo.
+    titles: list[str] = []
+    monkeypatch.setattr(window.dialogs, "choose_photos", lambda title: titles.append(title) or [astronaut_path])
+    item = window.gallery_widget.item(window.gallery_widget.ids().index(hopper_id))
+    (add_more,) = [
+        action
+        for action in window.gallery_widget.menu_for(item).actions()
+        if action.text().startswith("Add more photos of")
+    ]
+    add_more.trigger()
+    assert titles == ["More photos of hopper (the same person)"]
     loaded = window.faces.loaded_targets
     qtbot.waitUntil(lambda: len(getattr(loaded.get(hopper_id), "more_photos", ())) == 1, timeout=20_000)
     row = window.gallery_widget.ids().index(hopper_id)

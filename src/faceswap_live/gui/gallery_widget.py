@@ -156,6 +156,10 @@ class GalleryWidget(QListWidget):
         item = self.itemAt(position)
         if item is None or not item.data(Qt.ItemDataRole.UserRole):
             return
+        self.menu_for(item).exec(self.viewport().mapToGlobal(position))
+
+    def menu_for(self, item: QListWidgetItem) -> QMenu:
+        """The right-click menu of a gallery face: add more photos of that person, or remove the face."""
         entry_id = str(item.data(Qt.ItemDataRole.UserRole))
         menu = QMenu(self)
         more = QAction(f"Add more photos of {item.text()}…", menu)
@@ -165,7 +169,7 @@ class GalleryWidget(QListWidget):
         remove = QAction(f"Remove {item.text()}", menu)
         remove.triggered.connect(lambda: self.remove_requested.emit(entry_id))
         menu.addAction(remove)
-        menu.exec(self.viewport().mapToGlobal(position))
+        return menu
 
     # --- drag and drop of photo files ---
 
