@@ -16,6 +16,7 @@ from faceswap_live.engines.mesh_swapper import (
     _user_mouth_moved,
     choose_photo,
     foreshortened_rim,
+    in_colours_of,
     rasterise_triangles,
     rim_stretch_fade,
 )
@@ -211,3 +212,22 @@ def test_the_photo_nearest_the_users_expression_is_drawn_and_faded_in() -> None:
     # Raised brows while still smiling a little: the raised-brow photo.
     choice = choose_photo(choice, np.array([0.2, 0.0, 0.9]), photos)
     assert (choice.current, choice.previous) == (2, 1)
+
+
+def test_another_photo_gives_its_fine_detail_in_the_first_photos_colours() -> None:
+    """Another photo (pale, natural lips: a fine stripe pattern on grey) drawn in the first photo's colours (a red
+    lipstick block) and alpha: the result's colours are the first photo's, its fine pattern the other's."""
+    height, width = 120, 160
+    stripes = np.where((np.arange(width) // 2) % 2 == 0, 20, -20)[None, :, None]
+    other = np.zeros((height, width, 4), np.uint8)
+    other[:, :, :3] = np.clip(120 + stripes, 0, 255)
+    other[:, :, 3] = 255
+    first = np.zeros((height, width, 4), np.uint8)
+    first[:, :, :3] = (60, 60, 200)  # red in BGR
+    first[:, :, 3] = 200
+    first[:, :40, 3] = 0  # hair over the first photo's left side
+    mixed = in_colours_of(other, first, sigma_px=6.0).astype(np.int16)
+    inner = mixed[20:-20, 60:-20]
+    assert np.allclose(inner[:, :, :3].mean(axis=(0, 1)), (60, 60, 200), atol=3)  # the first photo's colour
+    assert 15 < inner[:, :, 2].std() < 25  # the other photo's stripes, as strong as they were
+    assert np.array_equal(mixed[:, :, 3], first[:, :, 3])  # and the first photo's hair
