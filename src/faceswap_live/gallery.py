@@ -258,6 +258,21 @@ class TargetGallery:
         logger.info("Added another photo of %r (%s): %s", entry.name, entry_id, destination.name)
         return updated
 
+    def clear_more_photos(self, entry_id: str) -> GalleryEntry:
+        """Back to the entry's first photo only: its other photos are forgotten and their files deleted. Returns the
+        updated entry; raises TargetFaceError when the entry cannot be written."""
+        entry = self.get(entry_id)
+        updated = dataclasses.replace(entry, more_photos=())
+        folder = self._folder(entry_id)
+        try:
+            _write_json_atomically(folder / ENTRY_FILE, updated.to_json())
+            for path in entry.more_photos:
+                path.unlink(missing_ok=True)
+        except OSError as error:
+            raise TargetFaceError(f"Could not update the saved face in {folder}: {error.strerror or error}.") from error
+        logger.info("%r (%s) uses its first photo only again", entry.name, entry_id)
+        return updated
+
     def list(self) -> list[GalleryEntry]:
         """All entries, oldest first; unreadable entries are skipped with a warning."""
         if not self.root.is_dir():

@@ -205,6 +205,16 @@ def test_more_photos_of_a_face_are_drawn_when_they_match_the_users_expression(
     region = (slice(max(0, box.y0), box.y1), slice(max(0, box.x0), box.x1))
     # The same camera frame, now drawn from the smiling photo: a different face texture.
     assert np.abs(after.output_bgr[region].astype(np.int16) - before.output_bgr[region]).mean() > 8
+    # The menu now also offers to go back to the first photo only, which takes the other photo away again.
+    item = window.gallery_widget.item(window.gallery_widget.ids().index(hopper_id))
+    (first_only,) = [
+        action
+        for action in window.gallery_widget.menu_for(item).actions()
+        if action.text() == "Use only the first photo of hopper"
+    ]
+    first_only.trigger()
+    qtbot.waitUntil(lambda: getattr(loaded.get(hopper_id), "more_photos", None) == (), timeout=20_000)
+    assert "photos" not in window.gallery_widget.item(window.gallery_widget.ids().index(hopper_id)).toolTip()
 
 
 def test_a_group_photo_lets_the_user_click_the_face(

@@ -128,3 +128,7 @@ def test_more_photos_of_a_face_are_kept_with_it_across_restarts(
         TargetGallery(root).add_more_photo(entry.id, blank, landmark_model_path)
     assert TargetGallery(root).get(entry.id) == reloaded
     assert sorted(path.name for path in (root / entry.id).glob("more-*")) == ["more-1.png", "more-2.png"]
+    # Back to the first photo only: the others are forgotten, their files gone, the rest of the entry kept.
+    first_only = TargetGallery(root).clear_more_photos(entry.id)
+    assert TargetGallery(root).get(entry.id) == first_only == entry
+    assert not list((root / entry.id).glob("more-*"))

@@ -65,6 +65,7 @@ class GalleryActions(QObject):
         pane.gallery.photos_dropped.connect(self.add_photos)
         pane.gallery.remove_requested.connect(self.remove_target)
         pane.gallery.more_photos_requested.connect(self.choose_more_photos)
+        pane.gallery.first_photo_only_requested.connect(self.use_first_photo_only)
 
     def set_landmark_model(self, path: Path) -> None:
         """The face model is there: load the chosen face first, then the others, so later switches are instant."""
@@ -202,14 +203,28 @@ class GalleryActions(QObject):
 
         def added(entry: GalleryEntry) -> None:
             self._state.setText(f"{entry.name} now has {1 + len(entry.more_photos)} photos.")
-            self.loaded_targets.pop(entry_id, None)
-            self.refresh()
-            if self.current_id == entry_id:
-                self.select_target(entry_id)  # loads it again, with the new photos
-            else:
-                self._load(entry_id)
+            self._reload(entry_id)
 
         self._jobs.submit(add, added, self._failed)
+
+    def use_first_photo_only(self, entry_id: str) -> None:
+        """Forget an entry's other photos (the first photo, its consent and name stay)."""
+        try:
+            entry = self.gallery.clear_more_photos(entry_id)
+        except TargetFaceError as error:
+            self.error.emit(error)
+            return
+        self._state.setText(f"{entry.name} uses its first photo only.")
+        self._reload(entry_id)
+
+    def _reload(self, entry_id: str) -> None:
+        """Load an entry's face again after its photos changed; the face being swapped to is handed on again."""
+        self.loaded_targets.pop(entry_id, None)
+        self.refresh()
+        if self.current_id == entry_id:
+            self.select_target(entry_id)
+        else:
+            self._load(entry_id)
 
     # --- adding ---
 

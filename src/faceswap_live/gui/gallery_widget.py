@@ -29,6 +29,7 @@ from faceswap_live.inputs.capture import IMAGE_SUFFIXES
 
 NO_TARGET = ""
 NOTE_ROLE = Qt.ItemDataRole.UserRole + 1
+MORE_PHOTOS_ROLE = Qt.ItemDataRole.UserRole + 2
 """Item data role holding the entry's note about its photo."""
 THUMBNAIL_PX = 84
 EMPTY_GALLERY_HINT = (
@@ -69,6 +70,8 @@ class GalleryWidget(QListWidget):
     remove_requested = Signal(str)
     more_photos_requested = Signal(str)
     """The user asked to add other photos of an entry's person (entry id)."""
+    first_photo_only_requested = Signal(str)
+    """The user asked to go back to an entry's first photo only (entry id)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,6 +112,7 @@ class GalleryWidget(QListWidget):
                 shortcut = f" (Alt+{number})" if number <= 9 else ""
                 note = entry.note
                 item.setData(NOTE_ROLE, note)
+                item.setData(MORE_PHOTOS_ROLE, len(entry.more_photos))
                 lines = [f"{entry.name}{shortcut}"]
                 if entry.more_photos:
                     lines.append(f"{1 + len(entry.more_photos)} photos: the one nearest your expression is drawn")
@@ -166,6 +170,10 @@ class GalleryWidget(QListWidget):
         more.setToolTip("Photos of the same person smiling or frowning: each moment, the one nearest your own is drawn")
         more.triggered.connect(lambda: self.more_photos_requested.emit(entry_id))
         menu.addAction(more)
+        if item.data(MORE_PHOTOS_ROLE):
+            first_only = QAction(f"Use only the first photo of {item.text()}", menu)
+            first_only.triggered.connect(lambda: self.first_photo_only_requested.emit(entry_id))
+            menu.addAction(first_only)
         remove = QAction(f"Remove {item.text()}", menu)
         remove.triggered.connect(lambda: self.remove_requested.emit(entry_id))
         menu.addAction(remove)
