@@ -1216,8 +1216,8 @@ def follow_gaze(
         first, second = grid_points[corners[0]].astype(np.float64), grid_points[corners[1]].astype(np.float64)
         axis = second - first
         eye_width_sq = float(axis @ axis)
-        if abs(shift) < 1e-3 or eye_width_sq < 4.0:
-            continue
+        if abs(shift) * math.sqrt(eye_width_sq) < 0.1 or eye_width_sq < 4.0:
+            continue  # under a tenth of a grid pixel: nothing would show
         outline = grid_points[list(contour)]
         x0, y0 = max(0, math.floor(outline[:, 0].min()) - 1), max(0, math.floor(outline[:, 1].min()) - 1)
         x1, y1 = min(width, math.ceil(outline[:, 0].max()) + 2), min(height, math.ceil(outline[:, 1].max()) + 2)

@@ -245,15 +245,12 @@ def iris_offsets(points_px: npt.NDArray[np.floating]) -> FloatArray | None:
     (+ down). None for a mesh without iris points (fewer than 478)."""
     if points_px.shape[0] < LANDMARK_COUNT:
         return None
-    offsets = np.zeros((2, 2))
-    for row, (corners, iris) in enumerate(
-        ((RIGHT_EYE_CORNERS, RIGHT_IRIS_CENTRE), (LEFT_EYE_CORNERS, LEFT_IRIS_CENTRE))
-    ):
-        first, second = np.asarray(points_px[list(corners), :2], np.float64)
-        axis = second - first
-        width = max(float(np.linalg.norm(axis)), 1e-9)
-        along = axis / width
-        across = np.array([-along[1], along[0]])
-        offset = np.asarray(points_px[iris, :2], np.float64) - (first + second) / 2.0
-        offsets[row] = (offset @ along / width, offset @ across / width)
-    return offsets
+    points = np.asarray(points_px[:, :2], np.float64)
+    first = points[[RIGHT_EYE_CORNERS[0], LEFT_EYE_CORNERS[0]]]
+    second = points[[RIGHT_EYE_CORNERS[1], LEFT_EYE_CORNERS[1]]]
+    axis = second - first
+    width_sq = np.maximum((axis * axis).sum(axis=1), 1e-18)
+    offset = points[[RIGHT_IRIS_CENTRE, LEFT_IRIS_CENTRE]] - (first + second) / 2.0
+    along = (offset * axis).sum(axis=1) / width_sq
+    across = (offset[:, 1] * axis[:, 0] - offset[:, 0] * axis[:, 1]) / width_sq
+    return np.stack([along, across], axis=1)
