@@ -49,6 +49,10 @@ class Box:
     def clipped(self, width: int, height: int) -> Box:
         return Box(max(0, self.x0), max(0, self.y0), min(width, self.x1), min(height, self.y1))
 
+    def grown(self, margin_px: int) -> Box:
+        """Grown by margin_px on every side."""
+        return Box(self.x0 - margin_px, self.y0 - margin_px, self.x1 + margin_px, self.y1 + margin_px)
+
     def expanded(self, factor: float) -> Box:
         """Grow around the centre by `factor` (1.0 = unchanged)."""
         centre_x, centre_y = (self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2

@@ -396,8 +396,6 @@ class _PhotoTexture:
     """Each surface triangle's area in the photo (px²), for the rim fade."""
     foreshortened: npt.NDArray[np.float64]
     """foreshortened_rim of those areas."""
-    irises: npt.NDArray[np.float64] | None
-    """iris_offsets of the photo's mesh (None without iris points)."""
     expression: npt.NDArray[np.float64]
     """The photo's MediaPipe scores over PHOTO_CHOICE_KEYS (what it shows), to pick the photo nearest the user's."""
     level_index: int = 0
@@ -672,7 +670,7 @@ class MeshFaceSwapper(SwapEngine):
         rim = rim_stretch_fade(np.abs(drawn_areas), photo.areas, photo.foreshortened)[MESH_TRIANGLES[triangle]]
         weight_a = 1.0 - weight_b - weight_c
         covered[raster.pixel_index] = weight_a * rim[:, 0] + weight_b * rim[:, 1] + weight_c * rim[:, 2]
-        if gaze_shift is not None and photo.irises is not None:
+        if gaze_shift is not None:
             follow_gaze(map_x, map_y, grid_points, level.points_px, gaze_shift)
         full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
         full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
@@ -755,7 +753,6 @@ def _photo_texture(photo: TargetFace) -> _PhotoTexture:
         levels=levels,
         areas=areas,
         foreshortened=foreshortened_rim(areas),
-        irises=iris_offsets(points),
         expression=np.array([scores.get(key, 0.0) for key in PHOTO_CHOICE_KEYS], np.float64),
     )
 
@@ -957,9 +954,8 @@ def _user_mouth_moved(
     moved = source.copy()
     lips = drawn_points_px[[*OUTER_LIP_UPPER, *OUTER_LIP_LOWER], :2] - origin
     margin = math.ceil(MOUTH_WARP_MARGIN * region.width) + 2
-    x0, y0 = max(0, math.floor(lips[:, 0].min()) - margin), max(0, math.floor(lips[:, 1].min()) - margin)
-    x1 = min(region.width, math.ceil(lips[:, 0].max()) + margin + 1)
-    y1 = min(region.height, math.ceil(lips[:, 1].max()) + margin + 1)
+    window = Box.around(lips).grown(margin).clipped(region.width, region.height)
+    x0, y0, x1, y1 = window.x0, window.y0, window.x1, window.y1
     if x1 <= x0 or y1 <= y0:
         return moved
     # The window's pixel (u, v) is the region's (u + x0, v + y0).
@@ -1219,8 +1215,8 @@ def follow_gaze(
         if abs(shift) * math.sqrt(eye_width_sq) < 0.1 or eye_width_sq < 4.0:
             continue  # under a tenth of a grid pixel: nothing would show
         outline = grid_points[list(contour)]
-        x0, y0 = max(0, math.floor(outline[:, 0].min()) - 1), max(0, math.floor(outline[:, 1].min()) - 1)
-        x1, y1 = min(width, math.ceil(outline[:, 0].max()) + 2), min(height, math.ceil(outline[:, 1].max()) + 2)
+        window = Box.around(outline).grown(1).clipped(width, height)
+        x0, y0, x1, y1 = window.x0, window.y0, window.x1, window.y1
         if x1 - x0 < 2 or y1 - y0 < 2:
             continue
         inside: np.ndarray = np.zeros((y1 - y0, x1 - x0), np.uint8)

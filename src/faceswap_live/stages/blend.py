@@ -180,12 +180,8 @@ def _mouth_cut_with_window(face: FaceLandmarks, swapped: SwappedFace) -> tuple[M
     cut: Mask = np.zeros((region.height, region.width), np.float32)
     grid_cell_px = max(1.0, max(region.width, region.height) / MASK_GRID_SIDE_PX)
     sigma = max(LIP_EDGE_SIGMA_MIN_PX, LIP_EDGE_SIGMA * grid_cell_px)
-    margin = math.ceil(3.0 * sigma) + 2
-    height, width = cut.shape
-    x0 = max(0, math.floor(lips_px[:, 0].min()) - margin)
-    y0 = max(0, math.floor(lips_px[:, 1].min()) - margin)
-    x1 = min(width, math.ceil(lips_px[:, 0].max()) + margin + 1)
-    y1 = min(height, math.ceil(lips_px[:, 1].max()) + margin + 1)
+    window = Box.around(lips_px).grown(math.ceil(3.0 * sigma) + 2).clipped(region.width, region.height)
+    x0, y0, x1, y1 = window.x0, window.y0, window.x1, window.y1
     if x1 - x0 < 2 or y1 - y0 < 2:
         return cut, None
     # Filled on a grid LIP_SUPERSAMPLING times finer and averaged down: the polygon's area per pixel, so the edge
@@ -428,10 +424,8 @@ def lip_detail_from_user(
     height, width = face_bgr.shape[:2]
     grow = LIP_DETAIL_GROW * face_width_px
     sigma = max(0.8, LIP_DETAIL_SIGMA * face_width_px)
-    margin = math.ceil(2.0 * grow + 3.0 * sigma) + 1
-    x0, y0 = max(0, math.floor(lips_px[:, 0].min()) - margin), max(0, math.floor(lips_px[:, 1].min()) - margin)
-    x1 = min(width, math.ceil(lips_px[:, 0].max()) + margin + 1)
-    y1 = min(height, math.ceil(lips_px[:, 1].max()) + margin + 1)
+    box = Box.around(lips_px).grown(math.ceil(2.0 * grow + 3.0 * sigma) + 1).clipped(width, height)
+    x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
     if x1 - x0 < 4 or y1 - y0 < 4 or face_width_px < 8:
         return face_bgr
     window: np.ndarray = np.zeros((y1 - y0, x1 - x0), np.uint8)
