@@ -190,34 +190,39 @@ def _transcode(
             else destination.add_stream("aac", rate=audio_in.codec_context.sample_rate or 48000)
         )
 
+    def upright_frames() -> Iterator[Frame]:
+        """The video's frames, turned upright; the audio is written out as it comes."""
+        index = 0
+        for packet in source.demux([video_in] + ([audio_in] if audio_in is not None else [])):
+            if packet.stream is audio_in and audio_out is not None:
+                if copy_audio:
+                    if packet.dts is not None:
+                        packet.stream = audio_out
+                        destination.mux(packet)
+                else:
+                    for audio_frame in packet.decode():
+                        assert isinstance(audio_frame, av.AudioFrame)
+                        audio_frame.pts = None
+                        destination.mux(audio_out.encode(audio_frame))
+                continue
+            for video_frame in packet.decode():
+                assert isinstance(video_frame, av.VideoFrame)
+                image = np.asarray(video_frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+                if quarter_turns:
+                    image = np.ascontiguousarray(np.rot90(image, quarter_turns))
+                yield Frame(image_bgr=image, index=index, captured_at_s=index / float(rate))
+                index += 1
+
     total = video_in.frames or 0
     frames = swapped = 0
-    streams = [video_in] + ([audio_in] if audio_in is not None else [])
-    for packet in source.demux(streams):
-        if packet.stream is audio_in and audio_out is not None:
-            if copy_audio:
-                if packet.dts is not None:
-                    packet.stream = audio_out
-                    destination.mux(packet)
-            else:
-                for audio_frame in packet.decode():
-                    assert isinstance(audio_frame, av.AudioFrame)
-                    audio_frame.pts = None
-                    destination.mux(audio_out.encode(audio_frame))
-            continue
-        for video_frame in packet.decode():
-            assert isinstance(video_frame, av.VideoFrame)
-            image = np.asarray(video_frame.to_ndarray(format="bgr24"), dtype=np.uint8)
-            if quarter_turns:
-                image = np.ascontiguousarray(np.rot90(image, quarter_turns))
-            result = pipeline.process(Frame(image_bgr=image, index=frames, captured_at_s=frames / float(rate)))
-            swapped += int(result.swapped)
-            out_frame = av.VideoFrame.from_ndarray(result.output_bgr, format="bgr24")
-            out_frame.pts = frames
-            destination.mux(video_out.encode(out_frame))
-            frames += 1
-            if progress is not None:
-                progress(frames, total)
+    for result in pipeline.process_all(upright_frames()):
+        swapped += int(result.swapped)
+        out_frame = av.VideoFrame.from_ndarray(result.output_bgr, format="bgr24")
+        out_frame.pts = frames
+        destination.mux(video_out.encode(out_frame))
+        frames += 1
+        if progress is not None:
+            progress(frames, total)
     destination.mux(video_out.encode())
     if audio_out is not None and not copy_audio:
         destination.mux(audio_out.encode())
@@ -306,5 +311,6 @@ def read_video_frames(path: Path, max_frames: int) -> tuple[list[BgrImage], floa
 
 def process_frames(pipeline: Pipeline, frames: list[BgrImage], fps: float) -> Iterator[FrameResult]:
     """Run the pipeline over in-memory frames with the video's own clock (no pacing)."""
-    for index, image in enumerate(frames):
-        yield pipeline.process(Frame(image_bgr=image, index=index, captured_at_s=index / fps))
+    return pipeline.process_all(
+        Frame(image_bgr=image, index=index, captured_at_s=index / fps) for index, image in enumerate(frames)
+    )

@@ -270,8 +270,8 @@ def evaluate_pair(
     )
     try:
         pipeline.set_target(target)
-        for index, image in enumerate(frames):
-            frame_result = pipeline.process(Frame(image_bgr=image, index=index, captured_at_s=index / fps))
+        stream = (Frame(image_bgr=image, index=index, captured_at_s=index / fps) for index, image in enumerate(frames))
+        for index, (image, frame_result) in enumerate(zip(frames, pipeline.process_all(stream), strict=True)):
             for stage, value in frame_result.stage_ms.items():
                 stage_values.setdefault(stage, []).append(value)
             stage_values.setdefault("total", []).append(sum(frame_result.stage_ms.values()))

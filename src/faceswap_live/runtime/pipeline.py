@@ -15,6 +15,8 @@ import dataclasses
 import logging
 import queue
 import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,7 +29,7 @@ from faceswap_live.errors import FaceswapError
 from faceswap_live.profiling import time_stage
 from faceswap_live.stages.align import align_face
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.landmarks import DetectedFace, FaceLandmarkDetector
 from faceswap_live.stages.low_light import LowLightBoost
 from faceswap_live.stages.marking import OutputMarker
 from faceswap_live.stages.smoothing import MIN_FACE_ASPECT, FaceTracker, face_aspect, skin_share
@@ -54,6 +56,7 @@ MAP_FACES_WAIT_FRAMES = 30
 """map_faces waits up to this many frames for as many faces as targets (a person found a few frames late)."""
 
 FaceOrder = Literal["left-to-right"]
+_FoundFaces = tuple[Frame, list[DetectedFace], dict[str, float]]
 LEAVE_AS_IS = None
 """A person's mapped target meaning: leave this person's own face."""
 
@@ -269,14 +272,38 @@ class Pipeline:
     def process(self, frame: Frame) -> FrameResult:
         """Swap the faces in one frame. Processing thread only."""
         self._apply_pending()
-        config = self._config
+        return self._swap_found(*self._find_faces(frame))
+
+    def process_all(self, frames: Iterable[Frame]) -> Iterator[FrameResult]:
+        """process() for each of `frames` in turn, with the same results, sooner: a helper thread finds the next
+        frame's landmarks while this one is swapped and blended (MediaPipe runs without Python's lock, so the two
+        share the cores). For video files and benchmarks, where the next frame is already there. Processing thread
+        only; settings and targets changed meanwhile take effect between frames, as with process()."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="landmarks-ahead") as helper:
+            ahead: Future[_FoundFaces] | None = None
+            for frame in frames:
+                found = ahead.result() if ahead is not None else None
+                self._apply_pending()  # nothing is in the detector now, so it may be replaced
+                ahead = helper.submit(self._find_faces, frame)
+                if found is not None:
+                    yield self._swap_found(*found)
+            if ahead is not None:
+                yield self._swap_found(*ahead.result())
+
+    def _find_faces(self, frame: Frame) -> _FoundFaces:
+        """The low-light boost and the landmarks of one frame (the frame as boosted, the detections, stage times)."""
         stage_ms: dict[str, float] = {}
-        if config.low_light.enabled:
+        if self._config.low_light.enabled:
             with time_stage(stage_ms, "low_light"):
                 frame = dataclasses.replace(frame, image_bgr=self._low_light.apply(frame.image_bgr))
-        output = frame.image_bgr.copy()
         with time_stage(stage_ms, "landmarks"):
             detections = self._detector.detect(frame.image_bgr, int(frame.captured_at_s * 1000))
+        return frame, detections, stage_ms
+
+    def _swap_found(self, frame: Frame, detections: list[DetectedFace], stage_ms: dict[str, float]) -> FrameResult:
+        """Track, swap, blend and mark the faces found in a frame."""
+        config = self._config
+        output = frame.image_bgr.copy()
         with time_stage(stage_ms, "smooth"):
             faces = self._tracker.update(detections, frame.captured_at_s, frame.image_bgr)
         self._apply_face_order(faces)

@@ -1,0 +1,74 @@
+"""A stream of frames with the next frame's landmarks found ahead: the same pictures as one frame at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from faceswap_live.config import AppConfig, LandmarkConfig
+from faceswap_live.offline import read_video_frames
+from faceswap_live.runtime.pipeline import Pipeline
+from faceswap_live.types import Frame, FrameResult, TargetFace
+
+
+def _frames(faces_dir: Path, count: int) -> list[Frame]:
+    images, fps = read_video_frames(faces_dir / "videos" / "v07_p44.mp4", count)
+    return [Frame(image_bgr=image, index=index, captured_at_s=index / fps) for index, image in enumerate(images)]
+
+
+def _pipeline(landmark_model_path: Path, target: TargetFace) -> Pipeline:
+    pipeline = Pipeline(AppConfig(), landmark_model_path)
+    pipeline.set_target(target)
+    return pipeline
+
+
+def test_frames_processed_ahead_are_the_frames_processed_one_by_one(
+    landmark_model_path: Path, faces_dir: Path, portrait_face: Callable[[str], TargetFace]
+) -> None:
+    target = portrait_face("p02_1.jpg")
+    frames = _frames(faces_dir, 24)
+    one_by_one = _pipeline(landmark_model_path, target)
+    ahead = _pipeline(landmark_model_path, target)
+    try:
+        expected = [one_by_one.process(frame) for frame in frames]
+        streamed = list(ahead.process_all(iter(frames)))
+    finally:
+        one_by_one.close()
+        ahead.close()
+
+    assert [result.source.index for result in streamed] == list(range(len(frames)))
+    assert sum(result.swapped for result in expected) >= 20  # the comparison is about swapped faces
+    for want, got in zip(expected, streamed, strict=True):
+        assert got.swapped == want.swapped
+        assert np.array_equal(got.output_bgr, want.output_bgr)
+        assert "landmarks" in got.stage_ms and "swap" in got.stage_ms
+
+
+def test_settings_changed_during_a_stream_apply_from_a_later_frame(
+    landmark_model_path: Path, faces_dir: Path, portrait_face: Callable[[str], TargetFace]
+) -> None:
+    frames = _frames(faces_dir, 16)
+    pipeline = _pipeline(landmark_model_path, portrait_face("p02_1.jpg"))
+    results: list[FrameResult] = []
+    try:
+        for result in pipeline.process_all(iter(frames)):
+            results.append(result)
+            if len(results) == 6:  # new landmark settings (a new detector) and no swap, while frame 7 is looked at
+                config = pipeline.config
+                pipeline.update_config(
+                    dataclasses.replace(
+                        config,
+                        landmarks=LandmarkConfig(max_faces=2),
+                        swap=dataclasses.replace(config.swap, enabled=False),
+                    )
+                )
+    finally:
+        pipeline.close()
+
+    assert len(results) == len(frames)
+    assert all(result.swapped for result in results[:6])
+    assert not any(result.swapped for result in results[8:])
+    assert all(result.faces for result in results[8:])  # the new detector still finds the face
