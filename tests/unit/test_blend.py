@@ -15,8 +15,19 @@ from faceswap_live.stages.blend import (
     feature_polygons,
     lip_detail_from_user,
     match_colour,
+    user_lips_in_target_colour,
 )
-from faceswap_live.stages.mesh_topology import FACE_OVAL, INNER_LIPS, LEFT_EYE, LEFT_EYEBROW, RIGHT_EYE, RIGHT_EYEBROW
+from faceswap_live.stages.mesh_topology import (
+    FACE_OVAL,
+    INNER_LIPS,
+    LEFT_EYE,
+    LEFT_EYEBROW,
+    OUTER_LIP_LOWER,
+    OUTER_LIP_UPPER,
+    RIGHT_EYE,
+    RIGHT_EYEBROW,
+    closed_contour,
+)
 from faceswap_live.types import Box, FaceLandmarks, SwappedFace
 
 CENTRE = (160.0, 130.0)
@@ -319,3 +330,55 @@ def test_a_dark_photo_lit_up_keeps_its_colour_noise_as_it_was() -> None:
     grey_out, colour_out = grey_and_colour_detail(relit)
     assert 1.3 < grey_out / grey_in <= 1.7, grey_out / grey_in  # the brightness ratio here is 2.5
     assert colour_out / colour_in < 1.1, colour_out / colour_in
+
+
+def _lab(bgr: tuple[int, int, int] | np.ndarray) -> np.ndarray:
+    pixel = np.asarray(bgr, np.float32).reshape(1, 1, 3) / 255.0
+    return np.asarray(cv2.cvtColor(pixel, cv2.COLOR_BGR2Lab)[0, 0], np.float64)
+
+
+@pytest.mark.parametrize("zoom", [1, 3])
+def test_the_users_lip_inside_the_open_mouth_takes_the_drawn_lips_colour_and_nothing_else_does(zoom: int) -> None:
+    """MediaPipe's inner lip line often lies inside the lip, so a band of the user's pale lip shows through the mouth
+    cut, inside the target's red lips: a mouth within a mouth. That band turns the drawn lips' red; the teeth, the
+    dark inside of the mouth and a pink tongue behind a dark gap stay exactly as they are (also for a face three
+    times as large, which is worked out at a smaller scale)."""
+    size, centre = 200 * zoom, 100 * zoom
+    points = np.zeros((478, 3), np.float32)
+    outer_lips = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)
+    points[list(outer_lips), :2] = _ring(outer_lips, (centre, centre), (44.0 * zoom, 28.0 * zoom))
+    points[list(INNER_LIPS), :2] = _ring(INNER_LIPS, (centre, centre), (32.0 * zoom, 18.0 * zoom))
+    skin, pale_lip, red_lip = (150, 165, 205), (150, 140, 215), (55, 45, 190)
+    teeth, inside_mouth = (235, 238, 240), (45, 35, 70)
+
+    def ellipse(image: np.ndarray, middle: tuple[int, int], axes: tuple[int, int], colour: tuple[int, ...]) -> None:
+        scaled_middle, scaled_axes = (middle[0] * zoom, middle[1] * zoom), (axes[0] * zoom, axes[1] * zoom)
+        cv2.ellipse(image, scaled_middle, scaled_axes, 0, 0, 360, colour, -1)
+
+    def at(y: int | slice, x: int | slice, image: np.ndarray) -> np.ndarray:
+        """The pixels of image at (y, x) of the 200 px layout, all zoom × zoom of them."""
+        ys = slice(y.start * zoom, y.stop * zoom) if isinstance(y, slice) else slice(y * zoom, (y + 1) * zoom)
+        xs = slice(x.start * zoom, x.stop * zoom) if isinstance(x, slice) else slice(x * zoom, (x + 1) * zoom)
+        return image[ys, xs].reshape(-1, 3)
+
+    user = np.full((size, size, 3), skin, np.uint8)
+    ellipse(user, (100, 100), (44, 28), pale_lip)
+    ellipse(user, (100, 100), (27, 13), inside_mouth)  # the pale lip shows 5 px inside the inner lip line
+    cv2.rectangle(user, (88 * zoom, 88 * zoom), (112 * zoom, 93 * zoom), teeth, -1)
+    ellipse(user, (100, 107), (6, 3), pale_lip)  # a tongue as pink as the lip, behind the dark
+    drawn = np.full((size, size, 3), skin, np.uint8)
+    ellipse(drawn, (100, 100), (44, 28), red_lip)
+    cut = np.zeros((size, size), np.float32)
+    cv2.fillPoly(cut, [np.round(points[list(INNER_LIPS), :2] * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+
+    out = user_lips_in_target_colour(
+        user, cut, (0, 0, size, size), (user, points), (drawn, points), (0, 0), face_width_px=200.0 * zoom
+    )
+
+    for pixel in (*at(100, 71, out), *at(85, 100, out)):  # just inside the inner lip line, at the side and the top
+        assert np.linalg.norm(_lab(pixel) - _lab(red_lip)) < 8.0  # was the pale lip, 40 Lab units from the red
+    assert np.linalg.norm(_lab(pale_lip) - _lab(red_lip)) > 30.0
+    assert (at(slice(90, 93), slice(92, 109), out) == teeth).all()  # (their top row touches the lip: blurred)
+    assert (at(100, slice(85, 92), out) == inside_mouth).all()
+    assert (at(slice(106, 109), slice(98, 103), out) == pale_lip).all()  # the tongue, as near the line as the band
+    assert (out[cut == 0] == user[cut == 0]).all()  # nothing outside the cut changes

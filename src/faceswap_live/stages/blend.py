@@ -10,7 +10,8 @@ user's frame. Both faces' light fields are Gaussian averages over skin (sigma an
 eyes, brows and lips of each face left out and filled from the skin around them, and the photo's hair left out too;
 the photo is multiplied by their ratio (match_colour). Its own highlights and shadows divide out, the user's light
 multiplies in, and neither face's features leak into the other. The user's open mouth is cut along the drawn inner
-lip line at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up close.
+lip line at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up close; where the user's
+own lip still shows inside that line, it takes the drawn lips' colour (user_lips_in_target_colour).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "match_colour",
     "mouth_cut",
     "user_glasses_mask",
+    "user_lips_in_target_colour",
 ]
 
 LIP_DETAIL_SIGMA: Final = 0.02
@@ -57,6 +59,27 @@ LIP_DETAIL_SIGMA: Final = 0.02
 highlights) comes from the user's frame, the colour below it from the photo."""
 LIP_DETAIL_GROW: Final = 0.03
 """The lip detail region: the drawn outer lips grown by this fraction of the face width, feathered as much again."""
+INNER_LIP_BAND: Final = 0.035
+"""How far into the user's open mouth (a share of the face width, about a lip's thickness) their own lip may show:
+MediaPipe's inner lip line often lies inside the lip, so a band of the user's lip shows through the cut; there
+lip-coloured pixels take the drawn lips' colour (user_lips_in_target_colour)."""
+LIP_HUE_LIMITS_DEG: Final = (15.0, 35.0)
+"""Hue difference (Lab, degrees) from the user's lip colour up to which a pixel counts fully as lip, and from which
+not at all."""
+LIP_CHROMA_LIMITS: Final = (0.35, 0.6)
+"""Chroma, as a share of the lip's, from which a pixel starts to count as lip and at which it counts fully."""
+LIP_LIGHTNESS_LIMITS: Final = (-17.0, -10.0, 8.0, 14.0)
+"""Lightness (Lab L) less the lip's: a pixel counts as lip from the first to the fourth value, fully between the
+second and third. Teeth are lighter, the tongue and the mouth's inside darker (on v09, by 15-22 and 18-20); the
+paler, wet inside of a lip is within a few units."""
+LIP_WORK_FACE_WIDTH_PX: Final = 200.0
+"""Which pixels inside the mouth are lip is worked out at most at this face width (the window scaled down): the same
+answer for a 1080p face at a tenth of the cost."""
+LIP_EDGE_REACH_PX: Final = 2.0
+"""Lip-coloured patches are recoloured only if they come within this many (working) pixels of the cut's edge."""
+LIP_WEIGHT_SIGMA_PX: Final = 0.8
+"""Blur of the recolouring weight, so a compressed video's blocky edge between lip and mouth does not show as a
+jagged line."""
 MASK_GRID_SIDE_PX: Final = 128
 """Masks are drawn on a grid with this longer side and scaled up: feathered edges are smooth at any size."""
 MOUTH_FEATHER: Final = 0.025
@@ -363,10 +386,10 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
         x0, y0, x1, y1 = cut_window
         mask[y0:y1, x0:x1] *= 1.0 - cut[y0:y1, x0:x1]
     face_bgr = swapped.face_bgr
+    face_width_px = float(np.ptp(face.points_px[list(FACE_OVAL), 0]))
+    drawn_points = getattr(swapped, "feature_points_px", None)
     if settings.colour_match:
         origin = (region.x0, region.y0)
-        drawn_points = getattr(swapped, "feature_points_px", None)
-        user_oval = face.points_px[list(FACE_OVAL), 0]
         face_bgr = match_colour(
             face_bgr,
             destination,
@@ -374,18 +397,16 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
             face_weight=swapped.coverage,
             face_features=feature_polygons(drawn_points if drawn_points is not None else face.points_px, origin),
             reference_features=feature_polygons(face.points_px, origin),
-            face_width_px=float(user_oval.max() - user_oval.min()),
+            face_width_px=face_width_px,
         )
     mouth_bgr = getattr(swapped, "mouth_bgr", None)
     if settings.mouth_from_user:
-        lips = getattr(swapped, "feature_points_px", None)
-        user_oval = face.points_px[list(FACE_OVAL), 0]
         face_bgr = lip_detail_from_user(
             face_bgr,
             mouth_bgr if mouth_bgr is not None else destination,
-            np.asarray((lips if lips is not None else face.points_px)[list(OUTER_LIPS), :2], np.float64)
+            np.asarray((drawn_points if drawn_points is not None else face.points_px)[list(OUTER_LIPS), :2], np.float64)
             - (region.x0, region.y0),
-            float(user_oval.max() - user_oval.min()),
+            face_width_px,
         )
     if settings.blend_mode == "poisson":
         face_bgr = poisson_correct(face_bgr, destination, mask)
@@ -400,6 +421,16 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
             background[y0:y1, x0:x1] = cv2.blendLinear(
                 mouth_bgr[y0:y1, x0:x1], destination[y0:y1, x0:x1], mouth_weight, 1.0 - mouth_weight
             )
+    if cut is not None and cut_window is not None:
+        background = user_lips_in_target_colour(
+            background,
+            cut,
+            cut_window,
+            user_lips=(destination, face.points_px),
+            drawn_lips=(face_bgr, drawn_points if drawn_points is not None else face.points_px),
+            origin=(region.x0, region.y0),
+            face_width_px=face_width_px,
+        )
     glasses = user_glasses_mask(destination, face.points_px, (region.x0, region.y0))
     original = destination.copy() if glasses is not None else None
     destination[:] = cv2.blendLinear(face_bgr, background, alpha, 1.0 - alpha)
@@ -442,6 +473,110 @@ def lip_detail_from_user(
     out = face_bgr.copy()
     out[y0:y1, x0:x1] = np.clip(face_bgr[y0:y1, x0:x1] + change[:, :, None], 0, 255).astype(np.uint8)
     return out
+
+
+def user_lips_in_target_colour(
+    shown_bgr: BgrImage,
+    cut: Mask,
+    cut_window: tuple[int, int, int, int],
+    user_lips: tuple[BgrImage, npt.NDArray[np.floating]],
+    drawn_lips: tuple[BgrImage, npt.NDArray[np.floating]],
+    origin: tuple[int, int],
+    face_width_px: float,
+) -> BgrImage:
+    """shown_bgr (what shows through the mouth cut: the user's mouth) with the user's own lip, where it shows inside
+    the cut, in the colour of the drawn lips; teeth and the mouth's dark inside stay as they are.
+
+    user_lips, drawn_lips: (image, mesh points in frame pixels) of the user's frame and of the relit swapped face,
+    both region-sized; each lip colour is the median colour of its image between the outer and inner lip lines.
+    Pixels up to INNER_LIP_BAND from the cut's edge (fading over half as much again), in patches that reach the edge,
+    move by the difference of the two lip colours as far as they are lip-like (LIP_HUE_LIMITS_DEG, LIP_CHROMA_LIMITS,
+    LIP_LIGHTNESS_LIMITS), so the user's shading of the lip stays. Which pixels are lip is worked out on the window
+    scaled to LIP_WORK_FACE_WIDTH_PX (a large face costs no more). Returns shown_bgr itself when nothing changes.
+    """
+    x0, y0, x1, y1 = cut_window
+    if face_width_px < 8.0:
+        return shown_bgr
+    scale = min(1.0, LIP_WORK_FACE_WIDTH_PX / face_width_px)
+    window = shown_bgr[y0:y1, x0:x1]
+    work_size = (max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale)))
+    small_cut = (
+        cut[y0:y1, x0:x1] if scale == 1.0 else cv2.resize(cut[y0:y1, x0:x1], work_size, interpolation=cv2.INTER_AREA)
+    )
+    inside = (small_cut >= 0.5).astype(np.uint8)
+    if cv2.countNonZero(inside) < 4:  # a closed mouth
+        return shown_bgr
+    user_lip = _lip_colour(*user_lips, origin)
+    drawn_lip = _lip_colour(*drawn_lips, origin)
+    if user_lip is None or drawn_lip is None:
+        return shown_bgr
+    small = window if scale == 1.0 else cv2.resize(window, work_size, interpolation=cv2.INTER_AREA)
+    # 8-bit Lab (L × 2.55, a and b + 128) is a table lookup, several times faster than float Lab.
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2Lab).astype(np.float32)
+    lip_lab = cv2.cvtColor(np.rint(user_lip).astype(np.uint8).reshape(1, 1, 3), cv2.COLOR_BGR2Lab)[0, 0]
+    lip_a, lip_b = float(lip_lab[1]) - 128.0, float(lip_lab[2]) - 128.0
+    a, b = lab[:, :, 1] - 128.0, lab[:, :, 2] - 128.0
+    lip_chroma = max(math.hypot(lip_a, lip_b), 1.0)
+    chroma = np.asarray(cv2.magnitude(a, b), np.float32)
+    hue_cosine = (a * lip_a + b * lip_b) / (np.maximum(chroma, 1e-3) * lip_chroma)
+    near_hue, far_hue = np.cos(np.radians(LIP_HUE_LIMITS_DEG))
+    lighter = (lab[:, :, 0] - float(lip_lab[0])) * np.float32(100.0 / 255.0)
+    lip_like = (
+        _ramp(hue_cosine, far_hue, near_hue)
+        * _ramp(chroma * np.float32(1.0 / lip_chroma), *LIP_CHROMA_LIMITS)
+        * np.interp(lighter, LIP_LIGHTNESS_LIMITS, (0.0, 1.0, 1.0, 0.0)).astype(np.float32)
+    )
+    band_px = INNER_LIP_BAND * face_width_px * scale
+    # (The cut is 0 at the window's border, so distances are to the cut's edge.)
+    depth = np.asarray(cv2.distanceTransform(inside, cv2.DIST_L2, 3), np.float32)
+    near_edge = _ramp(depth, 1.5 * band_px, band_px)
+    # Only lip that reaches the cut's edge: a tongue is as pink as a lip, but lies inside, past a dark gap.
+    # The cut's feather counts too: half-shown user lip there would draw a pale line along the drawn lips.
+    candidates = ((lip_like * near_edge * (small_cut > 0)) > 0.25).astype(np.uint8)
+    count, labels = cv2.connectedComponents(candidates, connectivity=4)
+    reaches_edge = np.zeros(count, np.float32)
+    reaches_edge[labels[(candidates > 0) & (depth <= LIP_EDGE_REACH_PX)]] = 1.0
+    reaches_edge[0] = 0.0
+    reaching = reaches_edge[labels]
+    small_weight = cv2.GaussianBlur((lip_like * near_edge * reaching).astype(np.float32), (0, 0), LIP_WEIGHT_SIGMA_PX)
+    if float(small_weight.max()) < 1e-3:
+        return shown_bgr
+    if scale != 1.0:
+        small_weight = cv2.resize(small_weight, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    weight = np.where(cut[y0:y1, x0:x1] > 0, np.asarray(small_weight, np.float32), np.float32(0.0))
+    shift = (weight[:, :, None] * (drawn_lip - user_lip)).astype(np.float32)
+    out = shown_bgr.copy()
+    out[y0:y1, x0:x1] = np.clip(np.rint(window + shift), 0, 255).astype(np.uint8)
+    return out
+
+
+def _ramp(values: npt.NDArray[np.floating], zero_at: float, one_at: float) -> npt.NDArray[np.float32]:
+    """0 at zero_at, 1 at one_at, linear between and clipped (either way round)."""
+    return np.asarray(np.clip((values - zero_at) / (one_at - zero_at), 0.0, 1.0), np.float32)
+
+
+def _lip_colour(
+    image_bgr: BgrImage, points_px: npt.NDArray[np.floating], origin: tuple[int, int]
+) -> npt.NDArray[np.float32] | None:
+    """The median colour (B, G, R) of image_bgr (region-sized) between the mesh's outer and inner lip lines; None when
+    the lips cover under 8 pixels."""
+    outer = np.rint(points_px[list(OUTER_LIPS), :2] - origin).astype(np.int32)
+    inner = np.rint(points_px[list(INNER_LIPS), :2] - origin).astype(np.int32)
+    height, width = image_bgr.shape[:2]
+    x0, y0 = np.maximum(outer.min(axis=0), 0)
+    x1, y1 = np.minimum(outer.max(axis=0) + 1, (width, height))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    ring: np.ndarray = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(ring, [outer - (x0, y0)], 1)
+    cv2.fillPoly(ring, [inner - (x0, y0)], 0)
+    count = cv2.countNonZero(ring)
+    if count < 8:
+        return None
+    crop = image_bgr[y0:y1, x0:x1]
+    # Per channel, the first level that half the ring's pixels reach (a histogram: no copy of the pixels).
+    histograms = [cv2.calcHist([crop], [channel], ring, [256], [0, 256]) for channel in range(3)]
+    return np.asarray([np.searchsorted(np.cumsum(counts), count / 2.0) for counts in histograms], np.float32)
 
 
 def user_glasses_mask(
