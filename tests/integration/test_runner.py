@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,11 @@ from faceswap_live.config import AppConfig, CaptureConfig, SwapConfig
 from faceswap_live.errors import CameraError, FaceswapError, ModelError
 from faceswap_live.inputs.capture import FrameSource, open_frame_source
 from faceswap_live.inputs.target_photo import load_target_face
+from faceswap_live.offline import read_video_frames
 from faceswap_live.runtime import runner as runner_module
+from faceswap_live.runtime.pipeline import FoundFaces, Pipeline
 from faceswap_live.runtime.runner import PASS_THROUGH, EngineFallbackError, OutputFailedError, PipelineRunner
-from faceswap_live.types import BgrImage, FrameResult
+from faceswap_live.types import BgrImage, Frame, FrameResult
 
 
 def _wait_for(condition, timeout_s: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
@@ -307,3 +310,64 @@ def test_switching_source_while_the_pipeline_loads_keeps_one_processing_thread(
     finally:
         assert runner.stop()
     assert alive_counts == [1, 1, 1, 1, 1]
+
+
+class SteadyCamera(FrameSource):
+    """Hardware seam: a camera delivering real frames of a talking clip at a set frame rate."""
+
+    def __init__(self, images: list[BgrImage], fps: float) -> None:
+        self._images, self._next = images, 0
+        self.height, self.width = images[0].shape[:2]
+        self.fps, self.description = fps, f"{fps:g} fps test camera"
+
+    def read(self) -> BgrImage:
+        time.sleep(1 / self.fps)
+        self._next += 1
+        return self._images[self._next % len(self._images)].copy()
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("fps", "searched_ahead"), [(120.0, True), (3.0, False)])
+def test_the_next_frames_landmarks_are_searched_during_a_swap_only_when_that_frame_is_already_there(
+    fps: float,
+    searched_ahead: bool,
+    landmark_model_path: Path,
+    faces_dir: Path,
+    hopper_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A camera faster than the pipeline: each frame's landmarks are searched while the frame before is swapped
+    (two cores share the work). A slower camera: nothing waits for a later frame, so latency does not grow."""
+    images, _ = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 30)
+    events: list[tuple[str, int]] = []
+    search, swap = Pipeline.find_faces_ahead, Pipeline.swap_found
+
+    def recorded_search(self: Pipeline, frame: Frame) -> Future[FoundFaces]:
+        events.append(("search", frame.index))
+        return search(self, frame)
+
+    def recorded_swap(self: Pipeline, found: FoundFaces) -> FrameResult:
+        events.append(("swap", found[0].index))
+        return swap(self, found)
+
+    monkeypatch.setattr(Pipeline, "find_faces_ahead", recorded_search)
+    monkeypatch.setattr(Pipeline, "swap_found", recorded_swap)
+    runner = PipelineRunner(AppConfig(), landmark_model_path, open_source=lambda config: SteadyCamera(images, fps))
+    runner.set_target(load_target_face(hopper_path, landmark_model_path))
+    runner.start()
+    try:
+        assert _wait_for(lambda: sum(kind == "swap" for kind, _ in events) >= 12, timeout_s=20)
+    finally:
+        assert runner.stop()
+    swaps = [index for kind, index in events if kind == "swap"]
+    assert swaps == sorted(set(swaps))  # each frame once, in order
+    # What happened just before each swap: the search of a later frame (looked ahead) or of this frame.
+    looked_ahead = [events[at - 1][1] > index for at, (kind, index) in enumerate(events) if kind == "swap"]
+    ahead_share = sum(looked_ahead) / len(looked_ahead)
+    if searched_ahead:
+        assert ahead_share >= 0.8
+    else:
+        assert ahead_share == 0.0
+    assert not any(thread.name.startswith("faceswap-") for thread in threading.enumerate())

@@ -15,19 +15,23 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from faceswap_live.config import AppConfig
 from faceswap_live.engines.base import ModelLocator
 from faceswap_live.errors import CameraError, FaceswapError
 from faceswap_live.inputs.capture import FrameSource, open_frame_source
 from faceswap_live.profiling import ProfileSnapshot, RollingProfile, time_stage
-from faceswap_live.runtime.pipeline import Pipeline
+from faceswap_live.runtime.pipeline import FoundFaces, Pipeline
 from faceswap_live.runtime.slot import LatestSlot
 from faceswap_live.types import Frame, FrameResult, TargetFace
 
 logger = logging.getLogger(__name__)
+
+ArgumentT = TypeVar("ArgumentT")
+ResultT = TypeVar("ResultT")
 
 RECONNECT_INTERVAL_S = 1.0
 REPORT_AGAIN_AFTER_OK_S = 2.0
@@ -372,6 +376,10 @@ class PipelineRunner:
         self._pipeline = pipeline
         self._engine_in_use = pipeline.engine_name if pipeline is not None else PASS_THROUGH
         applied_target_version = -1
+        # The next frame's landmark search, started while this frame is swapped when the camera has already
+        # delivered it (a camera faster than the swap); never waited for otherwise, so latency does not grow.
+        ahead: Future[FoundFaces] | None = None
+        wait_ms: dict[str, float] = {}
         try:
             while not stop.is_set():
                 if pipeline is None and loaded_config_version != self._config_version:  # new settings: try again
@@ -381,32 +389,48 @@ class PipelineRunner:
                 if pipeline is not None and applied_target_version != self._target_version:
                     applied_target_version = self._target_version
                     pipeline.set_target(self._target)
-                wait_ms: dict[str, float] = {}
-                with time_stage(wait_ms, "capture_wait"):
-                    frame = self._slot.take(timeout_s=0.1)
-                if frame is None:
-                    if self._source_ended.is_set() and self._slot.closed:
-                        break
+                if ahead is None:
+                    wait_ms = {}
+                    with time_stage(wait_ms, "capture_wait"):
+                        frame = self._slot.take(timeout_s=0.1)
+                    if frame is None:
+                        if self._source_ended.is_set() and self._slot.closed:
+                            break
+                        continue
+                    if pipeline is None:  # pass-through: the preview and outputs keep moving, unchanged
+                        passed = FrameResult(frame.image_bgr.copy(), frame, (), wait_ms, time.perf_counter(), False)
+                        self._deliver(passed)
+                        continue
+                    ahead = self._guarded(pipeline, pipeline.find_faces_ahead, frame)
+                if pipeline is None or ahead is None:
                     continue
-                result = self._process(pipeline, frame)
-                if result is None:
-                    continue
-                result.stage_ms.update(wait_ms)
-                with time_stage(result.stage_ms, "output"):
-                    self._send(result)
-                self._latest = result
-                with self._profile_lock:
-                    self._profile.add(result.stage_ms, result.latency_ms, result.finished_at_s)
+                found = self._guarded(pipeline, Future.result, ahead)
+                newer = self._slot.take(timeout_s=0.0)
+                ahead = None if newer is None else self._guarded(pipeline, pipeline.find_faces_ahead, newer)
+                result = None if found is None else self._guarded(pipeline, pipeline.swap_found, found)
+                if result is not None:
+                    self._engine_in_use = pipeline.engine_name
+                    self._reporter.ok("frame")
+                    result.stage_ms.update(wait_ms)
+                    self._deliver(result)
+                wait_ms = {"capture_wait": 0.0}  # a newer frame was already waiting
         finally:
             self._pipeline = None
             if pipeline is not None:
                 pipeline.close()
 
-    def _process(self, pipeline: Pipeline | None, frame: Frame) -> FrameResult | None:
-        if pipeline is None:  # pass-through: the preview and outputs keep moving, the banner says it is the real face
-            return FrameResult(frame.image_bgr.copy(), frame, (), {}, time.perf_counter(), swapped=False)
+    def _deliver(self, result: FrameResult) -> None:
+        with time_stage(result.stage_ms, "output"):
+            self._send(result)
+        self._latest = result
+        with self._profile_lock:
+            self._profile.add(result.stage_ms, result.latency_ms, result.finished_at_s)
+
+    def _guarded(self, pipeline: Pipeline, step: Callable[[ArgumentT], ResultT], argument: ArgumentT) -> ResultT | None:
+        """step(argument) (one of the pipeline's steps for a frame), or None when it failed: the failure is reported and
+        the frame skipped, the preview goes on."""
         try:
-            result = pipeline.process(frame)
+            return step(argument)
         except FaceswapError as error:
             self._engine_in_use = pipeline.engine_name
             if error is pipeline.engine_problem:  # a newly chosen engine could not start: the previous one goes on
@@ -417,9 +441,6 @@ class PipelineRunner:
             logger.exception("Processing a frame failed")
             self._reporter.report("frame", FaceswapError(f"Processing a frame failed: {error}"))
             return None
-        self._engine_in_use = pipeline.engine_name
-        self._reporter.ok("frame")
-        return result
 
     def _send(self, result: FrameResult) -> None:
         for sink in self._sinks:
