@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast, get_args
+from typing import Any, Final, Literal, TypeVar, cast, get_args
 
 import platformdirs
 import tomli_w
@@ -25,6 +25,12 @@ logger = logging.getLogger(__name__)
 APP_NAME = "faceswap-live"
 MAX_CONFIG_BYTES = 1_000_000
 """A settings file is a few kB; anything this big is the wrong file (or /dev/zero)."""
+SETTINGS_VERSION = 2
+"""Settings files hold only what differs from the defaults (version 2), so a better default reaches everyone who
+never changed that setting. Version 1 files (no version key) held every setting."""
+FORMER_DEFAULTS: Final[dict[str, dict[str, object]]] = {"smoothing": {"beta": 4.0, "derivative_cutoff_hz": 1.0}}
+"""Defaults that have since changed, by section: in a version 1 file a value equal to its former default was written
+because it was the default, not chosen, so the current default applies instead."""
 MODEL_ENVIRONMENT_VARIABLE = "FACESWAP_LIVE_ONNX_MODEL"
 RECOGNISER_ENVIRONMENT_VARIABLE = "FACESWAP_LIVE_ONNX_RECOGNISER"
 PROVIDER_ENVIRONMENT_VARIABLE = "FACESWAP_LIVE_ONNX_PROVIDER"
@@ -312,11 +318,21 @@ def default_config_path() -> Path:
 
 
 def config_to_dict(config: AppConfig) -> dict[str, Any]:
-    return dataclasses.asdict(config)
+    """The settings that differ from the defaults, by section, with the settings file's version."""
+    defaults = dataclasses.asdict(AppConfig())
+    changed: dict[str, Any] = {"version": SETTINGS_VERSION}
+    for section, values in dataclasses.asdict(config).items():
+        different = {key: value for key, value in values.items() if value != defaults[section][key]}
+        if different:
+            changed[section] = different
+    return changed
 
 
 def config_from_dict(data: dict[str, Any]) -> AppConfig:
-    """Build a config from nested dicts; unknown keys are ignored (older or newer files still load)."""
+    """Build a config from nested dicts; unknown keys are ignored (older or newer files still load), and in a
+    version 1 file a value equal to its former default gives way to today's (FORMER_DEFAULTS)."""
+    if data.get("version", 1) == 1:
+        data = _without_former_defaults(data)
     sections: dict[str, Any] = {}
     for top in dataclasses.fields(AppConfig):
         section_type = cast("type[Any]", top.default_factory)  # every section field has a default factory
@@ -332,6 +348,16 @@ def config_from_dict(data: dict[str, Any]) -> AppConfig:
         except TypeError as error:
             raise ConfigError(f"Bad setting in [{top.name}]: {error}") from error
     return AppConfig(**sections)
+
+
+def _without_former_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 file's settings less the values that were only its version's defaults (FORMER_DEFAULTS)."""
+    kept = dict(data)
+    for section, former in FORMER_DEFAULTS.items():
+        raw = data.get(section)
+        if isinstance(raw, dict):
+            kept[section] = {key: value for key, value in raw.items() if key not in former or former[key] != value}
+    return kept
 
 
 def load_config(path: Path | None = None, must_exist: bool = False) -> AppConfig:
