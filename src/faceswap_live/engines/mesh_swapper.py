@@ -852,12 +852,14 @@ def keep_lip_rings_in_order(destination: npt.NDArray[np.float64], user_xy: npt.N
     # move towards the user's own lip shape, laid over the drawn lips (a similarity fit), which does not fold.
     user_area = _triangle_areas(user_xy, LIP_TRIANGLES) * FRONT_FACING_SIGN
     visible = user_area > MIN_TRIANGLE_AREA_PX
-    scale, rotation, shift = umeyama(user_xy[_LIP_POINTS], destination[_LIP_POINTS])
-    safe = scale * user_xy @ rotation.T + shift
+    safe = None
     for _ in range(LIP_UNFOLD_STEPS):
         folded = visible & (_triangle_areas(destination, LIP_TRIANGLES) * FRONT_FACING_SIGN <= 0.0)
         if not folded.any():
             break
+        if safe is None:  # (most frames have no fold left: the fit is made only when one is)
+            scale, rotation, shift = umeyama(user_xy[_LIP_POINTS], destination[_LIP_POINTS])
+            safe = scale * user_xy @ rotation.T + shift
         pulled = np.zeros(destination.shape[0], bool)
         pulled[LIP_TRIANGLES[folded]] = True
         step = np.where(pulled[:, None], 0.5 * (safe - destination), 0.0)

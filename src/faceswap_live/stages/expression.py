@@ -170,6 +170,7 @@ class ExpressionTransfer:
         self.target_scores: dict[str, float] = {}
         self._user_neutral: dict[int, FloatArray] = {}
         self._not_pout = np.array([0.0 if key in POUT_KEYS else 1.0 for key in self.basis.keys])
+        self._corner_offsets = self.basis.offsets[:, list(MOUTH_CORNERS)]
         self.pout_width_ratio = 1.0
         """The last neutral_and_expression's user: mouth width over the width of the running neutral face wearing
         every expression but a pout (< 1: the mouth is narrowed by a pout)."""
@@ -203,10 +204,11 @@ class ExpressionTransfer:
         scores = self.basis.scores(blendshapes, canonical)
         neutral_now = canonical - self.basis.expression(scores)
         neutral = follow_per_track(self._user_neutral, track_id, neutral_now, NEUTRAL_FOLLOW_RATE)
-        without_pout = neutral + self.basis.expression(scores * self._not_pout)
         corners = list(MOUTH_CORNERS)
+        # Only the mouth corners of the neutral face wearing every expression but a pout are needed.
+        corners_without_pout = neutral[corners] + np.tensordot(scores * self._not_pout, self._corner_offsets, axes=1)
         width = float(np.linalg.norm(np.diff(canonical[corners, :2], axis=0)))
-        self.pout_width_ratio = width / max(float(np.linalg.norm(np.diff(without_pout[corners, :2], axis=0))), 1e-9)
+        self.pout_width_ratio = width / max(float(np.linalg.norm(np.diff(corners_without_pout[:, :2], axis=0))), 1e-9)
         expression = ((canonical - neutral) @ pose.rotation) / pose.scale
         return pose.from_canonical(self._target_neutral), np.asarray(expression, np.float64)
 
