@@ -300,6 +300,8 @@ def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetF
     face_index = None if args.face_index is None else args.face_index - 1
     target = load_target_face(args.target[0], landmark_model_path, face_index)
     note = photo_expression_note(target.landmarks.blendshapes)
+    if note and not getattr(args, "more_photos", None):
+        note += "; other photos of the same person help too (--more-photos, built-in engine)"
     if note:
         print(f"Note: {note}.", file=sys.stderr)
     return target

@@ -118,6 +118,7 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
     # Switching between loaded faces is instant and the preview keeps receiving new frames meanwhile.
     window.faces.select_target(astronaut_id)
     assert "This photo smiles: a neutral photo" in window.target_state.text()
+    assert "more photos of the same person help too" in window.target_state.text()
     astronaut_outputs: dict[int, np.ndarray] = {}
 
     def collect_astronaut() -> bool:

@@ -247,6 +247,11 @@ def test_a_smiling_target_photo_is_noted_on_the_command_line(
     """The astronaut smiles: the swap still runs, with a note that a neutral photo gives the best result."""
     common = ["swap", "--consent", "--input", str(hopper_path), "--output"]
     assert main([*common, str(tmp_path / "smiling.jpg"), "--target", str(astronaut_path)]) == 0
-    assert "Note: this photo smiles: a neutral photo" in capsys.readouterr().err
+    noted = capsys.readouterr().err
+    assert "Note: this photo smiles: a neutral photo" in noted and "--more-photos" in noted
+    more = ["--more-photos", str(hopper_path)]  # (another person's photo stands in: only the note is checked)
+    assert main([*common, str(tmp_path / "more.jpg"), "--target", str(astronaut_path), *more]) == 0
+    noted = capsys.readouterr().err
+    assert "Note: this photo smiles" in noted and "--more-photos" not in noted
     assert main([*common, str(tmp_path / "neutral.jpg"), "--target", str(hopper_path)]) == 0
     assert "Note:" not in capsys.readouterr().err

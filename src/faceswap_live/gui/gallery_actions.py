@@ -117,6 +117,8 @@ class GalleryActions(QObject):
             self.target_chosen.emit(target)
             swapping = f"Swapping to {self._widget.name_of(entry_id) or target.name}."
             note = self._widget.note_of(entry_id)
+            if note and not self._widget.more_photos_of(entry_id):
+                note += "; more photos of the same person help too (right-click the face)"
             self._state.setText(f"{swapping} {note[:1].upper()}{note[1:]}." if note else swapping)
             self.target_ready.emit(entry_id)
             return

@@ -29,8 +29,9 @@ from faceswap_live.inputs.capture import IMAGE_SUFFIXES
 
 NO_TARGET = ""
 NOTE_ROLE = Qt.ItemDataRole.UserRole + 1
-MORE_PHOTOS_ROLE = Qt.ItemDataRole.UserRole + 2
 """Item data role holding the entry's note about its photo."""
+MORE_PHOTOS_ROLE = Qt.ItemDataRole.UserRole + 2
+"""Item data role holding how many more photos of the person the entry has."""
 THUMBNAIL_PX = 84
 EMPTY_GALLERY_HINT = (
     "No faces yet: click “Add face…” or drop a photo of a face here. Until then the preview shows your own face."
@@ -140,6 +141,13 @@ class GalleryWidget(QListWidget):
             if self.item(row).data(Qt.ItemDataRole.UserRole) == entry_id:
                 return str(self.item(row).data(NOTE_ROLE) or "")
         return ""
+
+    def more_photos_of(self, entry_id: str) -> int:
+        """How many more photos of the person the entry has (0 when it is not listed)."""
+        for row in range(self.count()):
+            if self.item(row).data(Qt.ItemDataRole.UserRole) == entry_id:
+                return int(self.item(row).data(MORE_PHOTOS_ROLE) or 0)
+        return 0
 
     def select_id(self, entry_id: str) -> None:
         """Highlight an entry without emitting target_chosen."""
