@@ -5,10 +5,11 @@ meshes (each first brought into the first face's frame by a 3D similarity on poi
 its photo is each face's photo warped onto that mean mesh (the engine's own piecewise-affine warp, with the mesh
 taken exactly as given) and blended by weight. Shape and skin both move smoothly from one face to the other as the
 weights change. A face of no one is a composite instead: eyes, nose, mouth and the rest from different consented
-faces, drawn by a seed, each part warped onto one mesh made of the parts' own shapes and blended in with a feather;
-the outline's shape is a seeded mix of every face's, and the result is pushed a little away from the gallery's mean
-face. Faces whose photo shows glasses give no part while there are enough others: half-hidden frames would show
-through as ghosts, and dlib took them for the wearer.
+faces, drawn by a seed (the brows from yet another face when the gallery has enough faces without glasses), each
+part warped onto one mesh made of the parts' own shapes and blended in with a feather; the outline's shape is a
+seeded mix of every face's, and the result is pushed a little away from the gallery's mean face. Faces whose photo
+shows glasses give no part while there are enough others: half-hidden frames would show through as ghosts, and dlib
+took them for the wearer.
 """
 
 from __future__ import annotations
@@ -40,12 +41,20 @@ from faceswap_live.stages.mesh_topology import (
 )
 from faceswap_live.types import Box, FaceLandmarks, TargetFace
 
-_PART_SEEDS: Final = (
+_NOSE: Final = (1, 2, 4, 5, 195, 197, 98, 327, 64, 294, 48, 278, 240, 460)  # nose bridge, tip and wings
+_PART_SEEDS: Final[tuple[tuple[int, ...], ...]] = (
     RIGHT_EYE + LEFT_EYE + RIGHT_EYEBROW + LEFT_EYEBROW,
-    (1, 2, 4, 5, 195, 197, 98, 327, 64, 294, 48, 278, 240, 460),  # nose bridge, tip and wings
+    _NOSE,
     OUTER_LIP_UPPER + OUTER_LIP_LOWER,
 )
 """Mesh points of the parts a face of no one takes from different people: eyes and brows, nose, mouth."""
+_PART_SEEDS_BROWS_APART: Final[tuple[tuple[int, ...], ...]] = (
+    RIGHT_EYE + LEFT_EYE,
+    RIGHT_EYEBROW + LEFT_EYEBROW,
+    *_PART_SEEDS[1:],
+)
+"""The same with the brows from another person than the eyes, when the gallery has faces enough without glasses
+for every part (eyes from one person were what most often made dlib take a face of no one for that person)."""
 SKIN_FACES: Final = 2
 """Faces mixed for the skin of a face of no one (cheeks, forehead, chin)."""
 PART_CORE_HOPS: Final = 1.0
@@ -111,14 +120,15 @@ def morph_faces(faces: Sequence[TargetFace], weights: Sequence[float], name: str
 def face_of_no_one(faces: Sequence[TargetFace], seed: int) -> TargetFace:
     """A face of no one (the same seed, the same face): its eyes and brows, nose and mouth each from a different one of
     `faces` (each consented), set into a mix of two others (the first also gives hair and background), on a mesh made
-    of the same parts and, around them, of a seeded mix of every face's shape.
+    of the same parts and, around them, of a seeded mix of every face's shape. With six or more faces without
+    glasses, the brows come from another face than the eyes.
 
     A weighted average of whole faces drifts towards the most average of them and stays recognisable as that person;
-    a face put together from five people's parts is none of them. Each part takes on the light and skin tone of the
-    face it joins and its edges are feathered, so the result reads as one face; what sets it apart from the gallery's
-    mean face is then strengthened a little (CARICATURE). Faces that show glasses come last in the seeded order, so
-    they give a part only when there are fewer than five faces without. With fewer than five faces, faces repeat in
-    different parts. Needs at least two faces.
+    a face put together from five or six people's parts is none of them. Each part takes on the light and skin tone
+    of the face it joins and its edges are feathered, so the result reads as one face; what sets it apart from the
+    gallery's mean face is then strengthened a little (CARICATURE). Faces that show glasses come last in the seeded
+    order, so they give a part only when there are too few faces without. With fewer faces than parts, faces repeat
+    in different parts. Needs at least two faces.
     """
     if len(faces) < 2:
         raise TargetFaceError("A face of no one is mixed from at least two consented faces; add more to the gallery.")
@@ -127,10 +137,14 @@ def face_of_no_one(faces: Sequence[TargetFace], seed: int) -> TargetFace:
     outline_weights = generator.dirichlet(np.full(len(faces), OUTLINE_CONCENTRATION))
     glasses = [wears_glasses(face) for face in faces]
     ranked = [index for index in order if not glasses[index]] + [index for index in order if glasses[index]]
-    picked = [faces[ranked[index % len(faces)]] for index in range(SKIN_FACES + len(_PART_SEEDS))]
+    parts = _PART_SEEDS_BROWS_APART
+    if glasses.count(False) < SKIN_FACES + len(parts):
+        parts = _PART_SEEDS
+    picked = [faces[ranked[index % len(faces)]] for index in range(SKIN_FACES + len(parts))]
     outline = list(zip(faces, outline_weights, strict=True))
     average = [faces[index] for index in ranked if not glasses[index]][:AVERAGE_FACES] or list(faces[:AVERAGE_FACES])
-    return _composite(picked[:SKIN_FACES], picked[SKIN_FACES:], outline, average, name=f"face of no one #{seed}")
+    name = f"face of no one #{seed}"
+    return _composite(picked[:SKIN_FACES], picked[SKIN_FACES:], parts, outline, average, name=name)
 
 
 def wears_glasses(face: TargetFace) -> bool:
@@ -173,6 +187,7 @@ def _glasses_zones() -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
 def _composite(
     skin: Sequence[TargetFace],
     parts: Sequence[TargetFace],
+    part_seeds: Sequence[tuple[int, ...]],
     outline: Sequence[tuple[TargetFace, float]],
     average: Sequence[TargetFace],
     name: str,
@@ -185,7 +200,7 @@ def _composite(
     base_points = _mesh_3d(base)
     skin_points = [fit_similarity_3d(_mesh_3d(face), base_points, IDENTITY_FIT_POINTS) for face in skin]
     part_points = [fit_similarity_3d(_mesh_3d(face), base_points, IDENTITY_FIT_POINTS) for face in parts]
-    point_weights = _part_point_weights(len(base_points))
+    point_weights = _part_point_weights(len(base_points), part_seeds)
     points = np.average(
         [fit_similarity_3d(_mesh_3d(face), base_points, IDENTITY_FIT_POINTS) for face, _ in outline],
         axis=0,
@@ -215,7 +230,7 @@ def _composite(
     for part, (weights, face, own_points) in enumerate(zip(point_weights, parts, part_points, strict=True)):
         layer, skin_share = _photo_on_mesh(face, own_points, mesh, (height, width))
         mask = _pixel_weights(points, weights, (height, width), feather_px) * skin_share
-        if part < len(parts) - 1:  # eyes, nose: the face's light and tone, the part's detail
+        if part < len(parts) - 1:  # eyes, brows, nose: the face's light and tone, the part's detail
             sigma = LIGHT_SHARE * face_side
             layer += cv2.GaussianBlur(result, (0, 0), sigma) - cv2.GaussianBlur(layer, (0, 0), sigma)
         else:  # the mouth: teeth and lipstick differ too much for that; the skin around it sets its tone
@@ -248,19 +263,20 @@ def _average_photo(
     return mean, np.clip(total / max(1, len(faces)), 0.0, 1.0)
 
 
-def _part_point_weights(point_count: int) -> list[npt.NDArray[np.float64]]:
-    """Per mesh point, how much each part (eyes and brows, nose, mouth) owns it: 1 within PART_CORE_HOPS edges of the
-    part's points, fading to 0 over PART_FADE_HOPS more, so the mesh bends smoothly between parts. The iris points
-    after the 468 mesh points belong to the eyes."""
+def _part_point_weights(point_count: int, part_seeds: Sequence[tuple[int, ...]]) -> list[npt.NDArray[np.float64]]:
+    """Per mesh point, how much each part (eyes and brows or eyes, brows; nose, mouth: part_seeds) owns it: 1 within
+    PART_CORE_HOPS edges of the part's points, fading to 0 over PART_FADE_HOPS more, so the mesh bends smoothly
+    between parts. The iris points after the 468 mesh points belong to the eyes."""
     weights = []
-    for part, seeds in enumerate(_PART_SEEDS):
+    for part, seeds in enumerate(part_seeds):
         hops = ring_distance(seeds, MESH_POINT_COUNT).astype(np.float64)
         weight = np.full(point_count, 1.0 if part == 0 else 0.0)
         weight[:MESH_POINT_COUNT] = np.clip(1.0 - (hops - PART_CORE_HOPS) / PART_FADE_HOPS, 0.0, 1.0)
         weights.append(weight)
     total = np.maximum(1.0, np.sum(weights, axis=0))
     weights = [weight / total for weight in weights]
-    weights[0] *= EYE_SHARE
+    for part in range(len(part_seeds) - 2):  # eyes (and brows): EYE_SHARE; nose and mouth whole
+        weights[part] *= EYE_SHARE
     return weights
 
 
