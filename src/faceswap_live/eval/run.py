@@ -72,6 +72,8 @@ EXPRESSION_EVERY: Final = 3
 """Expression figures are read on every this-th frame (neighbouring frames add little new information)."""
 MIN_STILL_PAIRS: Final = 10
 """A clip's stability ratio enters the median over clips only with at least this many still frame pairs."""
+BORDERLINE_DISTANCE: Final = 0.01
+"""Judged frames nearer the target or the source by less than this (dlib distance) are counted as borderline."""
 MOUTH_MOTION_MIN_STD: Final = 0.02
 """A clip counts as "talking" when the standard deviation of its source mouth opening (inner-lip gap over mouth
 width, see measures.mouth_opening) is at least this: about a tenth of a wide-open mouth. Still-mouth clips measure
@@ -196,6 +198,9 @@ class EvalReport:
     """Pooled over the sampled frames of every clip."""
     shading_correlation: float = math.nan
     """Mean over the judged frames of all clips of the blurred-luminance correlation inside the face."""
+    borderline_frames: int = 0
+    """Judged frames whose distances to the target and to the source differ by less than BORDERLINE_DISTANCE: the
+    frames that any small change may flip, which says how much the nearer-the-target share can move by chance."""
 
 
 def _percentiles(values: list[float]) -> tuple[float, float]:
@@ -438,6 +443,7 @@ def run_eval(
     return EvalReport(
         pairs=results,
         nearer_target_share=float(np.mean(nearer)) if nearer else math.nan,
+        borderline_frames=int(np.sum(np.abs(np.subtract(to_source, to_target)) < BORDERLINE_DISTANCE)),
         distance_to_target=float(np.mean(to_target)) if to_target else math.nan,
         distance_to_source=float(np.mean(to_source)) if to_source else math.nan,
         mouth_correlation=correlation(talking_source, talking_output),
@@ -500,7 +506,8 @@ def format_report(report: EvalReport) -> str:
         )
     lines += [
         "",
-        f"- Output nearer the target than the source: {report.nearer_target_share:.1%} of judged frames",
+        f"- Output nearer the target than the source: {report.nearer_target_share:.1%} of judged frames "
+        f"({report.borderline_frames} within {BORDERLINE_DISTANCE} of the line either way)",
         f"- Mean dlib distance to the target (other photo): {report.distance_to_target:.3f}; "
         f"to the source person: {report.distance_to_source:.3f}",
         f"- Mouth-opening correlation, pooled over the frames of the {talking} clips whose mouth moves (source "
