@@ -186,3 +186,35 @@ def test_a_closed_eye_closes_the_targets_lid_and_the_skin_above_it(
     lid_travel = drawn_wink[159, 1] - drawn_open[159, 1]
     ring_travel = float(np.mean(drawn_wink[ring_above, 1] - drawn_open[ring_above, 1]))
     assert lid_travel > 2.0 and ring_travel > 0.3 * lid_travel
+
+
+def test_an_eye_lowered_to_a_slit_is_drawn_shut_and_a_half_open_eye_keeps_its_gap(
+    hopper_target: TargetFace, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> None:
+    """A user's lid lowered to a slit reads as closed (their lashes hide it); drawn as a slit of the photo's open eye
+    it showed a sliver of iris under squeezed lashes, a squint. Below a fifth of the user's usual gap the drawn eye is
+    shut; a half-open eye (lowered lids, looking down) keeps exactly the user's gap; the other eye is untouched."""
+    from faceswap_live.stages.mesh_topology import RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
+
+    engine = MeshFaceSwapper()
+    engine.set_target(hopper_target)
+    open_points = np.asarray(_face_in(astronaut_bgr, landmark_model_path).points_px, np.float32)
+    settings = SwapConfig()
+    for _ in range(30):  # the user's usual, open eyes
+        engine.destination_points(open_points, settings)
+    upper, lower = list(RIGHT_EYE_UPPER[1:-1]), list(RIGHT_EYE_LOWER[1:-1])
+
+    def lowered_to(share: float) -> np.ndarray:
+        points = open_points.copy()
+        points[upper, :2] = points[lower, :2] + share * (open_points[upper, :2] - open_points[lower, :2])
+        return points
+
+    eye_width = float(np.linalg.norm(open_points[33, :2] - open_points[133, :2]))
+    slit, half_open = lowered_to(0.15), lowered_to(0.6)
+    drawn_slit = engine.destination_points(slit, settings)
+    assert np.linalg.norm(drawn_slit[145] - drawn_slit[159]) < 0.01 * eye_width  # the user's gap: 0.15 of open
+    drawn_half = engine.destination_points(half_open, settings)
+    user_gap = half_open[lower, :2] - half_open[upper, :2]
+    assert np.allclose(drawn_half[lower] - drawn_half[upper], user_gap, atol=1e-3)
+    left_gap = open_points[374, :2] - open_points[386, :2]  # the other eye, open as usual
+    assert np.allclose(drawn_slit[374] - drawn_slit[386], left_gap, atol=1e-3)

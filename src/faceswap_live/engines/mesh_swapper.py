@@ -148,6 +148,13 @@ _OPENING_PAIRS: Final = np.asarray(
     dtype=np.int64,
 )
 """(upper, lower) point pairs across the mouth and eye openings, whose gap is always the user's own."""
+_OPENING_PAIR_COUNTS: Final = (len(INNER_LIP_UPPER) - 2, len(RIGHT_EYE_UPPER) - 2, len(LEFT_EYE_UPPER) - 2)
+"""How many of _OPENING_PAIRS belong to the mouth, the right eye and the left eye, in that order."""
+EYE_SHUT_SHARES: Final = (0.2, 0.45)
+"""An eye whose lid gap is below the second share of the user's usual gap is drawn closing faster than the user's,
+shut at the first (a smoothstep scale on the gap): see MeshFaceSwapper._eye_gap_scales."""
+EYE_GAP_FOLLOW_RATE: Final = 0.01
+"""Share of each frame's lid gap taken into a user's running mean (their usual, open gap)."""
 _LIP_COLUMNS: Final = np.concatenate(
     [
         np.stack([inner, *middle, outer], axis=1)[first:-1]
@@ -458,6 +465,7 @@ class MeshFaceSwapper(SwapEngine):
         self._pucker_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._rest_mouth_ratio: dict[int, float] = {}
         self._usual_gaze: dict[int, npt.NDArray[np.float64]] = {}
+        self._usual_lid_gap: dict[int, npt.NDArray[np.float64]] = {}
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
         self._expression = ExpressionTransfer()
 
@@ -482,6 +490,7 @@ class MeshFaceSwapper(SwapEngine):
         self._pucker_weights = pucker_weights(target_points[:, :2])
         self._rest_mouth_ratio.clear()
         self._usual_gaze.clear()
+        self._usual_lid_gap.clear()
 
     def destination_points(
         self,
@@ -516,8 +525,9 @@ class MeshFaceSwapper(SwapEngine):
         # Close (or open) the target's upper lids to the user's lid gap, with the lid skin above them: keeping only
         # the gap on the lid contour would squash the target's open eye, lashes and liner, into the narrow gap of
         # a wink, which still reads as an open eye.
-        for (upper_centre, lower_centre), weights in zip(_LID_CENTRES, self._lid_weights, strict=True):
-            user_lid_gap = user_xy[lower_centre] - user_xy[upper_centre]
+        shut = self._eye_gap_scales(user_xy, track_id)
+        for (upper_centre, lower_centre), weights, scale in zip(_LID_CENTRES, self._lid_weights, shut, strict=True):
+            user_lid_gap = (user_xy[lower_centre] - user_xy[upper_centre]) * scale
             target_lid_gap = fitted[lower_centre] - fitted[upper_centre]
             fitted += weights[:, None] * (target_lid_gap - user_lid_gap)[None, :]
         key = settings.eyes_from_user
@@ -529,7 +539,7 @@ class MeshFaceSwapper(SwapEngine):
         # The mouth and eye openings: the blended centre line, the user's gap.
         upper, lower = _OPENING_PAIRS[:, 0], _OPENING_PAIRS[:, 1]
         centre = (destination[upper] + destination[lower]) * 0.5
-        half_gap = (user_xy[lower] - user_xy[upper]) * 0.5
+        half_gap = (user_xy[lower] - user_xy[upper]) * (0.5 * np.repeat([1.0, *shut], _OPENING_PAIR_COUNTS))[:, None]
         destination[upper] = centre - half_gap
         destination[lower] = centre + half_gap
         narrow_pout(
@@ -676,6 +686,20 @@ class MeshFaceSwapper(SwapEngine):
         full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
         texture = cv2.remap(level.image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return np.asarray(texture, np.uint8), covered
+
+    def _eye_gap_scales(self, user_xy: npt.NDArray[np.float64], track_id: int) -> tuple[float, float]:
+        """Per eye (right, left), the share of the user's lid gap drawn: 1 for an eye open as usual, falling to 0 (shut)
+        as the gap falls from EYE_SHUT_SHARES[1] to EYE_SHUT_SHARES[0] of the user's usual gap (running mean per
+        track). A lid lowered to a slit reads as closed on the user, whose lashes hide the slit; drawn as a slit of
+        the photo's open eye, it showed a sliver of iris under a brush of squeezed lashes: a squint, not a wink."""
+        corners = np.asarray([RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS])
+        widths = np.linalg.norm(user_xy[corners[:, 1]] - user_xy[corners[:, 0]], axis=1)
+        centres = np.asarray(_LID_CENTRES)
+        gaps = np.linalg.norm(user_xy[centres[:, 1]] - user_xy[centres[:, 0]], axis=1) / np.maximum(widths, 1e-6)
+        usual = follow_per_track(self._usual_lid_gap, track_id, gaps, EYE_GAP_FOLLOW_RATE)
+        ratio = gaps / np.maximum(usual, 1e-6)
+        scales = _smoothstep(ratio.astype(np.float32), EYE_SHUT_SHARES)
+        return float(scales[0]), float(scales[1])
 
     def _mouth_width_ratio(self, track_id: int) -> float:
         """The user's mouth width over its width at rest with the rest of the expression (< 1 in a pout; see
