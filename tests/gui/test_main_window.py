@@ -119,11 +119,15 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
     window.faces.select_target(astronaut_id)
     assert "This photo smiles: a neutral photo" in window.target_state.text()
     assert "more photos of the same person help too" in window.target_state.text()
+    # Frames already on their way when the face was switched may still carry Hopper (she was picked on adding her):
+    # only results after the first one that follows the switch are the astronaut's.
+    switched_at = _latest(window).source.index  # type: ignore[union-attr]
+    settled_at = _wait_for_result(qtbot, window, lambda result: True, after_index=switched_at).source.index
     astronaut_outputs: dict[int, np.ndarray] = {}
 
     def collect_astronaut() -> bool:
         result = _latest(window)
-        if result is not None and result.swapped:
+        if result is not None and result.swapped and result.source.index > settled_at:
             astronaut_outputs[result.source.index % clip_frames] = result.output_bgr
         return len(astronaut_outputs) >= 8
 
