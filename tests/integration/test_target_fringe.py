@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import SwapConfig
-from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, target_face_alpha
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
+from faceswap_live.engines.target_mask import target_face_alpha
 from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.stages.blend import blend_face
 from faceswap_live.stages.mesh_topology import FACE_OVAL, RIGHT_EYEBROW

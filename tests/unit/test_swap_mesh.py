@@ -7,8 +7,8 @@ import itertools
 import cv2
 import numpy as np
 
+from faceswap_live.engines.mesh_raster import BARYCENTRIC_TOLERANCE, rasterise_triangles
 from faceswap_live.engines.mesh_swapper import (
-    BARYCENTRIC_TOLERANCE,
     PHOTO_FADE_FRAMES,
     PHOTO_MAIN_PREFERENCE,
     PHOTO_SWITCH_MARGIN,
@@ -17,7 +17,6 @@ from faceswap_live.engines.mesh_swapper import (
     choose_photo,
     foreshortened_rim,
     in_colours_of,
-    rasterise_triangles,
     rim_stretch_fade,
 )
 from faceswap_live.stages.blend import LIP_DETAIL_GROW, LIP_DETAIL_SIGMA

@@ -10,7 +10,7 @@ Per frame, all in numpy and without a Python loop over triangles:
    them);
 2. every row of every triangle's box is enumerated at once, the covered span of each row is solved for from the
    barycentric coordinates (linear along a row), and the nearest front-facing triangle wins each pixel (painter's
-   order by depth);
+   order by depth; mesh_raster.py);
 3. the winners' barycentric coordinates give the target-photo coordinates (map_x, map_y), which are upsampled to the
    region and fed to ONE cv2.remap of the target photo, sampled from a pyramid level near the frame's face size so
    a large photo does not alias (shimmer) on a small face. Inside the drawn eyes the map is shifted along the eye
@@ -37,6 +37,8 @@ import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
+from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMesh, affine_fill, rasterise_triangles
+from faceswap_live.engines.target_mask import smoothstep, target_face_alpha
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import umeyama
 from faceswap_live.stages.expression import (
@@ -58,7 +60,6 @@ from faceswap_live.stages.mesh_topology import (
     LEFT_EYE_CORNERS,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
-    LEFT_EYEBROW,
     LOWER_LIP_CENTRE,
     MESH_POINT_COUNT,
     MIDDLE_LIP_LOWER,
@@ -71,7 +72,6 @@ from faceswap_live.stages.mesh_topology import (
     RIGHT_EYE_CORNERS,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
-    RIGHT_EYEBROW,
     TESSELATION_TRIANGLES,
     UPPER_LIP_CENTRE,
     ring_distance,
@@ -85,7 +85,6 @@ MESH_TRIANGLES: Final[npt.NDArray[np.int32]] = np.concatenate(
 )
 """Every triangle the engine renders: the face surface plus the mouth and eye openings (K×3 point indices)."""
 
-MIN_TRIANGLE_AREA_PX: Final = 1e-3
 RIM_RINGS: Final = 4
 """Surface triangles within this many rings of the face outline may fade where they are stretched (rim_stretch_fade)."""
 RIM_STRETCH_FADE: Final = (2.0, 3.5)
@@ -97,7 +96,6 @@ but that cheek is whole in the photo: drawn.)"""
 RIM_FORESHORTENED: Final = (0.5, 0.75)
 """A rim triangle whose side in the photo is at most the first share of its side on a frontal head (relative to the
 median triangle) is foreshortened; from the second, not at all."""
-BARYCENTRIC_TOLERANCE: Final = 1e-4
 
 RING_FADE: Final = (0.0, 0.3, 0.6, 0.85)
 """Share of the identity weight on the 0th, 1st, 2nd, 3rd ring of mesh points around a pinned contour (the face
@@ -176,31 +174,6 @@ LIP_TRIANGLES: Final = TESSELATION_TRIANGLES[np.isin(TESSELATION_TRIANGLES, _LIP
 """Surface triangles with at least two corners on the lips: the lips themselves and the skin strip around them."""
 LIP_UNFOLD_STEPS: Final = 6
 """At most this many passes pull the corners of still-folded lip triangles half way to the user's lip shape."""
-ALWAYS_TARGET_GROUPS: Final = (
-    RIGHT_EYE,
-    LEFT_EYE,
-    OUTER_LIP_UPPER + OUTER_LIP_LOWER,
-    (RIGHT_EYE_CORNERS[0], LEFT_EYE_CORNERS[1], 105, 66, 107, 336, 296, 334, MOUTH_CORNERS[0], MOUTH_CORNERS[1], 17),
-)
-"""Groups of mesh points whose hulls, grown by FEATURE_KEEP_GROW, are always drawn from the target
-(target_face_alpha): each eye, the lips, and the middle of the face (from the outer eye corners and the inner brows
-down to the mouth corners and below the lower lip). The brows are kept as they are, not grown: a fringe may reach
-right down to them."""
-FEATURE_KEEP_GROW: Final = 0.05
-"""Diameter of the disc, as a share of the face size, that grows the always-drawn hulls (by half of it on every
-side: the skin around an eye, the shade at its corners)."""
-HAIR_CLEARANCE: Final = (0.03, 0.10)
-"""Above the eyes, the target's skin is drawn from 0 at this share of the face size away from its hair to fully at
-the second (smoothstep): see target_face_alpha."""
-EYE_HAIR_CLEARANCE: Final = (0.01, 0.04)
-"""HAIR_CLEARANCE between the brows and the eyes, where the temple's hair is close to the eye's make-up."""
-CHEEK_HAIR_CLEARANCE: Final = (0.0, 0.03)
-"""HAIR_CLEARANCE below the eyes, measured to hair inside the face outline: a soft edge where hair hangs over a
-cheek."""
-CHEEK_HAIR_MIN_WIDTH: Final = 0.03
-"""Share of the face size below which a patch of non-skin on a cheek is stubble or a mole, not hair over it."""
-MAKEUP_HUE_MARGIN_DEG: Final = 8.0
-"""A pixel whose hue is this much yellower than the target's skin no longer counts as made-up or shaded skin."""
 PHOTO_CHOICE_KEYS: Final = (
     "mouthSmileLeft",
     "mouthSmileRight",
@@ -242,98 +215,6 @@ width; the mouth cut's, less)."""
 LID_RING_WEIGHTS: Final = (1.0, 0.6, 0.25)
 """How far the 0th (upper lid contour), 1st and 2nd ring of points above an eye follow the lid as it closes."""
 _LID_CENTRES: Final = ((RIGHT_EYE_UPPER[4], RIGHT_EYE_LOWER[4]), (LEFT_EYE_UPPER[4], LEFT_EYE_LOWER[4]))
-
-
-@dataclass(frozen=True, slots=True)
-class RasterisedMesh:
-    """Which triangle covers each pixel of a grid, and where inside it.
-
-    pixel_index: P int64 flat indices (y * width + x) of covered pixels; triangle: P int32 triangle numbers;
-    weight_b, weight_c: P float32 barycentric weights of the second and third vertex.
-    """
-
-    pixel_index: npt.NDArray[np.int64]
-    triangle: npt.NDArray[np.int32]
-    weight_b: npt.NDArray[np.float32]
-    weight_c: npt.NDArray[np.float32]
-
-
-def rasterise_triangles(
-    vertices_px: npt.NDArray[np.float32], depth: npt.NDArray[np.float32], width: int, height: int
-) -> RasterisedMesh:
-    """Rasterise K triangles into a width×height grid with a depth test, fully vectorised.
-
-    vertices_px: K×3×2 float32 (x, y) in grid pixels (pixel centres at integers). depth: K float32, smaller = nearer
-    the camera (MediaPipe z). Triangles whose winding is flipped (seen from behind) or degenerate are skipped. Where
-    triangles overlap, the nearest (by mean depth) wins. Scanline: along each row of a triangle's box its
-    barycentric weights are linear in x, so the row's covered span is solved for directly and only covered pixels
-    are enumerated (half the work of testing every pixel of the box). Pure function, any thread.
-    """
-    vertices = vertices_px.astype(np.float64)
-    a = vertices[:, 0]
-    ab = vertices[:, 1] - a
-    ac = vertices[:, 2] - a
-    signed_area = ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]
-    x_min = np.maximum(np.ceil(vertices[:, :, 0].min(axis=1)), 0.0)
-    x_max = np.minimum(np.floor(vertices[:, :, 0].max(axis=1)), width - 1.0)
-    y_min = np.maximum(np.ceil(vertices[:, :, 1].min(axis=1)), 0).astype(np.int64)
-    y_max = np.minimum(np.floor(vertices[:, :, 1].max(axis=1)), height - 1).astype(np.int64)
-    drawn = (signed_area * FRONT_FACING_SIGN > MIN_TRIANGLE_AREA_PX) & (x_max >= x_min) & (y_max >= y_min)
-    candidates = np.flatnonzero(drawn)
-    # Painter's order: far triangles first, so the near ones overwrite them below.
-    candidates = candidates[np.argsort(-depth[candidates], kind="stable")]
-    # Every row of every triangle's box; on a row, w_b = p_b + q_b x and w_c = p_c + q_c x.
-    row_owner, row_offset = _enumerate_runs(y_max[candidates] - y_min[candidates] + 1)
-    row_triangle = candidates[row_owner]
-    row_y = y_min[row_triangle] + row_offset
-    inverse_area = 1.0 / signed_area[row_triangle]
-    a_x, a_y = a[row_triangle, 0], a[row_triangle, 1]
-    ab_x, ab_y = ab[row_triangle, 0], ab[row_triangle, 1]
-    ac_x, ac_y = ac[row_triangle, 0], ac[row_triangle, 1]
-    offset_y = row_y - a_y
-    q_b = ac_y * inverse_area
-    p_b = -(a_x * ac_y + offset_y * ac_x) * inverse_area
-    q_c = -ab_y * inverse_area
-    p_c = (ab_x * offset_y + a_x * ab_y) * inverse_area
-    # Inside: w_b >= -tol, w_c >= -tol and -(w_b + w_c) >= -(1 + tol); each bounds x from one side. A weight that
-    # does not change along a row (a horizontal edge) holds on every row of the box, which ends at that edge.
-    low, high = x_min[row_triangle], x_max[row_triangle]
-    tolerance = BARYCENTRIC_TOLERANCE
-    for p, q, limit in ((p_b, q_b, -tolerance), (p_c, q_c, -tolerance), (-(p_b + p_c), -(q_b + q_c), -1.0 - tolerance)):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bound = (limit - p) / q
-        low = np.where(q > 0, np.maximum(low, bound), low)
-        high = np.where(q < 0, np.minimum(high, bound), high)
-    low = np.ceil(low)
-    span = np.maximum(np.floor(high) - low + 1, 0).astype(np.int64)
-    if int(span.sum()) == 0:
-        empty_int = np.zeros(0, np.int64)
-        empty_float = np.zeros(0, np.float32)
-        return RasterisedMesh(empty_int, empty_int.astype(np.int32), empty_float, empty_float)
-    pixel_row, pixel_offset = _enumerate_runs(span)
-    pixel_x = low[pixel_row] + pixel_offset
-    weight_b = p_b[pixel_row] + q_b[pixel_row] * pixel_x
-    weight_c = p_c[pixel_row] + q_c[pixel_row] * pixel_x
-    pixel_index = row_y[pixel_row] * width + pixel_x.astype(np.int64)
-    # One winner per pixel: the last writer in painter's order (numpy assigns repeated indices in order); the
-    # equality test below keeps exactly one pair per pixel whatever the assignment order.
-    order = np.arange(pixel_index.size)
-    winner = np.full(width * height, -1, dtype=np.int64)
-    winner[pixel_index] = order
-    kept = winner[pixel_index] == order
-    return RasterisedMesh(
-        pixel_index=pixel_index[kept],
-        triangle=row_triangle[pixel_row[kept]].astype(np.int32),
-        weight_b=weight_b[kept].astype(np.float32),
-        weight_c=weight_c[kept].astype(np.float32),
-    )
-
-
-def _enumerate_runs(lengths: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """For consecutive runs of these lengths: each element's run number and its place within the run."""
-    owner = np.repeat(np.arange(lengths.size), lengths)
-    starts = np.cumsum(lengths) - lengths
-    return owner, np.arange(owner.size) - starts[owner]
 
 
 def estimate_yaw_deg(
@@ -667,7 +548,7 @@ class MeshFaceSwapper(SwapEngine):
         level = self._pick_level(photo, face_size_px)
         grid_width, grid_height = grid_size
         # Pixels outside the mesh follow the best overall affine fit, so the upsampled map stays smooth at the edge.
-        map_x, map_y = _affine_fill(grid_points, level.points_px, grid_width, grid_height)
+        map_x, map_y = affine_fill(grid_points, level.points_px, grid_width, grid_height)
         triangle = raster.triangle
         weight_b, weight_c = raster.weight_b, raster.weight_c
         map_x.ravel()[raster.pixel_index] = (
@@ -698,7 +579,7 @@ class MeshFaceSwapper(SwapEngine):
         gaps = np.linalg.norm(user_xy[centres[:, 1]] - user_xy[centres[:, 0]], axis=1) / np.maximum(widths, 1e-6)
         usual = follow_per_track(self._usual_lid_gap, track_id, gaps, EYE_GAP_FOLLOW_RATE)
         ratio = gaps / np.maximum(usual, 1e-6)
-        scales = _smoothstep(ratio.astype(np.float32), EYE_SHUT_SHARES)
+        scales = smoothstep(ratio.astype(np.float32), EYE_SHUT_SHARES)
         return float(scales[0]), float(scales[1])
 
     def _mouth_width_ratio(self, track_id: int) -> float:
@@ -1067,151 +948,6 @@ def lid_weights(points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         weights[row, list(upper[1:-1])] = 1.0
         weights[row, list(corners)] = 0.0
     return weights
-
-
-def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
-    """H×W uint8: 255 where the target photo shows its face, falling to 0 on hair, hats or hands over the face rim.
-
-    Hair over the forehead or the temples lies inside the mesh, so a plain warp pastes it onto the user's face as
-    streaks. The brows, eyes and lips and the middle of the face (ALWAYS_TARGET_GROUPS) are always kept; elsewhere
-    inside the face outline, a pixel counts as face when its Lab colour is close to the skin colour measured on the
-    middle of the face below the eyes (median and spread), or as red as the skin or redder (make-up, blush, a
-    beard's shade; hair is yellower or greyer), so the user's own skin shows where the target's hair was, and a
-    fringe is neither drawn nor lit up into a band of skin (blend.match_colour leaves it out too). A pixel in a
-    brow's hull that is paler than the skin and not skin is a fair strand over the brow, left out too.
-    """
-    height, width = image_bgr.shape[:2]
-    oval = points_px[list(FACE_OVAL)]
-    centre = oval.mean(axis=0)
-    face_size = float(np.ptp(oval, axis=0).max())
-    # The features themselves (brows, eyes, lips) and the middle of the face are always the target's; the rest of
-    # the face, around the brows' tails included, only where its colour is skin: a strand of hair hanging past a
-    # brow's tail was kept (the hull of all features reached it) and drawn as a pale tuft at the user's eye.
-    features = np.zeros((height, width), np.uint8)
-    for group in ALWAYS_TARGET_GROUPS:
-        cv2.fillConvexPoly(features, cv2.convexHull(np.round(points_px[list(group)]).astype(np.int32)), 255)
-    grow = _odd(face_size * FEATURE_KEEP_GROW)
-    inner = np.asarray(cv2.dilate(features, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))), np.uint8)
-    brow_hulls = np.zeros((height, width), np.uint8)
-    for brow in (RIGHT_EYEBROW, LEFT_EYEBROW):
-        cv2.fillConvexPoly(brow_hulls, cv2.convexHull(np.round(points_px[list(brow)]).astype(np.int32)), 255)
-    # The skin is sampled in the middle of the face below the eyes: a fringe, a hat or a hand over the forehead
-    # never reaches there, and would widen the skin model until hair passes for skin.
-    skin_sample = np.zeros((height, width), np.uint8)
-    cv2.fillPoly(skin_sample, [np.round((oval - centre) * 0.6 + centre).astype(np.int32)], 255)
-    right_eye, left_eye = points_px[RIGHT_EYE_CORNERS[0]], points_px[LEFT_EYE_CORNERS[1]]
-    across = (left_eye - right_eye) * 4.0
-    down = np.array([-across[1], across[0]], np.float32)
-    down *= 1.0 if down[1] >= 0 else -1.0
-    start = (right_eye + left_eye) / 2.0 + 0.03 * down
-    below = np.zeros_like(skin_sample)
-    cv2.fillConvexPoly(
-        below,
-        np.round([start - across, start + across, start + across + down, start - across + down]).astype(np.int32),
-        255,
-    )
-    skin_sample = np.asarray(cv2.bitwise_and(skin_sample, below), np.uint8)
-    lab = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    samples = lab[skin_sample > 0]
-    if samples.shape[0] < 32:
-        return np.full((height, width), 255, np.uint8)
-    median = np.median(samples, axis=0)
-    spread = np.median(np.abs(samples - median), axis=0) * 1.4826  # robust standard deviation
-    # Lightness varies with shading far more than hue does, so it gets a wider allowance.
-    tolerance = np.array([2.5 * spread[0] + 10.0, 2.5 * spread[1] + 3.0, 2.5 * spread[2] + 3.0], np.float32)
-    distance = np.sqrt((((lab - median) / tolerance) ** 2).sum(axis=2))
-    skin = np.clip((1.4 - distance) / 0.5, 0.0, 1.0).astype(np.float32)
-    skin = np.maximum(skin, _made_up_skin(lab, median))
-    # A brow is darker than the skin around it; a paler pixel in a brow's hull that is not skin is a strand of
-    # (fair) hair across the brow's tail, drawn as a pale tuft at the user's eye if kept.
-    pale_hair = (lab[:, :, 0] > median[0]) & (skin < 0.5)
-    inner = np.maximum(inner, np.where(pale_hair, 0, brow_hulls).astype(np.uint8))
-    kernel = _odd(face_size * 0.02)
-    # Above the eyes, where a fringe or a hairline meets the skin, the skin fades out before it reaches the hair
-    # (HAIR_CLEARANCE): the edge must fade out on skin, or the hair's border pixels (and the warp's interpolation
-    # into them) are drawn half-opaque as a brown band across the forehead. Below the eyes the rim is cheek and jaw
-    # against the background, which carry the identity: left as it is.
-    # The brows and eyes are not skin but not hair either: the distance is measured to what is neither.
-    not_hair = ((skin > 0.5) | (inner > 0)).astype(np.uint8)
-    clear_of_hair = cv2.distanceTransform(not_hair, cv2.DIST_L2, 5) / face_size
-    away_from_hair = skin * _smoothstep(clear_of_hair, HAIR_CLEARANCE)
-    # Between the brows and the eyes (eye shadow, liner, the temples beside them) the fade is shorter
-    # (EYE_HAIR_CLEARANCE): the full one reached from the temple's hair to the eye and let the user's own liner
-    # and brow tails show beside the drawn eyes.
-    below_brows = np.zeros_like(below)
-    brows = points_px[list(RIGHT_EYEBROW + LEFT_EYEBROW)].mean(axis=0)
-    brow_start = brows + (start - (right_eye + left_eye) / 2.0)
-    cv2.fillConvexPoly(
-        below_brows,
-        np.round([brow_start - across, brow_start + across, start + across + down, start - across + down]).astype(
-            np.int32
-        ),
-        255,
-    )
-    beside_eyes = skin * _smoothstep(clear_of_hair, EYE_HAIR_CLEARANCE)
-    # Below the eyes, hair hanging over a cheek gets a soft edge (CHEEK_HAIR_CLEARANCE), or the user's cheek meets
-    # the target's along a visible seam; the distance is to hair inside the face outline only, so the rim of the
-    # cheeks and jaw against the background (which carries the identity) stays whole.
-    # Specks of stubble among a beard's skin are not a strand: only hair wider than CHEEK_HAIR_MIN_WIDTH counts.
-    inside = np.zeros((height, width), np.uint8)
-    cv2.fillPoly(inside, [np.round(oval).astype(np.int32)], 1)
-    width_px = _odd(face_size * CHEEK_HAIR_MIN_WIDTH)
-    cheek_hair = cv2.morphologyEx(
-        (1 - not_hair) & inside, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width_px, width_px))
-    )
-    clear_of_cheek_hair = np.asarray(
-        cv2.distanceTransform((1 - cheek_hair).astype(np.uint8), cv2.DIST_L2, 5) / face_size, np.float32
-    )
-    # The specks themselves (a beard's dark hairs, moles) are drawn too: left out, a beard became a sieve of the
-    # user's skin, smeared into streaks wherever the photo's cheek is stretched.
-    specks = ((1 - not_hair) & inside & (1 - cheek_hair)).astype(np.float32)
-    on_cheeks = np.maximum(skin, specks) * _smoothstep(clear_of_cheek_hair, CHEEK_HAIR_CLEARANCE)
-    skin = np.where(below > 0, on_cheeks, np.where(below_brows > 0, beside_eyes, away_from_hair))
-    skin = cv2.GaussianBlur(skin, (kernel, kernel), 0)
-    feather = _odd(face_size * 0.04)
-    inner_soft = cv2.GaussianBlur(inner, (feather, feather), 0).astype(np.float32) / 255.0
-    alpha = np.maximum(skin, inner_soft)
-    return np.asarray(np.round(alpha * 255.0), dtype=np.uint8)
-
-
-def _made_up_skin(lab: npt.NDArray[np.float32], skin_median: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """H×W 0-1: how much each pixel is skin under make-up or in shade rather than hair: as red as the skin or redder
-    (its hue no yellower than the skin's, MAKEUP_HUE_MARGIN_DEG) with at least half the skin's colourfulness."""
-    a, b = lab[:, :, 1] - 128.0, lab[:, :, 2] - 128.0
-    skin_a, skin_b = float(skin_median[1]) - 128.0, float(skin_median[2]) - 128.0
-    skin_hue = math.degrees(math.atan2(skin_b, skin_a))
-    skin_chroma = math.hypot(skin_a, skin_b)
-    if skin_chroma < 4.0:  # a grey or black-and-white photo: hue says nothing
-        return np.zeros(lab.shape[:2], np.float32)
-    hue = np.degrees(np.arctan2(b, a))
-    chroma = np.hypot(a, b)
-    redder = np.clip((MAKEUP_HUE_MARGIN_DEG - (hue - skin_hue)) / MAKEUP_HUE_MARGIN_DEG, 0.0, 1.0)
-    colourful = np.clip((chroma - 0.5 * skin_chroma) / (0.25 * skin_chroma), 0.0, 1.0)
-    return np.asarray(redder * colourful, np.float32)
-
-
-def _smoothstep(distance: npt.NDArray[np.float32], edges: tuple[float, float]) -> npt.NDArray[np.float32]:
-    """0 up to edges[0], 1 from edges[1], a smoothstep between."""
-    ramp = np.clip((distance - edges[0]) / (edges[1] - edges[0]), 0.0, 1.0)
-    return np.asarray(ramp * ramp * (3.0 - 2.0 * ramp), np.float32)
-
-
-def _odd(size: float) -> int:
-    return max(1, int(size)) | 1
-
-
-def _affine_fill(
-    grid_points: npt.NDArray[np.float32], target_points: npt.NDArray[np.float32], width: int, height: int
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """map_x, map_y (height×width float32) from the least-squares affine taking grid points to target points."""
-    design = np.hstack([grid_points, np.ones((grid_points.shape[0], 1), np.float32)]).astype(np.float64)
-    solution, *_ = np.linalg.lstsq(design, target_points.astype(np.float64), rcond=None)
-    xs = np.arange(width, dtype=np.float32)
-    ys = np.arange(height, dtype=np.float32)
-    coefficients = solution.astype(np.float32)  # 3×2: rows x, y, 1
-    map_x = xs[None, :] * coefficients[0, 0] + ys[:, None] * coefficients[1, 0] + coefficients[2, 0]
-    map_y = xs[None, :] * coefficients[0, 1] + ys[:, None] * coefficients[1, 1] + coefficients[2, 1]
-    return np.ascontiguousarray(map_x, np.float32), np.ascontiguousarray(map_y, np.float32)
 
 
 def follow_gaze(
