@@ -17,7 +17,8 @@ Per frame, all in numpy and without a Python loop over triangles:
    first, so the photo's irises look as far to the side as the user's do from where they usually look
    (follow_gaze). With several photos of the target (TargetFace.more_photos) the texture is that of the photo
    whose expression is nearest the user's (choose_photo), cross-faded over a few frames when it changes; the
-   face's shape is always the first photo's.
+   face's shape is always the first photo's. Last, the photo's own directional light is swapped for the user's,
+   per vertex (both fitted on the mesh's normals, stages/shading.py), so a side-lit photo's shadows leave with it.
 Triangles that face away from the camera are left out, and the whole face fades out as the head turns from 30 to
 50 degrees away from the pose of the target photo (a rigid 3D fit of the photo's mesh onto the user's, see
 estimate_yaw_deg) or as soon as more than a sliver of the reshaped mesh folds over (folded_share), so a turned
@@ -40,6 +41,7 @@ from faceswap_live.engines.base import SwapEngine
 from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMesh, affine_fill, rasterise_triangles
 from faceswap_live.engines.target_mask import smoothstep, target_face_alpha
 from faceswap_live.errors import TargetFaceError
+from faceswap_live.stages import shading
 from faceswap_live.stages.align import umeyama
 from faceswap_live.stages.expression import (
     MAX_TRACKED_FACES,
@@ -153,6 +155,13 @@ EYE_SHUT_SHARES: Final = (0.2, 0.45)
 shut at the first (a smoothstep scale on the gap): see MeshFaceSwapper._eye_gap_scales."""
 EYE_GAP_FOLLOW_RATE: Final = 0.01
 """Share of each frame's lid gap taken into a user's running mean (their usual, open gap)."""
+LIGHT_FOLLOW_RATE: Final = 0.2
+"""Share of each frame's fitted shade (per vertex) taken into the user's running shade: about a sixth of a second to
+follow a light switched on at 30 fps."""
+SHADE_LIMITS: Final = (0.67, 1.5)
+"""Range of the per-vertex ratio of the user's light to the photo's: a shadow lit up by at most half again, a lit side
+darkened by at most a third (chosen on the fitting clips: 0.5-2 drew lit-up shadows with their noise and put a
+second highlight on the lit side; 0.75-1.33 and 0.8-1.25 scored within noise of this)."""
 _LIP_COLUMNS: Final = np.concatenate(
     [
         np.stack([inner, *middle, outer], axis=1)[first:-1]
@@ -286,6 +295,8 @@ class _PhotoTexture:
     """foreshortened_rim of those areas."""
     expression: npt.NDArray[np.float64]
     """The photo's MediaPipe scores over PHOTO_CHOICE_KEYS (what it shows), to pick the photo nearest the user's."""
+    shade: npt.NDArray[np.float64] | None
+    """The photo's own light at each mesh vertex over its mean (stages/shading.py); None when it cannot be fitted."""
     level_index: int = 0
     """The pyramid level last drawn from (see MeshFaceSwapper._pick_level)."""
 
@@ -347,6 +358,7 @@ class MeshFaceSwapper(SwapEngine):
         self._rest_mouth_ratio: dict[int, float] = {}
         self._usual_gaze: dict[int, npt.NDArray[np.float64]] = {}
         self._usual_lid_gap: dict[int, npt.NDArray[np.float64]] = {}
+        self._user_shade: dict[int, npt.NDArray[np.float64]] = {}
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
         self._expression = ExpressionTransfer()
 
@@ -372,6 +384,7 @@ class MeshFaceSwapper(SwapEngine):
         self._rest_mouth_ratio.clear()
         self._usual_gaze.clear()
         self._usual_lid_gap.clear()
+        self._user_shade.clear()
 
     def destination_points(
         self,
@@ -505,13 +518,65 @@ class MeshFaceSwapper(SwapEngine):
         mouth_bgr = None
         if settings.mouth_from_user:
             mouth_bgr = _user_mouth_moved(frame_bgr, region, points[:MESH_POINT_COUNT, :2], destination)
+        face_bgr = np.asarray(cv2.cvtColor(texture, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
+        photo_shade = self._photos[0].shade  # other photos are drawn in the first one's colours and light
+        if settings.colour_match and photo_shade is not None:
+            face_bgr = self._in_user_shade(
+                face_bgr, frame_bgr, region, points, photo_shade, raster, (grid_width, grid_height), face.track_id
+            )
         return MeshSwappedFace(
             region=region,
             feature_points_px=destination,
             mouth_bgr=mouth_bgr,
-            face_bgr=np.asarray(cv2.cvtColor(texture, cv2.COLOR_BGRA2BGR), dtype=np.uint8),
+            face_bgr=face_bgr,
             coverage=np.asarray(coverage, np.float32),
         )
+
+    def _in_user_shade(
+        self,
+        face_bgr: BgrImage,
+        frame_bgr: BgrImage,
+        region: Box,
+        points: npt.NDArray[np.float32],
+        photo_shade: npt.NDArray[np.float64],
+        raster: RasterisedMesh,
+        grid_size: tuple[int, int],
+        track_id: int,
+    ) -> BgrImage:
+        """face_bgr (region-sized, drawn on `raster`'s grid) with the photo's directional light swapped for the
+        user's: each vertex is brightened or darkened by the user's fitted shade there over the photo's (SHADE_LIMITS),
+        interpolated across the triangles. The user's shade is a running mean per track (LIGHT_FOLLOW_RATE): a
+        room's light does not flicker from frame to frame, MediaPipe's normals do a little."""
+        if points.shape[1] < 3:
+            return face_bgr
+        normals = shading.vertex_normals(points)
+        region_points = points[:MESH_POINT_COUNT, :2] - (region.x0, region.y0)
+        luminance = shading.vertex_luminance(
+            frame_bgr[region.y0 : region.y1, region.x0 : region.x1], region_points, shading.face_width(points)
+        )
+        coefficients = shading.fit_light(luminance, normals)
+        if coefficients is None:
+            return face_bgr
+        user_shade = follow_per_track(
+            self._user_shade, track_id, shading.relative_shade(coefficients, normals), LIGHT_FOLLOW_RATE
+        )
+        ratio = np.clip(user_shade / photo_shade, *SHADE_LIMITS).astype(np.float32)
+        height, width = face_bgr.shape[:2]
+        grid_width, grid_height = grid_size
+        corners = ratio[MESH_TRIANGLES][raster.triangle]
+        grid = np.ones(grid_width * grid_height, np.float32)
+        grid[raster.pixel_index] = (
+            (1.0 - raster.weight_b - raster.weight_c) * corners[:, 0]
+            + raster.weight_b * corners[:, 1]
+            + raster.weight_c * corners[:, 2]
+        )
+        gain = cv2.resize(grid.reshape(grid_height, grid_width), (width, height), interpolation=cv2.INTER_LINEAR)
+        # Brightness only: (gain - 1) × luma added to each channel, so the colour offsets between channels stay.
+        # Scaling the three channels would scale the colour of a lit-up shadow's noise too (the photo's JPEG chroma
+        # turns into purple and red speckle).
+        brightening = cv2.multiply(gain - np.float32(1.0), cv2.cvtColor(face_bgr, cv2.COLOR_BGR2GRAY), dtype=cv2.CV_32F)
+        relit = cv2.add(face_bgr, cv2.merge([brightening, brightening, brightening]), dtype=cv2.CV_8U)
+        return np.asarray(relit, np.uint8)
 
     def photo_in_use(self, track_id: int) -> int:
         """Which of the target's photos is drawn for this face now: 0 = the target's own, k = more_photos[k - 1]."""
@@ -659,7 +724,24 @@ def _photo_texture(photo: TargetFace) -> _PhotoTexture:
         areas=areas,
         foreshortened=foreshortened_rim(areas),
         expression=np.array([scores.get(key, 0.0) for key in PHOTO_CHOICE_KEYS], np.float64),
+        shade=_photo_shade(photo.image_bgr, points, levels[0].image_bgra[:, :, 3]),
     )
+
+
+def _photo_shade(
+    image_bgr: BgrImage, points: npt.NDArray[np.float32], face_alpha: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.float64] | None:
+    """The photo's fitted light at each vertex relative to its mean (None for a flat mesh or too little skin); hair
+    over the face (face_alpha below one half) does not count."""
+    if points.shape[1] < 3:
+        return None
+    normals = shading.vertex_normals(points)
+    luminance = shading.vertex_luminance(image_bgr, points, shading.face_width(points))
+    height, width = face_alpha.shape
+    x = np.clip(np.rint(points[:MESH_POINT_COUNT, 0]).astype(np.int64), 0, width - 1)
+    y = np.clip(np.rint(points[:MESH_POINT_COUNT, 1]).astype(np.int64), 0, height - 1)
+    coefficients = shading.fit_light(luminance, normals, face_alpha[y, x] >= 128)
+    return None if coefficients is None else shading.relative_shade(coefficients, normals)
 
 
 def choose_photo(

@@ -9,9 +9,11 @@ Light: the swapped face keeps the photo's detail (pores, brows, wrinkles, make-u
 user's frame. Both faces' light fields are Gaussian averages over skin (sigma an eighth of the face width) with the
 eyes, brows and lips of each face left out and filled from the skin around them, and the photo's hair left out too;
 the photo is multiplied by their ratio (match_colour). Its own highlights and shadows divide out, the user's light
-multiplies in, and neither face's features leak into the other. The user's open mouth is cut along the drawn inner
-lip line at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up close; where the user's
-own lip still shows inside that line, it takes the drawn lips' colour (user_lips_in_target_colour).
+multiplies in, and neither face's features leak into the other. (A shadow sharper than that sigma, down the side of
+a side-lit photo's nose, is taken out before, by the mesh engine: stages/shading.py.) The user's open mouth is cut
+along the drawn inner lip line at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up
+close; where the user's own lip still shows inside that line, it takes the drawn lips' colour
+(user_lips_in_target_colour).
 """
 
 from __future__ import annotations
