@@ -5,6 +5,7 @@ Uses the real MediaPipe landmarker (landmark_model_path) and, for identity, the 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import AppConfig, MarkingConfig, SwapConfig
-from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, MeshSwappedFace
 from faceswap_live.eval.identity import FaceRecogniser
 from faceswap_live.eval.measures import mouth_opening
 from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
@@ -218,3 +219,50 @@ def test_an_eye_lowered_to_a_slit_is_drawn_shut_and_a_half_open_eye_keeps_its_ga
     assert np.allclose(drawn_half[lower] - drawn_half[upper], user_gap, atol=1e-3)
     left_gap = open_points[374, :2] - open_points[386, :2]  # the other eye, open as usual
     assert np.allclose(drawn_slit[374] - drawn_slit[386], left_gap, atol=1e-3)
+
+
+def _band_luminance(image_bgr: BgrImage, lower_edge: np.ndarray, upper_edge: np.ndarray) -> float:
+    """Mean luminance of image_bgr between two polylines (K×2 pixels, same direction)."""
+    mask = np.zeros(image_bgr.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.rint(np.vstack([lower_edge, upper_edge[::-1]])).astype(np.int32)], 1)
+    return float(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)[mask > 0].mean())
+
+
+def test_a_shut_eye_is_drawn_as_lid_skin_down_to_a_lash_line(
+    astronaut_target: TargetFace, hopper_bgr: np.ndarray, landmark_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shut eye drawn from a photo's open one: the photo's lash line, lashes and liner squeezed into the closed lid
+    read as a dark brush of lashes. The engine reads the photo's upper lid from higher up as the eye shuts, so the
+    closed lid is drawn from the photo's lid skin, clearly lighter than the squeezed lashes."""
+    from faceswap_live.engines import mesh_swapper
+    from faceswap_live.stages.mesh_topology import RIGHT_EYE_ABOVE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
+
+    photo_points = np.asarray(astronaut_target.landmarks.points_px, np.float64)
+    lid, above = list(RIGHT_EYE_UPPER[1:-1]), list(RIGHT_EYE_ABOVE_UPPER)
+    photo_lashes = _band_luminance(astronaut_target.image_bgr, photo_points[lid, :2], photo_points[above, :2])
+    photo_lid = _band_luminance(
+        astronaut_target.image_bgr, photo_points[above, :2], 2 * photo_points[above, :2] - photo_points[lid, :2]
+    )
+    assert photo_lid - photo_lashes > 20.0  # the photo's lashes and liner are much darker than its lid
+
+    face = _face_in(hopper_bgr, landmark_model_path)
+    winking_points = np.asarray(face.points_px, np.float32).copy()
+    winking_points[lid, :2] = winking_points[list(RIGHT_EYE_LOWER[1:-1]), :2]
+    winking = dataclasses.replace(face, points_px=winking_points)
+
+    def drawn_lid() -> float:
+        engine = MeshFaceSwapper()
+        engine.set_target(astronaut_target)
+        for _ in range(30):  # the user's usual, open eyes
+            assert engine.swap_face(hopper_bgr, face, None, SwapConfig()) is not None
+        drawn = engine.swap_face(hopper_bgr, winking, None, SwapConfig())
+        assert isinstance(drawn, MeshSwappedFace)
+        origin = np.array([drawn.region.x0, drawn.region.y0])
+        points = drawn.feature_points_px
+        return _band_luminance(drawn.face_bgr, points[lid] - origin, points[above] - origin)
+
+    lid_skin = drawn_lid()
+    monkeypatch.setattr(mesh_swapper, "SHUT_LID_SKIN_SHARE", 0.0)
+    squeezed = drawn_lid()
+    assert squeezed < photo_lashes  # squeezed, the lashes and liner come out darker still than in the photo
+    assert lid_skin > squeezed + 10.0, (lid_skin, squeezed)

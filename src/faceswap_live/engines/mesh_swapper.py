@@ -59,6 +59,7 @@ from faceswap_live.stages.mesh_topology import (
     INNER_LIP_UPPER,
     INNER_LIPS,
     LEFT_EYE,
+    LEFT_EYE_ABOVE_UPPER,
     LEFT_EYE_CORNERS,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
@@ -71,6 +72,7 @@ from faceswap_live.stages.mesh_topology import (
     OUTER_LIP_LOWER,
     OUTER_LIP_UPPER,
     RIGHT_EYE,
+    RIGHT_EYE_ABOVE_UPPER,
     RIGHT_EYE_CORNERS,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
@@ -152,7 +154,7 @@ _OPENING_PAIR_COUNTS: Final = (len(INNER_LIP_UPPER) - 2, len(RIGHT_EYE_UPPER) - 
 """How many of _OPENING_PAIRS belong to the mouth, the right eye and the left eye, in that order."""
 EYE_SHUT_SHARES: Final = (0.2, 0.45)
 """An eye whose lid gap is below the second share of the user's usual gap is drawn closing faster than the user's,
-shut at the first (a smoothstep scale on the gap): see MeshFaceSwapper._eye_gap_scales."""
+shut at the first (a smoothstep scale on the gap): see MeshFaceSwapper.eye_gap_scales."""
 EYE_GAP_FOLLOW_RATE: Final = 0.01
 """Share of each frame's lid gap taken into a user's running mean (their usual, open gap)."""
 LIGHT_FOLLOW_RATE: Final = 0.2
@@ -162,6 +164,16 @@ SHADE_LIMITS: Final = (0.67, 1.5)
 """Range of the per-vertex ratio of the user's light to the photo's: a shadow lit up by at most half again, a lit side
 darkened by at most a third (chosen on the fitting clips: 0.5-2 drew lit-up shadows with their noise and put a
 second highlight on the lit side; 0.75-1.33 and 0.8-1.25 scored within noise of this)."""
+SHUT_LID_SKIN_SHARE: Final = 0.6
+"""As an eye is drawn shut, the photo is read along its upper lid from this share of the way up to the ring of points
+above it (times how far the eye is shut): a closed lid shows the photo's lid skin down to a thin lash line, where the
+photo's open eye, lashes and liner squeezed into the closed lid read as a dark brush of lashes. Set by eye on the
+fitting clips: from the whole way up, a deep-set eye's lid drew the brow's hairs down onto it."""
+_UPPER_LID_PAIRS: Final = (
+    (np.asarray(RIGHT_EYE_UPPER[1:-1]), np.asarray(RIGHT_EYE_ABOVE_UPPER)),
+    (np.asarray(LEFT_EYE_UPPER[1:-1]), np.asarray(LEFT_EYE_ABOVE_UPPER)),
+)
+"""Per eye (right, left): the upper lid contour's points and the points above them."""
 _LIP_COLUMNS: Final = np.concatenate(
     [
         np.stack([inner, *middle, outer], axis=1)[first:-1]
@@ -392,6 +404,7 @@ class MeshFaceSwapper(SwapEngine):
         settings: SwapConfig,
         blendshapes: dict[str, float] | None = None,
         track_id: int = 0,
+        shut: tuple[float, float] | None = None,
     ) -> npt.NDArray[np.float32]:
         """Where each of the 468 mesh points of the target is drawn in the frame: 468×2 float32 frame pixels.
 
@@ -402,6 +415,7 @@ class MeshFaceSwapper(SwapEngine):
         from the user's position to that mesh. The face outline stays the user's (no gap at the mask's edge), with
         a fade over a few rings of points; the mouth and eye openings keep the user's own gap, so talking and
         blinking follow the user exactly; with the user's own mouth (or eyes) kept, their contour stays the user's.
+        shut: this frame's eye_gap_scales when the caller already has them; None works them out here.
         """
         user = np.asarray(points_px[:MESH_POINT_COUNT, :3], dtype=np.float64)
         weight = self.identity_weight
@@ -419,7 +433,8 @@ class MeshFaceSwapper(SwapEngine):
         # Close (or open) the target's upper lids to the user's lid gap, with the lid skin above them: keeping only
         # the gap on the lid contour would squash the target's open eye, lashes and liner, into the narrow gap of
         # a wink, which still reads as an open eye.
-        shut = self._eye_gap_scales(user_xy, track_id)
+        if shut is None:
+            shut = self.eye_gap_scales(user_xy, track_id)
         for (upper_centre, lower_centre), weights, scale in zip(_LID_CENTRES, self._lid_weights, shut, strict=True):
             user_lid_gap = (user_xy[lower_centre] - user_xy[upper_centre]) * scale
             target_lid_gap = fitted[lower_centre] - fitted[upper_centre]
@@ -463,7 +478,8 @@ class MeshFaceSwapper(SwapEngine):
         if region.width < 8 or region.height < 8:
             return None
         face_size_px = float(max(mesh_box.width, mesh_box.height))
-        destination = self.destination_points(points, settings, face.blendshapes, face.track_id)
+        shut = self.eye_gap_scales(np.asarray(points[:MESH_POINT_COUNT, :2], np.float64), face.track_id)
+        destination = self.destination_points(points, settings, face.blendshapes, face.track_id, shut)
         drawn_areas = _signed_areas(destination)  # once a frame, for the fold and the rim fades
         fade *= _fade_for_folds(folded_share(points, drawn_areas))
         if fade <= 0.0:
@@ -497,7 +513,7 @@ class MeshFaceSwapper(SwapEngine):
                 grid_size = (grid_width, grid_height)
                 photo = self._photos[index]
                 texture, covered = self._draw_photo(
-                    photo, face_size_px, raster, grid_points, grid_size, drawn_areas, gaze_shift, size
+                    photo, face_size_px, raster, grid_points, grid_size, drawn_areas, gaze_shift, shut, size
                 )
                 if index > 0:  # another photo's lines and creases, in the colours and hair of the target's own
                     first, covered = draw(0)
@@ -606,21 +622,26 @@ class MeshFaceSwapper(SwapEngine):
         grid_size: tuple[int, int],
         drawn_areas: npt.NDArray[np.float64],
         gaze_shift: npt.NDArray[np.float64] | None,
+        shut: tuple[float, float],
         size: tuple[int, int],
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         """One photo warped onto the rasterised mesh: (its BGRA texture over the region, size = (width, height); the
-        grid-sized coverage its rim fade leaves, flat)."""
+        grid-sized coverage its rim fade leaves, flat). shut: the eyes' gap scales (a shutting eye's upper lid is read
+        from higher up the photo, SHUT_LID_SKIN_SHARE)."""
         level = self._pick_level(photo, face_size_px)
         grid_width, grid_height = grid_size
         # Pixels outside the mesh follow the best overall affine fit, so the upsampled map stays smooth at the edge.
         map_x, map_y = affine_fill(grid_points, level.points_px, grid_width, grid_height)
         triangle = raster.triangle
         weight_b, weight_c = raster.weight_b, raster.weight_c
+        vertex_a, edge_ab, edge_ac = level.vertex_a, level.edge_ab, level.edge_ac
+        if min(shut) < 1.0:
+            vertex_a, edge_ab, edge_ac = _corners_with_lid_skin(level.points_px, shut)
         map_x.ravel()[raster.pixel_index] = (
-            level.vertex_a[triangle, 0] + weight_b * level.edge_ab[triangle, 0] + weight_c * level.edge_ac[triangle, 0]
+            vertex_a[triangle, 0] + weight_b * edge_ab[triangle, 0] + weight_c * edge_ac[triangle, 0]
         )
         map_y.ravel()[raster.pixel_index] = (
-            level.vertex_a[triangle, 1] + weight_b * level.edge_ab[triangle, 1] + weight_c * level.edge_ac[triangle, 1]
+            vertex_a[triangle, 1] + weight_b * edge_ab[triangle, 1] + weight_c * edge_ac[triangle, 1]
         )
         covered = np.zeros(grid_width * grid_height, dtype=np.float32)
         rim = rim_stretch_fade(np.abs(drawn_areas), photo.areas, photo.foreshortened)[MESH_TRIANGLES[triangle]]
@@ -633,11 +654,12 @@ class MeshFaceSwapper(SwapEngine):
         texture = cv2.remap(level.image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return np.asarray(texture, np.uint8), covered
 
-    def _eye_gap_scales(self, user_xy: npt.NDArray[np.float64], track_id: int) -> tuple[float, float]:
+    def eye_gap_scales(self, user_xy: npt.NDArray[np.floating], track_id: int) -> tuple[float, float]:
         """Per eye (right, left), the share of the user's lid gap drawn: 1 for an eye open as usual, falling to 0 (shut)
         as the gap falls from EYE_SHUT_SHARES[1] to EYE_SHUT_SHARES[0] of the user's usual gap (running mean per
         track). A lid lowered to a slit reads as closed on the user, whose lashes hide the slit; drawn as a slit of
-        the photo's open eye, it showed a sliver of iris under a brush of squeezed lashes: a squint, not a wink."""
+        the photo's open eye, it showed a sliver of iris under a brush of squeezed lashes: a squint, not a wink.
+        user_xy: the user's mesh (468+×2 frame pixels). Updates the track's running mean: once a frame."""
         corners = np.asarray([RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS])
         widths = np.linalg.norm(user_xy[corners[:, 1]] - user_xy[corners[:, 0]], axis=1)
         centres = np.asarray(_LID_CENTRES)
@@ -726,6 +748,18 @@ def _photo_texture(photo: TargetFace) -> _PhotoTexture:
         expression=np.array([scores.get(key, 0.0) for key in PHOTO_CHOICE_KEYS], np.float64),
         shade=_photo_shade(photo.image_bgr, points, levels[0].image_bgra[:, :, 3]),
     )
+
+
+def _corners_with_lid_skin(
+    photo_points: npt.NDArray[np.float32], shut: tuple[float, float]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The triangles' photo-side vertex_a, edge_ab, edge_ac (K×2 each) with each upper lid contour read
+    SHUT_LID_SKIN_SHARE × (1 − that eye's gap scale) of the way up to the ring above it."""
+    points = photo_points.copy()
+    for scale, (lid, above) in zip(shut, _UPPER_LID_PAIRS, strict=True):
+        points[lid] += np.float32(SHUT_LID_SKIN_SHARE * (1.0 - scale)) * (points[above] - points[lid])
+    corners = points[MESH_TRIANGLES]
+    return corners[:, 0], corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
 
 
 def _photo_shade(

@@ -191,6 +191,10 @@ RIGHT_EYE_UPPER: Final = (33, 246, 161, 160, 159, 158, 157, 173, 133)
 RIGHT_EYE_LOWER: Final = (33, 7, 163, 144, 145, 153, 154, 155, 133)
 LEFT_EYE_UPPER: Final = (362, 398, 384, 385, 386, 387, 388, 466, 263)
 LEFT_EYE_LOWER: Final = (362, 382, 381, 380, 374, 373, 390, 249, 263)
+RIGHT_EYE_ABOVE_UPPER: Final = (247, 30, 29, 27, 28, 56, 190)
+LEFT_EYE_ABOVE_UPPER: Final = (414, 286, 258, 257, 259, 260, 467)
+"""The ring of points just above each upper lid contour, point for point with RIGHT_EYE_UPPER[1:-1] and
+LEFT_EYE_UPPER[1:-1] (each pair shares a mesh edge): the lid skin above the lash line."""
 
 # Single points used to align and measure the face: nose tip, lip centres, lid centres, eye corners, cheek edges,
 # brow top, chin. Pairs list the point on the image's left first.
