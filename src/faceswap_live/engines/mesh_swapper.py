@@ -537,7 +537,7 @@ class MeshFaceSwapper(SwapEngine):
         face_bgr = np.asarray(cv2.cvtColor(texture, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
         photo_shade = self._photos[0].shade  # other photos are drawn in the first one's colours and light
         if settings.colour_match and photo_shade is not None:
-            face_bgr = self._in_user_shade(
+            face_bgr = self._in_user_light(
                 face_bgr, frame_bgr, region, points, photo_shade, raster, (grid_width, grid_height), face.track_id
             )
         return MeshSwappedFace(
@@ -548,7 +548,7 @@ class MeshFaceSwapper(SwapEngine):
             coverage=np.asarray(coverage, np.float32),
         )
 
-    def _in_user_shade(
+    def _in_user_light(
         self,
         face_bgr: BgrImage,
         frame_bgr: BgrImage,
