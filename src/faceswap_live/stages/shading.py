@@ -9,8 +9,8 @@ the face's own shape: the shadow down one side of the nose and along a cheek tur
 photo where they are, however sharp their edge, and nothing of the user's features comes back in, since the user's
 light is also only a fitted function of their normals.
 
-relative_shade gives each vertex its shade relative to the face's mean; the engine multiplies the drawn photo by the
-ratio of the user's relative shade to the photo's (per vertex, interpolated across triangles).
+relative_shade gives each vertex its shade relative to the face's mean; the engine scales the drawn photo's brightness
+by the ratio of the user's relative shade to the photo's (per vertex, interpolated across triangles).
 """
 
 from __future__ import annotations
@@ -46,9 +46,11 @@ OUTLIER_SIGMAS: Final = 2.0
 """After each fit, vertices this many (robust) standard deviations off it (a beard, glasses, hair) are left out of
 the next; FIT_PASSES fits in all."""
 FIT_PASSES: Final = 2
+"""Least-squares fits per face: the first on all skin vertices, the second without its outliers."""
 MIN_SHADE: Final = 0.25
 """A fitted shade below this share of the mean is held there: a fit is not trusted into black."""
 MIN_FIT_VERTICES: Final = 40
+"""Fewer skin vertices than this (a face mostly under hair or a hand) give no fit: the light is left as it is."""
 
 _SKIN_VERTICES: Final = (
     ring_distance(
