@@ -497,6 +497,7 @@ class MeshFaceSwapper(SwapEngine):
         raster = rasterise_triangles(grid_points[MESH_TRIANGLES], triangle_depth, grid_width, grid_height)
         if raster.pixel_index.size == 0:
             return None
+        pixel_corners = MESH_TRIANGLES[raster.triangle]  # each covered grid pixel's three mesh points
 
         user_irises = iris_offsets(points)
         gaze_shift = None
@@ -513,7 +514,15 @@ class MeshFaceSwapper(SwapEngine):
                 grid_size = (grid_width, grid_height)
                 photo = self._photos[index]
                 texture, covered = self._draw_photo(
-                    photo, face_size_px, raster, grid_points, grid_size, drawn_areas, gaze_shift, shut, size
+                    photo,
+                    face_size_px,
+                    (raster, pixel_corners),
+                    grid_points,
+                    grid_size,
+                    drawn_areas,
+                    gaze_shift,
+                    shut,
+                    size,
                 )
                 if index > 0:  # another photo's lines and creases, in the colours and hair of the target's own
                     first, covered = draw(0)
@@ -538,7 +547,15 @@ class MeshFaceSwapper(SwapEngine):
         photo_shade = self._photos[0].shade  # other photos are drawn in the first one's colours and light
         if settings.colour_match and photo_shade is not None:
             face_bgr = self._in_user_light(
-                face_bgr, frame_bgr, region, points, photo_shade, raster, (grid_width, grid_height), face.track_id
+                face_bgr,
+                frame_bgr,
+                region,
+                points,
+                photo_shade,
+                raster,
+                pixel_corners,
+                (grid_width, grid_height),
+                face.track_id,
             )
         return MeshSwappedFace(
             region=region,
@@ -556,6 +573,7 @@ class MeshFaceSwapper(SwapEngine):
         points: npt.NDArray[np.float32],
         photo_shade: npt.NDArray[np.float64],
         raster: RasterisedMesh,
+        pixel_corners: npt.NDArray[np.int32],
         grid_size: tuple[int, int],
         track_id: int,
     ) -> BgrImage:
@@ -579,13 +597,8 @@ class MeshFaceSwapper(SwapEngine):
         ratio = np.clip(user_shade / photo_shade, *SHADE_LIMITS).astype(np.float32)
         height, width = face_bgr.shape[:2]
         grid_width, grid_height = grid_size
-        corners = ratio[MESH_TRIANGLES][raster.triangle]
         grid = np.ones(grid_width * grid_height, np.float32)
-        grid[raster.pixel_index] = (
-            (1.0 - raster.weight_b - raster.weight_c) * corners[:, 0]
-            + raster.weight_b * corners[:, 1]
-            + raster.weight_c * corners[:, 2]
-        )
+        grid[raster.pixel_index] = _across_triangles(ratio, raster, pixel_corners)
         gain = cv2.resize(grid.reshape(grid_height, grid_width), (width, height), interpolation=cv2.INTER_LINEAR)
         # Brightness only: (gain - 1) × luma added to each channel, so the colour offsets between channels stay.
         # Scaling the three channels would scale the colour of a lit-up shadow's noise too (the photo's JPEG chroma
@@ -617,7 +630,7 @@ class MeshFaceSwapper(SwapEngine):
         self,
         photo: _PhotoTexture,
         face_size_px: float,
-        raster: RasterisedMesh,
+        rasterised: tuple[RasterisedMesh, npt.NDArray[np.int32]],
         grid_points: npt.NDArray[np.float32],
         grid_size: tuple[int, int],
         drawn_areas: npt.NDArray[np.float64],
@@ -626,9 +639,11 @@ class MeshFaceSwapper(SwapEngine):
         size: tuple[int, int],
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         """One photo warped onto the rasterised mesh: (its BGRA texture over the region, size = (width, height); the
-        grid-sized coverage its rim fade leaves, flat). shut: the eyes' gap scales (a shutting eye's upper lid is read
-        from higher up the photo, SHUT_LID_SKIN_SHARE)."""
+        grid-sized coverage its rim fade leaves, flat). rasterised: the raster and each covered pixel's three mesh
+        points; shut: the eyes' gap scales (a shutting eye's upper lid is read from higher up the photo,
+        SHUT_LID_SKIN_SHARE)."""
         level = self._pick_level(photo, face_size_px)
+        raster, pixel_corners = rasterised
         grid_width, grid_height = grid_size
         # Pixels outside the mesh follow the best overall affine fit, so the upsampled map stays smooth at the edge.
         map_x, map_y = affine_fill(grid_points, level.points_px, grid_width, grid_height)
@@ -644,9 +659,8 @@ class MeshFaceSwapper(SwapEngine):
             vertex_a[triangle, 1] + weight_b * edge_ab[triangle, 1] + weight_c * edge_ac[triangle, 1]
         )
         covered = np.zeros(grid_width * grid_height, dtype=np.float32)
-        rim = rim_stretch_fade(np.abs(drawn_areas), photo.areas, photo.foreshortened)[MESH_TRIANGLES[triangle]]
-        weight_a = 1.0 - weight_b - weight_c
-        covered[raster.pixel_index] = weight_a * rim[:, 0] + weight_b * rim[:, 1] + weight_c * rim[:, 2]
+        rim = rim_stretch_fade(np.abs(drawn_areas), photo.areas, photo.foreshortened)
+        covered[raster.pixel_index] = _across_triangles(rim, raster, pixel_corners)
         if gaze_shift is not None:
             follow_gaze(map_x, map_y, grid_points, level.points_px, gaze_shift)
         full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
@@ -722,15 +736,15 @@ def _photo_texture(photo: TargetFace) -> _PhotoTexture:
     points_px = points[:MESH_POINT_COUNT, :2].copy()
     levels = []
     while True:
-        corners = points_px[MESH_TRIANGLES]
+        vertex_a, edge_ab, edge_ac = _triangle_corners(points_px)
         face_box = Box.around(points_px)
         levels.append(
             _TargetLevel(
                 image_bgra=image,
                 face_size_px=float(max(face_box.width, face_box.height)),
-                vertex_a=np.ascontiguousarray(corners[:, 0]),
-                edge_ab=np.ascontiguousarray(corners[:, 1] - corners[:, 0]),
-                edge_ac=np.ascontiguousarray(corners[:, 2] - corners[:, 0]),
+                vertex_a=vertex_a,
+                edge_ab=edge_ab,
+                edge_ac=edge_ac,
                 points_px=points_px,
             )
         )
@@ -758,8 +772,31 @@ def _corners_with_lid_skin(
     points = photo_points.copy()
     for scale, (lid, above) in zip(shut, _UPPER_LID_PAIRS, strict=True):
         points[lid] += np.float32(SHUT_LID_SKIN_SHARE * (1.0 - scale)) * (points[above] - points[lid])
-    corners = points[MESH_TRIANGLES]
-    return corners[:, 0], corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    return _triangle_corners(points)
+
+
+def _triangle_corners(
+    points_px: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Each MESH_TRIANGLES triangle's first corner and its two edges from it (K×2 each) on a 468×2 mesh."""
+    corners = points_px[MESH_TRIANGLES]
+    return (
+        np.ascontiguousarray(corners[:, 0]),
+        np.ascontiguousarray(corners[:, 1] - corners[:, 0]),
+        np.ascontiguousarray(corners[:, 2] - corners[:, 0]),
+    )
+
+
+def _across_triangles(
+    vertex_values: npt.NDArray[np.floating], raster: RasterisedMesh, pixel_corners: npt.NDArray[np.int32]
+) -> npt.NDArray[np.float32]:
+    """A value per mesh point, interpolated to each rasterised pixel with its barycentric weights (P float32)."""
+    corner_values = vertex_values[pixel_corners]
+    weight_a = 1.0 - raster.weight_b - raster.weight_c
+    return np.asarray(
+        weight_a * corner_values[:, 0] + raster.weight_b * corner_values[:, 1] + raster.weight_c * corner_values[:, 2],
+        np.float32,
+    )
 
 
 def _photo_shade(
