@@ -115,6 +115,8 @@ class SwapConfig:
     mask_feather: float = 0.08
     """Feather width as a fraction of the face size."""
     colour_match: bool = True
+    """The swapped face takes the user's skin tone, light and shade (the photo's own taken out); off: the photo's as
+    it is."""
     mouth_from_user: bool = True
     eyes_from_user: bool = False
     blend_mode: BlendMode = "alpha"
