@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import cv2
@@ -250,20 +251,20 @@ def match_colour(
     height, width = face_bgr.shape[:2]
     if (mask > 0.5).sum() < 16:
         return face_bgr
-    scale = min(1.0, SHADING_GRID_SIDE_PX / max(height, width))
-    size = (max(2, round(width * scale)), max(2, round(height * scale)))
-    coarse_mask = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+    grid = _Grid.over(width, height)
+    scale, size = 1.0 / grid.factor, grid.size
+    coarse_mask = grid.shrink(mask)
     skin = np.where(coarse_mask > 0.3, coarse_mask, 0.0).astype(np.float32)
     face_skin = skin
     if face_weight is not None:
-        face_skin = skin * cv2.resize(face_weight, size, interpolation=cv2.INTER_AREA)
+        face_skin = skin * grid.shrink(face_weight)
     face_width_grid = (face_width_px if face_width_px is not None else max(height, width)) * scale
     face_skin = face_skin * _outside_features(face_features, size, scale, face_width_grid)
     reference_skin = skin * _outside_features(reference_features, size, scale, face_width_grid)
     if (face_skin > 0.3).sum() < 4 or (reference_skin > 0.3).sum() < 4:
         face_skin, reference_skin = skin, skin
-    face_small = cv2.resize(face_bgr, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-    reference_small = cv2.resize(reference_bgr, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    face_small = grid.shrink(face_bgr).astype(np.float32)
+    reference_small = grid.shrink(reference_bgr).astype(np.float32)
     sigma = max(0.8, SHADING_SIGMA * face_width_grid)
     face_light = _weighted_blur(face_small, face_skin, sigma)
     reference_light = _weighted_blur(reference_small, reference_skin, sigma)
@@ -278,16 +279,15 @@ def match_colour(
     detail_gain = np.minimum(gain, DETAIL_GAIN_MAX)
     shift = reference_light - face_light * detail_gain
     # cv2's per-element arithmetic (three equal gain channels) is several times faster than numpy's broadcasting.
-    full_gain = cv2.resize(np.repeat(detail_gain, 3, axis=2), (width, height), interpolation=cv2.INTER_LINEAR)
-    full_shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
+    full_gain = grid.spread(np.repeat(detail_gain, 3, axis=2))
+    full_shift = grid.spread(shift)
     relit = cv2.multiply(face_bgr, full_gain, dtype=cv2.CV_32F)
     cv2.add(relit, full_shift, dst=relit)
     colour_excess = np.maximum(detail_gain - COLOUR_DETAIL_GAIN_MAX, 0.0)
     if float(colour_excess.max()) > 0.0:
         # The detail's colour (not its brightness) back to COLOUR_DETAIL_GAIN_MAX times the photo's.
-        size = (width, height)
-        detail = cv2.subtract(face_bgr, cv2.resize(face_light, size, interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_32F)
-        excess = cv2.resize(np.repeat(colour_excess, 3, axis=2), size, interpolation=cv2.INTER_LINEAR)
+        detail = cv2.subtract(face_bgr, grid.spread(face_light), dtype=cv2.CV_32F)
+        excess = grid.spread(np.repeat(colour_excess, 3, axis=2))
         cv2.subtract(relit, cv2.multiply(cv2.transform(detail, _CHROMA_OF_BGR), excess), dst=relit)
     # Highlights roll off towards white instead of clipping: a photo darker than the user's room, lit up, would
     # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches. Only the few bright
@@ -298,6 +298,44 @@ def match_colour(
         over = relit[hot] - HIGHLIGHT_KNEE
         relit[hot] = HIGHLIGHT_KNEE + over / (1.0 + over * np.float32(1.0 / (255.0 - HIGHLIGHT_KNEE)))
     return np.asarray(np.clip(relit, 0, 255, out=relit), dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A coarse grid over a width × height region: each grid cell averages factor × factor pixels (the region padded
+    at its right and bottom to whole cells). A whole factor lets cv2's area resize take its fast path: at a fractional
+    one it cost 0.4 ms per face for each colour image."""
+
+    width: int
+    height: int
+    factor: int
+
+    @staticmethod
+    def over(width: int, height: int) -> _Grid:
+        """The finest grid of at most SHADING_GRID_SIDE_PX cells a side."""
+        return _Grid(width, height, max(1, math.ceil(max(width, height) / SHADING_GRID_SIDE_PX)))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return -(-self.width // self.factor), -(-self.height // self.factor)
+
+    def shrink(self, image: np.ndarray) -> np.ndarray:
+        """image (region-sized) averaged over each cell; the padding repeats the edge."""
+        if self.factor == 1:
+            return image
+        columns, rows = self.size
+        padded = cv2.copyMakeBorder(
+            image, 0, rows * self.factor - self.height, 0, columns * self.factor - self.width, cv2.BORDER_REPLICATE
+        )
+        return np.asarray(cv2.resize(padded, (columns, rows), interpolation=cv2.INTER_AREA))
+
+    def spread(self, grid_values: np.ndarray) -> np.ndarray:
+        """grid_values (grid-sized) bilinearly back over the region (float32, region-sized)."""
+        if self.factor == 1:
+            return np.ascontiguousarray(grid_values, np.float32)
+        columns, rows = self.size
+        full = cv2.resize(grid_values, (columns * self.factor, rows * self.factor), interpolation=cv2.INTER_LINEAR)
+        return np.ascontiguousarray(full[: self.height, : self.width], np.float32)
 
 
 def _outside_features(
