@@ -16,10 +16,11 @@ from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
 from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.stages import shading
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.mesh_topology import MESH_POINT_COUNT, TESSELATION_TRIANGLES
+from faceswap_live.stages.mesh_topology import CHEEK_EDGES, MESH_POINT_COUNT, NOSE_TIP, TESSELATION_TRIANGLES
 from faceswap_live.types import BgrImage, FaceLandmarks, TargetFace
 
-NOSE_TIP, RIGHT_CHEEK, LEFT_CHEEK = 4, 234, 454  # the person's right cheek is on the image's left
+RIGHT_CHEEK, LEFT_CHEEK = CHEEK_EDGES  # the person's right cheek is on the image's left
+# Patches of mesh points on each cheek, between the nose and the cheek's edge.
 RIGHT_CHEEK_PATCH = (50, 101, 118, 117, 123, 187, 205, 36)
 LEFT_CHEEK_PATCH = (280, 330, 347, 346, 352, 411, 425, 266)
 
