@@ -154,7 +154,8 @@ class SettingsPanel(QScrollArea):
         self.smoothing = _slider(100, "Steadier landmarks (right) or quicker response (left); 0 = off")
         self.colour_match = QCheckBox("Match skin colour")
         self.colour_match.setToolTip(
-            "The swapped face takes your skin tone and your room's light and shade; the photo's own shadows go"
+            "The swapped face takes your skin tone and your room's light and shade;"
+            " the photo's own shadows are taken out"
         )
         self.mouth_from_user = QCheckBox("Keep my mouth")
         self.mouth_from_user.setToolTip("Your real mouth and teeth show through when you speak")
