@@ -39,6 +39,7 @@ import numpy.typing as npt
 from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
 from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMesh, affine_fill, rasterise_triangles
+from faceswap_live.engines.smile_folds import returning_fold_share, smile_score, smooth_smile_folds
 from faceswap_live.engines.target_mask import smoothstep, target_face_alpha
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages import shading
@@ -294,6 +295,9 @@ class _TargetLevel:
     edge_ab: npt.NDArray[np.float32]  # K×2
     edge_ac: npt.NDArray[np.float32]  # K×2
     points_px: npt.NDArray[np.float32]  # 468×2
+    as_taken_bgra: npt.NDArray[np.uint8] | None = None
+    """The level as photographed, where image_bgra had its smile folds smoothed (engines/smile_folds.py): a smiling
+    user gets them back. None for a photo left as it was."""
 
 
 @dataclass(slots=True)
@@ -309,6 +313,8 @@ class _PhotoTexture:
     """The photo's MediaPipe scores over PHOTO_CHOICE_KEYS (what it shows), to pick the photo nearest the user's."""
     shade: npt.NDArray[np.float64] | None
     """The photo's own light at each mesh vertex over its mean (stages/shading.py); None when it cannot be fitted."""
+    smile: float = 0.0
+    """How broadly the photo smiles (smile_folds.smile_score)."""
     level_index: int = 0
     """The pyramid level last drawn from (see MeshFaceSwapper._pick_level)."""
 
@@ -381,7 +387,10 @@ class MeshFaceSwapper(SwapEngine):
         the same person) are further textures: each frame draws the photo whose expression is nearest the user's
         (PHOTO_CHOICE_KEYS), fading over PHOTO_FADE_FRAMES when that changes.
         """
-        photos = [_photo_texture(photo) for photo in (target, *target.more_photos)]
+        # A single photo's smile folds would be drawn on every expression; with several, the one drawn is the photo
+        # nearest the user's expression, so its folds are the user's too and stay.
+        single = not target.more_photos
+        photos = [_photo_texture(photo, smooth_folds=single) for photo in (target, *target.more_photos)]
         points = np.asarray(target.landmarks.points_px, dtype=np.float32)
         target_points = points[:MESH_POINT_COUNT, :3].astype(np.float64)
         if points.shape[1] < 3:
@@ -506,6 +515,7 @@ class MeshFaceSwapper(SwapEngine):
             gaze_shift = gaze - follow_per_track(self._usual_gaze, face.track_id, gaze, GAZE_FOLLOW_RATE)
         choice = self._choose_photo(face)
         size = (region.width, region.height)
+        user_smile = smile_score(face.blendshapes)
         drawn: dict[int, tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]] = {}
 
         def draw(index: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
@@ -523,6 +533,7 @@ class MeshFaceSwapper(SwapEngine):
                     gaze_shift,
                     shut,
                     size,
+                    user_smile,
                 )
                 if index > 0:  # another photo's lines and creases, in the colours and hair of the target's own
                     first, covered = draw(0)
@@ -637,11 +648,12 @@ class MeshFaceSwapper(SwapEngine):
         gaze_shift: npt.NDArray[np.float64] | None,
         shut: tuple[float, float],
         size: tuple[int, int],
+        user_smile: float,
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         """One photo warped onto the rasterised mesh: (its BGRA texture over the region, size = (width, height); the
         grid-sized coverage its rim fade leaves, flat). rasterised: the raster and each covered pixel's three mesh
         points; shut: the eyes' gap scales (a shutting eye's upper lid is read from higher up the photo,
-        SHUT_LID_SKIN_SHARE)."""
+        SHUT_LID_SKIN_SHARE); user_smile: how broadly the user smiles (a smoothed photo's folds return with it)."""
         level = self._pick_level(photo, face_size_px)
         raster, pixel_corners = rasterised
         grid_width, grid_height = grid_size
@@ -666,6 +678,12 @@ class MeshFaceSwapper(SwapEngine):
         full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
         full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
         texture = cv2.remap(level.image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        fold_share = returning_fold_share(user_smile, photo.smile)
+        if fold_share > 0.0 and level.as_taken_bgra is not None:
+            as_taken = cv2.remap(
+                level.as_taken_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
+            texture = cv2.addWeighted(as_taken, fold_share, texture, 1.0 - fold_share, 0.0)
         return np.asarray(texture, np.uint8), covered
 
     def eye_gap_scales(self, user_xy: npt.NDArray[np.floating], track_id: int) -> tuple[float, float]:
@@ -721,18 +739,21 @@ class MeshFaceSwapper(SwapEngine):
         return levels[chosen]
 
 
-def _photo_texture(photo: TargetFace) -> _PhotoTexture:
-    """A photo's pyramid (BGR + face alpha, halved down to about 96 px across the face) and per-photo figures."""
+def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTexture:
+    """A photo's pyramid (BGR + face alpha, halved down to about 96 px across the face) and per-photo figures;
+    smooth_folds: a smiling photo's smile folds smoothed out first (engines/smile_folds.py)."""
     points = np.asarray(photo.landmarks.points_px, dtype=np.float32)
     if points.ndim != 2 or points.shape[0] < MESH_POINT_COUNT or photo.image_bgr.ndim != 3:
         raise TargetFaceError(
             f"The target face {photo.name!r} has no full face mesh; choose a photo where the face is clearly visible."
         )
+    scores = photo.landmarks.blendshapes or {}
+    image_bgr = smooth_smile_folds(photo.image_bgr, points, scores) if smooth_folds else photo.image_bgr
     # The texture carries a 4th channel: how much each pixel is the target's face rather than hair or a hand over it
     # (see target_face_alpha); one remap warps colour and alpha together.
-    image = np.ascontiguousarray(
-        np.dstack([photo.image_bgr, target_face_alpha(photo.image_bgr, points[:MESH_POINT_COUNT, :2])])
-    )
+    alpha = target_face_alpha(image_bgr, points[:MESH_POINT_COUNT, :2])
+    image = np.ascontiguousarray(np.dstack([image_bgr, alpha]))
+    as_taken = None if image_bgr is photo.image_bgr else np.ascontiguousarray(np.dstack([photo.image_bgr, alpha]))
     points_px = points[:MESH_POINT_COUNT, :2].copy()
     levels = []
     while True:
@@ -746,21 +767,24 @@ def _photo_texture(photo: TargetFace) -> _PhotoTexture:
                 edge_ab=edge_ab,
                 edge_ac=edge_ac,
                 points_px=points_px,
+                as_taken_bgra=as_taken,
             )
         )
         if levels[-1].face_size_px < 96 or min(image.shape[:2]) < 32:
             break
         image = np.asarray(cv2.pyrDown(image), dtype=np.uint8)
+        if as_taken is not None:
+            as_taken = np.asarray(cv2.pyrDown(as_taken), dtype=np.uint8)
         # pyrDown halves the size; pixel centres map as x_half = (x + 0.5) / 2 - 0.5.
         points_px = (points_px + 0.5) / 2.0 - 0.5
     areas = np.abs(_triangle_areas(points[:MESH_POINT_COUNT, :2].astype(np.float64), TESSELATION_TRIANGLES))
-    scores = photo.landmarks.blendshapes or {}
     return _PhotoTexture(
         levels=levels,
         areas=areas,
         foreshortened=foreshortened_rim(areas),
         expression=np.array([scores.get(key, 0.0) for key in PHOTO_CHOICE_KEYS], np.float64),
-        shade=_photo_shade(photo.image_bgr, points, levels[0].image_bgra[:, :, 3]),
+        shade=_photo_shade(image_bgr, points, levels[0].image_bgra[:, :, 3]),
+        smile=smile_score(scores),
     )
 
 

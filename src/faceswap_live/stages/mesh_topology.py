@@ -217,6 +217,13 @@ RIGHT_EYEBROW: Final = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
 LEFT_EYEBROW: Final = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
 FEATURE_POINTS: Final = RIGHT_EYEBROW + LEFT_EYEBROW + OUTER_LIP_UPPER + OUTER_LIP_LOWER
 """Brows and outer lips: their convex hull holds eyes, brows, nose and mouth (the features a face is known by)."""
+RIGHT_SMILE_FOLD: Final = (203, 206, 216, 212, 202, 214, 210, 207, 92, 186, 57, 43, 106, 204, 165)
+LEFT_SMILE_FOLD: Final = (423, 426, 436, 432, 422, 434, 430, 427, 322, 410, 287, 273, 335, 424, 391)
+"""The cheek from beside the nose wing down past the mouth corner (point for point mirrored): where a smile folds
+the skin (the nasolabial fold and the bulge above it)."""
+SMILE_FOLDS: Final = RIGHT_SMILE_FOLD + LEFT_SMILE_FOLD
+NOSE_WINGS: Final = (129, 358, 64, 294, 98, 327, 48, 278, 219, 439, 240, 460, 2, 97, 326, 167, 393, 164)
+"""The nose's wings and its base down to the top of the upper lip's groove."""
 
 
 def closed_contour(upper: tuple[int, ...], lower: tuple[int, ...]) -> tuple[int, ...]:
