@@ -39,6 +39,7 @@ import numpy.typing as npt
 from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
 from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMesh, affine_fill, rasterise_triangles
+from faceswap_live.engines.shut_lids import with_user_lids
 from faceswap_live.engines.smile_folds import returning_fold_share, smile_score, smooth_smile_folds
 from faceswap_live.engines.target_mask import smoothstep, target_face_alpha
 from faceswap_live.errors import TargetFaceError
@@ -169,7 +170,8 @@ SHUT_LID_SKIN_SHARE: Final = 0.6
 """As an eye is drawn shut, the photo is read along its upper lid from this share of the way up to the ring of points
 above it (times how far the eye is shut): a closed lid shows the photo's lid skin down to a thin lash line, where the
 photo's open eye, lashes and liner squeezed into the closed lid read as a dark brush of lashes. Set by eye on the
-fitting clips: from the whole way up, a deep-set eye's lid drew the brow's hairs down onto it."""
+fitting clips: from the whole way up, a deep-set eye's lid drew the brow's hairs down onto it. For a user without
+glasses the user's own lid is then drawn over it (engines/shut_lids.py)."""
 _UPPER_LID_PAIRS: Final = (
     (np.asarray(RIGHT_EYE_UPPER[1:-1]), np.asarray(RIGHT_EYE_ABOVE_UPPER)),
     (np.asarray(LEFT_EYE_UPPER[1:-1]), np.asarray(LEFT_EYE_ABOVE_UPPER)),
@@ -568,6 +570,9 @@ class MeshFaceSwapper(SwapEngine):
                 (grid_width, grid_height),
                 face.track_id,
             )
+        face_bgr = with_user_lids(
+            face_bgr, frame_bgr, region, points[:MESH_POINT_COUNT], destination, shut, face_size_px
+        )
         return MeshSwappedFace(
             region=region,
             feature_points_px=destination,

@@ -1,0 +1,128 @@
+"""A shutting eye drawn with the user's own lid, in the target's colours.
+
+Drawn shut from the target photo, an eye is the photo's open eye squeezed: its lashes, liner and eye shadow stretched
+over the closed lid as a brush of dark streaks (the longer and darker the photo's lashes, the worse; reading the lid
+from higher up the photo, mesh_swapper.SHUT_LID_SKIN_SHARE, helps only on short lashes). A closed lid is skin with a
+lash line along its edge, and the user's own is right there in the frame: as an eye shuts, its lid (from the lash
+line up to the brow) is taken from the user's frame, moved onto the drawn eye by the affine that best fits the
+user's lid and eye points onto the drawn ones, and recoloured to the drawn face below LID_COLOUR_SIGMA (the target's
+skin tone and eye shadow, the user's lash line and lid crease), blended in by how far the eye is shut. Only while an
+eye shuts; an open eye is the target's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from faceswap_live.stages.blend import user_glasses_mask
+from faceswap_live.stages.mesh_topology import (
+    LEFT_EYE,
+    LEFT_EYE_ABOVE_UPPER,
+    LEFT_EYEBROW,
+    RIGHT_EYE,
+    RIGHT_EYE_ABOVE_UPPER,
+    RIGHT_EYEBROW,
+)
+from faceswap_live.types import BgrImage, Box
+
+LID_COLOUR_SIGMA: Final = 0.03
+"""The user's lid keeps its detail above a Gaussian of this share of the face size and takes the drawn face's colours
+below it."""
+LID_OWN_COLOUR: Final = 0.3
+"""How much the drawn lid's own colours count in the colours the user's lid takes on (against the skin around it)."""
+LID_FEATHER: Final = 0.015
+"""Blur of the lid's edge, as a share of the face size."""
+_LIDS: Final = (
+    (RIGHT_EYE, RIGHT_EYE_ABOVE_UPPER, RIGHT_EYEBROW),
+    (LEFT_EYE, LEFT_EYE_ABOVE_UPPER, LEFT_EYEBROW),
+)
+"""Per eye (the person's right, then left): its contour, the ring above its upper lid and the brow (its upper edge,
+then its lower edge: mesh_topology)."""
+
+
+def with_user_lids(
+    face_bgr: BgrImage,
+    frame_bgr: BgrImage,
+    region: Box,
+    user_points_px: npt.NDArray[np.floating],
+    drawn_points_px: npt.NDArray[np.floating],
+    shut: tuple[float, float],
+    face_size_px: float,
+) -> BgrImage:
+    """face_bgr (region-sized, drawn) with each shutting eye's lid taken from the user's frame (see the module
+    docstring); shut: per eye (right, left) the share of the user's lid gap drawn (1 open, 0 shut). face_bgr itself
+    when both eyes are open, and for a user in glasses: their frame crosses the lid, and a copy of it moved onto the
+    drawn eye showed beside the frame itself (which blend_face draws where it is)."""
+    if min(shut) >= 1.0:
+        return face_bgr
+    source = frame_bgr[region.y0 : region.y1, region.x0 : region.x1]
+    if user_glasses_mask(source, np.asarray(user_points_px), (region.x0, region.y0)) is not None:
+        return face_bgr
+    result = face_bgr.copy()
+    origin = np.array([region.x0, region.y0], np.float64)
+    for (eye, above, brow), scale in zip(_LIDS, shut, strict=True):
+        weight = 1.0 - scale
+        if weight <= 0.0:
+            continue
+        indices = [*eye, *above, *brow]
+        drawn = np.asarray(drawn_points_px, np.float64)[indices, :2] - origin
+        user = np.asarray(user_points_px, np.float64)[indices, :2] - origin
+        margin = math.ceil(2.0 * LID_COLOUR_SIGMA * face_size_px) + 2
+        window = Box.around(drawn).grown(margin).clipped(region.width, region.height)
+        x0, y0, x1, y1 = window.x0, window.y0, window.x1, window.y1
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            continue
+        # For each drawn pixel, where the user's lid has it: an affine fit of the drawn points onto the user's.
+        design = np.hstack([drawn - (x0, y0), np.ones((len(indices), 1))])
+        solution, *_ = np.linalg.lstsq(design, user, rcond=None)
+        matrix = np.ascontiguousarray(solution.T)
+        size = (x1 - x0, y1 - y0)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        user_lid = np.asarray(
+            cv2.warpAffine(source, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE), np.float32
+        )
+        drawn_window = result[y0:y1, x0:x1].astype(np.float32)
+        lid = np.zeros((y1 - y0, x1 - x0), np.float32)
+        polygon = _lid_polygon(drawn, len(eye), len(above)) - (x0, y0)
+        cv2.fillPoly(lid, [np.round(polygon * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+        # The drawn colours around the lid and, less, on it (the photo's eye shadow, and its squeezed lashes that
+        # would darken it), never the brow's hair.
+        sigma = max(1.0, LID_COLOUR_SIGMA * face_size_px)
+        around = np.float32(1.0) - np.float32(1.0 - LID_OWN_COLOUR) * lid
+        brow_hull = cv2.convexHull(np.round((drawn[len(eye) + len(above) :] - (x0, y0)) * 16).astype(np.int32))
+
+        cv2.fillConvexPoly(around, brow_hull, 0.0, cv2.LINE_AA, shift=4)
+        around_total = np.maximum(_coarse_blur(around, sigma), np.float32(1e-3))[:, :, None]
+        drawn_colour = _coarse_blur(drawn_window * around[:, :, None], sigma) / around_total
+        recoloured = user_lid + drawn_colour - _coarse_blur(user_lid, sigma)
+        mask = cv2.GaussianBlur(lid, (0, 0), max(0.5, LID_FEATHER * face_size_px)) * np.float32(weight)
+        blended = drawn_window + mask[:, :, None] * (recoloured - drawn_window)
+        result[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return result
+
+
+def _lid_polygon(points: npt.NDArray[np.float64], eye_count: int, above_count: int) -> npt.NDArray[np.float64]:
+    """The lid from the lash line up to the brow: the upper lid contour (the first half of the eye contour), then the
+    brow's lower edge back from the end nearer the contour's last point. points: eye, ring above, brow (in order)."""
+    upper = points[: eye_count // 2 + 1]
+    brow_points = points[eye_count + above_count :]
+    brow = brow_points[len(brow_points) // 2 :]  # the lower edge
+    if np.linalg.norm(brow[0] - upper[-1]) > np.linalg.norm(brow[-1] - upper[-1]):
+        brow = brow[::-1]
+    return np.concatenate([upper, brow])
+
+
+def _coarse_blur(image: npt.NDArray[np.float32], sigma_px: float) -> npt.NDArray[np.float32]:
+    """A Gaussian blur of sigma_px, on the image reduced so that sigma is 2.5 of its pixels (what is left is smooth:
+    a tenth of the full-size blur's time)."""
+    height, width = image.shape[:2]
+    factor = max(1.0, sigma_px / 2.5)
+    small_size = (max(2, round(width / factor)), max(2, round(height / factor)))
+    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(small, (0, 0), max(0.5, sigma_px / factor))
+    return np.asarray(cv2.resize(blurred, (width, height), interpolation=cv2.INTER_LINEAR), np.float32)
