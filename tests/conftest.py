@@ -184,6 +184,18 @@ def astronaut_bgr() -> np.ndarray:
     return np.ascontiguousarray(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
 
 
+@pytest.fixture(scope="session")
+def astronaut_as_target(
+    tmp_path_factory: pytest.TempPathFactory, astronaut_bgr: np.ndarray, landmark_model_path: Path
+) -> TargetFace:
+    """The astronaut loaded as a target face, as the app loads a photo (smiling broadly, long dark lashes)."""
+    from faceswap_live.inputs.target_photo import load_target_face
+
+    path = tmp_path_factory.mktemp("astronaut_target") / "astronaut.png"
+    cv2.imwrite(str(path), astronaut_bgr)
+    return load_target_face(path, landmark_model_path)
+
+
 @pytest.fixture()
 def hopper_path(tmp_path: Path, hopper_bgr: np.ndarray) -> Path:
     path = tmp_path / "hopper.png"

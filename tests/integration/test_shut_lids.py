@@ -18,21 +18,12 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.engines import mesh_swapper
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, MeshSwappedFace
 from faceswap_live.engines.shut_lids import with_user_lids
-from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
+from faceswap_live.inputs.target_photo import find_faces_in_photo
 from faceswap_live.offline import read_video_frames
 from faceswap_live.stages.mesh_topology import RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_EYEBROW
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
 
 SHUT_FRAME = 51
-
-
-@pytest.fixture(scope="module")
-def astronaut(
-    tmp_path_factory: pytest.TempPathFactory, astronaut_bgr: np.ndarray, landmark_model_path: Path
-) -> TargetFace:
-    path = tmp_path_factory.mktemp("lids") / "astronaut.png"
-    cv2.imwrite(str(path), astronaut_bgr)
-    return load_target_face(path, landmark_model_path)
 
 
 def _lid_mask(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
@@ -91,12 +82,12 @@ def _shut(face: FaceLandmarks) -> bool:
 
 
 def test_a_user_in_glasses_keeps_the_photos_lid(
-    astronaut: TargetFace, hopper_bgr: np.ndarray, landmark_model_path: Path
+    astronaut_as_target: TargetFace, hopper_bgr: np.ndarray, landmark_model_path: Path
 ) -> None:
     """Glasses cross the lid: a copy of their frame moved onto the drawn eye would show beside the frame itself."""
     user = find_faces_in_photo(hopper_bgr, landmark_model_path, max_faces=1)[0]
     engine = MeshFaceSwapper()
-    engine.set_target(astronaut)
+    engine.set_target(astronaut_as_target)
     drawn = engine.swap_face(hopper_bgr, user, None, SwapConfig())
     assert isinstance(drawn, MeshSwappedFace)
     points = np.asarray(user.points_px)

@@ -17,7 +17,7 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.engines import smile_folds
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
 from faceswap_live.engines.smile_folds import smooth_smile_folds
-from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
+from faceswap_live.inputs.target_photo import find_faces_in_photo
 from faceswap_live.stages.mesh_topology import (
     FACE_OVAL,
     INNER_LIPS,
@@ -31,15 +31,6 @@ from faceswap_live.stages.mesh_topology import (
 from faceswap_live.types import BgrImage, FaceLandmarks, TargetFace
 
 _FOLD_TRIANGLES = TESSELATION_TRIANGLES[np.isin(TESSELATION_TRIANGLES, SMILE_FOLDS).all(axis=1)]
-
-
-@pytest.fixture(scope="module")
-def astronaut(
-    tmp_path_factory: pytest.TempPathFactory, astronaut_bgr: np.ndarray, landmark_model_path: Path
-) -> TargetFace:
-    path = tmp_path_factory.mktemp("folds") / "astronaut.png"
-    cv2.imwrite(str(path), astronaut_bgr)
-    return load_target_face(path, landmark_model_path)
 
 
 def _points(face: TargetFace | FaceLandmarks) -> np.ndarray:
@@ -73,10 +64,12 @@ def _shade(band: np.ndarray) -> float:
     return float(-np.minimum(band, 0.0).mean())
 
 
-def test_a_smiling_photos_folds_are_smoothed_and_the_rest_kept(astronaut: TargetFace) -> None:
-    photo = astronaut.image_bgr
-    points = _points(astronaut)
-    smoothed = smooth_smile_folds(photo, astronaut.landmarks.points_px, astronaut.landmarks.blendshapes)
+def test_a_smiling_photos_folds_are_smoothed_and_the_rest_kept(astronaut_as_target: TargetFace) -> None:
+    photo = astronaut_as_target.image_bgr
+    points = _points(astronaut_as_target)
+    smoothed = smooth_smile_folds(
+        photo, astronaut_as_target.landmarks.points_px, astronaut_as_target.landmarks.blendshapes
+    )
     assert smoothed is not photo and smoothed.shape == photo.shape
     folds = _fold_mask(photo.shape, points)
     # The folds' shaded creases (a few per cent of the face wide) are mostly lifted; the lit bulge above them stays...
@@ -109,11 +102,11 @@ def test_a_photo_at_rest_is_left_as_it_is(hopper_bgr: np.ndarray, landmark_model
 
 
 def test_a_smiling_photos_folds_show_only_when_the_user_smiles(
-    astronaut: TargetFace, hopper_bgr: np.ndarray, landmark_model_path: Path, monkeypatch: pytest.MonkeyPatch
+    astronaut_as_target: TargetFace, hopper_bgr: np.ndarray, landmark_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = find_faces_in_photo(hopper_bgr, landmark_model_path, max_faces=1)[0]
 
-    def fold_shading(target: TargetFace = astronaut, user: FaceLandmarks = user) -> float:
+    def fold_shading(target: TargetFace = astronaut_as_target, user: FaceLandmarks = user) -> float:
         engine = MeshFaceSwapper()
         engine.set_target(target)
         drawn = engine.swap_face(hopper_bgr, user, None, SwapConfig(colour_match=False))
@@ -127,7 +120,7 @@ def test_a_smiling_photos_folds_show_only_when_the_user_smiles(
     smiling_scores = {**user.blendshapes, "mouthSmileLeft": 0.95, "mouthSmileRight": 0.95}
     smiling = fold_shading(user=dataclasses.replace(user, blendshapes=smiling_scores))
     # With several photos of the target, the one drawn is the one nearest the user's expression: folds and all.
-    assert fold_shading(dataclasses.replace(astronaut, more_photos=(astronaut,))) > 1.6 * smoothed
+    assert fold_shading(dataclasses.replace(astronaut_as_target, more_photos=(astronaut_as_target,))) > 1.6 * smoothed
     monkeypatch.setattr(smile_folds, "SMILE_RAMP", (2.0, 3.0))  # no photo smiles that broadly: folds kept
     as_photographed = fold_shading()
     assert smoothed < 0.6 * as_photographed
