@@ -17,8 +17,10 @@ Per frame, all in numpy and without a Python loop over triangles:
    first, so the photo's irises look as far to the side as the user's do from where they usually look
    (follow_gaze). With several photos of the target (TargetFace.more_photos) the texture is that of the photo
    whose expression is nearest the user's (choose_photo), cross-faded over a few frames when it changes; the
-   face's shape is always the first photo's. Last, the photo's own directional light is swapped for the user's,
-   per vertex (both fitted on the mesh's normals, stages/shading.py), so a side-lit photo's shadows leave with it.
+   face's shape is always the first photo's. A single smiling photo is drawn with its smile folds smoothed out
+   (smile_folds.py), blended back as the user smiles. Last, the photo's own directional light is swapped for the
+   user's, per vertex (both fitted on the mesh's normals, stages/shading.py), so a side-lit photo's shadows leave
+   with it, and a shutting eye's lid is the user's own in the drawn colours (shut_lids.py).
 Triangles that face away from the camera are left out, and the whole face fades out as the head turns from 30 to
 50 degrees away from the pose of the target photo (a rigid 3D fit of the photo's mesh onto the user's, see
 estimate_yaw_deg) or as soon as more than a sliver of the reshaped mesh folds over (folded_share), so a turned
