@@ -1,12 +1,11 @@
 """A shutting eye drawn with the user's own lid in the target's colours (engines/shut_lids.py).
 
-A shared talking clip (v07: both eyes shut around frame 51, no glasses) as the user and a shared portrait with long,
-dark lashes and liner (p02_1) as the target; Grace Hopper, who wears glasses, as a user whose lids are left alone.
+Shared talking clips as the user (v07: both eyes shut at frame 51, no glasses; v06: eyes shut at frame 40, in glasses)
+and a shared portrait with long, dark lashes and liner (p02_1) as the target.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,13 +16,10 @@ import pytest
 from faceswap_live.config import SwapConfig
 from faceswap_live.engines import mesh_swapper
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, MeshSwappedFace
-from faceswap_live.engines.shut_lids import with_user_lids
 from faceswap_live.inputs.target_photo import find_faces_in_photo
 from faceswap_live.offline import read_video_frames
 from faceswap_live.stages.mesh_topology import RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_EYEBROW
-from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
-
-SHUT_FRAME = 51
+from faceswap_live.types import BgrImage, FaceLandmarks, TargetFace
 
 
 def _lid_mask(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
@@ -40,32 +36,42 @@ def _streaks(image_bgr: BgrImage, mask: np.ndarray) -> float:
     return float(np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))[mask].mean())
 
 
-def test_a_shut_eye_shows_a_closed_lid_not_a_brush_of_the_photos_lashes(
+def _drawn_at(clip: str, shut_frame: int, target: TargetFace, model_path: Path, faces_dir: Path) -> MeshSwappedFace:
+    """The engine's drawn face at shut_frame of a shared clip, after every frame before it (the user's usual, open
+    eyes)."""
+    frames, _ = read_video_frames(faces_dir / "videos" / clip, shut_frame + 1)
+    shown = frames[: shut_frame + 1]
+    engine = MeshFaceSwapper()
+    engine.set_target(target)
+    drawn = None
+    for frame in shown:
+        face = find_faces_in_photo(frame, model_path, max_faces=1)[0]
+        drawn = engine.swap_face(frame, face, None, SwapConfig())
+    assert _shut(face)
+    assert isinstance(drawn, MeshSwappedFace)
+    return drawn
+
+
+def _lid_streaks_with_and_without(
+    clip: str, shut_frame: int, target: TargetFace, model_path: Path, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[MeshSwappedFace, MeshSwappedFace, np.ndarray]:
+    with_lids = _drawn_at(clip, shut_frame, target, model_path, faces_dir)
+    with monkeypatch.context() as patch:
+        patch.setattr(mesh_swapper, "with_user_lids", lambda face_bgr, *_: face_bgr)
+        squeezed = _drawn_at(clip, shut_frame, target, model_path, faces_dir)
+    points = np.asarray(with_lids.feature_points_px, np.float64) - (with_lids.region.x0, with_lids.region.y0)
+    return with_lids, squeezed, _lid_mask(with_lids.face_bgr.shape, points)
+
+
+def test_a_shut_eye_shows_the_users_closed_lid_not_a_brush_of_the_photos_lashes(
     portrait_face: Callable[[str], TargetFace],
     faces_dir: Path,
     landmark_model_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    target = portrait_face("p02_1.jpg")
-    frames, _ = read_video_frames(faces_dir / "videos" / "v07_p44.mp4", SHUT_FRAME + 1)
-    faces = [find_faces_in_photo(frame, landmark_model_path, max_faces=1)[0] for frame in frames[::3]]
-    faces.append(find_faces_in_photo(frames[SHUT_FRAME], landmark_model_path, max_faces=1)[0])
-
-    def drawn_at_shut_frame() -> MeshSwappedFace:
-        engine = MeshFaceSwapper()
-        engine.set_target(target)
-        drawn = None
-        for frame, face in zip([*frames[::3], frames[SHUT_FRAME]], faces, strict=True):
-            drawn = engine.swap_face(frame, face, None, SwapConfig())
-        assert isinstance(drawn, MeshSwappedFace)
-        return drawn
-
-    with_lids = drawn_at_shut_frame()
-    assert _shut(faces[-1])
-    monkeypatch.setattr(mesh_swapper, "with_user_lids", lambda face_bgr, *_: face_bgr)
-    squeezed = drawn_at_shut_frame()
-    points = np.asarray(with_lids.feature_points_px, np.float64) - (with_lids.region.x0, with_lids.region.y0)
-    lid = _lid_mask(with_lids.face_bgr.shape, points)
+    with_lids, squeezed, lid = _lid_streaks_with_and_without(
+        "v07_p44.mp4", 51, portrait_face("p02_1.jpg"), landmark_model_path, faces_dir, monkeypatch
+    )
     assert _streaks(with_lids.face_bgr, lid) < 0.6 * _streaks(squeezed.face_bgr, lid)
     # The lid takes the drawn face's colours, not the user's skin tone: its mean colour is near the drawn skin's
     # around it.
@@ -81,17 +87,17 @@ def _shut(face: FaceLandmarks) -> bool:
     return bool(gap < 0.2 * np.linalg.norm(points[RIGHT_EYE_UPPER[0], :2] - points[RIGHT_EYE_UPPER[-1], :2]))
 
 
-def test_a_user_in_glasses_keeps_the_photos_lid(
-    astronaut_as_target: TargetFace, hopper_bgr: np.ndarray, landmark_model_path: Path
+def test_a_user_in_glasses_gets_the_photos_lid_smoothed_along_the_eye(
+    portrait_face: Callable[[str], TargetFace],
+    faces_dir: Path,
+    landmark_model_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Glasses cross the lid: a copy of their frame moved onto the drawn eye would show beside the frame itself."""
-    user = find_faces_in_photo(hopper_bgr, landmark_model_path, max_faces=1)[0]
-    engine = MeshFaceSwapper()
-    engine.set_target(astronaut_as_target)
-    drawn = engine.swap_face(hopper_bgr, user, None, SwapConfig())
-    assert isinstance(drawn, MeshSwappedFace)
-    points = np.asarray(user.points_px)
-    box = dataclasses.replace(drawn.region)
-    assert isinstance(box, Box)
-    kept = with_user_lids(drawn.face_bgr, hopper_bgr, box, points, drawn.feature_points_px, (0.0, 0.0), 200.0)
-    assert kept is drawn.face_bgr
+    """Glasses cross the lid (v06): a copy of their frame moved onto the drawn eye would show beside the frame itself,
+    so the photo's squeezed lid is smoothed along the eye instead, keeping its colours."""
+    with_lids, squeezed, lid = _lid_streaks_with_and_without(
+        "v06_p43.mp4", 40, portrait_face("p02_1.jpg"), landmark_model_path, faces_dir, monkeypatch
+    )
+    assert _streaks(with_lids.face_bgr, lid) < 0.6 * _streaks(squeezed.face_bgr, lid)
+    colour_shift = with_lids.face_bgr[lid].mean(axis=0) - squeezed.face_bgr[lid].mean(axis=0)
+    assert np.abs(colour_shift).max() < 6.0

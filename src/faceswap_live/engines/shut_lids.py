@@ -3,11 +3,12 @@
 Drawn shut from the target photo, an eye is the photo's open eye squeezed: its lashes, liner and eye shadow stretched
 over the closed lid as a brush of dark streaks (the longer and darker the photo's lashes, the worse; reading the lid
 from higher up the photo, mesh_swapper.SHUT_LID_SKIN_SHARE, helps only on short lashes). A closed lid is skin with a
-lash line along its edge, and the user's own is right there in the frame: as an eye shuts, its lid (from the lash
-line up to the brow) is taken from the user's frame, moved onto the drawn eye by the affine that best fits the
-user's lid and eye points onto the drawn ones, and recoloured to the drawn face below LID_COLOUR_SIGMA (the target's
-skin tone and eye shadow, the user's lash line and lid crease), blended in by how far the eye is shut. Only while an
-eye shuts; an open eye is the target's.
+lash line along its edge, and the user's own is right there in the frame: as an eye shuts, its lid (from the lash line
+up to the brow) is taken from the user's frame, moved onto the drawn eye by the affine that best fits the user's lid and
+eye points onto the drawn ones, and recoloured to the drawn face below LID_COLOUR_SIGMA (the target's skin tone and eye
+shadow, the user's lash line and lid crease), blended in by how far the eye is shut. Only while an eye shuts; an open
+eye is the target's. A user in glasses keeps the photo's lid, smoothed along the eye (the streaks of its squeezed lashes
+run across it): the glasses' frame crosses the lid, and a copy of it moved with the lid showed as a second rim.
 """
 
 from __future__ import annotations
@@ -56,54 +57,73 @@ def with_user_lids(
 ) -> BgrImage:
     """face_bgr (region-sized, drawn) with each shutting eye's lid taken from the user's frame (see the module
     docstring); shut: per eye (right, left) the share of the user's lid gap drawn (1 open, 0 shut). face_bgr itself
-    when both eyes are open, and for a user in glasses: their frame crosses the lid, and a copy of it moved onto the
-    drawn eye showed beside the frame itself (which blend_face draws where it is)."""
+    when both eyes are open. For a user in glasses the photo's own lid is smoothed along the eye instead: their frame
+    crosses the lid, and a copy of it moved onto the drawn eye showed beside the frame itself (which blend_face draws
+    where it is)."""
     if min(shut) >= 1.0:
         return face_bgr
     source = frame_bgr[region.y0 : region.y1, region.x0 : region.x1]
-    if user_glasses_mask(source, np.asarray(user_points_px), (region.x0, region.y0)) is not None:
-        return face_bgr
+    in_glasses = user_glasses_mask(source, np.asarray(user_points_px), (region.x0, region.y0)) is not None
     result = face_bgr.copy()
     origin = np.array([region.x0, region.y0], np.float64)
+    sigma = max(1.0, LID_COLOUR_SIGMA * face_size_px)
     for (eye, above, brow), scale in zip(_LIDS, shut, strict=True):
         weight = 1.0 - scale
         if weight <= 0.0:
             continue
         indices = [*eye, *above, *brow]
         drawn = np.asarray(drawn_points_px, np.float64)[indices, :2] - origin
-        user = np.asarray(user_points_px, np.float64)[indices, :2] - origin
-        margin = math.ceil(2.0 * LID_COLOUR_SIGMA * face_size_px) + 2
-        window = Box.around(drawn).grown(margin).clipped(region.width, region.height)
+        window = Box.around(drawn).grown(math.ceil(2.0 * sigma) + 2).clipped(region.width, region.height)
         x0, y0, x1, y1 = window.x0, window.y0, window.x1, window.y1
         if x1 - x0 < 4 or y1 - y0 < 4:
             continue
-        # For each drawn pixel, where the user's lid has it: an affine fit of the drawn points onto the user's.
-        design = np.hstack([drawn - (x0, y0), np.ones((len(indices), 1))])
-        solution, *_ = np.linalg.lstsq(design, user, rcond=None)
-        matrix = np.ascontiguousarray(solution.T)
-        size = (x1 - x0, y1 - y0)
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        user_lid = np.asarray(
-            cv2.warpAffine(source, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE), np.float32
-        )
         drawn_window = result[y0:y1, x0:x1].astype(np.float32)
+        drawn = drawn - (x0, y0)
         lid = np.zeros((y1 - y0, x1 - x0), np.float32)
-        polygon = _lid_polygon(drawn, len(eye), len(above)) - (x0, y0)
+        polygon = _lid_polygon(drawn, len(eye), len(above))
         cv2.fillPoly(lid, [np.round(polygon * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
-        # The drawn colours around the lid and, less, on it (the photo's eye shadow, and its squeezed lashes that
-        # would darken it), never the brow's hair.
-        sigma = max(1.0, LID_COLOUR_SIGMA * face_size_px)
-        around = np.float32(1.0) - np.float32(1.0 - LID_OWN_COLOUR) * lid
-        brow_hull = cv2.convexHull(np.round((drawn[len(eye) + len(above) :] - (x0, y0)) * 16).astype(np.int32))
-
-        cv2.fillConvexPoly(around, brow_hull, 0.0, cv2.LINE_AA, shift=4)
-        around_total = np.maximum(_coarse_blur(around, sigma), np.float32(1e-3))[:, :, None]
-        drawn_colour = _coarse_blur(drawn_window * around[:, :, None], sigma) / around_total
-        recoloured = user_lid + drawn_colour - _coarse_blur(user_lid, sigma)
+        if in_glasses:  # the squeezed lashes' streaks run across the eye: a blur along it leaves the lash line
+            fill = np.asarray(cv2.GaussianBlur(drawn_window, (0, 0), sigmaX=sigma, sigmaY=0.5), np.float32)
+        else:
+            user = np.asarray(user_points_px, np.float64)[indices, :2] - origin
+            brow_hull = np.asarray(
+                cv2.convexHull(np.round(drawn[len(eye) + len(above) :] * 16).astype(np.int32)), np.int32
+            )
+            fill = _user_lid(source, drawn, user, drawn_window, lid, brow_hull, sigma)
         mask = cv2.GaussianBlur(lid, (0, 0), max(0.5, LID_FEATHER * face_size_px)) * np.float32(weight)
-        blended = drawn_window + mask[:, :, None] * (recoloured - drawn_window)
+        blended = drawn_window + mask[:, :, None] * (fill - drawn_window)
         result[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return result
+
+
+def _user_lid(
+    source: BgrImage,
+    drawn: npt.NDArray[np.float64],
+    user: npt.NDArray[np.float64],
+    drawn_window: npt.NDArray[np.float32],
+    lid: npt.NDArray[np.float32],
+    brow_hull: npt.NDArray[np.int32],
+    sigma: float,
+) -> npt.NDArray[np.float32]:
+    """The user's lid from source (the frame's region) over drawn_window, moved by the affine that takes the drawn
+    points (window pixels) onto the user's (region pixels), in the drawn colours below sigma: those around the lid
+    and, less (LID_OWN_COLOUR), on it (the photo's eye shadow, and its squeezed lashes that would darken it), never
+    the brow's (brow_hull, 16× fixed point)."""
+    design = np.hstack([drawn, np.ones((drawn.shape[0], 1))])
+    solution, *_ = np.linalg.lstsq(design, user, rcond=None)
+    height, width = lid.shape
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    user_lid = np.asarray(
+        cv2.warpAffine(
+            source, np.ascontiguousarray(solution.T), (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE
+        ),
+        np.float32,
+    )
+    around = np.float32(1.0) - np.float32(1.0 - LID_OWN_COLOUR) * lid
+    cv2.fillConvexPoly(around, brow_hull, 0.0, cv2.LINE_AA, shift=4)
+    around_total = np.maximum(_coarse_blur(around, sigma), np.float32(1e-3))[:, :, None]
+    drawn_colour = _coarse_blur(drawn_window * around[:, :, None], sigma) / around_total
+    return np.asarray(user_lid + drawn_colour - _coarse_blur(user_lid, sigma), np.float32)
 
 
 def _lid_polygon(points: npt.NDArray[np.float64], eye_count: int, above_count: int) -> npt.NDArray[np.float64]:
