@@ -36,7 +36,7 @@ from faceswap_live.types import BgrImage
 
 SMILE_RAMP: Final = (0.15, 0.5)
 """The photo's smile score (the larger of MediaPipe's mouthSmileLeft/Right) at which the folds start to be taken out,
-and at which they are taken out fully. Photos at rest read 0.00-0.10 on the shared portraits, broad smiles 0.8-0.95."""
+and at which they are taken out fully. Photos at rest read 0.00-0.14 on the shared portraits, broad smiles 0.7-0.97."""
 FOLD_DETAIL_SIGMA: Final = 0.006
 FOLD_SHAPE_SIGMA: Final = 0.1
 """The band of detail taken out, as Gaussian sigmas in shares of the face width: from above the skin's texture (pores,
