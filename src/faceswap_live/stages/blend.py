@@ -9,11 +9,12 @@ Light: the swapped face keeps the photo's detail (pores, brows, wrinkles, make-u
 user's frame. Both faces' light fields are Gaussian averages over skin (sigma an eighth of the face width) with the
 eyes, brows and lips of each face left out and filled from the skin around them, and the photo's hair left out too;
 the photo is multiplied by their ratio (match_colour). Its own highlights and shadows divide out, the user's light
-multiplies in, and neither face's features leak into the other. (A shadow sharper than that sigma, down the side of
-a side-lit photo's nose, is taken out before, by the mesh engine: stages/shading.py.) The user's open mouth is cut
-along the drawn inner lip line at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up
-close; where the user's own lip still shows inside that line, it takes the drawn lips' colour
-(user_lips_in_target_colour).
+multiplies in, and neither face's features leak into the other. A user's beard or stubble (fine, dark detail below
+the nose, each measured against their cheekbones: facial_hair) is left out of the user's field too: read as shade,
+it painted the target's chin grey. (A shadow sharper than that sigma, down the side of a side-lit photo's nose, is
+taken out before, by the mesh engine: stages/shading.py.) The user's open mouth is cut along the drawn inner lip line
+at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up close; where the user's own lip
+still shows inside that line, it takes the drawn lips' colour (user_lips_in_target_colour).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from faceswap_live.stages.mesh_topology import (
     LEFT_EYE,
     LEFT_EYE_CORNERS,
     LEFT_EYEBROW,
+    NOSE_TIP,
+    NOSE_WING_SIDES,
     OUTER_LIP_LOWER,
     OUTER_LIP_UPPER,
     RIGHT_EYE,
@@ -113,6 +116,27 @@ _CHROMA_OF_BGR: Final = np.eye(3, dtype=np.float32) - np.float32(1.0 / 3.0)
 """3×3: a BGR value less its grey (the mean of its channels), for cv2.transform."""
 HIGHLIGHT_KNEE: Final = 220.0
 """Relit values above this (0-255) are compressed smoothly so that they reach white only in the limit."""
+FACIAL_HAIR_DETAIL_SIGMA: Final = 0.006
+"""Facial hair is found by its fine detail: what lies above a Gaussian of this share of the face width (stubble and
+beard hairs; pores and the shade of a fold lie above and below it)."""
+FACIAL_HAIR_TEXTURE: Final = (1.8, 3.0)
+"""That detail's strength over the cheekbones', from which a cell starts to count as facial hair and at which it
+counts fully. On the chin (median over its cells): 0.6-2.2 on the shared talking clips without a beard, 8-10 with
+one (v10); 2.2-5.5 on portraits with a stubble or a beard, up to 3.2 on a retouched portrait without one (p02_1)."""
+FACIAL_HAIR_DARKNESS: Final = (0.9, 0.75)
+"""Brightness over the cheekbones' from which a cell starts to count as facial hair and at which it counts fully. A
+chin reads 0.35-0.54 under a beard and 0.67-0.75 without one on the shared faces, so the texture test decides; a
+false beard costs little (that skin's light is filled from the skin around), a missed one a grey chin."""
+FACIAL_HAIR_SPREAD: Final = 2.0
+FACIAL_HAIR_FILL: Final = 2.0
+"""The weight is blurred by FACIAL_HAIR_SPREAD grid cells and multiplied by FACIAL_HAIR_FILL: a cell mostly among
+bearded ones counts fully (the gaps between hairs too), and the weight does not flicker cell by cell with the
+landmarks (on v10, flicker on still stretches 1.20 with a one-cell blur, 1.16 with two; 1.10 without the test)."""
+FACIAL_HAIR_BELOW_NOSE: Final = (-0.02, 0.03)
+"""Facial hair is looked for only below the nose wings (moustache, chin, jaw): from this far above their level (a
+share of the face width, along the face's own down) to fully at this far below it."""
+CHEEKBONES: Final = (50, 280, 117, 346, 118, 347, 101, 330)
+"""Mesh points on the cheekbones, where a beard seldom grows: the skin a face's lower half is compared with."""
 GLASSES_LINE_WIDTH: Final = 0.06
 """Glasses frames are found as lines narrower than this share of the face width (user_glasses_mask)."""
 GLASSES_BRIDGE_SCORE: Final = 30.0
@@ -232,6 +256,7 @@ def match_colour(
     face_features: Sequence[npt.NDArray[np.floating]] = (),
     reference_features: Sequence[npt.NDArray[np.floating]] = (),
     face_width_px: float | None = None,
+    reference_points: npt.NDArray[np.floating] | None = None,
 ) -> BgrImage:
     """face_bgr relit to the reference's light and skin tone, keeping face_bgr's detail (same H×W×3 uint8 BGR).
 
@@ -246,7 +271,9 @@ def match_colour(
     hands over the target are not skin) is above 0.3, minus the feature polygons (K×2 points in this image's
     pixels: eyes, brows, lips) of each face, which are filled from the skin around them. So the user's brows and
     mouth are not painted back onto the target as smudges of shade, and the target's dark brows, fringe or glasses
-    frame do not read as a shadow to be lit up into a band of skin.
+    frame do not read as a shadow to be lit up into a band of skin. With reference_points (the reference face's mesh
+    in its pixels) and face_width_px, the reference's facial hair is left out too (facial_hair): a beard is not the
+    user's light, and read as one it painted the target's chin grey.
     """
     height, width = face_bgr.shape[:2]
     if (mask > 0.5).sum() < 16:
@@ -261,6 +288,8 @@ def match_colour(
     face_width_grid = (face_width_px if face_width_px is not None else max(height, width)) * scale
     face_skin = face_skin * _outside_features(face_features, size, scale, face_width_grid)
     reference_skin = skin * _outside_features(reference_features, size, scale, face_width_grid)
+    if reference_points is not None and face_width_px is not None:
+        reference_skin = reference_skin * (1.0 - facial_hair(reference_bgr, reference_points, face_width_px, grid))
     if (face_skin > 0.3).sum() < 4 or (reference_skin > 0.3).sum() < 4:
         face_skin, reference_skin = skin, skin
     face_small = grid.shrink(face_bgr).astype(np.float32)
@@ -300,6 +329,53 @@ def match_colour(
     return np.asarray(np.clip(relit, 0, 255, out=relit), dtype=np.uint8)
 
 
+def facial_hair(
+    image_bgr: BgrImage, points_px: npt.NDArray[np.floating], face_width_px: float, grid: _Grid | None = None
+) -> npt.NDArray[np.float32]:
+    """Where a beard or stubble covers the face: float32 on `grid` (default: _Grid.over the image), 0-1.
+
+    Facial hair is skin with strong fine detail (FACIAL_HAIR_DETAIL_SIGMA) that is darker than the cheekbones (both
+    compared with the cheekbones' own, so the camera's sharpness and the room's light cancel out), below the nose
+    wings. A lit or shadowed chin keeps a skin's fine detail, so light alone is never taken for a beard. points_px:
+    the face's mesh in image_bgr's pixels. Only the rows from the cheekbones down are read (0.3-0.5 ms a face).
+    """
+    height, width = image_bgr.shape[:2]
+    grid = grid or _Grid.over(width, height)
+    columns, rows = grid.size
+    points = np.asarray(points_px[:, :2], np.float64)
+    cheekbones = points[list(CHEEKBONES)]
+    first_row = int(np.clip(cheekbones[:, 1].min() // grid.factor - 1, 0, rows - 1))
+    top = first_row * grid.factor
+    below = _Grid(width, height - top, grid.factor)
+    grey = cv2.cvtColor(image_bgr[top:], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    detail = cv2.subtract(grey, cv2.GaussianBlur(grey, (0, 0), max(0.7, FACIAL_HAIR_DETAIL_SIGMA * face_width_px)))
+    texture = np.sqrt(below.shrink(cv2.multiply(detail, detail)))
+    luminance = below.shrink(grey)
+    cells = below.cell_of(cheekbones - (0.0, top))
+    # The small floors keep a perfectly smooth or black cheek (a synthetic image) from dividing by nothing.
+    cheek_texture = float(np.median(texture[cells[:, 1], cells[:, 0]])) + 0.3
+    cheek_luminance = float(np.median(luminance[cells[:, 1], cells[:, 0]])) + 1.0
+    textured = np.clip((texture / cheek_texture - FACIAL_HAIR_TEXTURE[0]) / np.ptp(FACIAL_HAIR_TEXTURE), 0.0, 1.0)
+    darker = np.clip((FACIAL_HAIR_DARKNESS[0] - luminance / cheek_luminance) / np.ptp(FACIAL_HAIR_DARKNESS), 0.0, 1.0)
+    # Spread and strengthened: the gaps between a beard's hairs (skin-fine detail) count as beard too.
+    hair = cv2.GaussianBlur((textured * darker).astype(np.float32), (0, 0), FACIAL_HAIR_SPREAD)
+    hair = np.minimum(hair * np.float32(FACIAL_HAIR_FILL), np.float32(1.0))
+    # Below the nose wings along the face's own down: square to the line through the outer eye corners, pointing
+    # away from the brows.
+    across = points[LEFT_EYE_CORNERS[0]] - points[RIGHT_EYE_CORNERS[0]]
+    down = np.array([-across[1], across[0]]) / max(float(np.hypot(across[0], across[1])), 1e-6)
+    if float(down @ (points[NOSE_TIP] - points[list(RIGHT_EYEBROW)].mean(axis=0))) < 0.0:
+        down = -down
+    nose_level = float(points[list(NOSE_WING_SIDES)].mean(axis=0) @ down)
+    centre_x = (np.arange(columns) + 0.5) * grid.factor - 0.5
+    centre_y = (np.arange(first_row, rows) + 0.5) * grid.factor - 0.5
+    depth = centre_x[None, :] * down[0] + centre_y[:, None] * down[1] - nose_level
+    low, high = (edge * face_width_px for edge in FACIAL_HAIR_BELOW_NOSE)
+    result = np.zeros((rows, columns), np.float32)
+    result[first_row:] = hair * np.clip((depth - low) / (high - low), 0.0, 1.0)
+    return result
+
+
 @dataclass(frozen=True)
 class _Grid:
     """A coarse grid over a width × height region: each grid cell averages factor × factor pixels (the region padded
@@ -328,6 +404,12 @@ class _Grid:
             image, 0, rows * self.factor - self.height, 0, columns * self.factor - self.width, cv2.BORDER_REPLICATE
         )
         return np.asarray(cv2.resize(padded, (columns, rows), interpolation=cv2.INTER_AREA))
+
+    def cell_of(self, points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        """N×2 (column, row) of the cells holding these points (x, y pixels), clipped to the grid."""
+        columns, rows = self.size
+        cells = np.rint((points_px + 0.5) / self.factor - 0.5).astype(np.int64)
+        return np.clip(cells, 0, (columns - 1, rows - 1))
 
     def spread(self, grid_values: np.ndarray) -> np.ndarray:
         """grid_values (grid-sized) bilinearly back over the region (float32, region-sized)."""
@@ -438,6 +520,7 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
             face_features=feature_polygons(drawn_points if drawn_points is not None else face.points_px, origin),
             reference_features=feature_polygons(face.points_px, origin),
             face_width_px=face_width_px,
+            reference_points=np.asarray(face.points_px[:, :2], np.float64) - origin,
         )
     mouth_bgr = getattr(swapped, "mouth_bgr", None)
     if settings.mouth_from_user:

@@ -1,0 +1,103 @@
+"""A user's beard is not light: the light match leaves facial hair out of the user's light (stages/blend.facial_hair).
+
+Real MediaPipe landmarks on a shared portrait with a full beard (p34_1), the public-domain Grace Hopper (no beard, as
+taken and with her chin in shadow) and a shared talking clip of a bearded man (v10) swapped onto Hopper.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceswap_live.config import AppConfig
+from faceswap_live.inputs.target_photo import load_target_face
+from faceswap_live.offline import process_frames, read_video_frames
+from faceswap_live.runtime.pipeline import Pipeline
+from faceswap_live.stages import shading
+from faceswap_live.stages.blend import CHEEKBONES, SHADING_GRID_SIDE_PX, facial_hair
+from faceswap_live.stages.mesh_topology import NOSE_WING_SIDES
+from faceswap_live.types import BgrImage, TargetFace
+
+CHIN: tuple[int, ...] = (152, 148, 176, 149, 150, 377, 400, 378, 379, 199, 175, 171, 396, 208, 428, 200)
+"""Mesh points on the chin, below the lower lip and inside the jaw line."""
+CHEEK_PATCHES: tuple[tuple[int, ...], ...] = (
+    (50, 101, 118, 117, 123, 187, 205, 36),
+    (280, 330, 347, 346, 352, 411, 425),
+)
+
+
+@pytest.fixture(scope="module")
+def hopper(tmp_path_factory: pytest.TempPathFactory, hopper_bgr: np.ndarray, landmark_model_path: Path) -> TargetFace:
+    path = tmp_path_factory.mktemp("facial_hair") / "hopper.png"
+    cv2.imwrite(str(path), hopper_bgr)
+    return load_target_face(path, landmark_model_path)
+
+
+def _hair_at(image_bgr: BgrImage, points: np.ndarray, indices: tuple[int, ...]) -> np.ndarray:
+    """facial_hair of the whole image (its default grid: cells of a whole number of pixels, at most
+    SHADING_GRID_SIDE_PX a side), read in the cells under these mesh points."""
+    weights = facial_hair(image_bgr, points, shading.face_width(points))
+    factor = math.ceil(max(image_bgr.shape[:2]) / SHADING_GRID_SIDE_PX)
+    cells = np.rint((points[list(indices), :2] + 0.5) / factor - 0.5).astype(int)
+    cells = np.clip(cells, 0, (weights.shape[1] - 1, weights.shape[0] - 1))
+    return np.asarray(weights[cells[:, 1], cells[:, 0]])
+
+
+def test_a_full_beard_is_found_on_the_chin_and_never_on_the_cheekbones(
+    portrait_face: Callable[[str], TargetFace],
+) -> None:
+    bearded = portrait_face("p34_1.jpg")
+    points = np.asarray(bearded.landmarks.points_px, np.float64)
+    assert float(np.median(_hair_at(bearded.image_bgr, points, CHIN))) > 0.6
+    assert float(_hair_at(bearded.image_bgr, points, CHEEKBONES).max()) == 0.0
+
+
+def test_a_chin_in_shadow_is_not_a_beard(hopper: TargetFace) -> None:
+    points = np.asarray(hopper.landmarks.points_px, np.float64)
+    # Her lower face darkened to 0.55 below the nose wings: as dark as a beard, with a skin's fine detail.
+    rows = np.arange(hopper.image_bgr.shape[0], dtype=np.float32)[:, None, None]
+    nose_y = float(points[list(NOSE_WING_SIDES), 1].mean())
+    shade = 1.0 - 0.45 * np.clip((rows - nose_y) / (0.15 * shading.face_width(points)), 0.0, 1.0)
+    shadowed = np.clip(hopper.image_bgr * shade, 0, 255).astype(np.uint8)
+    for image in (hopper.image_bgr, shadowed):
+        assert float(_hair_at(image, points, CHIN).max()) < 0.2
+
+
+def _chin_over_cheeks(image_bgr: BgrImage, points: np.ndarray) -> float:
+    """Mean luminance of the chin over that of the two cheeks (each a hull of mesh points)."""
+    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY).astype(np.float64)
+
+    def mean_in(indices: tuple[int, ...]) -> float:
+        mask = np.zeros(grey.shape, np.uint8)
+        cv2.fillPoly(mask, [cv2.convexHull(np.rint(points[list(indices), :2]).astype(np.int32))], 1)
+        return float(grey[mask > 0].mean())
+
+    return mean_in(CHIN) / float(np.mean([mean_in(patch) for patch in CHEEK_PATCHES]))
+
+
+def test_a_bearded_users_chin_keeps_the_targets_skin(
+    hopper: TargetFace, landmark_model_path: Path, faces_dir: Path
+) -> None:
+    """The beard's darkness is not passed on as shade: the swapped chin over the cheeks stays at least halfway from
+    the user's (0.55, the beard) to the target photo's own (0.77); read as light, the beard gave 0.56."""
+    frames, fps = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 24)
+    pipeline = Pipeline(AppConfig(), landmark_model_path)
+    try:
+        pipeline.set_target(hopper)
+        results = list(process_frames(pipeline, frames, fps))
+    finally:
+        pipeline.close()
+    user, swapped = [], []
+    for frame, result in zip(frames[8:], results[8:], strict=True):  # after the light follow has settled
+        points = np.asarray(result.faces[0].points_px, np.float64)
+        user.append(_chin_over_cheeks(frame, points))
+        swapped.append(_chin_over_cheeks(result.output_bgr, points))
+    photo = _chin_over_cheeks(hopper.image_bgr, np.asarray(hopper.landmarks.points_px, np.float64))
+    user_ratio, swapped_ratio = float(np.median(user)), float(np.median(swapped))
+    assert user_ratio < 0.65 < photo  # a dark beard on the user, a lighter chin on the photo
+    assert swapped_ratio - user_ratio >= 0.5 * (photo - user_ratio)
