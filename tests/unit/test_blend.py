@@ -10,6 +10,7 @@ import pytest
 
 from faceswap_live.config import SwapConfig
 from faceswap_live.stages.blend import (
+    CHEEKBONES,
     blend_face,
     build_face_mask,
     feature_polygons,
@@ -22,6 +23,8 @@ from faceswap_live.stages.mesh_topology import (
     INNER_LIPS,
     LEFT_EYE,
     LEFT_EYEBROW,
+    NOSE_TIP,
+    NOSE_WING_SIDES,
     OUTER_LIP_LOWER,
     OUTER_LIP_UPPER,
     RIGHT_EYE,
@@ -167,6 +170,46 @@ def test_relit_face_takes_the_users_shading_and_drops_the_photos_own() -> None:
     # The target's own detail stays (the fine pattern is not flattened away).
     fine = relit.astype(np.float32)[:, :, 0] - cv2.GaussianBlur(relit.astype(np.float32)[:, :, 0], (0, 0), 3.0)
     assert fine[inside].std() > 5.0
+
+
+def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> None:
+    """Below the nose the user's chin is half as bright as their cheeks: as stubble (strong fine detail) it is left out
+    of the user's light and the target's chin stays as bright as its cheeks; as shade (a skin's fine detail) it is the
+    user's light and darkens the target's chin."""
+    face = synthetic_face()
+    points = face.points_px.copy()
+    points[list(CHEEKBONES), :2] = [CENTRE[0] - 32, CENTRE[1] - 2]
+    points[list(CHEEKBONES[1::2]), 0] = CENTRE[0] + 32
+    points[list(NOSE_WING_SIDES), :2] = [(CENTRE[0] - 10, CENTRE[1] + 15), (CENTRE[0] + 10, CENTRE[1] + 15)]
+    points[NOSE_TIP, :2] = (CENTRE[0], CENTRE[1] + 10)
+    points[list(RIGHT_EYEBROW), :2] = (CENTRE[0] - 25, CENTRE[1] - 35)
+    face = FaceLandmarks(points_px=points, keypoints_px=face.keypoints_px, box=face.box)
+    swapped = swapped_for(face)
+    region = swapped.region
+    height, width = swapped.face_bgr.shape[:2]
+    rng = np.random.default_rng(2)
+    rows = np.arange(height, dtype=np.float32)[:, None] + region.y0
+    chin = (rows > CENTRE[1] + 30).astype(np.float32)
+    target = np.clip(150.0 + rng.normal(0.0, 3.0, (height, width)), 0, 255).astype(np.uint8)
+    target_bgr = np.repeat(target[:, :, None], 3, axis=2)
+
+    def chin_over_cheeks(stubble: bool) -> float:
+        fine = rng.normal(0.0, 25.0 if stubble else 1.5, (height, width)).astype(np.float32)
+        user = np.clip(180.0 * (1.0 - 0.5 * chin) + fine * (chin if stubble else 1.0), 0, 255).astype(np.uint8)
+        relit = match_colour(
+            target_bgr,
+            np.repeat(user[:, :, None], 3, axis=2),
+            build_face_mask(face, swapped, 0.08),
+            face_width_px=120.0,
+            reference_points=np.asarray(points[:, :2], np.float64) - (region.x0, region.y0),
+        ).astype(np.float32)[:, :, 1]
+        chin_rows = slice(int(CENTRE[1] + 45 - region.y0), int(CENTRE[1] + 55 - region.y0))
+        cheek_rows = slice(int(CENTRE[1] - 5 - region.y0), int(CENTRE[1] + 5 - region.y0))
+        columns = slice(int(CENTRE[0] - 40 - region.x0), int(CENTRE[0] - 30 - region.x0))
+        return float(relit[chin_rows, columns].mean() / relit[cheek_rows, columns].mean())
+
+    assert chin_over_cheeks(stubble=True) > 0.9
+    assert chin_over_cheeks(stubble=False) < 0.75
 
 
 def test_users_brows_are_not_painted_back_onto_the_target_as_shade() -> None:
