@@ -9,13 +9,12 @@ Light: the swapped face keeps the photo's detail (pores, brows, wrinkles, make-u
 user's frame. Both faces' light fields are Gaussian averages over skin (sigma an eighth of the face width) with the
 eyes, brows and lips of each face left out and filled from the skin around them, and the photo's hair left out too;
 the photo is multiplied by their ratio (match_colour). Its own highlights and shadows divide out, the user's light
-multiplies in, and neither face's features leak into the other. Beards and stubble (fine, dark detail below the
-nose, measured against the same face's cheekbones: facial_hair) are left out of both fields too: read as shade, the
-user's painted the target's chin grey and the photo's own was lit up into a washed, ginger one. (A shadow sharper
-than that sigma, down the side of a side-lit photo's nose, is taken out before, by the mesh engine:
-stages/shading.py.) The user's open mouth is cut along the drawn inner lip line at full resolution (sub-pixel,
-feathered outwards), so the lip edge stays smooth up close; where the user's own lip still shows inside that line, it
-takes the drawn lips' colour (user_lips_in_target_colour).
+multiplies in, and neither face's features leak into the other. A user's beard or stubble (fine, dark detail below
+the nose, each measured against their cheekbones: facial_hair) is left out of the user's field too: read as shade,
+it painted the target's chin grey. (A shadow sharper than that sigma, down the side of a side-lit photo's nose, is
+taken out before, by the mesh engine: stages/shading.py.) The user's open mouth is cut along the drawn inner lip line
+at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up close; where the user's own lip
+still shows inside that line, it takes the drawn lips' colour (user_lips_in_target_colour).
 """
 
 from __future__ import annotations
@@ -257,7 +256,6 @@ def match_colour(
     face_features: Sequence[npt.NDArray[np.floating]] = (),
     reference_features: Sequence[npt.NDArray[np.floating]] = (),
     face_width_px: float | None = None,
-    face_points: npt.NDArray[np.floating] | None = None,
     reference_points: npt.NDArray[np.floating] | None = None,
 ) -> BgrImage:
     """face_bgr relit to the reference's light and skin tone, keeping face_bgr's detail (same H×W×3 uint8 BGR).
@@ -273,10 +271,9 @@ def match_colour(
     hands over the target are not skin) is above 0.3, minus the feature polygons (K×2 points in this image's
     pixels: eyes, brows, lips) of each face, which are filled from the skin around them. So the user's brows and
     mouth are not painted back onto the target as smudges of shade, and the target's dark brows, fringe or glasses
-    frame do not read as a shadow to be lit up into a band of skin. With face_points and reference_points (each
-    face's mesh in its image's pixels) and face_width_px, each face's facial hair is left out too (facial_hair): a
-    beard is not light. Read as the user's, it painted the target's chin grey; as the photo's, the target's own beard
-    was lit up into a washed, ginger one.
+    frame do not read as a shadow to be lit up into a band of skin. With reference_points (the reference face's mesh
+    in its pixels) and face_width_px, the reference's facial hair is left out too (facial_hair): a beard is not the
+    user's light, and read as one it painted the target's chin grey.
     """
     height, width = face_bgr.shape[:2]
     if (mask > 0.5).sum() < 16:
@@ -291,8 +288,6 @@ def match_colour(
     face_width_grid = (face_width_px if face_width_px is not None else max(height, width)) * scale
     face_skin = face_skin * _outside_features(face_features, size, scale, face_width_grid)
     reference_skin = skin * _outside_features(reference_features, size, scale, face_width_grid)
-    if face_points is not None and face_width_px is not None:
-        face_skin = face_skin * (1.0 - facial_hair(face_bgr, face_points, face_width_px, grid))
     if reference_points is not None and face_width_px is not None:
         reference_skin = reference_skin * (1.0 - facial_hair(reference_bgr, reference_points, face_width_px, grid))
     if (face_skin > 0.3).sum() < 4 or (reference_skin > 0.3).sum() < 4:
@@ -525,8 +520,6 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
             face_features=feature_polygons(drawn_points if drawn_points is not None else face.points_px, origin),
             reference_features=feature_polygons(face.points_px, origin),
             face_width_px=face_width_px,
-            face_points=np.asarray((drawn_points if drawn_points is not None else face.points_px)[:, :2], np.float64)
-            - origin,
             reference_points=np.asarray(face.points_px[:, :2], np.float64) - origin,
         )
     mouth_bgr = getattr(swapped, "mouth_bgr", None)
