@@ -344,7 +344,7 @@ def facial_hair(
     columns, rows = grid.size
     points = np.asarray(points_px[:, :2], np.float64)
     cheekbones = points[list(CHEEKBONES)]
-    first_row = int(np.clip(cheekbones[:, 1].min() // grid.factor - 1, 0, rows - 1))
+    first_row = min(max(int(float(cheekbones[:, 1].min()) // grid.factor) - 1, 0), rows - 1)
     top = first_row * grid.factor
     below = _Grid(width, height - top, grid.factor)
     grey = cv2.cvtColor(image_bgr[top:], cv2.COLOR_BGR2GRAY).astype(np.float32)
@@ -353,8 +353,8 @@ def facial_hair(
     luminance = below.shrink(grey)
     cells = below.cell_of(cheekbones - (0.0, top))
     # The small floors keep a perfectly smooth or black cheek (a synthetic image) from dividing by nothing.
-    cheek_texture = float(np.median(texture[cells[:, 1], cells[:, 0]])) + 0.3
-    cheek_luminance = float(np.median(luminance[cells[:, 1], cells[:, 0]])) + 1.0
+    cheek_texture = _median_of_few(texture[cells[:, 1], cells[:, 0]]) + 0.3
+    cheek_luminance = _median_of_few(luminance[cells[:, 1], cells[:, 0]]) + 1.0
     textured = np.clip((texture / cheek_texture - FACIAL_HAIR_TEXTURE[0]) / np.ptp(FACIAL_HAIR_TEXTURE), 0.0, 1.0)
     darker = np.clip((FACIAL_HAIR_DARKNESS[0] - luminance / cheek_luminance) / np.ptp(FACIAL_HAIR_DARKNESS), 0.0, 1.0)
     # Spread and strengthened: the gaps between a beard's hairs (skin-fine detail) count as beard too.
@@ -374,6 +374,13 @@ def facial_hair(
     result = np.zeros((rows, columns), np.float32)
     result[first_row:] = hair * np.clip((depth - low) / (high - low), 0.0, 1.0)
     return result
+
+
+def _median_of_few(values: npt.NDArray[np.floating]) -> float:
+    """np.median of a handful of values, without its overhead (a tenth of the time on eight values)."""
+    ordered = np.sort(values, axis=None)
+    middle = ordered.size // 2
+    return float(ordered[middle]) if ordered.size % 2 else float((ordered[middle - 1] + ordered[middle]) / 2.0)
 
 
 @dataclass(frozen=True)
