@@ -362,7 +362,7 @@ def facial_hair(
     hair = np.minimum(hair * np.float32(FACIAL_HAIR_FILL), np.float32(1.0))
     # Below the nose wings along the face's own down: square to the line through the outer eye corners, pointing
     # away from the brows.
-    across = points[LEFT_EYE_CORNERS[0]] - points[RIGHT_EYE_CORNERS[0]]
+    across = points[LEFT_EYE_CORNERS[1]] - points[RIGHT_EYE_CORNERS[0]]
     down = np.array([-across[1], across[0]]) / max(float(np.hypot(across[0], across[1])), 1e-6)
     if float(down @ (points[NOSE_TIP] - points[list(RIGHT_EYEBROW)].mean(axis=0))) < 0.0:
         down = -down
