@@ -19,8 +19,8 @@ from faceswap_live.inputs.target_photo import load_target_face
 from faceswap_live.offline import process_frames, read_video_frames
 from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages import shading
-from faceswap_live.stages.blend import CHEEKBONES, SHADING_GRID_SIDE_PX, facial_hair
-from faceswap_live.stages.mesh_topology import NOSE_WING_SIDES
+from faceswap_live.stages.blend import SHADING_GRID_SIDE_PX, facial_hair
+from faceswap_live.stages.mesh_topology import CHEEKBONES, NOSE_WING_SIDES
 from faceswap_live.types import BgrImage, TargetFace
 
 CHIN: tuple[int, ...] = (152, 148, 176, 149, 150, 377, 400, 378, 379, 199, 175, 171, 396, 208, 428, 200)

@@ -10,7 +10,6 @@ import pytest
 
 from faceswap_live.config import SwapConfig
 from faceswap_live.stages.blend import (
-    CHEEKBONES,
     blend_face,
     build_face_mask,
     feature_polygons,
@@ -19,6 +18,7 @@ from faceswap_live.stages.blend import (
     user_lips_in_target_colour,
 )
 from faceswap_live.stages.mesh_topology import (
+    CHEEKBONES,
     FACE_OVAL,
     INNER_LIPS,
     LEFT_EYE,

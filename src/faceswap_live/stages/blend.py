@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
 from faceswap_live.stages.mesh_topology import (
+    CHEEKBONES,
     FACE_OVAL,
     INNER_LIPS,
     LEFT_EYE,
@@ -135,8 +136,6 @@ landmarks (on v10, flicker on still stretches 1.20 with a one-cell blur, 1.16 wi
 FACIAL_HAIR_BELOW_NOSE: Final = (-0.02, 0.03)
 """Facial hair is looked for only below the nose wings (moustache, chin, jaw): from this far above their level (a
 share of the face width, along the face's own down) to fully at this far below it."""
-CHEEKBONES: Final = (50, 280, 117, 346, 118, 347, 101, 330)
-"""Mesh points on the cheekbones, where a beard seldom grows: the skin a face's lower half is compared with."""
 GLASSES_LINE_WIDTH: Final = 0.06
 """Glasses frames are found as lines narrower than this share of the face width (user_glasses_mask)."""
 GLASSES_BRIDGE_SCORE: Final = 30.0
@@ -334,10 +333,11 @@ def facial_hair(
 ) -> npt.NDArray[np.float32]:
     """Where a beard or stubble covers the face: float32 on `grid` (default: _Grid.over the image), 0-1.
 
-    Facial hair is skin with strong fine detail (FACIAL_HAIR_DETAIL_SIGMA) that is darker than the cheekbones (both
-    compared with the cheekbones' own, so the camera's sharpness and the room's light cancel out), below the nose
-    wings. A lit or shadowed chin keeps a skin's fine detail, so light alone is never taken for a beard. points_px:
-    the face's mesh in image_bgr's pixels. Only the rows from the cheekbones down are read (0.3-0.5 ms a face).
+    Facial hair is skin with strong fine detail (FACIAL_HAIR_DETAIL_SIGMA) that is darker than the cheekbones, where
+    a beard seldom grows (both compared with the cheekbones' own, so the camera's sharpness and the room's light
+    cancel out), below the nose wings. A lit or shadowed chin keeps a skin's fine detail, so light alone is never
+    taken for a beard. points_px: the face's mesh in image_bgr's pixels. Only the rows from the cheekbones down are
+    read (0.3-0.5 ms a face).
     """
     height, width = image_bgr.shape[:2]
     grid = grid or _Grid.over(width, height)

@@ -222,6 +222,8 @@ LEFT_SMILE_FOLD: Final = (423, 426, 436, 432, 422, 434, 430, 427, 322, 410, 287,
 """The cheek from beside the nose wing down past the mouth corner (point for point mirrored): where a smile folds
 the skin (the nasolabial fold and the bulge above it)."""
 SMILE_FOLDS: Final = RIGHT_SMILE_FOLD + LEFT_SMILE_FOLD
+CHEEKBONES: Final = (50, 280, 117, 346, 118, 347, 101, 330)
+"""Points on the cheekbones, right and left in turn."""
 NOSE_WING_SIDES: Final = (98, 327)
 """The outer edge of each nose wing (right, left)."""
 NOSE_WINGS: Final = (129, 358, 64, 294, 98, 327, 48, 278, 219, 439, 240, 460, 2, 97, 326, 167, 393, 164)
