@@ -16,6 +16,7 @@ import pytest
 from faceswap_live.config import SwapConfig
 from faceswap_live.engines import smile_folds
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
+from faceswap_live.engines.morph import morph_faces
 from faceswap_live.engines.smile_folds import smooth_smile_folds
 from faceswap_live.inputs.target_photo import find_faces_in_photo
 from faceswap_live.stages.mesh_topology import (
@@ -133,3 +134,13 @@ def test_the_folds_return_as_the_user_smiles_as_broadly_as_the_photo() -> None:
     assert smile_folds.returning_fold_share(0.9, 0.9) == 1.0
     assert 0.45 < smile_folds.returning_fold_share((start + 0.9) / 2, 0.9) < 0.55
     assert smile_folds.returning_fold_share(0.9, start) == 0.0  # a photo at rest was never smoothed
+
+
+def test_a_morph_keeps_its_faces_folds_as_photographed(astronaut_as_target: TargetFace) -> None:
+    # Morphs and faces of no one are made from the donors' own photos: smoothing a donor's folds there made a face
+    # of no one more often taken for that donor (see BENCHMARKS.md). Mixed with itself, a smiling face is that face.
+    points = _points(astronaut_as_target)
+    folds = _fold_mask(astronaut_as_target.image_bgr.shape, points)
+    mixed = morph_faces([astronaut_as_target, astronaut_as_target], [0.5, 0.5])
+    photographed = _shade(_band(astronaut_as_target.image_bgr, points, 0.01, 0.08)[folds])
+    assert _shade(_band(mixed.image_bgr, points, 0.01, 0.08)[folds]) > 0.9 * photographed

@@ -349,6 +349,8 @@ class MeshFaceSwapper(SwapEngine):
 
     map_side_px: the longer side of the coarse warp map (smaller = faster, softer lip and lid edges).
     fade_start_deg / fade_end_deg: head yaw at which the swapped face starts to fade and is gone.
+    smooth_smile_folds: a single smiling photo's folds are lifted out of its texture (engines/smile_folds.py); off
+    where photos are drawn as taken (morphs and faces of no one are made from the donors' own photos).
     """
 
     name = "mesh"
@@ -360,6 +362,7 @@ class MeshFaceSwapper(SwapEngine):
         fade_start_deg: float = 30.0,
         fade_end_deg: float = 50.0,
         identity_weight: float = 1.0,
+        smooth_smile_folds: bool = True,
     ) -> None:
         if not 0.0 <= identity_weight <= 1.0:
             raise ValueError("identity_weight must be between 0 and 1")
@@ -371,6 +374,7 @@ class MeshFaceSwapper(SwapEngine):
         self.fade_start_deg = fade_start_deg
         self.fade_end_deg = fade_end_deg
         self.identity_weight = identity_weight
+        self.smooth_smile_folds = smooth_smile_folds
         self._photos: list[_PhotoTexture] = []
         self._photo_choice: dict[int, _PhotoChoice] = {}
         self._target_points: npt.NDArray[np.float64] = np.zeros((0, 3))
@@ -393,8 +397,8 @@ class MeshFaceSwapper(SwapEngine):
         """
         # A single photo's smile folds would be drawn on every expression; with several, the one drawn is the photo
         # nearest the user's expression, so its folds are the user's too and stay.
-        single = not target.more_photos
-        photos = [_photo_texture(photo, smooth_folds=single) for photo in (target, *target.more_photos)]
+        smooth = self.smooth_smile_folds and not target.more_photos
+        photos = [_photo_texture(photo, smooth_folds=smooth) for photo in (target, *target.more_photos)]
         points = np.asarray(target.landmarks.points_px, dtype=np.float32)
         target_points = points[:MESH_POINT_COUNT, :3].astype(np.float64)
         if points.shape[1] < 3:
