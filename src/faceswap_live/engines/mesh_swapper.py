@@ -92,6 +92,9 @@ MESH_TRIANGLES: Final[npt.NDArray[np.int32]] = np.concatenate(
     [TESSELATION_TRIANGLES, MOUTH_FILL_TRIANGLES, EYE_FILL_TRIANGLES]
 )
 """Every triangle the engine renders: the face surface plus the mouth and eye openings (K×3 point indices)."""
+_CORNER_POINTS: Final = np.ascontiguousarray(MESH_TRIANGLES.T)
+"""MESH_TRIANGLES by corner (3×K): per-pixel lookups take one contiguous row per corner, several times cheaper than
+gathering rows of K×3 or K×2 tables."""
 
 RIM_RINGS: Final = 4
 """Surface triangles within this many rings of the face outline may fade where they are stretched (rim_stretch_fade)."""
@@ -295,9 +298,9 @@ class _TargetLevel:
 
     image_bgra: npt.NDArray[np.uint8]  # H×W×4: BGR + face alpha
     face_size_px: float
-    vertex_a: npt.NDArray[np.float32]  # K×2
-    edge_ab: npt.NDArray[np.float32]  # K×2
-    edge_ac: npt.NDArray[np.float32]  # K×2
+    vertex_a: npt.NDArray[np.float32]  # 2×K: x row, y row
+    edge_ab: npt.NDArray[np.float32]  # 2×K
+    edge_ac: npt.NDArray[np.float32]  # 2×K
     points_px: npt.NDArray[np.float32]  # 468×2
     as_taken_bgra: npt.NDArray[np.uint8] | None = None
     """The level as photographed, where image_bgra had its smile folds smoothed (engines/smile_folds.py): a smiling
@@ -510,7 +513,6 @@ class MeshFaceSwapper(SwapEngine):
         raster = rasterise_triangles(grid_points[MESH_TRIANGLES], triangle_depth, grid_width, grid_height)
         if raster.pixel_index.size == 0:
             return None
-        pixel_corners = MESH_TRIANGLES[raster.triangle]  # each covered grid pixel's three mesh points
 
         user_irises = iris_offsets(points)
         gaze_shift = None
@@ -530,7 +532,7 @@ class MeshFaceSwapper(SwapEngine):
                 texture, covered = self._draw_photo(
                     photo,
                     face_size_px,
-                    (raster, pixel_corners),
+                    raster,
                     grid_points,
                     grid_size,
                     drawn_areas,
@@ -568,7 +570,6 @@ class MeshFaceSwapper(SwapEngine):
                 points,
                 photo_shade,
                 raster,
-                pixel_corners,
                 (grid_width, grid_height),
                 face.track_id,
             )
@@ -591,7 +592,6 @@ class MeshFaceSwapper(SwapEngine):
         points: npt.NDArray[np.float32],
         photo_shade: npt.NDArray[np.float64],
         raster: RasterisedMesh,
-        pixel_corners: npt.NDArray[np.int32],
         grid_size: tuple[int, int],
         track_id: int,
     ) -> BgrImage:
@@ -616,7 +616,7 @@ class MeshFaceSwapper(SwapEngine):
         height, width = face_bgr.shape[:2]
         grid_width, grid_height = grid_size
         grid = np.ones(grid_width * grid_height, np.float32)
-        grid[raster.pixel_index] = _across_triangles(ratio, raster, pixel_corners)
+        grid[raster.pixel_index] = _across_triangles(ratio, raster)
         gain = cv2.resize(grid.reshape(grid_height, grid_width), (width, height), interpolation=cv2.INTER_LINEAR)
         # Brightness only: (gain - 1) × luma added to each channel, so the colour offsets between channels stay.
         # Scaling the three channels would scale the colour of a lit-up shadow's noise too (the photo's JPEG chroma
@@ -648,7 +648,7 @@ class MeshFaceSwapper(SwapEngine):
         self,
         photo: _PhotoTexture,
         face_size_px: float,
-        rasterised: tuple[RasterisedMesh, npt.NDArray[np.int32]],
+        raster: RasterisedMesh,
         grid_points: npt.NDArray[np.float32],
         grid_size: tuple[int, int],
         drawn_areas: npt.NDArray[np.float64],
@@ -658,11 +658,10 @@ class MeshFaceSwapper(SwapEngine):
         user_smile: float,
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         """One photo warped onto the rasterised mesh: (its BGRA texture over the region, size = (width, height); the
-        grid-sized coverage its rim fade leaves, flat). rasterised: the raster and each covered pixel's three mesh
-        points; shut: the eyes' gap scales (a shutting eye's upper lid is read from higher up the photo,
-        SHUT_LID_SKIN_SHARE); user_smile: how broadly the user smiles (a smoothed photo's folds return with it)."""
+        grid-sized coverage its rim fade leaves, flat). raster: the mesh drawn on the grid; shut: the eyes' gap
+        scales (a shutting eye's upper lid is read from higher up the photo, SHUT_LID_SKIN_SHARE); user_smile: how
+        broadly the user smiles (a smoothed photo's folds return with it)."""
         level = self._pick_level(photo, face_size_px)
-        raster, pixel_corners = rasterised
         grid_width, grid_height = grid_size
         # Pixels outside the mesh follow the best overall affine fit, so the upsampled map stays smooth at the edge.
         map_x, map_y = affine_fill(grid_points, level.points_px, grid_width, grid_height)
@@ -672,14 +671,14 @@ class MeshFaceSwapper(SwapEngine):
         if min(shut) < 1.0:
             vertex_a, edge_ab, edge_ac = _corners_with_lid_skin(level.points_px, shut)
         map_x.ravel()[raster.pixel_index] = (
-            vertex_a[triangle, 0] + weight_b * edge_ab[triangle, 0] + weight_c * edge_ac[triangle, 0]
+            vertex_a[0].take(triangle) + weight_b * edge_ab[0].take(triangle) + weight_c * edge_ac[0].take(triangle)
         )
         map_y.ravel()[raster.pixel_index] = (
-            vertex_a[triangle, 1] + weight_b * edge_ab[triangle, 1] + weight_c * edge_ac[triangle, 1]
+            vertex_a[1].take(triangle) + weight_b * edge_ab[1].take(triangle) + weight_c * edge_ac[1].take(triangle)
         )
         covered = np.zeros(grid_width * grid_height, dtype=np.float32)
         rim = rim_stretch_fade(np.abs(drawn_areas), photo.areas, photo.foreshortened)
-        covered[raster.pixel_index] = _across_triangles(rim, raster, pixel_corners)
+        covered[raster.pixel_index] = _across_triangles(rim, raster)
         if gaze_shift is not None:
             follow_gaze(map_x, map_y, grid_points, level.points_px, gaze_shift)
         full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
@@ -798,7 +797,7 @@ def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTextur
 def _corners_with_lid_skin(
     photo_points: npt.NDArray[np.float32], shut: tuple[float, float]
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """The triangles' photo-side vertex_a, edge_ab, edge_ac (K×2 each) with each upper lid contour read
+    """The triangles' photo-side vertex_a, edge_ab, edge_ac (2×K each) with each upper lid contour read
     SHUT_LID_SKIN_SHARE × (1 − that eye's gap scale) of the way up to the ring above it."""
     points = photo_points.copy()
     for scale, (lid, above) in zip(shut, _UPPER_LID_PAIRS, strict=True):
@@ -809,8 +808,9 @@ def _corners_with_lid_skin(
 def _triangle_corners(
     points_px: npt.NDArray[np.float32],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """Each MESH_TRIANGLES triangle's first corner and its two edges from it (K×2 each) on a 468×2 mesh."""
-    corners = points_px[MESH_TRIANGLES]
+    """Each MESH_TRIANGLES triangle's first corner and its two edges from it on a 468×2 mesh: 2×K each (x row,
+    y row)."""
+    corners = np.ascontiguousarray(points_px.T)[:, _CORNER_POINTS]  # 2×3×K
     return (
         np.ascontiguousarray(corners[:, 0]),
         np.ascontiguousarray(corners[:, 1] - corners[:, 0]),
@@ -818,14 +818,16 @@ def _triangle_corners(
     )
 
 
-def _across_triangles(
-    vertex_values: npt.NDArray[np.floating], raster: RasterisedMesh, pixel_corners: npt.NDArray[np.int32]
-) -> npt.NDArray[np.float32]:
-    """A value per mesh point, interpolated to each rasterised pixel with its barycentric weights (P float32)."""
-    corner_values = vertex_values[pixel_corners]
+def _across_triangles(vertex_values: npt.NDArray[np.floating], raster: RasterisedMesh) -> npt.NDArray[np.float32]:
+    """A value per mesh point, interpolated to each pixel of a rasterised MESH_TRIANGLES with its barycentric weights
+    (P float32)."""
+    value_a, value_b, value_c = vertex_values[_CORNER_POINTS]
+    triangle = raster.triangle
     weight_a = 1.0 - raster.weight_b - raster.weight_c
     return np.asarray(
-        weight_a * corner_values[:, 0] + raster.weight_b * corner_values[:, 1] + raster.weight_c * corner_values[:, 2],
+        weight_a * value_a.take(triangle)
+        + raster.weight_b * value_b.take(triangle)
+        + raster.weight_c * value_c.take(triangle),
         np.float32,
     )
 
