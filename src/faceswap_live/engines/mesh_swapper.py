@@ -92,9 +92,16 @@ MESH_TRIANGLES: Final[npt.NDArray[np.int32]] = np.concatenate(
     [TESSELATION_TRIANGLES, MOUTH_FILL_TRIANGLES, EYE_FILL_TRIANGLES]
 )
 """Every triangle the engine renders: the face surface plus the mouth and eye openings (K×3 point indices)."""
-_CORNER_POINTS: Final = np.ascontiguousarray(MESH_TRIANGLES.T)
-"""MESH_TRIANGLES by corner (3×K): per-pixel lookups take one contiguous row per corner, several times cheaper than
-gathering rows of K×3 or K×2 tables."""
+
+
+def _corner_rows(triangles: npt.NDArray[np.int32]) -> npt.NDArray[np.intp]:
+    """K×3 triangles as 3×K point indices, one row per corner: numpy works on whole rows several times faster than
+    it gathers rows of K×3 or K×3×2 tables."""
+    return np.ascontiguousarray(triangles.T, dtype=np.intp)
+
+
+_CORNER_POINTS: Final = _corner_rows(MESH_TRIANGLES)
+_SURFACE_CORNERS: Final = _corner_rows(TESSELATION_TRIANGLES)
 
 RIM_RINGS: Final = 4
 """Surface triangles within this many rings of the face outline may fade where they are stretched (rim_stretch_fade)."""
@@ -201,6 +208,7 @@ _LIP_POINTS: Final = np.unique(_LIP_COLUMNS)
 _INNER_LIP_PAIRS: Final = np.asarray(list(zip(INNER_LIP_UPPER[1:-1], INNER_LIP_LOWER[1:-1], strict=True)), np.int64)
 LIP_TRIANGLES: Final = TESSELATION_TRIANGLES[np.isin(TESSELATION_TRIANGLES, _LIP_POINTS).sum(axis=1) >= 2]
 """Surface triangles with at least two corners on the lips: the lips themselves and the skin strip around them."""
+_LIP_CORNERS: Final = _corner_rows(LIP_TRIANGLES)
 LIP_UNFOLD_STEPS: Final = 6
 """At most this many passes pull the corners of still-folded lip triangles half way to the user's lip shape."""
 PHOTO_CHOICE_KEYS: Final = (
@@ -283,13 +291,14 @@ def folded_share(user_points_px: npt.NDArray[np.floating], drawn_signed_areas: n
 
 
 def _signed_areas(points_px: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
-    return _triangle_areas(points_px, TESSELATION_TRIANGLES)
+    return _triangle_areas(points_px, _SURFACE_CORNERS)
 
 
-def _triangle_areas(points_px: npt.NDArray[np.floating], triangles: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
-    corners = np.asarray(points_px[:, :2], np.float64)[triangles]
-    ab, ac = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
-    return np.asarray(ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0], np.float64)
+def _triangle_areas(points_px: npt.NDArray[np.floating], corners: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+    """Twice the signed area of each triangle (corners: _corner_rows) of a mesh (N×2+ pixels), float64."""
+    x_a, x_b, x_c = np.asarray(points_px[:, 0], np.float64)[corners]
+    y_a, y_b, y_c = np.asarray(points_px[:, 1], np.float64)[corners]
+    return np.asarray((x_b - x_a) * (y_c - y_a) - (y_b - y_a) * (x_c - x_a), np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -783,7 +792,7 @@ def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTextur
             as_taken = np.asarray(cv2.pyrDown(as_taken), dtype=np.uint8)
         # pyrDown halves the size; pixel centres map as x_half = (x + 0.5) / 2 - 0.5.
         points_px = (points_px + 0.5) / 2.0 - 0.5
-    areas = np.abs(_triangle_areas(points[:MESH_POINT_COUNT, :2].astype(np.float64), TESSELATION_TRIANGLES))
+    areas = np.abs(_signed_areas(points[:MESH_POINT_COUNT, :2].astype(np.float64)))
     return _PhotoTexture(
         levels=levels,
         areas=areas,
@@ -941,11 +950,11 @@ def keep_lip_rings_in_order(destination: npt.NDArray[np.float64], user_xy: npt.N
     destination[columns[:, 1:]] = moved[:, 1:]
     # What the columns cannot catch (a sideways fold near the corners): the corners of lip triangles still folded
     # move towards the user's own lip shape, laid over the drawn lips (a similarity fit), which does not fold.
-    user_area = _triangle_areas(user_xy, LIP_TRIANGLES) * FRONT_FACING_SIGN
+    user_area = _triangle_areas(user_xy, _LIP_CORNERS) * FRONT_FACING_SIGN
     visible = user_area > MIN_TRIANGLE_AREA_PX
     safe = None
     for _ in range(LIP_UNFOLD_STEPS):
-        folded = visible & (_triangle_areas(destination, LIP_TRIANGLES) * FRONT_FACING_SIGN <= 0.0)
+        folded = visible & (_triangle_areas(destination, _LIP_CORNERS) * FRONT_FACING_SIGN <= 0.0)
         if not folded.any():
             break
         if safe is None:  # (most frames have no fold left: the fit is made only when one is)
@@ -986,7 +995,7 @@ def foreshortened_rim(target_areas: npt.NDArray[np.float64]) -> npt.NDArray[np.f
     median triangle."""
     if target_areas.shape[0] != len(TESSELATION_TRIANGLES):
         return np.zeros(len(_RIM_TRIANGLES))
-    frontal = np.abs(_triangle_areas(ExpressionBasis.load().reference[:, :2], TESSELATION_TRIANGLES))
+    frontal = np.abs(_signed_areas(ExpressionBasis.load().reference[:, :2]))
     side = np.sqrt(target_areas / max(float(np.median(target_areas)), 1e-9))
     frontal_side = np.sqrt(frontal / max(float(np.median(frontal)), 1e-9))
     share = side[_RIM_TRIANGLES] / np.maximum(frontal_side[_RIM_TRIANGLES], 1e-9)
