@@ -518,7 +518,8 @@ class MeshFaceSwapper(SwapEngine):
         grid_points = np.empty((MESH_POINT_COUNT, 2), dtype=np.float32)
         grid_points[:, 0] = (destination[:, 0] - region.x0 + 0.5) * scale_x - 0.5
         grid_points[:, 1] = (destination[:, 1] - region.y0 + 0.5) * scale_y - 0.5
-        triangle_depth = points[MESH_TRIANGLES, 2].mean(axis=1)
+        depth_a, depth_b, depth_c = points[:, 2][_CORNER_POINTS]
+        triangle_depth = (depth_a + depth_b + depth_c) / np.float32(3.0)  # mean(axis=1), summed in the same order
         raster = rasterise_triangles(grid_points[MESH_TRIANGLES], triangle_depth, grid_width, grid_height)
         if raster.pixel_index.size == 0:
             return None
@@ -1020,7 +1021,7 @@ def rim_stretch_fade(
     if target_areas.shape[0] != len(TESSELATION_TRIANGLES) or not foreshortened.any():
         return fade
     stretch = np.sqrt(drawn_areas / np.maximum(target_areas, 1e-6))
-    stretch /= max(float(np.median(stretch)), 1e-6)
+    stretch /= max(shading.median(stretch), 1e-6)
     low, high = RIM_STRETCH_FADE
     ramp = np.clip((stretch[_RIM_TRIANGLES] - low) / (high - low), 0.0, 1.0)
     triangle_fade = np.append(1.0 - foreshortened * ramp * ramp * (3.0 - 2.0 * ramp), 1.0).astype(np.float32)
