@@ -26,12 +26,13 @@ pixels on a shared edge are never left to neither triangle."""
 class RasterisedMesh:
     """Which triangle covers each pixel of a grid, and where inside it.
 
-    pixel_index: P int64 flat indices (y * width + x) of covered pixels; triangle: P int32 triangle numbers;
+    pixel_index: P int64 flat indices (y * width + x) of covered pixels; triangle: P int64 triangle numbers (numpy's
+    index type: the engine looks values up by them several times a frame);
     weight_b, weight_c: P float32 barycentric weights of the second and third vertex.
     """
 
     pixel_index: npt.NDArray[np.int64]
-    triangle: npt.NDArray[np.int32]
+    triangle: npt.NDArray[np.int64]
     weight_b: npt.NDArray[np.float32]
     weight_c: npt.NDArray[np.float32]
 
@@ -91,7 +92,7 @@ def rasterise_triangles(
     if int(span.sum()) == 0:
         empty_int = np.zeros(0, np.int64)
         empty_float = np.zeros(0, np.float32)
-        return RasterisedMesh(empty_int, empty_int.astype(np.int32), empty_float, empty_float)
+        return RasterisedMesh(empty_int, empty_int, empty_float, empty_float)
     # Pixel k of the runs lies on row pixel_row[k] at x = low + (k - the row's first k): the row's part is one
     # value per row (whole numbers, exact in float64 and int64). Rows without pixels get any finite value.
     pixel_row = np.repeat(np.arange(span.size), span)
@@ -110,7 +111,7 @@ def rasterise_triangles(
     kept = winner[pixel_index] == order
     return RasterisedMesh(
         pixel_index=pixel_index[kept],
-        triangle=row_triangle.astype(np.int32)[pixel_row[kept]],
+        triangle=row_triangle[pixel_row[kept]],
         weight_b=weight_b[kept].astype(np.float32),
         weight_c=weight_c[kept].astype(np.float32),
     )

@@ -1166,7 +1166,7 @@ def follow_gaze(
     for (contour, corners), shift in zip(
         ((RIGHT_EYE, RIGHT_EYE_CORNERS), (LEFT_EYE, LEFT_EYE_CORNERS)), shifts, strict=True
     ):
-        shift = float(np.clip(shift, -GAZE_MAX_SHIFT, GAZE_MAX_SHIFT))
+        shift = min(max(float(shift), -GAZE_MAX_SHIFT), GAZE_MAX_SHIFT)
         first, second = grid_points[corners[0]].astype(np.float64), grid_points[corners[1]].astype(np.float64)
         axis = second - first
         eye_width_sq = float(axis @ axis)
