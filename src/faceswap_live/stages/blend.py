@@ -608,8 +608,9 @@ def lip_detail_from_user(
     face_detail = face_grey - cv2.GaussianBlur(face_grey, (0, 0), sigma)
     user_detail = user_grey - cv2.GaussianBlur(user_grey, (0, 0), sigma)
     change = (user_detail - face_detail) * weight
+    changed = np.add(face_bgr[y0:y1, x0:x1], change[:, :, None], dtype=np.float32)
     out = face_bgr.copy()
-    out[y0:y1, x0:x1] = np.clip(face_bgr[y0:y1, x0:x1] + change[:, :, None], 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1] = np.clip(changed, 0, 255, out=changed)  # (truncated to uint8 as astype does)
     return out
 
 
@@ -713,8 +714,9 @@ def _lip_colour(
         return None
     crop = image_bgr[y0:y1, x0:x1]
     # Per channel, the first level that half the ring's pixels reach (a histogram: no copy of the pixels).
-    histograms = [cv2.calcHist([crop], [channel], ring, [256], [0, 256]) for channel in range(3)]
-    return np.asarray([np.searchsorted(np.cumsum(counts), count / 2.0) for counts in histograms], np.float32)
+    histograms = np.stack([cv2.calcHist([crop], [channel], ring, [256], [0, 256]).ravel() for channel in range(3)])
+    # How many levels hold less than half the count (np.searchsorted's answer), for the three channels at once.
+    return np.asarray((np.cumsum(histograms, axis=1) < count / 2.0).sum(axis=1), np.float32)
 
 
 def user_glasses_mask(
