@@ -26,12 +26,13 @@ pixels on a shared edge are never left to neither triangle."""
 class RasterisedMesh:
     """Which triangle covers each pixel of a grid, and where inside it.
 
-    pixel_index: P int64 flat indices (y * width + x) of covered pixels; triangle: P int32 triangle numbers;
+    pixel_index: P int64 flat indices (y * width + x) of covered pixels; triangle: P int64 triangle numbers (numpy's
+    index type: the engine looks values up by them several times a frame);
     weight_b, weight_c: P float32 barycentric weights of the second and third vertex.
     """
 
     pixel_index: npt.NDArray[np.int64]
-    triangle: npt.NDArray[np.int32]
+    triangle: npt.NDArray[np.int64]
     weight_b: npt.NDArray[np.float32]
     weight_c: npt.NDArray[np.float32]
 
@@ -47,61 +48,70 @@ def rasterise_triangles(
     barycentric weights are linear in x, so the row's covered span is solved for directly and only covered pixels
     are enumerated (half the work of testing every pixel of the box). Pure function, any thread.
     """
-    vertices = vertices_px.astype(np.float64)
-    a = vertices[:, 0]
-    ab = vertices[:, 1] - a
-    ac = vertices[:, 2] - a
-    signed_area = ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]
-    x_min = np.maximum(np.ceil(vertices[:, :, 0].min(axis=1)), 0.0)
-    x_max = np.minimum(np.floor(vertices[:, :, 0].max(axis=1)), width - 1.0)
-    y_min = np.maximum(np.ceil(vertices[:, :, 1].min(axis=1)), 0).astype(np.int64)
-    y_max = np.minimum(np.floor(vertices[:, :, 1].max(axis=1)), height - 1).astype(np.int64)
+    # Per corner, 1-D coordinate arrays: gathers and reductions over a trailing axis of 2 or 3 cost several times
+    # more in numpy than the same arithmetic on whole columns.
+    (x_a, x_b, x_c), (y_a, y_b, y_c) = np.ascontiguousarray(vertices_px.astype(np.float64).transpose(2, 1, 0))
+    ab_x, ab_y = x_b - x_a, y_b - y_a
+    ac_x, ac_y = x_c - x_a, y_c - y_a
+    signed_area = ab_x * ac_y - ab_y * ac_x
+    x_min = np.maximum(np.ceil(np.minimum(np.minimum(x_a, x_b), x_c)), 0.0)
+    x_max = np.minimum(np.floor(np.maximum(np.maximum(x_a, x_b), x_c)), width - 1.0)
+    y_min = np.maximum(np.ceil(np.minimum(np.minimum(y_a, y_b), y_c)), 0).astype(np.int64)
+    y_max = np.minimum(np.floor(np.maximum(np.maximum(y_a, y_b), y_c)), height - 1).astype(np.int64)
     drawn = (signed_area * FRONT_FACING_SIGN > MIN_TRIANGLE_AREA_PX) & (x_max >= x_min) & (y_max >= y_min)
     candidates = np.flatnonzero(drawn)
     # Painter's order: far triangles first, so the near ones overwrite them below.
     candidates = candidates[np.argsort(-depth[candidates], kind="stable")]
-    # Every row of every triangle's box; on a row, w_b = p_b + q_b x and w_c = p_c + q_c x.
+    # Every row of every triangle's box; on a row, w_b = p_b + q_b x and w_c = p_c + q_c x. What does not depend on
+    # the row is worked out once per triangle and then repeated for its rows.
     row_owner, row_offset = _enumerate_runs(y_max[candidates] - y_min[candidates] + 1)
+    inverse_area = 1.0 / signed_area[candidates]
+    a_x, a_y, ab_x, ac_x = x_a[candidates], y_a[candidates], ab_x[candidates], ac_x[candidates]
+    ab_y, ac_y = ab_y[candidates], ac_y[candidates]
+    q_b, q_c = ac_y * inverse_area, -ab_y * inverse_area
+    a_x_ac_y, a_x_ab_y = (a_x * ac_y)[row_owner], (a_x * ab_y)[row_owner]
+    q_a = -(q_b + q_c)
     row_triangle = candidates[row_owner]
     row_y = y_min[row_triangle] + row_offset
-    inverse_area = 1.0 / signed_area[row_triangle]
-    a_x, a_y = a[row_triangle, 0], a[row_triangle, 1]
-    ab_x, ab_y = ab[row_triangle, 0], ab[row_triangle, 1]
-    ac_x, ac_y = ac[row_triangle, 0], ac[row_triangle, 1]
-    offset_y = row_y - a_y
-    q_b = ac_y * inverse_area
-    p_b = -(a_x * ac_y + offset_y * ac_x) * inverse_area
-    q_c = -ab_y * inverse_area
-    p_c = (ab_x * offset_y + a_x * ab_y) * inverse_area
+    offset_y = row_y - a_y[row_owner]
+    inverse_area = inverse_area[row_owner]
+    p_b = -(a_x_ac_y + offset_y * ac_x[row_owner]) * inverse_area
+    p_c = (ab_x[row_owner] * offset_y + a_x_ab_y) * inverse_area
+    q_b, q_c, q_a = q_b[row_owner], q_c[row_owner], q_a[row_owner]
     # Inside: w_b >= -tol, w_c >= -tol and -(w_b + w_c) >= -(1 + tol); each bounds x from one side. A weight that
     # does not change along a row (a horizontal edge) holds on every row of the box, which ends at that edge.
     low, high = x_min[row_triangle], x_max[row_triangle]
     tolerance = BARYCENTRIC_TOLERANCE
-    for p, q, limit in ((p_b, q_b, -tolerance), (p_c, q_c, -tolerance), (-(p_b + p_c), -(q_b + q_c), -1.0 - tolerance)):
+    for p, q, limit in ((p_b, q_b, -tolerance), (p_c, q_c, -tolerance), (-(p_b + p_c), q_a, -1.0 - tolerance)):
         with np.errstate(divide="ignore", invalid="ignore"):
             bound = (limit - p) / q
-        low = np.where(q > 0, np.maximum(low, bound), low)
-        high = np.where(q < 0, np.minimum(high, bound), high)
+        np.maximum(low, bound, out=low, where=q > 0)
+        np.minimum(high, bound, out=high, where=q < 0)
     low = np.ceil(low)
     span = np.maximum(np.floor(high) - low + 1, 0).astype(np.int64)
     if int(span.sum()) == 0:
         empty_int = np.zeros(0, np.int64)
         empty_float = np.zeros(0, np.float32)
-        return RasterisedMesh(empty_int, empty_int.astype(np.int32), empty_float, empty_float)
-    pixel_row, pixel_offset = _enumerate_runs(span)
-    pixel_x = low[pixel_row] + pixel_offset
+        return RasterisedMesh(empty_int, empty_int, empty_float, empty_float)
+    # Pixel k of the runs lies on row pixel_row[k] at x = low + (k - the row's first k): the row's part is one
+    # value per row (whole numbers, exact in float64 and int64). Rows without pixels get any finite value.
+    pixel_row = np.repeat(np.arange(span.size), span)
+    first_pixel = np.cumsum(span) - span
+    low = np.where(span > 0, low, 0.0)
+    order = np.arange(pixel_row.size)
+    pixel_x = (low - first_pixel)[pixel_row] + order
     weight_b = p_b[pixel_row] + q_b[pixel_row] * pixel_x
     weight_c = p_c[pixel_row] + q_c[pixel_row] * pixel_x
-    pixel_index = row_y[pixel_row] * width + pixel_x.astype(np.int64)
+    pixel_index = (row_y * width + low.astype(np.int64) - first_pixel)[pixel_row] + order
     # One winner per pixel: the last writer in painter's order (numpy assigns repeated indices in order); the
-    # equality test below keeps exactly one pair per pixel whatever the assignment order.
-    order = np.arange(pixel_index.size)
-    winner = np.full(width * height, -1, dtype=np.int64)
+    # equality test below keeps exactly one pair per pixel whatever the assignment order. (Only written cells are
+    # read back, so the table needs no filling.)
+    winner = np.empty(width * height, dtype=np.int64)
     winner[pixel_index] = order
     kept = winner[pixel_index] == order
     return RasterisedMesh(
         pixel_index=pixel_index[kept],
-        triangle=row_triangle[pixel_row[kept]].astype(np.int32),
+        triangle=row_triangle[pixel_row[kept]],
         weight_b=weight_b[kept].astype(np.float32),
         weight_c=weight_c[kept].astype(np.float32),
     )

@@ -58,26 +58,27 @@ _SKIN_VERTICES: Final = (
     )
     >= FEATURE_RINGS
 )
-_CORNERS: Final = TESSELATION_TRIANGLES.astype(np.int64)
-_CORNER_OWNERS: Final = np.concatenate([_CORNERS[:, 0], _CORNERS[:, 1], _CORNERS[:, 2]])
+_CORNER_ROWS: Final = np.ascontiguousarray(TESSELATION_TRIANGLES.T, dtype=np.int64)
+"""The surface triangles' point indices, one row per corner (3×K)."""
+_CORNER_OWNERS: Final = _CORNER_ROWS.ravel()
 
 
 def vertex_normals(points: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     """468×3 unit normals of a 468+ point mesh (x, y in pixels, z scaled like x), facing the camera (negative z):
     the area-weighted mean of the normals of the surface triangles around each vertex."""
-    mesh = np.asarray(points[:MESH_POINT_COUNT, :3], np.float64)
-    a = mesh[_CORNERS[:, 0]]
-    ab, ac = mesh[_CORNERS[:, 1]] - a, mesh[_CORNERS[:, 2]] - a
+    # On x, y and z columns and corner rows: gathering rows of K×3 tables and reducing over their short axis cost
+    # half as much again.
+    x, y, z = np.asarray(points[:MESH_POINT_COUNT, :3], np.float64).T
+    (x_a, x_b, x_c), (y_a, y_b, y_c), (z_a, z_b, z_c) = x[_CORNER_ROWS], y[_CORNER_ROWS], z[_CORNER_ROWS]
+    ab_x, ab_y, ab_z = x_b - x_a, y_b - y_a, z_b - z_a
+    ac_x, ac_y, ac_z = x_c - x_a, y_c - y_a, z_c - z_a
     # The cross product written out: np.cross costs several times more on arrays this small.
-    face_normals = (
-        ab[:, 1] * ac[:, 2] - ab[:, 2] * ac[:, 1],
-        ab[:, 2] * ac[:, 0] - ab[:, 0] * ac[:, 2],
-        ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0],
+    face_normals = (ab_y * ac_z - ab_z * ac_y, ab_z * ac_x - ab_x * ac_z, ab_x * ac_y - ab_y * ac_x)
+    normal_x, normal_y, normal_z = (
+        np.bincount(_CORNER_OWNERS, np.tile(axis, 3), MESH_POINT_COUNT) for axis in face_normals
     )
-    normals = np.stack(
-        [np.bincount(_CORNER_OWNERS, np.tile(axis, 3), MESH_POINT_COUNT) for axis in face_normals], 1
-    ).astype(np.float64)
-    normals /= np.maximum(np.sqrt((normals * normals).sum(axis=1, keepdims=True)), 1e-9)
+    length = np.maximum(np.sqrt(normal_x * normal_x + normal_y * normal_y + normal_z * normal_z), 1e-9)
+    normals = np.asarray(np.stack([normal_x, normal_y, normal_z], 1) / length[:, None], np.float64)
     if float(normals[:, 2].sum()) > 0.0:
         normals = -normals
     return normals
@@ -119,9 +120,19 @@ def fit_light(
             return None
         residual = luminance - design @ coefficients
         # The spread from the median absolute deviation: a beard's many dark vertices do not widen it.
-        spread = 1.4826 * float(np.median(np.abs(residual[keep])))
+        spread = 1.4826 * median(np.abs(residual[keep]))
         keep = usable_skin & (np.abs(residual) <= OUTLIER_SIGMAS * max(spread, 1e-6))
     return coefficients
+
+
+def median(values: npt.NDArray[np.floating]) -> float:
+    """np.median of a 1-D float array without NaNs, from np.partition alone: the same value at a third of the cost
+    on a mesh's worth of values."""
+    middle = values.size // 2
+    if values.size % 2:
+        return float(np.partition(values, middle)[middle])
+    ordered = np.partition(values, (middle - 1, middle))
+    return float((ordered[middle - 1] + ordered[middle]) / 2.0)
 
 
 def relative_shade(coefficients: npt.NDArray[np.float64], normals: npt.NDArray[np.float64]) -> np.ndarray:
