@@ -24,6 +24,7 @@ from faceswap_live.engines.mesh_swapper import (
     narrow_pout,
     pucker_weights,
 )
+from faceswap_live.engines.morph import face_of_no_one, morph_faces
 from faceswap_live.eval.measures import EXPRESSION_KEYS, expression_figures
 from faceswap_live.gallery import CONSENT_STATEMENT, TargetGallery
 from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, load_target_face
@@ -421,3 +422,22 @@ def test_with_more_photos_the_one_nearest_the_users_expression_is_drawn(
         assert isinstance(swapped, mesh_swapper.MeshSwappedFace)
         assert isinstance(only_hopper, mesh_swapper.MeshSwappedFace)
         assert np.allclose(swapped.feature_points_px, only_hopper.feature_points_px)
+
+
+def test_a_mix_or_a_face_of_no_one_made_of_smiling_photos_does_not_smile_on_a_neutral_user(
+    hopper_bgr: np.ndarray,
+    astronaut_bgr: np.ndarray,
+    landmark_model_path: Path,
+    expression_reader: FaceLandmarkDetector,
+) -> None:
+    """A morph carries its faces' expression scores, as a photo does, so the engine takes the smile out of it too.
+    Without them it was drawn smiling on a user at rest."""
+    astronaut = _target(astronaut_bgr, landmark_model_path, "astronaut")
+    mirrored = _target(np.ascontiguousarray(astronaut_bgr[:, ::-1]), landmark_model_path, "astronaut, mirrored")
+    for made in (morph_faces([astronaut, mirrored], [0.5, 0.5]), face_of_no_one([astronaut, mirrored], seed=2)):
+        assert _smile(made.landmarks.blendshapes) > 0.7, made.name
+        output, _ = _swap(hopper_bgr, made, landmark_model_path)
+        without_scores = dataclasses.replace(made, landmarks=dataclasses.replace(made.landmarks, blendshapes={}))
+        output_without, _ = _swap(hopper_bgr, without_scores, landmark_model_path)
+        assert _smile(_scores(output, expression_reader)) < 0.15, made.name  # 0.001 here
+        assert _smile(_scores(output_without, expression_reader)) > 0.3, made.name  # 0.50 here

@@ -10,6 +10,11 @@ part warped onto one mesh made of the parts' own shapes and blended in with a fe
 seeded mix of every face's, and the result is pushed a little away from the gallery's mean face. Faces whose photo
 shows glasses give no part while there are enough others: half-hidden frames would show through as ghosts, and dlib
 took them for the wearer.
+
+Each result also carries expression scores (MediaPipe's blendshapes, as a photo's own would be): a mix's are its
+faces' weighted mean (the engine's expression model is linear in them), a face of no one's each part's donor's for
+that part's keys (mouth and jaw from the mouth's face, eyes from the eyes', ...). Without them the engine could not
+tell that a morph of smiling photos smiles: it drew it smiling on a user at rest.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ _PART_SEEDS: Final[tuple[tuple[int, ...], ...]] = (
     OUTER_LIP_UPPER + OUTER_LIP_LOWER,
 )
 """Mesh points of the parts a face of no one takes from different people: eyes and brows, nose, mouth."""
+_MOUTH_KEYS: Final = ("mouth", "jaw", "cheek", "tongue")
+_PART_KEYS: Final[tuple[tuple[str, ...], ...]] = (("eye", "brow"), ("noseSneer",), _MOUTH_KEYS)
+"""Blendshape keys (name prefixes) each of _PART_SEEDS' parts brings from its face."""
 _PART_SEEDS_BROWS_APART: Final[tuple[tuple[int, ...], ...]] = (
     RIGHT_EYE + LEFT_EYE,
     RIGHT_EYEBROW + LEFT_EYEBROW,
@@ -55,6 +63,7 @@ _PART_SEEDS_BROWS_APART: Final[tuple[tuple[int, ...], ...]] = (
 )
 """The same with the brows from another person than the eyes, when the gallery has faces enough without glasses
 for every part (eyes from one person were what most often made dlib take a face of no one for that person)."""
+_PART_KEYS_BROWS_APART: Final[tuple[tuple[str, ...], ...]] = (("eye",), ("brow",), *_PART_KEYS[1:])
 SKIN_FACES: Final = 2
 """Faces mixed for the skin of a face of no one (cheeks, forehead, chin)."""
 PART_CORE_HOPS: Final = 1.0
@@ -107,7 +116,10 @@ def morph_faces(faces: Sequence[TargetFace], weights: Sequence[float], name: str
     for (_, weight), points in zip(used, aligned, strict=True):
         mean_points += np.float32(weight) * points.astype(np.float32)
     mean_face = FaceLandmarks(
-        points_px=mean_points, keypoints_px=keypoints_from_mesh(mean_points), box=Box.around(mean_points)
+        points_px=mean_points,
+        keypoints_px=keypoints_from_mesh(mean_points),
+        box=Box.around(mean_points),
+        blendshapes=_mean_scores([(face.landmarks.blendshapes, weight) for face, weight in used]),
     )
     blended = np.zeros((height, width, 3), dtype=np.float32)
     for (face, weight), points in zip(used, aligned, strict=True):
@@ -137,14 +149,14 @@ def face_of_no_one(faces: Sequence[TargetFace], seed: int) -> TargetFace:
     outline_weights = generator.dirichlet(np.full(len(faces), OUTLINE_CONCENTRATION))
     glasses = [wears_glasses(face) for face in faces]
     ranked = [index for index in order if not glasses[index]] + [index for index in order if glasses[index]]
-    parts = _PART_SEEDS_BROWS_APART
+    parts, part_keys = _PART_SEEDS_BROWS_APART, _PART_KEYS_BROWS_APART
     if glasses.count(False) < SKIN_FACES + len(parts):
-        parts = _PART_SEEDS
+        parts, part_keys = _PART_SEEDS, _PART_KEYS
     picked = [faces[ranked[index % len(faces)]] for index in range(SKIN_FACES + len(parts))]
     outline = list(zip(faces, outline_weights, strict=True))
     average = [faces[index] for index in ranked if not glasses[index]][:AVERAGE_FACES] or list(faces[:AVERAGE_FACES])
     name = f"face of no one #{seed}"
-    return _composite(picked[:SKIN_FACES], picked[SKIN_FACES:], parts, outline, average, name=name)
+    return _composite(picked[:SKIN_FACES], picked[SKIN_FACES:], parts, part_keys, outline, average, name=name)
 
 
 def wears_glasses(face: TargetFace) -> bool:
@@ -188,13 +200,15 @@ def _composite(
     skin: Sequence[TargetFace],
     parts: Sequence[TargetFace],
     part_seeds: Sequence[tuple[int, ...]],
+    part_keys: Sequence[tuple[str, ...]],
     outline: Sequence[tuple[TargetFace, float]],
     average: Sequence[TargetFace],
     name: str,
 ) -> TargetFace:
     """The eyes and brows, nose and mouth of `parts`, set into a mix of `skin`'s faces (cheeks, forehead); hair, neck
     and background are skin[0]'s alone. The mesh around the parts is `outline`'s faces mixed by weight. Last, the face
-    is pushed away from the mean of `average`'s photos on the same mesh (CARICATURE)."""
+    is pushed away from the mean of `average`'s photos on the same mesh (CARICATURE). Its expression scores are
+    the skin faces' mean, each part's face's for that part's keys (part_keys: name prefixes)."""
     base = skin[0]
     height, width = base.image_bgr.shape[:2]
     base_points = _mesh_3d(base)
@@ -209,7 +223,12 @@ def _composite(
     for weights, own_points in zip(point_weights, part_points, strict=True):
         points += weights[:, None] * (own_points - points)
     points = points.astype(np.float32)
-    mesh = FaceLandmarks(points_px=points, keypoints_px=keypoints_from_mesh(points), box=Box.around(points))
+    scores = _mean_scores([(face.landmarks.blendshapes, 1.0) for face in skin])
+    for keys, face in zip(part_keys, parts, strict=True):
+        scores.update({key: value for key, value in face.landmarks.blendshapes.items() if key.startswith(keys)})
+    mesh = FaceLandmarks(
+        points_px=points, keypoints_px=keypoints_from_mesh(points), box=Box.around(points), blendshapes=scores
+    )
     face_side = float(np.ptp(points[:, 0]))
     feather_px = FEATHER_SHARE * face_side
     result, _ = _photo_on_mesh(base, skin_points[0], mesh, (height, width))
@@ -240,6 +259,17 @@ def _composite(
     result += CARICATURE * (face_mask * coverage)[:, :, None] * (result - mean)
     image = np.clip(np.rint(result), 0, 255).astype(np.uint8)
     return TargetFace(image_bgr=image, landmarks=mesh, name=name)
+
+
+def _mean_scores(scored: Sequence[tuple[dict[str, float], float]]) -> dict[str, float]:
+    """Each blendshape key's weighted mean over the faces whose scores have it (empty when none has scores)."""
+    totals: dict[str, float] = {}
+    weights: dict[str, float] = {}
+    for scores, weight in scored:
+        for key, value in scores.items():
+            totals[key] = totals.get(key, 0.0) + weight * value
+            weights[key] = weights.get(key, 0.0) + weight
+    return {key: total / weights[key] for key, total in totals.items() if weights[key] > 0}
 
 
 def _average_photo(
