@@ -24,6 +24,7 @@ from faceswap_live.types import TargetFace
 @dataclass(frozen=True)
 class BenchReport:
     input: str
+    target: str
     engine: str
     provider: str
     resolution: str
@@ -78,6 +79,7 @@ def run_bench(
     counted = max(1, len(frames) - warmup)
     report = BenchReport(
         input=input_path.name,
+        target=target.name,
         engine=config.swap.engine,
         provider=provider,
         resolution=f"{width}x{height}",
@@ -129,6 +131,7 @@ def format_report(report: BenchReport) -> str:
     lines = [
         f"{report.input}  {report.resolution}  engine={report.engine} ({report.provider})  "
         f"frames={report.frames}  face found in {report.faces_found_share:.0%}",
+        f"target: {report.target}",
         f"{'stage':<14}{'p50 ms':>9}{'p95 ms':>9}",
     ]
     for stage, values in report.stages.items():

@@ -434,6 +434,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     store = _model_store()
     landmark_model = store.fetch("face_landmarker")
     target = _load_target(args, landmark_model) if args.target else _default_bench_target(landmark_model)
+    target = _built_in_mix(args, config, target, landmark_model)
     target = _with_more_photos(args, config, target, landmark_model)
     report = run_bench(config, landmark_model, target, args.input, args.frames, args.live_seconds, store=store)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
@@ -546,6 +547,12 @@ def _run_eval(args: argparse.Namespace) -> int:
             'install it with `pip install -e ".[eval]"`.'
         ) from error
 
+    config = _load_config(args)
+    if config.swap.engine == BUILT_IN_ENGINE and (config.onnx.identity_mix or config.onnx.random_identity_weight > 0):
+        raise FaceswapError(
+            "eval judges each clip's own target photo; with the built-in engine, measure --mix and --random-identity "
+            "with scripts/eval_morph.py."
+        )
     if not (args.faces_dir / "videos").is_dir():
         raise FaceswapError(f"No face data set at {args.faces_dir} (it needs videos/ and portraits/); use --faces-dir.")
     store = _model_store()
@@ -555,7 +562,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         raise FaceswapError("The two dlib evaluation models must lie in one folder; run `faceswap-live models verify`.")
     pairs = with_more_photos(DEFAULT_PAIRS, args.faces_dir / "portraits") if args.more_photos else DEFAULT_PAIRS
     report = run_eval(
-        args.faces_dir, landmark_model, eval_models_dir, pairs=pairs, config=_load_config(args),
+        args.faces_dir, landmark_model, eval_models_dir, pairs=pairs, config=config,
         frames_per_clip=args.frames, stills_dir=args.stills,
     )  # fmt: skip
     text = format_report(report)

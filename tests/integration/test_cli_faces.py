@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -94,3 +95,19 @@ def test_more_photos_of_the_target_draw_the_nearest_expression_and_are_refused_c
         assert code != 0 and not output.exists()
         assert error[-1].startswith("error:") and words in error[-1], error[-1]
         assert "Traceback" not in "\n".join(error)
+
+
+def test_bench_measures_the_morph_and_eval_refuses_one_it_would_not_use(
+    hopper_path: Path, astronaut_path: Path, faces_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = faces_dir / "videos" / "v10_p47.mp4"
+    code = main(
+        ["bench", "--consent", "--engine", "mesh", "--input", str(source), "--target", str(hopper_path), "--mix",
+         f"{astronaut_path}:1", "--frames", "12", "--live-seconds", "0", "--json"]
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["target"] == "hopper 50% + astronaut 50%"
+    code = main(["eval", "--engine", "mesh", "--faces-dir", str(faces_dir), "--random-identity", "3"])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and error[-1].startswith("error:") and "--random-identity" in error[-1], error
+    assert "Traceback" not in "\n".join(error)
