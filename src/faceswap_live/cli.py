@@ -235,6 +235,7 @@ def _refuse_neural_only_flags(args: argparse.Namespace, config: AppConfig) -> No
         flag
         for flag, given in (
             ("--onnx-model", getattr(args, "onnx_model", None)),
+            ("--recogniser-model", getattr(args, "recogniser_model", None)),
             ("--provider", getattr(args, "provider", None)),
             ("--fp16", getattr(args, "fp16", False)),
         )

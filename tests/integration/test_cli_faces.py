@@ -64,6 +64,13 @@ def test_several_targets_need_a_mapping_and_unsupported_options_are_refused_clea
     error = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and not output.exists()
     assert error[-1] == "error: --fp16 applies only to the neural engine; add --engine onnx."
+    code = main(
+        ["swap", "--consent", "--engine", "mesh", "--recogniser-model", str(tmp_path / "arcface.onnx"), "--target",
+         str(hopper_path), "--input", str(hopper_path), "--output", str(output)]
+    )  # fmt: skip
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and not output.exists()
+    assert error[-1] == "error: --recogniser-model applies only to the neural engine; add --engine onnx."
 
 
 def test_more_photos_of_the_target_draw_the_nearest_expression_and_are_refused_clearly_elsewhere(
