@@ -45,6 +45,7 @@ from faceswap_live.stages.mesh_topology import (
     RIGHT_EYEBROW,
     closed_contour,
 )
+from faceswap_live.stages.shading import median
 from faceswap_live.types import BgrImage, Box, FaceLandmarks, Mask, SwappedFace
 
 OUTER_LIPS: Final = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)
@@ -353,8 +354,8 @@ def facial_hair(
     luminance = below.shrink(grey)
     cells = below.cell_of(cheekbones - (0.0, top))
     # The small floors keep a perfectly smooth or black cheek (a synthetic image) from dividing by nothing.
-    cheek_texture = _median_of_few(texture[cells[:, 1], cells[:, 0]]) + 0.3
-    cheek_luminance = _median_of_few(luminance[cells[:, 1], cells[:, 0]]) + 1.0
+    cheek_texture = median(texture[cells[:, 1], cells[:, 0]]) + 0.3
+    cheek_luminance = median(luminance[cells[:, 1], cells[:, 0]]) + 1.0
     textured = np.clip((texture / cheek_texture - FACIAL_HAIR_TEXTURE[0]) / np.ptp(FACIAL_HAIR_TEXTURE), 0.0, 1.0)
     darker = np.clip((FACIAL_HAIR_DARKNESS[0] - luminance / cheek_luminance) / np.ptp(FACIAL_HAIR_DARKNESS), 0.0, 1.0)
     # Spread and strengthened: the gaps between a beard's hairs (skin-fine detail) count as beard too.
@@ -374,13 +375,6 @@ def facial_hair(
     result = np.zeros((rows, columns), np.float32)
     result[first_row:] = hair * np.clip((depth - low) / (high - low), 0.0, 1.0)
     return result
-
-
-def _median_of_few(values: npt.NDArray[np.floating]) -> float:
-    """np.median of a handful of values, without its overhead (a tenth of the time on eight values)."""
-    ordered = np.sort(values, axis=None)
-    middle = ordered.size // 2
-    return float(ordered[middle]) if ordered.size % 2 else float((ordered[middle - 1] + ordered[middle]) / 2.0)
 
 
 @dataclass(frozen=True)
