@@ -362,6 +362,11 @@ def _built_in_mix(
     onnx = config.onnx
     if config.swap.engine != BUILT_IN_ENGINE or not (onnx.identity_mix or onnx.random_identity_weight > 0):
         return target
+    if getattr(args, "map_faces", None):
+        raise FaceswapError(
+            "--mix and --random-identity make one face, and --map-faces gives each person their own photo: with the "
+            "built-in engine use one or the other."
+        )
     faces, weights = [target], [onnx.target_weight]
     for source, weight in onnx.identity_mix:
         path = Path(source)

@@ -71,6 +71,14 @@ def test_several_targets_need_a_mapping_and_unsupported_options_are_refused_clea
     error = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and not output.exists()
     assert error[-1] == "error: --recogniser-model applies only to the neural engine; add --engine onnx."
+    code = main(
+        ["swap", "--consent", "--engine", "mesh", "--map-faces", "left-to-right", "--target", str(hopper_path),
+         "--target", str(astronaut_path), "--mix", f"{astronaut_path}:0.5", "--input", str(hopper_path), "--output",
+         str(output)]
+    )  # fmt: skip
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and not output.exists()
+    assert error[-1].startswith("error:") and "--map-faces" in error[-1] and "--mix" in error[-1], error[-1]
 
 
 def test_more_photos_of_the_target_draw_the_nearest_expression_and_are_refused_clearly_elsewhere(
