@@ -11,8 +11,11 @@ import dataclasses
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -59,6 +62,20 @@ def _slider(maximum: int, tooltip: str) -> QSlider:
     return slider
 
 
+class _WheelScrollsPast(QObject):
+    """Event filter: a wheel turned over a control that has not been clicked (no focus) scrolls `scroll_bar`."""
+
+    def __init__(self, scroll_bar: QWidget, parent: QObject) -> None:
+        super().__init__(parent)
+        self._scroll_bar = scroll_bar
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            QApplication.sendEvent(self._scroll_bar, event)
+            return True
+        return False
+
+
 class SettingsPanel(QScrollArea):
     """Scrollable settings column. GUI thread only."""
 
@@ -88,6 +105,16 @@ class SettingsPanel(QScrollArea):
         column.addStretch(1)
         self.setWidget(content)
         self.setMinimumWidth(300)
+        # The mouse wheel scrolls the column: over a list, slider or number it would change a setting the pointer
+        # merely passed on the way down (and save it). Such a control takes the wheel once it has been clicked.
+        self._wheel_guard = _WheelScrollsPast(self.verticalScrollBar(), self)
+        for control in (
+            *content.findChildren(QComboBox),
+            *content.findChildren(QAbstractSlider),
+            *content.findChildren(QAbstractSpinBox),
+        ):
+            control.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            control.installEventFilter(self._wheel_guard)
         self.set_config(config)
 
     # --- building ---
