@@ -157,8 +157,10 @@ def test_add_faces_switch_without_stalling_and_toggle_swap(
     off = _wait_for_result(qtbot, window, lambda result: not result.swapped)
     # Only the invisible watermark (a few grey levels) remains on the user's own face.
     assert _face_difference(off) < min(4.0, astronaut_change / 4)
+    assert "the swap is off" in window.target_state.text()  # the side panel does not claim it swaps
     window.swap_action.trigger()
     _wait_for_result(qtbot, window, lambda result: result.swapped, after_index=off.source.index)
+    assert window.target_state.text().startswith("Swapping to")
 
     # The gallery and the chosen face come back after a restart.
     window.close()

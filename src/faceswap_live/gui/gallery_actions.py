@@ -59,6 +59,7 @@ class GalleryActions(QObject):
         self.loaded_targets: dict[str, TargetFace] = {}
         self._loading: set[str] = set()
         self.current_id = NO_TARGET
+        self._swap_on = True
         self._closing = False
         pane.add_button.clicked.connect(self.choose_photo)
         pane.gallery.target_chosen.connect(self.select_target)
@@ -115,16 +116,30 @@ class GalleryActions(QObject):
         target = self.loaded_targets.get(entry_id)
         if target is not None:
             self.target_chosen.emit(target)
-            swapping = f"Swapping to {self._widget.name_of(entry_id) or target.name}."
-            note = self._widget.note_of(entry_id)
-            if note and not self._widget.more_photos_of(entry_id):
-                note += "; more photos of the same person help too (right-click the face)"
-            self._state.setText(f"{swapping} {note[:1].upper()}{note[1:]}." if note else swapping)
+            self._show_chosen(entry_id, target)
             self.target_ready.emit(entry_id)
             return
         self.target_chosen.emit(None)  # pass-through while it loads: the preview never waits
         self._state.setText("Loading the face…")
         self._load(entry_id)
+
+    def show_swap_enabled(self, enabled: bool) -> None:
+        """The state line follows the swap switch: a chosen face is not "swapping" while the swap is off."""
+        self._swap_on = enabled
+        target = self.loaded_targets.get(self.current_id)
+        if target is not None:
+            self._show_chosen(self.current_id, target)
+
+    def _show_chosen(self, entry_id: str, target: TargetFace) -> None:
+        name = self._widget.name_of(entry_id) or target.name
+        if not self._swap_on:
+            self._state.setText(f"{name} is chosen; the swap is off (Ctrl+Space turns it on).")
+            return
+        swapping = f"Swapping to {name}."
+        note = self._widget.note_of(entry_id)
+        if note and not self._widget.more_photos_of(entry_id):
+            note += "; more photos of the same person help too (right-click the face)"
+        self._state.setText(f"{swapping} {note[:1].upper()}{note[1:]}." if note else swapping)
 
     def mapping_choices(self) -> list[tuple[str, TargetFace]]:
         """The loaded gallery faces by name, for the per-person face mapping."""

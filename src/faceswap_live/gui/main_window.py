@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self._connect()
 
         self.state.restore()
+        self.faces.show_swap_enabled(self.run.config.swap.enabled)
         self.faces.refresh()
         self.models.refresh_state(self.run.config.swap.engine)
         if config_problem:
@@ -267,6 +268,7 @@ class MainWindow(QMainWindow):
         if self.panel.config != config:
             self.panel.set_config(config)
         self.swap_action.setChecked(config.swap.enabled)  # toggles back to set_swap_enabled, which sees no change
+        self.faces.show_swap_enabled(config.swap.enabled)
         if config.swap.engine != previous.swap.engine:
             self.models.refresh_state(config.swap.engine)
         self.state.schedule_save()
