@@ -18,7 +18,9 @@ import cv2
 import numpy as np
 import pytest
 import pyvirtualcam
+from PySide6.QtWidgets import QMessageBox
 
+from faceswap_live import __version__
 from faceswap_live.config import load_config
 from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog, LabelOffDialog
 from faceswap_live.gui.main_window import MainWindow
@@ -413,3 +415,17 @@ def test_closing_stops_every_worker_thread_within_a_second(qtbot: Any, make_wind
         time.sleep(0.01)
     assert not [t.name for t in threading.enumerate() if t.name.startswith("faceswap-")]
     assert time.monotonic() - started < 1.0
+
+
+def test_help_about_names_the_version_and_where_settings_and_faces_are_kept(
+    make_window: Any, hopper_clip: Path
+) -> None:
+    window = make_window(hopper_clip)
+    window.menu_actions.about.trigger()
+    about = window.dialogs.active
+    assert isinstance(about, QMessageBox) and about.isVisible()
+    text = about.text()
+    assert f"faceswap-live {__version__}" in text
+    assert str(window.run.config_path) in text and str(window.faces.gallery.root) in text
+    assert "AI-modified" in text and "verify" in text
+    about.close()

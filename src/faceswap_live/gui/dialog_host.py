@@ -6,6 +6,7 @@ running behind them) and remembers the one open now; file choosers; the question
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -76,6 +77,19 @@ class DialogHost:
     def show_messages(self, log: MessageLog) -> None:
         """Every message of this session, also those dismissed from the bar."""
         self.open(MessageLogDialog(log, self._window))
+
+    def show_about(self, version: str, settings_file: Path, gallery_folder: Path) -> None:
+        """What this is, its version (for a bug report), where it keeps the user's settings and faces, and how its
+        output is marked."""
+        html = (
+            f"<p><b>faceswap-live {escape(version)}</b><br>Real-time face swap for webcams, streams and video calls."
+            "</p><p>Every output with a swapped face carries a visible “AI-modified” label (unless you turn it off) "
+            "and an invisible watermark; <code>faceswap-live verify FILE</code> finds it in a picture or video.</p>"
+            f"<p>Settings: {escape(str(settings_file))}<br>Faces: {escape(str(gallery_folder))}</p>"
+            "<p>Licence: Apache-2.0</p>"
+        )
+        close = QMessageBox.StandardButton.Close
+        self.open(QMessageBox(QMessageBox.Icon.NoIcon, "About faceswap-live", html, close, self._window))
 
     def show_shortcuts(self, shortcuts: Sequence[tuple[str, str]]) -> None:
         rows = "".join(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for keys, what in shortcuts)

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
+from faceswap_live import __version__
 from faceswap_live.config import AppConfig, data_dir, default_config_path
 from faceswap_live.gallery import TargetGallery
 from faceswap_live.gui.cameras import list_cameras
@@ -168,6 +169,9 @@ class MainWindow(QMainWindow):
         )
         actions.shortcuts.triggered.connect(lambda: self.dialogs.show_shortcuts(SHORTCUTS))
         actions.messages.triggered.connect(self.show_messages)
+        actions.about.triggered.connect(
+            lambda: self.dialogs.show_about(__version__, self.run.config_path, self.faces.gallery.root)
+        )
         self.messages_button.clicked.connect(self.show_messages)
         self.preview.open_video_requested.connect(self.choose_video_source)
 

@@ -57,6 +57,7 @@ class WindowActions:
         self.virtual_camera = self._action("&Virtual camera", ["Ctrl+Shift+V"])
         self.shortcuts = self._action("&Keyboard shortcuts", ["F1"])
         self.messages = self._action("&Messages…", [])
+        self.about = self._action("&About faceswap-live", [])
         self._build_menus()
         self._build_toolbar()
         self.add_face.setText("Add face…")
@@ -87,6 +88,8 @@ class WindowActions:
         output_menu.addAction(self.virtual_camera)
         help_menu = menus.addMenu("&Help")
         help_menu.addActions([self.shortcuts, self.messages])
+        help_menu.addSeparator()
+        help_menu.addAction(self.about)
 
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Main")
