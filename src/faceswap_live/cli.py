@@ -421,6 +421,11 @@ def _run_swap(args: argparse.Namespace) -> int:
         f"Wrote {summary.output_path}{audio}: {summary.frames} frame(s), "
         f"face swapped in {summary.faces_swapped_frames}."
     )
+    if summary.frames and not summary.faces_swapped_frames:
+        print(
+            f"Note: no face to swap was found in {args.input.name}, so the output shows it as it was "
+            "(with the AI-modified label and the watermark)."
+        )
     return 0
 
 

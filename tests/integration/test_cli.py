@@ -255,3 +255,17 @@ def test_a_smiling_target_photo_is_noted_on_the_command_line(
     assert "Note: this photo smiles" in noted and "--more-photos" not in noted
     assert main([*common, str(tmp_path / "neutral.jpg"), "--target", str(hopper_path)]) == 0
     assert "Note:" not in capsys.readouterr().err
+
+
+def test_a_picture_without_a_face_is_written_as_it_was_and_says_so(
+    astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wall = tmp_path / "wall.png"
+    cv2.imwrite(str(wall), np.tile(np.linspace(40, 220, 320, dtype=np.uint8)[None, :, None], (240, 1, 3)))
+    output = tmp_path / "out.png"
+    assert (
+        main(["swap", "--target", str(astronaut_path), "--consent", "--input", str(wall), "--output", str(output)]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "face swapped in 0" in printed and "no face to swap was found in wall.png" in printed
+    assert output.exists()
