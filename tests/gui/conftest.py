@@ -45,6 +45,12 @@ def clip_frames() -> int:
 
 
 @pytest.fixture(scope="session")
+def small_clip(tmp_path_factory: pytest.TempPathFactory, hopper_bgr: np.ndarray) -> Path:
+    """hopper_clip's kind at 480 × 360: smaller than any camera size the app offers."""
+    return write_moving_face_clip(hopper_bgr, tmp_path_factory.mktemp("clips") / "small.mp4", size=(480, 360))
+
+
+@pytest.fixture(scope="session")
 def astronaut_clip(tmp_path_factory: pytest.TempPathFactory, astronaut_bgr: np.ndarray) -> Path:
     return write_moving_face_clip(astronaut_bgr, tmp_path_factory.mktemp("clips") / "astronaut.mp4")
 

@@ -1,14 +1,16 @@
-"""The settings column on the offscreen platform: scrolling it with the mouse wheel never changes a setting."""
+"""The settings column on the offscreen platform: scrolling it with the mouse wheel never changes a setting; a video
+file's own size and rate show under Size and Rate."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from faceswap_live.config import AppConfig
+from faceswap_live.config import AppConfig, load_config
 from faceswap_live.gui.settings_panel import SettingsPanel
 
 
@@ -42,3 +44,17 @@ def test_the_wheel_scrolls_past_a_setting_and_changes_it_only_once_it_is_clicked
     before = panel.faces_combo.currentIndex()
     _wheel_down(panel.faces_combo)
     assert panel.faces_combo.currentIndex() == before + 1 and emitted
+
+
+def test_a_video_file_shows_its_own_size_and_the_camera_setting_is_kept(
+    qtbot: Any, make_window: Any, small_clip: Path
+) -> None:
+    window = make_window(small_clip)  # 480 × 360; the settings ask a camera for 640 × 480
+    panel = window.panel
+    qtbot.waitUntil(lambda: panel.resolution_combo.currentText() == "480 × 360", timeout=15_000)
+    assert panel.fps_combo.currentText() == "30 fps"
+    assert not panel.resolution_combo.isEnabled() and panel.resolution_combo.count() == 1
+    panel.smoothing.setValue(panel.smoothing.value() // 2)  # another setting changes, and all are saved
+    window.state.save()
+    saved = load_config(window.run.config_path).capture
+    assert (saved.width, saved.height, saved.fps) == (640, 480, 30.0)  # the camera's request, not the file's size

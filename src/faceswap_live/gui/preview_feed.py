@@ -70,6 +70,9 @@ class PreviewFeed(QObject):
     def _source_opened(self, description: str) -> None:
         self._preview.set_message("" if self._preview.result is not None else "Waiting for the first frame…")
         self._source_label.setText(f"Input: {description}")
+        runner = self._run.runner
+        if runner is not None and runner.source_format is not None:
+            self._panel.show_file_format(*runner.source_format)
 
     def _source_failed(self, message: str) -> None:
         self._preview.set_result(None)

@@ -95,6 +95,7 @@ class SettingsPanel(QScrollArea):
         self._config = config
         self._cameras = cameras
         self._loading = False
+        self._file_format: tuple[int, int, float] | None = None
         content = QWidget()
         column = QVBoxLayout(content)
         column.setContentsMargins(8, 8, 8, 8)
@@ -125,11 +126,7 @@ class SettingsPanel(QScrollArea):
         self.source_combo = QComboBox()
         self.source_combo.setToolTip("Camera, or a video file that plays like a camera")
         self.resolution_combo = QComboBox()
-        for width, height in RESOLUTIONS:
-            self.resolution_combo.addItem(f"{width} × {height}", (width, height))
         self.fps_combo = QComboBox()
-        for fps in FRAME_RATES:
-            self.fps_combo.addItem(f"{fps:g} fps", fps)
         self.low_light = QCheckBox("Brighten a dark camera (low light)")
         self.low_light.setToolTip(
             "Lifts a dim picture before the face is found and swapped; a bright one is left alone"
@@ -231,22 +228,19 @@ class SettingsPanel(QScrollArea):
 
     def set_config(self, config: AppConfig) -> None:
         """Show `config` in the widgets without emitting config_changed."""
+        if config.capture.source != self._config.capture.source:
+            self._file_format = None  # until the new input opens
         self._config = config
         self._loading = True
         try:
             self._fill_sources(config.capture.source)
-            self._select_data(self.resolution_combo, (config.capture.width, config.capture.height), add_label=True)
-            self._select_data(self.fps_combo, config.capture.fps, add_label=True)
+            self._show_capture_format()
             self._select_data(self.engine_combo, config.swap.engine)
             swap = config.swap
             self.swap_enabled.setChecked(swap.enabled)
             faces = ("largest", 1) if swap.faces == "largest" or config.landmarks.max_faces == 1 else None
             self._select_data(self.faces_combo, faces or ("all", config.landmarks.max_faces))
             self.low_light.setChecked(config.low_light.enabled)
-            is_file = self._is_file(config.capture.source)
-            for combo in (self.resolution_combo, self.fps_combo):
-                combo.setEnabled(not is_file)
-                combo.setToolTip(FILE_SIZE_TOOLTIP if is_file else "")
             self.feather.setValue(round(swap.mask_feather * 100))
             smoothing = config.smoothing
             self.smoothing.setValue(
@@ -260,6 +254,37 @@ class SettingsPanel(QScrollArea):
             self.ai_label.setChecked(config.marking.label_enabled)
         finally:
             self._loading = False
+
+    def show_file_format(self, width: int, height: int, fps: float) -> None:
+        """The input that opened plays at this size and rate: shown (greyed) under Size and Rate while it is a file."""
+        self._file_format = (width, height, fps)
+        self._loading = True
+        try:
+            self._show_capture_format()
+        finally:
+            self._loading = False
+
+    def _show_capture_format(self) -> None:
+        """Size and Rate: for a camera, the choices with the configured one selected; for a file, its own format
+        (once it has opened), greyed: a file plays as it is."""
+        capture = self._config.capture
+        is_file = self._is_file(capture.source)
+        self.resolution_combo.clear()
+        self.fps_combo.clear()
+        if is_file:
+            width, height, fps = self._file_format or (capture.width, capture.height, capture.fps)
+            self.resolution_combo.addItem(f"{width} × {height}", (width, height))
+            self.fps_combo.addItem(f"{fps:.4g} fps", fps)
+        else:
+            for size in RESOLUTIONS:
+                self.resolution_combo.addItem(f"{size[0]} × {size[1]}", size)
+            for rate in FRAME_RATES:
+                self.fps_combo.addItem(f"{rate:g} fps", rate)
+            self._select_data(self.resolution_combo, (capture.width, capture.height), add_label=True)
+            self._select_data(self.fps_combo, capture.fps, add_label=True)
+        for combo in (self.resolution_combo, self.fps_combo):
+            combo.setEnabled(not is_file)
+            combo.setToolTip(FILE_SIZE_TOOLTIP if is_file else "")
 
     def _fill_sources(self, current: str) -> None:
         self.source_combo.clear()
@@ -295,13 +320,13 @@ class SettingsPanel(QScrollArea):
     def build_config(self) -> AppConfig:
         """A new config from the widgets (the current one where a widget has no say)."""
         config = self._config
-        width, height = self.resolution_combo.currentData()
         source = self.source_combo.currentData()
         if source in (VIDEO_FILE_ITEM, NO_CAMERA_ITEM) or source is None:
             source = config.capture.source
-        capture = replace(
-            config.capture, source=str(source), width=width, height=height, fps=self.fps_combo.currentData()
-        )
+        capture = replace(config.capture, source=str(source))
+        if self.resolution_combo.isEnabled():  # greyed, they show a file's own format, not the camera's request
+            width, height = self.resolution_combo.currentData()
+            capture = replace(capture, width=width, height=height, fps=self.fps_combo.currentData())
         strength = self.smoothing.value() / 100
         smoothing = replace(
             config.smoothing,
@@ -331,7 +356,15 @@ class SettingsPanel(QScrollArea):
             return
         new = self.build_config()
         if new != self._config:
+            source_changed = new.capture.source != self._config.capture.source
             self._config = new
+            if source_changed:  # a camera's choices, or a file's format once it opens
+                self._file_format = None
+                self._loading = True
+                try:
+                    self._show_capture_format()
+                finally:
+                    self._loading = False
             self.config_changed.emit(new)
 
     def _source_activated(self, _index: int) -> None:

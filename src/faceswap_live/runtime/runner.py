@@ -146,6 +146,8 @@ class PipelineRunner:
         self._source_ended = threading.Event()
         self._engine_in_use = ""
         self.source_description = ""
+        self.source_format: tuple[int, int, float] | None = None
+        """The open source's (width, height, fps): a file's own, or what a camera really gave."""
 
     # --- control (GUI / CLI thread) ---
 
@@ -172,6 +174,7 @@ class PipelineRunner:
         """Open the configured source and start a capture thread on it (the processing thread is left alone)."""
         self._source = self._open_source(self._config)
         self.source_description = self._source.description
+        self.source_format = (self._source.width, self._source.height, self._source.fps)
         if self._slot.closed:  # a file that ended closed it
             self._slot = LatestSlot()
         self._source_ended.clear()
