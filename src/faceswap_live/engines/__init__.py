@@ -7,7 +7,8 @@
 - mesh_swapper.py: the built-in CPU engine that warps the target photo's face mesh onto the user's (with expressions);
   mesh_raster.py draws a mesh into a pixel grid for it, target_mask.py finds where a target photo shows its face (not
   its hair), smile_folds.py smooths a smiling photo's smile folds out of its texture,
-  shut_lids.py draws a shutting eye with the user's own lid.
+  shut_lids.py draws a shutting eye with the user's own lid, wide_eyes.py an eye opened wider than the photo's with a
+  round iris and the white around it.
 - onnx_swapper.py: the neural engine (an inswapper-class ONNX model on CUDA, TensorRT or the CPU); onnx_setup.py
   builds it from the [onnx] settings and the model store.
 - morph.py: target faces made from several faces (mixes, faces of no one) for the built-in engine.

@@ -15,7 +15,8 @@ Per frame, all in numpy and without a Python loop over triangles:
    region and fed to ONE cv2.remap of the target photo, sampled from a pyramid level near the frame's face size so
    a large photo does not alias (shimmer) on a small face. Inside the drawn eyes the map is shifted along the eye
    first, so the photo's irises look as far to the side as the user's do from where they usually look
-   (follow_gaze). With several photos of the target (TargetFace.more_photos) the texture is that of the photo
+   (follow_gaze); an eye opened wider than the photo's is redrawn with a round iris and the white around it
+   (wide_eyes.py). With several photos of the target (TargetFace.more_photos) the texture is that of the photo
    whose expression is nearest the user's (choose_photo), cross-faded over a few frames when it changes; the
    face's shape is always the first photo's. A single smiling photo is drawn with its smile folds smoothed out
    (smile_folds.py), blended back as the user smiles. Last, the photo's own directional light is swapped for the
@@ -44,6 +45,7 @@ from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMe
 from faceswap_live.engines.shut_lids import with_user_lids
 from faceswap_live.engines.smile_folds import returning_fold_share, smile_score, smooth_smile_folds
 from faceswap_live.engines.target_mask import smoothstep, target_face_alpha
+from faceswap_live.engines.wide_eyes import WideEyeModel, wide_eye_models, with_wide_eyes
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages import shading
 from faceswap_live.stages.align import umeyama
@@ -333,6 +335,10 @@ class _PhotoTexture:
     """How broadly the photo smiles (smile_folds.smile_score)."""
     level_index: int = 0
     """The pyramid level last drawn from (see MeshFaceSwapper._pick_level)."""
+    wide_eyes: tuple[WideEyeModel, ...] | None = None
+    """Its eyes, for drawing them wider than photographed (engines/wide_eyes.py); None without iris points."""
+    iris_offsets: npt.NDArray[np.float64] | None = None
+    """Where its irises sit in its eyes (stages.expression.iris_offsets); None without iris points."""
 
 
 @dataclass(slots=True)
@@ -530,10 +536,17 @@ class MeshFaceSwapper(SwapEngine):
 
         user_irises = iris_offsets(points)
         gaze_shift = None
+        choice = self._choose_photo(face)
+        drawn_irises = None
         if not settings.eyes_from_user and user_irises is not None:
             gaze = user_irises[:, 0]
             gaze_shift = gaze - follow_per_track(self._usual_gaze, face.track_id, gaze, GAZE_FOLLOW_RATE)
-        choice = self._choose_photo(face)
+            # An eye drawn wider than the photo's has its iris redrawn (wide_eyes): along the eye where the photo's
+            # sits, moved as follow_gaze moves it; across it, where the user's sits in the user's (same) lid gap.
+            photo_irises = self._photos[choice.current].iris_offsets
+            if photo_irises is not None:
+                along = photo_irises[:, 0] + np.clip(gaze_shift, -GAZE_MAX_SHIFT, GAZE_MAX_SHIFT)
+                drawn_irises = np.stack([along, user_irises[:, 1]], axis=1)
         size = (region.width, region.height)
         user_smile = smile_score(face.blendshapes)
         drawn: dict[int, tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]] = {}
@@ -555,6 +568,16 @@ class MeshFaceSwapper(SwapEngine):
                     size,
                     user_smile,
                 )
+                if photo.wide_eyes is not None and drawn_irises is not None:
+                    texture = with_wide_eyes(
+                        texture,
+                        photo.levels[photo.level_index].image_bgra,
+                        0.5**photo.level_index,
+                        photo.wide_eyes,
+                        destination,
+                        region,
+                        drawn_irises,
+                    )
                 if index > 0:  # another photo's lines and creases, in the colours and hair of the target's own
                     first, covered = draw(0)
                     texture = in_colours_of(texture, first, PHOTO_COLOUR_SIGMA * face_size_px)
@@ -806,6 +829,8 @@ def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTextur
         expression=np.array([scores.get(key, 0.0) for key in PHOTO_CHOICE_KEYS], np.float64),
         shade=_photo_shade(image_bgr, points, levels[0].image_bgra[:, :, 3]),
         smile=smile_score(scores),
+        wide_eyes=wide_eye_models(image_bgr, points),
+        iris_offsets=iris_offsets(points),
     )
 
 

@@ -353,7 +353,9 @@ def _photo_on_mesh(
         identity_weight=0.0, fade_start_deg=89.0, fade_end_deg=90.0, map_side_px=512, smooth_smile_folds=False
     )
     warper.set_target(face)
-    warped = warper.swap_face(photo, mesh, None, SwapConfig(mouth_from_user=False, colour_match=False))
+    # Eyes "from the user" here: the donor's eyes as photographed, neither turned to a gaze nor redrawn wide.
+    settings = SwapConfig(mouth_from_user=False, colour_match=False, eyes_from_user=True)
+    warped = warper.swap_face(photo, mesh, None, settings)
     layer = photo.astype(np.float32)
     face_share = np.zeros((height, width), dtype=np.float32)
     if warped is not None:

@@ -1,0 +1,313 @@
+"""An eye opened wider than the photo's, drawn with a round iris and the white of the eye around it.
+
+The mesh warp stretches the photo's eye to the user's lid gap. When the user opens their eyes wide (surprise, fear),
+the photo's iris, whose top its upper lid hides, was stretched into a tall oval that filled the whole opening, with no
+white above or below it: a strange large eye, not a wide one. As the drawn opening grows taller for its width than the
+photo's (WIDE_STRETCH), the inside of each eye is drawn again from the photo by a similarity about the iris (the eye's
+own width and tilt, no stretch), the iris where the user's sits across the eye: the iris keeps its round shape and
+the white beside it its look. Where that similarity reaches past the photo's opening (onto the lids and lashes), the
+iris is completed from the band of it the photo shows, turned about its centre, and the white takes its colour (the
+photo's brighter eye pixels, greyed where they are tinted), a little darker under the upper lid, where the lid's
+shadow falls, and towards the corners, where the eyeball turns away. Made once per photo (wide_eye_models); per frame
+only while an eye is drawn wider than the photo's, on a window the size of the eye.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from faceswap_live.stages.mesh_topology import (
+    CHEEKBONES,
+    LANDMARK_COUNT,
+    LEFT_EYE,
+    LEFT_EYE_CORNERS,
+    LEFT_EYE_LIDS,
+    LEFT_IRIS_CENTRE,
+    RIGHT_EYE,
+    RIGHT_EYE_CORNERS,
+    RIGHT_EYE_LIDS,
+    RIGHT_IRIS_CENTRE,
+)
+from faceswap_live.types import BgrImage, Box
+
+WIDE_STRETCH: Final = (1.15, 1.45)
+"""The drawn eye's opening over the photo's (each over its eye's width) at which the round-iris eye starts to be
+blended in, and at which it is drawn fully. Below, the stretched photo eye reads right (a blink, a squint, an eye as
+open as the photo's)."""
+LID_SHADOW: Final = 0.35
+"""How much darker the filled white is just under the upper lid (fading out over half the way down)."""
+OPENING_FEATHER: Final = 0.03
+"""Blur of the photo's eye opening (a share of the eye's width): where it shows the white and where the white is
+filled blend over a few pixels."""
+CORNER_SHADOW: Final = 0.15
+"""How much darker the filled white is at the eye's corners, where the eyeball turns away."""
+EDGE_FEATHER_PX: Final = 0.7
+"""Blur of the redrawn eye's outline (drawn pixels)."""
+OPENING_INSET: Final = 0.03
+"""The photo's eye opening counts as seen only this far (a share of the eye's width) inside its outline: the outline
+itself runs along the lash line."""
+SCLERA_BRIGHT_SHARE: Final = 0.25
+"""The white's colour: the median of this brightest share of the photo's eye pixels outside the iris."""
+IRIS_MARGIN: Final = 1.1
+"""Pixels within this many iris radii of the iris centre count as iris (not white) in the photo."""
+SCLERA_TINT: Final = (0.15, 0.3)
+"""The white's colour is greyed (kept as bright) from this saturation ((max - min) / max of its channels), fully from
+the second: on the shared portraits that show their whites, 0.03-0.15 (a photo's own colour cast included); where
+lids, liner or shade were most of what was measured, 0.2-0.43."""
+SCLERA_MIN_BRIGHTNESS: Final = 0.85
+"""The white is at least this bright against the cheeks (the brightest channel's median at the cheekbones): an eye in
+its lids' shadow measured dark grey, and a drawn wide eye is lit."""
+FALLBACK_SCLERA_BGR: Final = (205.0, 208.0, 215.0)
+"""The white's colour for a photo whose eye shows too little of it (a squint)."""
+_EYES: Final = (
+    (RIGHT_EYE, RIGHT_EYE_CORNERS, RIGHT_EYE_LIDS, RIGHT_IRIS_CENTRE),
+    (LEFT_EYE, LEFT_EYE_CORNERS, LEFT_EYE_LIDS, LEFT_IRIS_CENTRE),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WideEyeModel:
+    """What one eye of a photo is drawn wide from (photo pixels at full size)."""
+
+    iris_centre: npt.NDArray[np.float64]  # 2
+    iris_radius: float
+    iris_band: tuple[float, float]
+    """How far the photo shows the iris above and below its centre, across the eye (pixels, inside OPENING_INSET)."""
+    opening: float
+    """The photo's lid gap over its eye's width."""
+    axis: npt.NDArray[np.float64]  # 2: from one eye corner to the other
+    opening_mask: npt.NDArray[np.float32]
+    """1 inside the photo's eye opening clear of its lid's edge (OPENING_INSET), fading to 0 over a pixel, over
+    mask_origin's box."""
+    mask_origin: tuple[int, int]
+    sclera_bgr: npt.NDArray[np.float32]  # 3
+    iris_bgr: npt.NDArray[np.float32]  # 3
+
+
+def wide_eye_models(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) -> tuple[WideEyeModel, ...] | None:
+    """Per eye (the person's right, then left), what it is drawn wide from; None for a mesh without irises or an eye
+    too small to measure."""
+    points = np.asarray(points_px, np.float64)
+    if points.shape[0] < LANDMARK_COUNT:
+        return None
+    models = []
+    whites = []
+    fallback = np.asarray(FALLBACK_SCLERA_BGR, np.float32)
+    height, width = image_bgr.shape[:2]
+    for contour, corners, lids, iris in _EYES:
+        axis = points[corners[1], :2] - points[corners[0], :2]
+        eye_width = float(np.linalg.norm(axis))
+        if eye_width < 4.0:
+            return None
+        centre = points[iris, :2]
+        radius = float(np.mean(np.linalg.norm(points[iris + 1 : iris + 5, :2] - centre, axis=1)))
+        outline = points[list(contour), :2]
+        box = Box.around(outline).grown(2).clipped(width, height)
+        if box.width < 2 or box.height < 2:
+            return None
+        mask = np.zeros((box.height, box.width), np.uint8)
+        cv2.fillPoly(mask, [np.round((outline - (box.x0, box.y0)) * 16).astype(np.int32)], 255, cv2.LINE_8, shift=4)
+        inset = max(1, round(OPENING_INSET * eye_width))
+        clear = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inset + 1, 2 * inset + 1)))
+        inside = clear > 0
+        pixels = image_bgr[box.y0 : box.y1, box.x0 : box.x1][inside].astype(np.float32)
+        ys, xs = np.nonzero(inside)
+        from_iris = np.hypot(xs + box.x0 - centre[0], ys + box.y0 - centre[1])
+        iris_pixels = pixels[from_iris <= radius]
+        white = pixels[from_iris > IRIS_MARGIN * radius]
+        whites.append(white)
+        iris_colour = np.median(iris_pixels, axis=0) if len(iris_pixels) else np.float32(0.4) * fallback
+        gap = float(np.linalg.norm(points[lids[1], :2] - points[lids[0], :2]))
+        normal = np.array([-axis[1], axis[0]]) / eye_width  # across the eye, downwards for an upright face
+        band = (
+            max(float((centre - points[lids[0], :2]) @ normal) - inset, 0.0),
+            max(float((points[lids[1], :2] - centre) @ normal) - inset, 0.0),
+        )
+        models.append(
+            WideEyeModel(
+                iris_centre=centre,
+                iris_radius=max(radius, 1.0),
+                iris_band=band,
+                opening=gap / eye_width,
+                axis=axis,
+                opening_mask=np.asarray(
+                    cv2.GaussianBlur(clear.astype(np.float32) / 255.0, (0, 0), max(0.7, OPENING_FEATHER * eye_width)),
+                    np.float32,
+                ),
+                mask_origin=(box.x0, box.y0),
+                sclera_bgr=fallback,
+                iris_bgr=np.asarray(iris_colour, np.float32),
+            )
+        )
+    # One white for both eyes, from both: an eye that shows little of its white (a squint, a lid's shadow) would
+    # give a grey one, and the two eyes would differ.
+    white = np.concatenate(whites)
+    if len(white) >= 8:
+        brightness = white.mean(axis=1)
+        sclera = np.median(white[brightness >= np.quantile(brightness, 1.0 - SCLERA_BRIGHT_SHARE)], axis=0)
+        # Mostly lid, liner or shade where the eye shows little white: a tinted colour turns grey, and a dark one
+        # (the lids' shadow) is lifted towards the cheeks' brightness.
+        cheeks = np.clip(np.rint(points[list(CHEEKBONES), :2]).astype(np.int64), 0, [width - 1, height - 1])
+        cheek_brightness = float(np.median(image_bgr[cheeks[:, 1], cheeks[:, 0]].max(axis=1)))
+        sclera = sclera * max(1.0, SCLERA_MIN_BRIGHTNESS * cheek_brightness / max(float(sclera.max()), 1.0))
+        top = min(float(sclera.max()), 255.0)
+        tint = (top - float(sclera.min())) / max(top, 1.0)
+        grey = top * np.asarray(FALLBACK_SCLERA_BGR, np.float32) / max(FALLBACK_SCLERA_BGR)
+        greying = min(max((tint - SCLERA_TINT[0]) / (SCLERA_TINT[1] - SCLERA_TINT[0]), 0.0), 1.0)
+        sclera = np.minimum((1.0 - greying) * sclera + greying * grey, 255.0)
+        models = [dataclasses.replace(model, sclera_bgr=np.asarray(sclera, np.float32)) for model in models]
+    return tuple(models)
+
+
+def wide_share(model: WideEyeModel, drawn_points_px: npt.NDArray[np.floating], eye: int) -> float:
+    """How much of the round-iris eye to draw for eye (0 right, 1 left) at its drawn opening: 0 up to WIDE_STRETCH[0]
+    of the photo's opening, 1 from WIDE_STRETCH[1]."""
+    _, corners, lids, _ = _EYES[eye]
+    points = np.asarray(drawn_points_px, np.float64)
+    eye_width = float(np.linalg.norm(points[corners[1], :2] - points[corners[0], :2]))
+    gap = float(np.linalg.norm(points[lids[1], :2] - points[lids[0], :2]))
+    if eye_width < 2.0 or model.opening <= 1e-6:
+        return 0.0
+    stretch = gap / eye_width / model.opening
+    low, high = WIDE_STRETCH
+    ramp = min(max((stretch - low) / (high - low), 0.0), 1.0)
+    return ramp * ramp * (3.0 - 2.0 * ramp)
+
+
+def with_wide_eyes(
+    texture_bgra: npt.NDArray[np.uint8],
+    photo_bgra: npt.NDArray[np.uint8],
+    level_factor: float,
+    models: tuple[WideEyeModel, ...],
+    drawn_points_px: npt.NDArray[np.floating],
+    region: Box,
+    irises: npt.NDArray[np.float64],
+) -> npt.NDArray[np.uint8]:
+    """texture_bgra (region-sized, the photo warped onto the drawn mesh) with each eye drawn wider than the photo's
+    redrawn with a round iris (see the module docstring); texture_bgra itself when neither eye is.
+
+    photo_bgra: the pyramid level drawn from, level_factor: its size over the photo's (1, 1/2, ...);
+    drawn_points_px: where the photo's mesh points are drawn (frame pixels);
+    irises: per eye (right, left) where the drawn iris sits, along the eye and across it, in eye widths from the
+    middle of its corners (as stages.expression.iris_offsets measures them)."""
+    shares = [wide_share(model, drawn_points_px, eye) for eye, model in enumerate(models)]
+    if max(shares) <= 0.0:
+        return texture_bgra
+    result = texture_bgra.copy()
+    drawn = np.asarray(drawn_points_px, np.float64)[:, :2] - (region.x0, region.y0)
+    for eye, (model, share) in enumerate(zip(models, shares, strict=True)):
+        if share > 0.0:
+            _redraw_eye(result, photo_bgra, level_factor, model, eye, drawn, share, irises[eye])
+    return result
+
+
+def _redraw_eye(
+    texture: npt.NDArray[np.uint8],
+    photo_bgra: npt.NDArray[np.uint8],
+    level_factor: float,
+    model: WideEyeModel,
+    eye: int,
+    drawn: npt.NDArray[np.float64],
+    share: float,
+    iris: npt.NDArray[np.float64],
+) -> None:
+    """One eye of texture (in place), redrawn with a round iris at iris (along, across) and blended in by share."""
+    contour, corners, lids, _ = _EYES[eye]
+    outline = drawn[list(contour)]
+    height, width = texture.shape[:2]
+    window = Box.around(outline).grown(1).clipped(width, height)
+    if window.width < 3 or window.height < 3:
+        return
+    x0, y0 = window.x0, window.y0
+    inside = np.zeros((window.height, window.width), np.float32)
+    cv2.fillPoly(inside, [np.round((outline - (x0, y0)) * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+    inside = np.asarray(cv2.GaussianBlur(inside, (0, 0), EDGE_FEATHER_PX), np.float32)  # a soft lid edge
+    drawn_axis = drawn[corners[1]] - drawn[corners[0]]
+    normal = np.array([-drawn_axis[1], drawn_axis[0]])  # across the eye, downwards for an upright face
+    eye_middle = (drawn[corners[0]] + drawn[corners[1]]) / 2.0
+    drawn_centre = eye_middle + iris[0] * drawn_axis + iris[1] * normal
+    # The similarity from the drawn eye to the photo's (its width and tilt, no stretch across it), as where each
+    # drawn pixel lands along and across the photo's eye from its iris centre (photo pixels). All of it is affine in
+    # the pixel's position, so it is built from a row and a column (float32, as cv2.remap takes it).
+    drawn_width = max(float(np.linalg.norm(drawn_axis)), 1e-6)
+    photo_width = max(float(np.linalg.norm(model.axis)), 1e-6)
+    scale = photo_width / drawn_width
+    columns = np.arange(window.x0, window.x1, dtype=np.float32) - np.float32(drawn_centre[0])
+    rows = np.arange(window.y0, window.y1, dtype=np.float32) - np.float32(drawn_centre[1])
+    unit_d = drawn_axis / drawn_width
+    along = _plane(columns, rows, scale * unit_d)
+    across_photo = _plane(columns, rows, scale * np.array([-unit_d[1], unit_d[0]]))
+    unit = model.axis / photo_width
+    centre_x, centre_y = model.iris_centre
+    seen_x = np.float32(centre_x) + along * np.float32(unit[0]) - across_photo * np.float32(unit[1])
+    seen_y = np.float32(centre_y) + along * np.float32(unit[1]) + across_photo * np.float32(unit[0])
+    # A hidden part of the iris is read from the part the lids leave: turned about the iris centre, at the same
+    # distance from it (the iris's fibres run outwards, so turning keeps their look), to the edge of the band of it
+    # the photo shows.
+    distance_sq = along * along + across_photo * across_photo
+    turned_across = np.clip(across_photo, -model.iris_band[0], model.iris_band[1])
+    turned_along = np.copysign(np.sqrt(np.maximum(distance_sq - turned_across * turned_across, 0.0)), along)
+    turned_x = np.float32(centre_x) + turned_along * np.float32(unit[0]) - turned_across * np.float32(unit[1])
+    turned_y = np.float32(centre_y) + turned_along * np.float32(unit[1]) + turned_across * np.float32(unit[0])
+    seen = _seen(model, seen_x, seen_y)[:, :, None]
+    seen_turned = _seen(model, turned_x, turned_y)[:, :, None]
+    colour = _sample(photo_bgra, level_factor, seen_x, seen_y)
+    turned = _sample(photo_bgra, level_factor, turned_x, turned_y)
+    # Iris or white, with an edge a drawn pixel wide.
+    iris_weight = np.clip((np.float32(model.iris_radius) - np.sqrt(distance_sq)) / np.float32(scale) + 0.5, 0, 1)
+    # The white, darker under the upper lid (across the eye: -1 on the upper lid's middle, 1 on the lower's) and
+    # towards the corners, where the eyeball turns away (along the eye: -1 and 1 at the corners).
+    upper, lower = drawn[lids[0]], drawn[lids[1]]
+    lid_axis = lower - upper
+    from_middle = np.arange(window.x0, window.x1, dtype=np.float32) - np.float32((upper[0] + lower[0]) / 2.0)
+    rows_middle = np.arange(window.y0, window.y1, dtype=np.float32) - np.float32((upper[1] + lower[1]) / 2.0)
+    across = _plane(from_middle, rows_middle, lid_axis * (2.0 / max(float(lid_axis @ lid_axis), 1e-6)))
+    corner_columns = np.arange(window.x0, window.x1, dtype=np.float32) - np.float32(eye_middle[0])
+    corner_rows = np.arange(window.y0, window.y1, dtype=np.float32) - np.float32(eye_middle[1])
+    along_eye = _plane(corner_columns, corner_rows, drawn_axis * (2.0 / (drawn_width * drawn_width)))
+    shadow = (1.0 - LID_SHADOW * np.clip(-across, 0.0, 1.0) ** 3) * (
+        1.0 - CORNER_SHADOW * np.minimum(along_eye * along_eye, 1.0)
+    )
+    white = shadow[:, :, None] * model.sclera_bgr[None, None, :]
+    iris_weight = iris_weight[:, :, None]
+    iris_fill = seen_turned * turned + (1.0 - seen_turned) * model.iris_bgr[None, None, :]
+    hidden = iris_weight * iris_fill + (1.0 - iris_weight) * white
+    redrawn = seen * colour + (1.0 - seen) * hidden
+    current = texture[y0 : window.y1, x0 : window.x1]
+    weight = (inside * np.float32(share))[:, :, None]
+    blended = current[:, :, :3].astype(np.float32)
+    blended += weight * (redrawn - blended)
+    current[:, :, :3] = cv2.convertScaleAbs(blended)  # rounded and saturated, in one pass
+
+
+def _plane(
+    columns: npt.NDArray[np.float32], rows: npt.NDArray[np.float32], gradient: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float32]:
+    """rows × columns float32: gradient · (column, row) at each pixel."""
+    return np.float32(gradient[0]) * columns[None, :] + np.float32(gradient[1]) * rows[:, None]
+
+
+def _seen(model: WideEyeModel, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """How much each photo pixel (full size) lies inside the photo's eye opening (0-1, soft at the edge)."""
+    map_x = x - np.float32(model.mask_origin[0])
+    map_y = y - np.float32(model.mask_origin[1])
+    seen = cv2.remap(model.opening_mask, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.asarray(seen, np.float32)
+
+
+def _sample(
+    photo_bgra: npt.NDArray[np.uint8], level_factor: float, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """The level's colour (BGR, float32) at photo pixels (full size) x, y."""
+    # pyrDown halves the size; pixel centres map as x_half = (x + 0.5) / 2 - 0.5.
+    factor = np.float32(level_factor)
+    map_x = (x + np.float32(0.5)) * factor - np.float32(0.5)
+    map_y = (y + np.float32(0.5)) * factor - np.float32(0.5)
+    sampled = cv2.remap(photo_bgra, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.asarray(sampled[:, :, :3], np.float32)
