@@ -6,7 +6,8 @@ white above or below it: a strange large eye, not a wide one. As the drawn openi
 photo's (WIDE_STRETCH), the inside of each eye is drawn again from the photo by a similarity about the iris (the eye's
 own width and tilt, no stretch), the iris where the user's sits across the eye: the iris keeps its round shape and
 the white beside it its look. Where that similarity reaches past the photo's opening (onto the lids and lashes), the
-iris is completed from the band of it the photo shows, turned about its centre, and the white takes its colour (the
+hidden part of the iris takes, ring by ring, the mean colour of the part the photo shows at that distance from its
+centre (dark rim, lighter middle, the pupil), and the white takes its colour (the
 photo's brighter eye pixels, greyed where they are tinted), a little darker under the upper lid, where the lid's
 shadow falls, and towards the corners, where the eyeball turns away. Made once per photo (wide_eye_models); per frame
 only while an eye is drawn wider than the photo's, on a window the size of the eye.
@@ -54,6 +55,8 @@ OPENING_INSET: Final = 0.03
 itself runs along the lash line."""
 SCLERA_BRIGHT_SHARE: Final = 0.25
 """The white's colour: the median of this brightest share of the photo's eye pixels outside the iris."""
+IRIS_RINGS: Final = 8
+"""Rings the iris's colour is measured in, from its centre out (the pupil, the iris, its darker rim)."""
 IRIS_MARGIN: Final = 1.1
 """Pixels within this many iris radii of the iris centre count as iris (not white) in the photo."""
 SCLERA_TINT: Final = (0.15, 0.3)
@@ -77,8 +80,6 @@ class WideEyeModel:
 
     iris_centre: npt.NDArray[np.float64]  # 2
     iris_radius: float
-    iris_band: tuple[float, float]
-    """How far the photo shows the iris above and below its centre, across the eye (pixels, inside OPENING_INSET)."""
     opening: float
     """The photo's lid gap over its eye's width."""
     axis: npt.NDArray[np.float64]  # 2: from one eye corner to the other
@@ -87,7 +88,8 @@ class WideEyeModel:
     mask_origin's box."""
     mask_origin: tuple[int, int]
     sclera_bgr: npt.NDArray[np.float32]  # 3
-    iris_bgr: npt.NDArray[np.float32]  # 3
+    iris_rings: npt.NDArray[np.float32]
+    """IRIS_RINGS × 3: the mean colour of the iris the photo shows in each ring, from the centre out."""
 
 
 def wide_eye_models(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) -> tuple[WideEyeModel, ...] | None:
@@ -119,21 +121,14 @@ def wide_eye_models(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) ->
         pixels = image_bgr[box.y0 : box.y1, box.x0 : box.x1][inside].astype(np.float32)
         ys, xs = np.nonzero(inside)
         from_iris = np.hypot(xs + box.x0 - centre[0], ys + box.y0 - centre[1])
-        iris_pixels = pixels[from_iris <= radius]
         white = pixels[from_iris > IRIS_MARGIN * radius]
         whites.append(white)
-        iris_colour = np.median(iris_pixels, axis=0) if len(iris_pixels) else np.float32(0.4) * fallback
+        rings = _ring_colours(pixels, from_iris / max(radius, 1.0), np.float32(0.4) * fallback)
         gap = float(np.linalg.norm(points[lids[1], :2] - points[lids[0], :2]))
-        normal = np.array([-axis[1], axis[0]]) / eye_width  # across the eye, downwards for an upright face
-        band = (
-            max(float((centre - points[lids[0], :2]) @ normal) - inset, 0.0),
-            max(float((points[lids[1], :2] - centre) @ normal) - inset, 0.0),
-        )
         models.append(
             WideEyeModel(
                 iris_centre=centre,
                 iris_radius=max(radius, 1.0),
-                iris_band=band,
                 opening=gap / eye_width,
                 axis=axis,
                 opening_mask=np.asarray(
@@ -142,7 +137,7 @@ def wide_eye_models(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) ->
                 ),
                 mask_origin=(box.x0, box.y0),
                 sclera_bgr=fallback,
-                iris_bgr=np.asarray(iris_colour, np.float32),
+                iris_rings=rings,
             )
         )
     # One white for both eyes, from both: an eye that shows little of its white (a squint, a lid's shadow) would
@@ -163,6 +158,24 @@ def wide_eye_models(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) ->
         sclera = np.minimum((1.0 - greying) * sclera + greying * grey, 255.0)
         models = [dataclasses.replace(model, sclera_bgr=np.asarray(sclera, np.float32)) for model in models]
     return tuple(models)
+
+
+def _ring_colours(
+    pixels: npt.NDArray[np.float32], from_centre: npt.NDArray[np.float64], fallback: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """IRIS_RINGS × 3: the mean colour of pixels (N×3) in each ring of the iris (from_centre: each pixel's distance
+    from its centre in iris radii); a ring the photo does not show takes the nearest shown ring's, fallback without."""
+    index = np.floor(from_centre * IRIS_RINGS).astype(np.int64)
+    inside = index < IRIS_RINGS
+    totals = np.zeros((IRIS_RINGS, 3), np.float64)
+    np.add.at(totals, index[inside], pixels[inside])
+    counts = np.bincount(index[inside], minlength=IRIS_RINGS)
+    shown = np.flatnonzero(counts > 0)
+    if len(shown) == 0:
+        return np.tile(fallback, (IRIS_RINGS, 1)).astype(np.float32)
+    colours = totals[shown] / counts[shown, None]
+    nearest = shown[np.abs(np.arange(IRIS_RINGS)[:, None] - shown[None, :]).argmin(axis=1)]
+    return np.asarray(colours[np.searchsorted(shown, nearest)], np.float32)
 
 
 def wide_share(model: WideEyeModel, drawn_points_px: npt.NDArray[np.floating], eye: int) -> float:
@@ -247,20 +260,11 @@ def _redraw_eye(
     centre_x, centre_y = model.iris_centre
     seen_x = np.float32(centre_x) + along * np.float32(unit[0]) - across_photo * np.float32(unit[1])
     seen_y = np.float32(centre_y) + along * np.float32(unit[1]) + across_photo * np.float32(unit[0])
-    # A hidden part of the iris is read from the part the lids leave: turned about the iris centre, at the same
-    # distance from it (the iris's fibres run outwards, so turning keeps their look), to the edge of the band of it
-    # the photo shows.
-    distance_sq = along * along + across_photo * across_photo
-    turned_across = np.clip(across_photo, -model.iris_band[0], model.iris_band[1])
-    turned_along = np.copysign(np.sqrt(np.maximum(distance_sq - turned_across * turned_across, 0.0)), along)
-    turned_x = np.float32(centre_x) + turned_along * np.float32(unit[0]) - turned_across * np.float32(unit[1])
-    turned_y = np.float32(centre_y) + turned_along * np.float32(unit[1]) + turned_across * np.float32(unit[0])
     seen = _seen(model, seen_x, seen_y)[:, :, None]
-    seen_turned = _seen(model, turned_x, turned_y)[:, :, None]
     colour = _sample(photo_bgra, level_factor, seen_x, seen_y)
-    turned = _sample(photo_bgra, level_factor, turned_x, turned_y)
     # Iris or white, with an edge a drawn pixel wide.
-    iris_weight = np.clip((np.float32(model.iris_radius) - np.sqrt(distance_sq)) / np.float32(scale) + 0.5, 0, 1)
+    from_centre = np.sqrt(along * along + across_photo * across_photo)
+    iris_weight = np.clip((np.float32(model.iris_radius) - from_centre) / np.float32(scale) + 0.5, 0, 1)
     # The white, darker under the upper lid (across the eye: -1 on the upper lid's middle, 1 on the lower's) and
     # towards the corners, where the eyeball turns away (along the eye: -1 and 1 at the corners).
     upper, lower = drawn[lids[0]], drawn[lids[1]]
@@ -276,7 +280,11 @@ def _redraw_eye(
     )
     white = shadow[:, :, None] * model.sclera_bgr[None, None, :]
     iris_weight = iris_weight[:, :, None]
-    iris_fill = seen_turned * turned + (1.0 - seen_turned) * model.iris_bgr[None, None, :]
+    # The hidden iris, ring by ring; between two rings' middles their colours blend.
+    ring = np.clip(from_centre * np.float32(IRIS_RINGS / model.iris_radius) - 0.5, 0.0, IRIS_RINGS - 1.0)
+    inner = np.minimum(ring.astype(np.int32), IRIS_RINGS - 2)
+    outward = (ring - inner)[:, :, None]
+    iris_fill = (1.0 - outward) * model.iris_rings[inner] + outward * model.iris_rings[inner + 1]
     hidden = iris_weight * iris_fill + (1.0 - iris_weight) * white
     redrawn = seen * colour + (1.0 - seen) * hidden
     current = texture[y0 : window.y1, x0 : window.x1]
