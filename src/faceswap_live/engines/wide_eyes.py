@@ -7,10 +7,10 @@ photo's (WIDE_STRETCH), the inside of each eye is drawn again from the photo by 
 own width and tilt, no stretch), the iris where the user's sits across the eye: the iris keeps its round shape and
 the white beside it its look. Where that similarity reaches past the photo's opening (onto the lids and lashes), the
 hidden part of the iris takes, ring by ring, the mean colour of the part the photo shows at that distance from its
-centre (dark rim, lighter middle, the pupil), and the white takes its colour (the
-photo's brighter eye pixels, greyed where they are tinted), a little darker under the upper lid, where the lid's
-shadow falls, and towards the corners, where the eyeball turns away. Made once per photo (wide_eye_models); per frame
-only while an eye is drawn wider than the photo's, on a window the size of the eye.
+centre (dark rim, lighter middle, the pupil), and the white takes its colour (the photo's brighter eye pixels, greyed
+where they are tinted), a little darker under the upper lid, where the lid's shadow falls, and towards the corners,
+where the eyeball turns away. Made once per photo (wide_eye_models); per frame only while an eye is drawn wider than
+the photo's, on a window the size of the eye.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class WideEyeModel:
     """The photo's lid gap over its eye's width."""
     axis: npt.NDArray[np.float64]  # 2: from one eye corner to the other
     opening_mask: npt.NDArray[np.float32]
-    """1 inside the photo's eye opening clear of its lid's edge (OPENING_INSET), fading to 0 over a pixel, over
+    """1 inside the photo's eye opening clear of its lid's edge (OPENING_INSET), fading to 0 (OPENING_FEATHER), over
     mask_origin's box."""
     mask_origin: tuple[int, int]
     sclera_bgr: npt.NDArray[np.float32]  # 3
