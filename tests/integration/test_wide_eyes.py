@@ -19,7 +19,14 @@ from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, MeshSwappedFace
 from faceswap_live.engines.wide_eyes import wide_eye_models, wide_share
 from faceswap_live.inputs.target_photo import find_faces_in_photo
 from faceswap_live.offline import read_video_frames
-from faceswap_live.stages.mesh_topology import RIGHT_EYE, RIGHT_EYE_LIDS
+from faceswap_live.stages.mesh_topology import (
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    RIGHT_EYE,
+    RIGHT_EYE_LIDS,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
 from faceswap_live.types import TargetFace
 
 WIDE_FRAME = 15
@@ -100,3 +107,13 @@ def test_with_the_users_own_eyes_nothing_is_redrawn(
     frames, _ = read_video_frames(faces_dir / "videos" / "v08_p45.mp4", WIDE_FRAME + 1)
     _drawn(frames[-2:], portrait_face("p13_1.jpg"), landmark_model_path, SwapConfig(eyes_from_user=True))
     assert not calls
+
+
+def test_a_photo_with_its_eyes_shut_is_never_redrawn_wide(portrait_face: Callable[[str], TargetFace]) -> None:
+    target = portrait_face("p13_1.jpg")
+    points = np.asarray(target.landmarks.points_px, np.float64).copy()
+    assert wide_eye_models(target.image_bgr, points) is not None
+    # The same face with each upper lid lowered onto the lower one: the iris is hidden, there is no round iris to draw.
+    for upper, lower in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER), (LEFT_EYE_UPPER, LEFT_EYE_LOWER)):
+        points[list(upper[1:-1]), :2] = points[list(lower[1:-1]), :2] - (0.0, 0.5)
+    assert wide_eye_models(target.image_bgr, points) is None
