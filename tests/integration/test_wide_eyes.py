@@ -109,7 +109,11 @@ def test_with_the_users_own_eyes_nothing_is_redrawn(
     assert not calls
 
 
-def test_a_photo_with_its_eyes_shut_is_never_redrawn_wide(portrait_face: Callable[[str], TargetFace]) -> None:
+def test_a_photo_with_its_eyes_shut_or_narrowed_to_slits_is_never_redrawn_wide(
+    portrait_face: Callable[[str], TargetFace],
+) -> None:
+    laughing = portrait_face("p21_2.png")  # eyes narrowed to slits: under half of each iris shows
+    assert wide_eye_models(laughing.image_bgr, laughing.landmarks.points_px) is None
     target = portrait_face("p13_1.jpg")
     points = np.asarray(target.landmarks.points_px, np.float64).copy()
     assert wide_eye_models(target.image_bgr, points) is not None

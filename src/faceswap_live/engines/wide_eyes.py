@@ -56,9 +56,11 @@ OPENING_INSET: Final = 0.03
 itself runs along the lash line."""
 SCLERA_BRIGHT_SHARE: Final = 0.25
 """The white's colour: the median of this brightest share of the photo's eye pixels outside the iris."""
-MIN_IRIS_SHOWN: Final = 0.3
-"""An eye is redrawn only if the photo shows at least this share of its iris inside the eye's outline: 0.46-0.98 on
-the shared portraits (the narrowest eyes, a squint in a smile, 0.46-0.56); a shut eye shows next to none."""
+MIN_IRIS_SHOWN: Final = 0.5
+"""An eye is redrawn only if the photo shows at least half of its iris inside the eye's outline: 0.46-0.98 on the
+shared portraits. A shut eye shows next to none; eyes narrowed to slits in a laugh (p21_2: 0.46), in the shade of
+their sockets, redrawn open on a user at rest stared out as a dark disc in a bright white. Drawn as photographed,
+stretched, they read as the photo's squint."""
 IRIS_RINGS: Final = 8
 """Rings the iris's colour is measured in, from its centre out (the pupil, the iris, its darker rim)."""
 IRIS_MARGIN: Final = 1.1
@@ -125,8 +127,8 @@ def wide_eye_models(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) ->
         pixels = image_bgr[box.y0 : box.y1, box.x0 : box.x1][inside].astype(np.float32)
         ys, xs = np.nonzero(inside)
         from_iris = np.hypot(xs + box.x0 - centre[0], ys + box.y0 - centre[1])
-        # A photo with its eyes shut (or nearly) shows too little iris to draw a round one from: it is drawn as
-        # photographed, stretched (the app already suggests a photo with open eyes).
+        # A photo with its eyes shut or narrowed to slits shows too little iris to draw a round one from: it is drawn
+        # as photographed, stretched (the app already suggests a photo with open eyes).
         iris_area = math.pi * max(radius, 1.0) ** 2
         if np.count_nonzero(mask[_disk(mask.shape, centre - (box.x0, box.y0), radius)]) < MIN_IRIS_SHOWN * iris_area:
             return None
