@@ -45,7 +45,7 @@ from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMe
 from faceswap_live.engines.shut_lids import with_user_lids
 from faceswap_live.engines.smile_folds import returning_fold_share, smile_score, smooth_smile_folds
 from faceswap_live.engines.target_mask import smoothstep, target_face_alpha
-from faceswap_live.engines.wide_eyes import WideEyeModel, wide_eye_models, with_wide_eyes
+from faceswap_live.engines.wide_eyes import WideEyeModel, iris_sizes, wide_eye_models, with_wide_eyes
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages import shading
 from faceswap_live.stages.align import umeyama
@@ -542,11 +542,12 @@ class MeshFaceSwapper(SwapEngine):
             gaze = user_irises[:, 0]
             gaze_shift = gaze - follow_per_track(self._usual_gaze, face.track_id, gaze, GAZE_FOLLOW_RATE)
             # An eye drawn wider than the photo's has its iris redrawn (wide_eyes): along the eye where the photo's
-            # sits, moved as follow_gaze moves it; across it, where the user's sits in the user's (same) lid gap.
+            # sits, moved as follow_gaze moves it; across it, where the user's sits in the user's (same) lid gap, and
+            # as large for the eye as the user's, so the white shows above and below it as on the user's.
             photo_irises = self._photos[choice.current].iris_offsets
             if photo_irises is not None:
                 along = photo_irises[:, 0] + np.clip(gaze_shift, -GAZE_MAX_SHIFT, GAZE_MAX_SHIFT)
-                drawn_irises = np.stack([along, user_irises[:, 1]], axis=1)
+                drawn_irises = np.column_stack([along, user_irises[:, 1], iris_sizes(points)])
         size = (region.width, region.height)
         user_smile = smile_score(face.blendshapes)
         drawn: dict[int, tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]] = {}

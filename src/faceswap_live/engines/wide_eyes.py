@@ -195,6 +195,16 @@ def _ring_colours(
     return np.asarray(colours[np.searchsorted(shown, nearest)], np.float32)
 
 
+def iris_sizes(points_px: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """Per eye (right, left) of a 478-point mesh, the iris's radius over the eye's width (corner to corner)."""
+    points = np.asarray(points_px, np.float64)[:, :2]
+    sizes = []
+    for _, corners, _, iris in _EYES:
+        radius = np.mean(np.linalg.norm(points[iris + 1 : iris + 5] - points[iris], axis=1))
+        sizes.append(float(radius) / max(float(np.linalg.norm(points[corners[1]] - points[corners[0]])), 1e-6))
+    return np.asarray(sizes, np.float64)
+
+
 def wide_share(model: WideEyeModel, drawn_points_px: npt.NDArray[np.floating], eye: int) -> float:
     """How much of the round-iris eye to draw for eye (0 right, 1 left) at its drawn opening: 0 up to WIDE_STRETCH[0]
     of the photo's opening, 1 from WIDE_STRETCH[1]."""
@@ -225,7 +235,7 @@ def with_wide_eyes(
     photo_bgra: the pyramid level drawn from, level_factor: its size over the photo's (1, 1/2, ...);
     drawn_points_px: where the photo's mesh points are drawn (frame pixels);
     irises: per eye (right, left) where the drawn iris sits, along the eye and across it, in eye widths from the
-    middle of its corners (as stages.expression.iris_offsets measures them)."""
+    middle of its corners (as stages.expression.iris_offsets measures them), and its radius in eye widths."""
     shares = [wide_share(model, drawn_points_px, eye) for eye, model in enumerate(models)]
     if max(shares) <= 0.0:
         return texture_bgra
@@ -267,7 +277,8 @@ def _redraw_eye(
     # the pixel's position, so it is built from a row and a column (float32, as cv2.remap takes it).
     drawn_width = max(float(np.linalg.norm(drawn_axis)), 1e-6)
     photo_width = max(float(np.linalg.norm(model.axis)), 1e-6)
-    scale = photo_width / drawn_width
+    # Scaled so the iris is as large for the eye as the user's (the white then shows where the user's does).
+    scale = model.iris_radius / max(float(iris[2]) * drawn_width, 1e-6)
     columns = np.arange(window.x0, window.x1, dtype=np.float32) - np.float32(drawn_centre[0])
     rows = np.arange(window.y0, window.y1, dtype=np.float32) - np.float32(drawn_centre[1])
     unit_d = drawn_axis / drawn_width
