@@ -279,11 +279,11 @@ def _redraw_eye(
     photo_width = max(float(np.linalg.norm(model.axis)), 1e-6)
     # Scaled so the iris is as large for the eye as the user's (the white then shows where the user's does).
     scale = model.iris_radius / max(float(iris[2]) * drawn_width, 1e-6)
-    columns = np.arange(window.x0, window.x1, dtype=np.float32) - np.float32(drawn_centre[0])
-    rows = np.arange(window.y0, window.y1, dtype=np.float32) - np.float32(drawn_centre[1])
+    columns = np.arange(window.x0, window.x1, dtype=np.float32)
+    rows = np.arange(window.y0, window.y1, dtype=np.float32)
     unit_d = drawn_axis / drawn_width
-    along = _plane(columns, rows, scale * unit_d)
-    across_photo = _plane(columns, rows, scale * np.array([-unit_d[1], unit_d[0]]))
+    along = _plane(columns, rows, drawn_centre, scale * unit_d)
+    across_photo = _plane(columns, rows, drawn_centre, scale * np.array([-unit_d[1], unit_d[0]]))
     unit = model.axis / photo_width
     centre_x, centre_y = model.iris_centre
     seen_x = np.float32(centre_x) + along * np.float32(unit[0]) - across_photo * np.float32(unit[1])
@@ -297,12 +297,9 @@ def _redraw_eye(
     # towards the corners, where the eyeball turns away (along the eye: -1 and 1 at the corners).
     upper, lower = drawn[lids[0]], drawn[lids[1]]
     lid_axis = lower - upper
-    from_middle = np.arange(window.x0, window.x1, dtype=np.float32) - np.float32((upper[0] + lower[0]) / 2.0)
-    rows_middle = np.arange(window.y0, window.y1, dtype=np.float32) - np.float32((upper[1] + lower[1]) / 2.0)
-    across = _plane(from_middle, rows_middle, lid_axis * (2.0 / max(float(lid_axis @ lid_axis), 1e-6)))
-    corner_columns = np.arange(window.x0, window.x1, dtype=np.float32) - np.float32(eye_middle[0])
-    corner_rows = np.arange(window.y0, window.y1, dtype=np.float32) - np.float32(eye_middle[1])
-    along_eye = _plane(corner_columns, corner_rows, drawn_axis * (2.0 / (drawn_width * drawn_width)))
+    lid_middle = (upper + lower) / 2.0
+    across = _plane(columns, rows, lid_middle, lid_axis * (2.0 / max(float(lid_axis @ lid_axis), 1e-6)))
+    along_eye = _plane(columns, rows, eye_middle, drawn_axis * (2.0 / (drawn_width * drawn_width)))
     shadow = (1.0 - LID_SHADOW * np.clip(-across, 0.0, 1.0) ** 3) * (
         1.0 - CORNER_SHADOW * np.minimum(along_eye * along_eye, 1.0)
     )
@@ -323,10 +320,16 @@ def _redraw_eye(
 
 
 def _plane(
-    columns: npt.NDArray[np.float32], rows: npt.NDArray[np.float32], gradient: npt.NDArray[np.float64]
+    columns: npt.NDArray[np.float32],
+    rows: npt.NDArray[np.float32],
+    origin: npt.NDArray[np.float64],
+    gradient: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float32]:
-    """rows × columns float32: gradient · (column, row) at each pixel."""
-    return np.float32(gradient[0]) * columns[None, :] + np.float32(gradient[1]) * rows[:, None]
+    """rows × columns float32: gradient · ((column, row) - origin) at each pixel."""
+    return (
+        np.float32(gradient[0]) * (columns - np.float32(origin[0]))[None, :]
+        + np.float32(gradient[1]) * (rows - np.float32(origin[1]))[:, None]
+    )
 
 
 def _seen(model: WideEyeModel, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -72,7 +72,7 @@ class PreviewFeed(QObject):
         self._source_label.setText(f"Input: {description}")
         runner = self._run.runner
         if runner is not None and runner.source_format is not None:
-            self._panel.show_file_format(*runner.source_format)
+            self._panel.show_source_format(*runner.source_format)
 
     def _source_failed(self, message: str) -> None:
         self._preview.set_result(None)

@@ -255,7 +255,7 @@ class SettingsPanel(QScrollArea):
         finally:
             self._loading = False
 
-    def show_file_format(self, width: int, height: int, fps: float) -> None:
+    def show_source_format(self, width: int, height: int, fps: float) -> None:
         """The input that opened plays at this size and rate: shown (greyed) under Size and Rate while it is a file."""
         self._file_format = (width, height, fps)
         self._loading = True
