@@ -3,14 +3,16 @@
 The mesh warp stretches the photo's eye to the user's lid gap. When the user opens their eyes wide (surprise, fear),
 the photo's iris, whose top its upper lid hides, was stretched into a tall oval that filled the whole opening, with no
 white above or below it: a strange large eye, not a wide one. As the drawn opening grows taller for its width than the
-photo's (WIDE_STRETCH), the inside of each eye is drawn again from the photo by a similarity about the iris (the eye's
-own width and tilt, no stretch), the iris where the user's sits across the eye: the iris keeps its round shape and
-the white beside it its look. Where that similarity reaches past the photo's opening (onto the lids and lashes), the
-hidden part of the iris takes, ring by ring, the mean colour of the part the photo shows at that distance from its
-centre (dark rim, lighter middle, the pupil), and the white takes its colour (the photo's brighter eye pixels, greyed
-where they are tinted), a little darker under the upper lid, where the lid's shadow falls, and towards the corners,
-where the eyeball turns away. Made once per photo (wide_eye_models); per frame only while an eye is drawn wider than
-the photo's, on a window the size of the eye.
+photo's (WIDE_STRETCH), the inside of each eye is drawn again from the photo by a map that turns, with the opening,
+from that stretch into a similarity about the iris (the eye's own width and tilt, no stretch), the iris where the
+user's sits across the eye and as large for the eye as the user's: the iris rounds and the white shows above and below
+it by geometry, not by one picture fading into another (a double iris half-way, and a change in every frame of a face
+holding still). Where the map reaches past the photo's opening (onto the lids and lashes), the hidden part of the iris
+takes, ring by ring, the mean colour of the part the photo shows at that distance from its centre (dark rim, lighter
+middle, the pupil), and the white takes its colour (the photo's brighter eye pixels, greyed where they are tinted),
+darker under the upper lid, where the lid's shadow falls, and towards the lid margin and the corners, where the
+eyeball turns away. Made once per photo (wide_eye_models); per frame only while an eye is drawn wider than the
+photo's, on a window the size of the eye.
 """
 
 from __future__ import annotations
@@ -39,9 +41,13 @@ from faceswap_live.stages.mesh_topology import (
 from faceswap_live.types import BgrImage, Box
 
 WIDE_STRETCH: Final = (1.15, 1.45)
-"""The drawn eye's opening over the photo's (each over its eye's width) at which the round-iris eye starts to be
-blended in, and at which it is drawn fully. Below, the stretched photo eye reads right (a blink, a squint, an eye as
-open as the photo's)."""
+"""The drawn eye's opening over the photo's (each over its eye's width) at which the stretched photo eye starts to
+turn into the round-iris one, and at which it is round. Below, the stretched photo eye reads right (a blink, a squint,
+an eye as open as the photo's)."""
+MORPH_FADE_IN: Final = 0.15
+"""The redrawn eye fades in over this first part of the way from stretched to round (what the mesh warp draws and
+the stretched redraw differ a little: one affine map over the eye against a few triangles); beyond, it changes by
+geometry alone."""
 LID_SHADOW: Final = 0.35
 """How much darker the filled white is just under the upper lid (fading out over half the way down)."""
 OPENING_FEATHER: Final = 0.03
@@ -49,6 +55,11 @@ OPENING_FEATHER: Final = 0.03
 filled blend over a few pixels."""
 CORNER_SHADOW: Final = 0.15
 """How much darker the filled white is at the eye's corners, where the eyeball turns away."""
+RIM_SHADOW: Final = 0.5
+RIM_SHADOW_WIDTH: Final = 0.15
+"""The filled white darkens towards the lid margin all round (RIM_SHADOW × (1 − the outline blurred by this share of
+the eye's width)): a flat white up to the lids read as painted on, and its hard edge changed with every pixel the lids
+moved (flicker on a face holding still)."""
 EDGE_FEATHER_PX: Final = 0.7
 """Blur of the redrawn eye's outline (drawn pixels)."""
 OPENING_INSET: Final = 0.03
@@ -88,6 +99,8 @@ class WideEyeModel:
     iris_radius: float
     opening: float
     """The photo's lid gap over its eye's width."""
+    iris_in_gap: float
+    """How far the iris centre sits from the middle of the lids, across the eye, in lid gaps (downwards +)."""
     axis: npt.NDArray[np.float64]  # 2: from one eye corner to the other
     opening_mask: npt.NDArray[np.float32]
     """1 inside the photo's eye opening clear of its lid's edge (OPENING_INSET), fading to 0 (OPENING_FEATHER), over
@@ -136,11 +149,14 @@ def wide_eye_models(image_bgr: BgrImage, points_px: npt.NDArray[np.floating]) ->
         whites.append(white)
         rings = _ring_colours(pixels, from_iris / max(radius, 1.0), np.float32(0.4) * fallback)
         gap = float(np.linalg.norm(points[lids[1], :2] - points[lids[0], :2]))
+        normal = np.array([-axis[1], axis[0]]) / eye_width
+        lid_middle = (points[lids[0], :2] + points[lids[1], :2]) / 2.0
         models.append(
             WideEyeModel(
                 iris_centre=centre,
                 iris_radius=max(radius, 1.0),
                 opening=gap / eye_width,
+                iris_in_gap=float((centre - lid_middle) @ normal) / max(gap, 1.0),
                 axis=axis,
                 opening_mask=np.asarray(
                     cv2.GaussianBlur(clear.astype(np.float32) / 255.0, (0, 0), max(0.7, OPENING_FEATHER * eye_width)),
@@ -257,7 +273,8 @@ def _redraw_eye(
     share: float,
     iris: npt.NDArray[np.float64],
 ) -> None:
-    """One eye of texture (in place), redrawn with a round iris at iris (along, across) and blended in by share."""
+    """One eye of texture (in place), redrawn share of the way from the photo's eye stretched to the drawn lids to its
+    round iris at iris (along, across, radius)."""
     contour, corners, lids, _ = _EYES[eye]
     outline = drawn[list(contour)]
     height, width = texture.shape[:2]
@@ -267,41 +284,63 @@ def _redraw_eye(
     x0, y0 = window.x0, window.y0
     inside = np.zeros((window.height, window.width), np.float32)
     cv2.fillPoly(inside, [np.round((outline - (x0, y0)) * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+    outline_mask = inside
     inside = np.asarray(cv2.GaussianBlur(inside, (0, 0), EDGE_FEATHER_PX), np.float32)  # a soft lid edge
     drawn_axis = drawn[corners[1]] - drawn[corners[0]]
     normal = np.array([-drawn_axis[1], drawn_axis[0]])  # across the eye, downwards for an upright face
     eye_middle = (drawn[corners[0]] + drawn[corners[1]]) / 2.0
-    drawn_centre = eye_middle + iris[0] * drawn_axis + iris[1] * normal
-    # The similarity from the drawn eye to the photo's (its width and tilt, no stretch across it), as where each
-    # drawn pixel lands along and across the photo's eye from its iris centre (photo pixels). All of it is affine in
-    # the pixel's position, so it is built from a row and a column (float32, as cv2.remap takes it).
     drawn_width = max(float(np.linalg.norm(drawn_axis)), 1e-6)
     photo_width = max(float(np.linalg.norm(model.axis)), 1e-6)
-    # Scaled so the iris is as large for the eye as the user's (the white then shows where the user's does).
-    scale = model.iris_radius / max(float(iris[2]) * drawn_width, 1e-6)
+    upper, lower = drawn[lids[0]], drawn[lids[1]]
+    drawn_gap = max(float(np.linalg.norm(lower - upper)), 1e-6)
+    # From the photo's eye stretched to the drawn lid gap (share 0: what the mesh warp draws) to the photo's eye
+    # by a similarity about the iris, as large for the eye as the user's (share 1: the white shows where the user's
+    # does), the map changes by geometry: the iris rounds and moves to the user's across the eye as the eye opens,
+    # rather than one picture fading into another (which, on a face holding still, changed every frame).
+    stretched_across = ((lower + upper) / 2.0 - eye_middle) @ normal / drawn_width**2 + model.iris_in_gap * (
+        drawn_gap / drawn_width
+    )
+    across_at = stretched_across + share * (float(iris[1]) - stretched_across)
+    drawn_centre = eye_middle + iris[0] * drawn_axis + across_at * normal
+    round_scale = model.iris_radius / max(float(iris[2]) * drawn_width, 1e-6)
+    along_scale = photo_width / drawn_width + share * (round_scale - photo_width / drawn_width)
+    across_scale = model.opening * photo_width / drawn_gap + share * (
+        round_scale - model.opening * photo_width / drawn_gap
+    )
+    # All of it is affine in the pixel's position, so it is built from a row and a column (float32, as cv2.remap
+    # takes it): where each drawn pixel lands along and across the photo's eye from its iris centre (photo pixels).
     columns = np.arange(window.x0, window.x1, dtype=np.float32)
     rows = np.arange(window.y0, window.y1, dtype=np.float32)
     unit_d = drawn_axis / drawn_width
-    along = _plane(columns, rows, drawn_centre, scale * unit_d)
-    across_photo = _plane(columns, rows, drawn_centre, scale * np.array([-unit_d[1], unit_d[0]]))
+    along = _plane(columns, rows, drawn_centre, along_scale * unit_d)
+    across_photo = _plane(columns, rows, drawn_centre, across_scale * np.array([-unit_d[1], unit_d[0]]))
     unit = model.axis / photo_width
     centre_x, centre_y = model.iris_centre
     seen_x = np.float32(centre_x) + along * np.float32(unit[0]) - across_photo * np.float32(unit[1])
     seen_y = np.float32(centre_y) + along * np.float32(unit[1]) + across_photo * np.float32(unit[0])
-    seen = _seen(model, seen_x, seen_y)[:, :, None]
+    scale = max(along_scale, across_scale)
+    # Stretched, the photo's lash line is drawn at the drawn one (the band just inside the photo's outline counts
+    # as seen); as the eye rounds, that band is filled too. Well outside the photo's opening it is filled at any share.
+    seen = np.power(_seen(model, seen_x, seen_y), np.float32(share))[:, :, None]
     colour = _sample(photo_bgra, level_factor, seen_x, seen_y)
     # Iris or white, with an edge a drawn pixel wide.
     from_centre = np.sqrt(along * along + across_photo * across_photo)
     iris_weight = np.clip((np.float32(model.iris_radius) - from_centre) / np.float32(scale) + 0.5, 0, 1)
     # The white, darker under the upper lid (across the eye: -1 on the upper lid's middle, 1 on the lower's) and
     # towards the corners, where the eyeball turns away (along the eye: -1 and 1 at the corners).
-    upper, lower = drawn[lids[0]], drawn[lids[1]]
     lid_axis = lower - upper
     lid_middle = (upper + lower) / 2.0
     across = _plane(columns, rows, lid_middle, lid_axis * (2.0 / max(float(lid_axis @ lid_axis), 1e-6)))
     along_eye = _plane(columns, rows, eye_middle, drawn_axis * (2.0 / (drawn_width * drawn_width)))
-    shadow = (1.0 - LID_SHADOW * np.clip(-across, 0.0, 1.0) ** 3) * (
-        1.0 - CORNER_SHADOW * np.minimum(along_eye * along_eye, 1.0)
+    # ... and along the whole lid margin, where the eyeball curves away under the lids (the outline blurred: 1/2 on
+    # it, 1 well inside).
+    rim = cv2.GaussianBlur(
+        outline_mask, (0, 0), max(0.7, RIM_SHADOW_WIDTH * drawn_width), borderType=cv2.BORDER_CONSTANT
+    )
+    shadow = (
+        (1.0 - LID_SHADOW * np.clip(-across, 0.0, 1.0) ** 3)
+        * (1.0 - CORNER_SHADOW * np.minimum(along_eye * along_eye, 1.0))
+        * (1.0 - RIM_SHADOW * (1.0 - rim))
     )
     white = shadow[:, :, None] * model.sclera_bgr[None, None, :]
     iris_weight = iris_weight[:, :, None]
@@ -313,7 +352,7 @@ def _redraw_eye(
     hidden = iris_weight * iris_fill + (1.0 - iris_weight) * white
     redrawn = seen * colour + (1.0 - seen) * hidden
     current = texture[y0 : window.y1, x0 : window.x1]
-    weight = (inside * np.float32(share))[:, :, None]
+    weight = (inside * np.float32(min(share / MORPH_FADE_IN, 1.0)))[:, :, None]
     blended = current[:, :, :3].astype(np.float32)
     blended += weight * (redrawn - blended)
     current[:, :, :3] = cv2.convertScaleAbs(blended)  # rounded and saturated, in one pass
