@@ -4,11 +4,12 @@ Drawn shut from the target photo, an eye is the photo's open eye squeezed: its l
 over the closed lid as a brush of dark streaks (the longer and darker the photo's lashes, the worse; reading the lid
 from higher up the photo, mesh_swapper.SHUT_LID_SKIN_SHARE, helps only on short lashes). A closed lid is skin with a
 lash line along its edge, and the user's own is right there in the frame: as an eye shuts, its lid (from the lash line
-up to the brow) is taken from the user's frame, moved onto the drawn eye by the affine that best fits the user's lid and
-eye points onto the drawn ones, and recoloured to the drawn face below LID_COLOUR_SIGMA (the target's skin tone and eye
-shadow, the user's lash line and lid crease), blended in by how far the eye is shut. Only while an eye shuts; an open
-eye is the target's. A user in glasses keeps the photo's lid, smoothed along the eye (the streaks of its squeezed lashes
-run across it): the glasses' frame crosses the lid, and a copy of it moved with the lid showed as a second rim.
+up to the brow, the closed gap with its lash line included) is taken from the user's frame, moved onto the drawn eye by
+the affine that best fits the user's lid and eye points onto the drawn ones, and recoloured to the drawn face below
+LID_COLOUR_SIGMA (the target's skin tone and eye shadow, never its squeezed lashes; the user's lash line and lid
+crease), blended in as the eye shuts (whole from half-way). Only while an eye shuts; an open eye is the target's. A
+user in glasses keeps the photo's lid, smoothed along the eye (the streaks of its squeezed lashes run across it): the
+glasses' frame crosses the lid, and a copy of it moved with the lid showed as a second rim.
 """
 
 from __future__ import annotations
@@ -37,7 +38,17 @@ below it."""
 LID_OWN_COLOUR: Final = 0.3
 """How much the drawn lid's own colours count in the colours the user's lid takes on (against the skin around it)."""
 LID_FEATHER: Final = 0.015
-"""Blur of the lid's edge, as a share of the face size."""
+"""Blur of the lid's edge, as a share of the face size; the lid reaches this far below the drawn lower lash line."""
+LID_WEIGHT_GAIN: Final = 2.0
+"""The user's lid is drawn fully from half-way shut (this × how far shut): blended half and half with the photo's eye
+squeezed into a slit, it showed that eye's lashes and stepped lash line through the lid."""
+LASH_DARKNESS: Final = (0.45, 0.7)
+"""Drawn pixels darker than the first share of the skin around the eye (its median brightness) give the lid no colour,
+from the second they give it fully: lashes, liner and brow hairs are dark, eye shadow and skin are not."""
+LID_FILL_REACH: Final = 4.0
+LID_FILL_SHARE: Final = np.float32(0.05)
+"""The lid's colours are also taken from this many times LID_COLOUR_SIGMA away, at this weight: they decide only
+where nothing near counts."""
 _LIDS: Final = (
     (RIGHT_EYE, RIGHT_EYE_ABOVE_UPPER, RIGHT_EYEBROW),
     (LEFT_EYE, LEFT_EYE_ABOVE_UPPER, LEFT_EYEBROW),
@@ -68,7 +79,7 @@ def with_user_lids(
     origin = np.array([region.x0, region.y0], np.float64)
     sigma = max(1.0, LID_COLOUR_SIGMA * face_size_px)
     for (eye, above, brow), scale in zip(_LIDS, shut, strict=True):
-        weight = 1.0 - scale
+        weight = min(1.0, LID_WEIGHT_GAIN * (1.0 - scale))
         if weight <= 0.0:
             continue
         indices = [*eye, *above, *brow]
@@ -80,7 +91,7 @@ def with_user_lids(
         drawn_window = result[y0:y1, x0:x1].astype(np.float32)
         drawn = drawn - (x0, y0)
         lid = np.zeros((y1 - y0, x1 - x0), np.float32)
-        polygon = _lid_polygon(drawn, len(eye), len(above))
+        polygon = _lid_polygon(drawn, len(eye), len(above), LID_FEATHER * face_size_px)
         cv2.fillPoly(lid, [np.round(polygon * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
         if in_glasses:  # the squeezed lashes' streaks run across the eye: a blur along it leaves the lash line
             fill = np.asarray(cv2.GaussianBlur(drawn_window, (0, 0), sigmaX=sigma, sigmaY=0.5), np.float32)
@@ -121,20 +132,44 @@ def _user_lid(
     )
     around = np.float32(1.0) - np.float32(1.0 - LID_OWN_COLOUR) * lid
     cv2.fillConvexPoly(around, brow_hull, 0.0, cv2.LINE_AA, shift=4)
-    around_total = np.maximum(_coarse_blur(around, sigma), np.float32(1e-3))[:, :, None]
-    drawn_colour = _coarse_blur(drawn_window * around[:, :, None], sigma) / around_total
+    # Only skin and eye shadow give the lid its colour: the squeezed lashes, liner and brow hairs (much darker than
+    # the skin around) turned a closed lid into a dark brown smudge.
+    luminance = drawn_window.mean(axis=2)
+    skin = around > 0.9
+    reference = max(float(np.median(luminance[skin])) if skin.any() else float(luminance.mean()), 1.0)
+    low, high = LASH_DARKNESS
+    weights = around * np.clip((luminance / np.float32(reference) - low) / (high - low), 0.0, 1.0)
+    # Far from any pixel that counts (the middle of a lid whose photo showed only lashes), the colours of the skin
+    # farther around (LID_FILL_REACH), rather than the noise of dividing next to nothing by next to nothing.
+    reach = LID_FILL_REACH * sigma
+    weighted = drawn_window * weights[:, :, None]
+    total = _coarse_blur(weights, sigma) + LID_FILL_SHARE * _coarse_blur(weights, reach)
+    colour_total = _coarse_blur(weighted, sigma) + LID_FILL_SHARE * _coarse_blur(weighted, reach)
+    drawn_colour = colour_total / np.maximum(total, np.float32(1e-4))[:, :, None]
     return np.asarray(user_lid + drawn_colour - _coarse_blur(user_lid, sigma), np.float32)
 
 
-def _lid_polygon(points: npt.NDArray[np.float64], eye_count: int, above_count: int) -> npt.NDArray[np.float64]:
-    """The lid from the lash line up to the brow: the upper lid contour (the first half of the eye contour), then the
-    brow's lower edge back from the end nearer the contour's last point. points: eye, ring above, brow (in order)."""
-    upper = points[: eye_count // 2 + 1]
+def _lid_polygon(
+    points: npt.NDArray[np.float64], eye_count: int, above_count: int, below_px: float
+) -> npt.NDArray[np.float64]:
+    """The lid from the lower lash line up to the brow: the lower lid contour (the closed eye contour's second half,
+    from the first corner), moved below_px down across the eye, then the brow's lower edge back from the end nearer
+    the contour's last point. points: eye, ring above, brow (in order).
+
+    The whole opening is covered, and a little below it: drawn shut, the photo's eye squeezed into the closed gap
+    left a stair-stepped dark line along the lid (a few pixel rows of lashes and iris) where the user's closed lids
+    show one soft lash line."""
+    lower = points[[0, *range(eye_count - 1, eye_count // 2 - 1, -1)]]
     brow_points = points[eye_count + above_count :]
     brow = brow_points[len(brow_points) // 2 :]  # the lower edge
-    if np.linalg.norm(brow[0] - upper[-1]) > np.linalg.norm(brow[-1] - upper[-1]):
+    axis = lower[-1] - lower[0]
+    down = np.array([-axis[1], axis[0]]) / max(float(np.linalg.norm(axis)), 1e-6)
+    if float((brow.mean(axis=0) - lower.mean(axis=0)) @ down) > 0.0:  # across the eye, away from the brow
+        down = -down
+    lower = lower + below_px * down
+    if np.linalg.norm(brow[0] - lower[-1]) > np.linalg.norm(brow[-1] - lower[-1]):
         brow = brow[::-1]
-    return np.concatenate([upper, brow])
+    return np.concatenate([lower, brow])
 
 
 def _coarse_blur(image: npt.NDArray[np.float32], sigma_px: float) -> npt.NDArray[np.float32]:
