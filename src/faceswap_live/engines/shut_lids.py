@@ -134,18 +134,17 @@ def _user_lid(
     cv2.fillConvexPoly(around, brow_hull, 0.0, cv2.LINE_AA, shift=4)
     # Only skin and eye shadow give the lid its colour: the squeezed lashes, liner and brow hairs (much darker than
     # the skin around) turned a closed lid into a dark brown smudge.
-    luminance = drawn_window.mean(axis=2)
+    luminance = cv2.transform(drawn_window, np.full((1, 3), 1.0 / 3.0, np.float32))  # the channels' mean
     skin = around > 0.9
     reference = max(float(np.median(luminance[skin])) if skin.any() else float(luminance.mean()), 1.0)
     low, high = LASH_DARKNESS
     weights = around * np.clip((luminance / np.float32(reference) - low) / (high - low), 0.0, 1.0)
     # Far from any pixel that counts (the middle of a lid whose photo showed only lashes), the colours of the skin
-    # farther around (LID_FILL_REACH), rather than the noise of dividing next to nothing by next to nothing.
-    reach = LID_FILL_REACH * sigma
-    weighted = drawn_window * weights[:, :, None]
-    total = _coarse_blur(weights, sigma) + LID_FILL_SHARE * _coarse_blur(weights, reach)
-    colour_total = _coarse_blur(weighted, sigma) + LID_FILL_SHARE * _coarse_blur(weighted, reach)
-    drawn_colour = colour_total / np.maximum(total, np.float32(1e-4))[:, :, None]
+    # farther around (LID_FILL_REACH), rather than the noise of dividing next to nothing by next to nothing. The
+    # weights ride as a fourth channel: one blur per scale.
+    weighted = np.dstack([drawn_window * weights[:, :, None], weights])
+    blurred = _coarse_blur(weighted, sigma) + LID_FILL_SHARE * _coarse_blur(weighted, LID_FILL_REACH * sigma)
+    drawn_colour = blurred[:, :, :3] / np.maximum(blurred[:, :, 3:], np.float32(1e-4))
     return np.asarray(user_lid + drawn_colour - _coarse_blur(user_lid, sigma), np.float32)
 
 
