@@ -257,7 +257,11 @@ class SettingsPanel(QScrollArea):
 
     def show_source_format(self, width: int, height: int, fps: float) -> None:
         """The input that opened plays at this size and rate: shown (greyed) under Size and Rate while it is a file."""
-        self._file_format = (width, height, fps)
+        self._set_file_format((width, height, fps))
+
+    def _set_file_format(self, file_format: tuple[int, int, float] | None) -> None:
+        """Size and Rate shown again with this file format (None: not known until the input opens), silently."""
+        self._file_format = file_format
         self._loading = True
         try:
             self._show_capture_format()
@@ -359,12 +363,7 @@ class SettingsPanel(QScrollArea):
             source_changed = new.capture.source != self._config.capture.source
             self._config = new
             if source_changed:  # a camera's choices, or a file's format once it opens
-                self._file_format = None
-                self._loading = True
-                try:
-                    self._show_capture_format()
-                finally:
-                    self._loading = False
+                self._set_file_format(None)
             self.config_changed.emit(new)
 
     def _source_activated(self, _index: int) -> None:
