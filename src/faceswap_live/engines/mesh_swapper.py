@@ -252,7 +252,16 @@ MOUTH_WARP_MARGIN: Final = 0.15
 blend_face reads of it (lip_detail_from_user's window, 2 × LIP_DETAIL_GROW + 3 × LIP_DETAIL_SIGMA of the face
 width; the mouth cut's, less)."""
 LID_RING_WEIGHTS: Final = (1.0, 0.6, 0.25)
-"""How far the 0th (upper lid contour), 1st and 2nd ring of points above an eye follow the lid as it closes."""
+"""How far the 0th (upper lid contour), 1st and 2nd ring of points above an eye follow the lid as it moves, for a lid
+drawn as open as the photo's or wider."""
+LOWERED_LID_RING_WEIGHTS: Final = (1.0, 1.0, 0.45)
+"""The same for a lid drawn lower than the photo's (a user looking down, a sleepy or squinting eye): the photo's upper
+lashes lie between the lid contour and the first ring, and stretched with a lowered lid they hung over the eye as a
+long brush of lashes. They now move down whole, and the lid skin above them stretches instead (the brow, from the
+third ring, stays)."""
+LOWERED_LID_SHORTFALL: Final = 0.3
+"""The lowered weights take over (smoothly) as the drawn lid gap falls short of the target's own by up to this share
+of it; none of a lid's weights jumps from one frame to the next."""
 _LID_CENTRES: Final = ((RIGHT_EYE_UPPER[4], RIGHT_EYE_LOWER[4]), (LEFT_EYE_UPPER[4], LEFT_EYE_LOWER[4]))
 
 
@@ -398,6 +407,7 @@ class MeshFaceSwapper(SwapEngine):
         self._target_points: npt.NDArray[np.float64] = np.zeros((0, 3))
         self._jaw_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
+        self._lowered_lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
         self._pucker_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._rest_mouth_ratio: dict[int, float] = {}
         self._usual_gaze: dict[int, npt.NDArray[np.float64]] = {}
@@ -426,7 +436,8 @@ class MeshFaceSwapper(SwapEngine):
         self._target_points = target_points
         self._expression.set_target(target_points, target.landmarks.blendshapes)
         self._jaw_weights = jaw_weights(target_points[:, :2])
-        self._lid_weights = lid_weights(target_points[:, :2])
+        self._lid_weights = lid_weights(target_points[:, :2], LID_RING_WEIGHTS)
+        self._lowered_lid_weights = lid_weights(target_points[:, :2], LOWERED_LID_RING_WEIGHTS)
         self._pucker_weights = pucker_weights(target_points[:, :2])
         self._rest_mouth_ratio.clear()
         self._usual_gaze.clear()
@@ -449,7 +460,9 @@ class MeshFaceSwapper(SwapEngine):
         running neutral face), its jaw opened as far as the user's, and every point moved identity_weight of the way
         from the user's position to that mesh. The face outline stays the user's (no gap at the mask's edge), with
         a fade over a few rings of points; the mouth and eye openings keep the user's own gap, so talking and
-        blinking follow the user exactly; with the user's own mouth (or eyes) kept, their contour stays the user's.
+        blinking follow the user exactly (an upper lid drawn lower than the photo's carries the photo's lashes down
+        whole and stretches the lid skin above them: _lids_following); with the user's own mouth (or eyes) kept,
+        their contour stays the user's.
         shut: this frame's eye_gap_scales when the caller already has them; None works them out here.
         """
         user = np.asarray(points_px[:MESH_POINT_COUNT, :3], dtype=np.float64)
@@ -457,10 +470,13 @@ class MeshFaceSwapper(SwapEngine):
         if weight <= 0.0 or self._target_points.shape[0] != MESH_POINT_COUNT:
             return np.ascontiguousarray(user[:, :2], dtype=np.float32)
         neutral, expression = self._expression.neutral_and_expression(user, blendshapes or {}, track_id)
+        user_xy = user[:, :2]
+        if shut is None:
+            shut = self.eye_gap_scales(user_xy, track_id)
+        lids = self._lids_following(neutral[:, :2] + expression[:, :2], user_xy, shut)
         # The lids and the skin above them follow the lid gap below (as the jaw does), not the expression, so a
         # closing lid pulls the target's lid skin down with it.
-        fitted = neutral[:, :2] + (1.0 - self._lid_weights.max(axis=0))[:, None] * expression[:, :2]
-        user_xy = user[:, :2]
+        fitted = neutral[:, :2] + (1.0 - lids.max(axis=0))[:, None] * expression[:, :2]
         # Open (or close) the target's jaw to the user's mouth opening: the lower lip, chin and lower face follow.
         user_gap = user_xy[LOWER_LIP_CENTRE] - user_xy[UPPER_LIP_CENTRE]
         target_gap = fitted[LOWER_LIP_CENTRE] - fitted[UPPER_LIP_CENTRE]
@@ -468,9 +484,7 @@ class MeshFaceSwapper(SwapEngine):
         # Close (or open) the target's upper lids to the user's lid gap, with the lid skin above them: keeping only
         # the gap on the lid contour would squash the target's open eye, lashes and liner, into the narrow gap of
         # a wink, which still reads as an open eye.
-        if shut is None:
-            shut = self.eye_gap_scales(user_xy, track_id)
-        for (upper_centre, lower_centre), weights, scale in zip(_LID_CENTRES, self._lid_weights, shut, strict=True):
+        for (upper_centre, lower_centre), weights, scale in zip(_LID_CENTRES, lids, shut, strict=True):
             user_lid_gap = (user_xy[lower_centre] - user_xy[upper_centre]) * scale
             target_lid_gap = fitted[lower_centre] - fitted[upper_centre]
             fitted += weights[:, None] * (target_lid_gap - user_lid_gap)[None, :]
@@ -493,6 +507,22 @@ class MeshFaceSwapper(SwapEngine):
         )
         keep_lip_rings_in_order(destination, user_xy)
         return np.ascontiguousarray(destination, dtype=np.float32)
+
+    def _lids_following(
+        self, worn: npt.NDArray[np.float64], user_xy: npt.NDArray[np.float64], shut: tuple[float, float]
+    ) -> npt.NDArray[np.float64]:
+        """2×468: how far each point follows each eye's upper lid this frame: LID_RING_WEIGHTS' weights for a lid
+        drawn as open as the photo's or wider, turning into LOWERED_LID_RING_WEIGHTS' as the drawn lid gap falls
+        short of the target's own (worn: the target's neutral face wearing the user's expression, 468×2) by up to
+        LOWERED_LID_SHORTFALL."""
+        lids = self._lid_weights.copy()
+        for row, ((upper_centre, lower_centre), scale) in enumerate(zip(_LID_CENTRES, shut, strict=True)):
+            drawn_gap = float(np.linalg.norm(user_xy[lower_centre] - user_xy[upper_centre])) * scale
+            target_gap = float(np.linalg.norm(worn[lower_centre] - worn[upper_centre]))
+            shortfall = 1.0 - drawn_gap / max(target_gap, 1e-6)
+            lowered = float(smoothstep(np.asarray(shortfall, np.float32), (0.0, LOWERED_LID_SHORTFALL)))
+            lids[row] += lowered * (self._lowered_lid_weights[row] - lids[row])
+        return lids
 
     def swap_face(
         self, frame_bgr: BgrImage, face: FaceLandmarks, aligned: AlignedFace | None, settings: SwapConfig
@@ -1153,15 +1183,15 @@ def jaw_weights(points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.asarray(weights, dtype=np.float64)
 
 
-def lid_weights(points_px: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """2×468 float64 (right eye, left eye): how much each point moves with that eye's upper lid as it closes.
+def lid_weights(points_px: npt.NDArray[np.float64], ring_weights: tuple[float, ...]) -> npt.NDArray[np.float64]:
+    """2×468 float64 (right eye, left eye): how much each point moves with that eye's upper lid.
 
-    LID_RING_WEIGHTS over the rings of mesh points around the upper lid contour (1 on its inner points), counted
-    only above the eye's corner line on the target's own mesh (468×2 pixels); 0 on the corners, the lower lid and
-    everything below.
+    ring_weights (LID_RING_WEIGHTS, LOWERED_LID_RING_WEIGHTS) over the rings of mesh points around the upper lid
+    contour (1 on its inner points), counted only above the eye's corner line on the target's own mesh (468×2
+    pixels); 0 on the corners, the lower lid and everything below.
     """
     weights = np.zeros((2, MESH_POINT_COUNT), dtype=np.float64)
-    fade = np.asarray(LID_RING_WEIGHTS, dtype=np.float64)
+    fade = np.asarray(ring_weights, dtype=np.float64)
     for row, (upper, corners) in enumerate(((RIGHT_EYE_UPPER, RIGHT_EYE_CORNERS), (LEFT_EYE_UPPER, LEFT_EYE_CORNERS))):
         first, second = points_px[corners[0]], points_px[corners[1]]
         across = (second - first) / max(float(np.linalg.norm(second - first)), 1e-6)
