@@ -1,4 +1,5 @@
-"""Short cuts of the real shared videos, made in a temporary folder: the first frames and the sound that goes with them.
+"""Short cuts of the real shared videos, made in a temporary folder: the first frames and the sound that goes with them;
+and frames encoded as a call or an upload would encode them (encode_h264).
 
 A cut is re-encoded with the codecs of its container's family (H.264 + AAC in .mp4, WMV2 + WMA in .wmv), so a test
 exercises the same decoding and audio paths as on the whole clip, in a fraction of the time. Cuts never leave the
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
+import numpy as np
 
 _CODECS = {".mp4": ("libx264", "aac"), ".wmv": ("wmv2", "wmav2")}
 
@@ -50,3 +53,19 @@ def cut_video(source: Path, destination: Path, frames: int) -> Path:
         if audio_out is not None:
             writer.mux(audio_out.encode())
     return destination
+
+
+def encode_h264(destination: Path | BinaryIO, frames: list[np.ndarray], bit_rate: int) -> None:
+    """BGR frames encoded with libx264 at a fixed bitrate (like a call or an upload) into an MP4 file or buffer."""
+    target = str(destination) if isinstance(destination, Path) else destination
+    with av.open(target, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "yuv420p"
+        stream.bit_rate = bit_rate
+        stream.options = {"preset": "veryfast"}
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)

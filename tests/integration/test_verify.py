@@ -14,6 +14,7 @@ from faceswap_live.config import MarkingConfig
 from faceswap_live.stages.marking import OutputMarker, mark_image
 from faceswap_live.verify import VerificationError, format_verification, verify_file
 from faceswap_live.watermark import embed_watermark
+from video_cuts import encode_h264
 
 VERSION = "0.2.5"
 
@@ -27,17 +28,7 @@ def identity_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def write_video(path: Path, frames: list[np.ndarray], bitrate: int) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
-        stream.pix_fmt = "yuv420p"
-        stream.bit_rate = bitrate
-        stream.options = {"preset": "veryfast"}
-        for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    encode_h264(path, frames, bitrate)
     return path
 
 

@@ -22,6 +22,7 @@ from faceswap_live.watermark import (
     payload_bits,
 )
 from faceswap_live.watermark import _bits_to_version as bits_to_version
+from video_cuts import encode_h264
 
 VERSION = "0.3.7"
 Image = np.ndarray
@@ -135,17 +136,7 @@ def test_geometry_is_reported(clip: list[Image]) -> None:
 def h264_round_trip(frames: list[Image], bit_rate: int) -> list[Image]:
     """Encode with libx264 at a fixed bitrate (like a call or an upload) and decode again."""
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
-        stream.pix_fmt = "yuv420p"
-        stream.bit_rate = bit_rate
-        stream.options = {"preset": "veryfast"}
-        for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    encode_h264(buffer, frames, bit_rate)
     buffer.seek(0)
     with av.open(buffer) as container:
         return [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
