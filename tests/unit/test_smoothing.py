@@ -6,7 +6,7 @@ import numpy as np
 
 from faceswap_live.config import SmoothingConfig
 from faceswap_live.stages.expression import ExpressionBasis
-from faceswap_live.stages.mesh_topology import IRIS_POINT_COUNT
+from faceswap_live.stages.mesh_topology import IRIS_POINT_COUNT, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
 from faceswap_live.stages.smoothing import MIN_FACE_ASPECT, PoseExpressionSmoother, face_aspect
 
 
@@ -36,6 +36,25 @@ def test_a_still_face_is_returned_where_it_is() -> None:
     for frame in range(5):
         smoothed = smoother(head, frame / 30.0)
     assert np.abs(smoothed - head).max() < 0.01
+
+
+def test_a_blink_one_frame_long_is_drawn_most_of_the_way_shut() -> None:
+    """A user holding still blinks for a single frame (the upper lid down on the lower one): the smoothed lid goes
+    down with it and is nearly open again in the next frame. With the lips' filter settings it stopped at 0.145 of
+    its gap and was back to only 0.74 of it a frame later (now 0.06 and 0.89)."""
+    smoother = PoseExpressionSmoother(SmoothingConfig())
+    head = _head((320.0, 240.0), 150.0)
+    upper, lower = list(RIGHT_EYE_UPPER[1:-1]), list(RIGHT_EYE_LOWER[1:-1])
+
+    def gap(mesh: np.ndarray) -> float:
+        return float(np.linalg.norm(mesh[lower, :2] - mesh[upper, :2], axis=1).mean())
+
+    blinking = head.copy()
+    blinking[upper, :2] = head[lower, :2]
+    frames = [head] * 10 + [blinking, head]
+    gaps = [gap(smoother(mesh, index / 30.0)) / gap(head) for index, mesh in enumerate(frames)]
+    assert gaps[10] < 0.1
+    assert gaps[11] > 0.85
 
 
 def test_face_aspect_tells_a_whole_face_from_a_mesh_squeezed_onto_part_of_one() -> None:
