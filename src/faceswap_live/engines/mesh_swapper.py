@@ -263,6 +263,8 @@ LOWERED_LID_SHORTFALL: Final = 0.3
 """The lowered weights take over (smoothly) as the drawn lid gap falls short of the target's own by up to this share
 of it; none of a lid's weights jumps from one frame to the next."""
 _LID_CENTRES: Final = ((RIGHT_EYE_UPPER[4], RIGHT_EYE_LOWER[4]), (LEFT_EYE_UPPER[4], LEFT_EYE_LOWER[4]))
+_LID_CENTRE_ROWS: Final = np.asarray(_LID_CENTRES, np.int64).T
+"""(upper centres, lower centres) of the two eyes, as index rows."""
 
 
 def estimate_yaw_deg(
@@ -515,14 +517,15 @@ class MeshFaceSwapper(SwapEngine):
         drawn as open as the photo's or wider, turning into LOWERED_LID_RING_WEIGHTS' as the drawn lid gap falls
         short of the target's own (worn: the target's neutral face wearing the user's expression, 468×2) by up to
         LOWERED_LID_SHORTFALL."""
-        lids = self._lid_weights.copy()
-        for row, ((upper_centre, lower_centre), scale) in enumerate(zip(_LID_CENTRES, shut, strict=True)):
-            drawn_gap = float(np.linalg.norm(user_xy[lower_centre] - user_xy[upper_centre])) * scale
-            target_gap = float(np.linalg.norm(worn[lower_centre] - worn[upper_centre]))
-            shortfall = 1.0 - drawn_gap / max(target_gap, 1e-6)
-            lowered = float(smoothstep(np.asarray(shortfall, np.float32), (0.0, LOWERED_LID_SHORTFALL)))
-            lids[row] += lowered * (self._lowered_lid_weights[row] - lids[row])
-        return lids
+        upper, lower = _LID_CENTRE_ROWS
+        drawn_gaps = np.hypot(*(user_xy[lower] - user_xy[upper]).T) * shut
+        target_gaps = np.maximum(np.hypot(*(worn[lower] - worn[upper]).T), 1e-6)
+        # A smoothstep from 0 to LOWERED_LID_SHORTFALL, on the two eyes' shortfalls at once.
+        ramp = np.clip((1.0 - drawn_gaps / target_gaps) / LOWERED_LID_SHORTFALL, 0.0, 1.0)
+        lowered = ramp * ramp * (3.0 - 2.0 * ramp)
+        return np.asarray(
+            self._lid_weights + lowered[:, None] * (self._lowered_lid_weights - self._lid_weights), np.float64
+        )
 
     def swap_face(
         self, frame_bgr: BgrImage, face: FaceLandmarks, aligned: AlignedFace | None, settings: SwapConfig
