@@ -409,7 +409,7 @@ class MeshFaceSwapper(SwapEngine):
         self._target_points: npt.NDArray[np.float64] = np.zeros((0, 3))
         self._jaw_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
-        self._lowered_lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
+        self._lowering_lid_weights: npt.NDArray[np.float64] = np.zeros((2, 0))
         self._pucker_weights: npt.NDArray[np.float64] = np.zeros(0)
         self._rest_mouth_ratio: dict[int, float] = {}
         self._usual_gaze: dict[int, npt.NDArray[np.float64]] = {}
@@ -439,7 +439,8 @@ class MeshFaceSwapper(SwapEngine):
         self._expression.set_target(target_points, target.landmarks.blendshapes)
         self._jaw_weights = jaw_weights(target_points[:, :2])
         self._lid_weights = lid_weights(target_points[:, :2], LID_RING_WEIGHTS)
-        self._lowered_lid_weights = lid_weights(target_points[:, :2], LOWERED_LID_RING_WEIGHTS)
+        # What a fully lowered lid adds to the weights, once per target rather than every frame.
+        self._lowering_lid_weights = lid_weights(target_points[:, :2], LOWERED_LID_RING_WEIGHTS) - self._lid_weights
         self._pucker_weights = pucker_weights(target_points[:, :2])
         self._rest_mouth_ratio.clear()
         self._usual_gaze.clear()
@@ -523,9 +524,7 @@ class MeshFaceSwapper(SwapEngine):
         # A smoothstep from 0 to LOWERED_LID_SHORTFALL, on the two eyes' shortfalls at once.
         ramp = np.clip((1.0 - drawn_gaps / target_gaps) / LOWERED_LID_SHORTFALL, 0.0, 1.0)
         lowered = ramp * ramp * (3.0 - 2.0 * ramp)
-        return np.asarray(
-            self._lid_weights + lowered[:, None] * (self._lowered_lid_weights - self._lid_weights), np.float64
-        )
+        return np.asarray(self._lid_weights + lowered[:, None] * self._lowering_lid_weights, np.float64)
 
     def swap_face(
         self, frame_bgr: BgrImage, face: FaceLandmarks, aligned: AlignedFace | None, settings: SwapConfig
