@@ -5,9 +5,10 @@ over the closed lid as a brush of dark streaks (the longer and darker the photo'
 from higher up the photo, mesh_swapper.SHUT_LID_SKIN_SHARE, helps only on short lashes). A closed lid is skin with a
 lash line along its edge, and the user's own is right there in the frame: as an eye shuts, its lid (from the lash line
 up to the brow, the closed gap with its lash line included) is taken from the user's frame, moved onto the drawn eye by
-the affine that best fits the user's lid and eye points onto the drawn ones, and recoloured to the drawn face below
-LID_COLOUR_SIGMA (the target's skin tone and eye shadow, never its squeezed lashes; the user's lash line and lid
-crease), blended in as the eye shuts (whole from half-way). Only while an eye shuts; an open eye is the target's. A
+the affine that best fits the user's lid and eye points onto the drawn ones, and recoloured to the drawn face: times the
+ratio of the skin colours around it, drawn over the user's, at the scale LID_LIGHT_SIGMA (the target's skin tone and
+eye shadow, never its squeezed lashes; the user's lash line, lid crease and the light on the lid), blended in as the
+eye shuts (whole from half-way). Only while an eye shuts; an open eye is the target's. A
 user in glasses keeps the photo's lid, smoothed along the eye (the streaks of its squeezed lashes run across it): the
 glasses' frame crosses the lid, and a copy of it moved with the lid showed as a second rim.
 """
@@ -33,21 +34,28 @@ from faceswap_live.stages.mesh_topology import (
 from faceswap_live.types import BgrImage, Box
 
 LID_COLOUR_SIGMA: Final = 0.03
-"""The user's lid keeps its detail above a Gaussian of this share of the face size and takes the drawn face's colours
-below it."""
+"""Gaussian, as a share of the face size, of the blur along the eye that smooths the photo's lid for a user in
+glasses, and the lid's working margin."""
+LID_LIGHT_SIGMA: Final = 0.09
+"""The user's lid is scaled by the drawn skin's colour over the user's, each a weighted Gaussian mean of this share of
+the face size: the lid keeps the user's light and shading up to this scale (a closed lid lit on its curve, darker in
+its crease and its socket) and takes the target's tone. Taking the drawn face's own colours below 0.03 of the face made
+every closed lid one flat patch of the photo's squeezed eye socket (the lid's brightness from lash line to brow
+followed the user's at r 0.02 over five shut eyes, now 0.62)."""
 LID_OWN_COLOUR: Final = 0.3
-"""How much the drawn lid's own colours count in the colours the user's lid takes on (against the skin around it)."""
+"""How much the lid's own colours count in its skin colour (against the skin around it)."""
 LID_FEATHER: Final = 0.015
 """Blur of the lid's edge, as a share of the face size; the lid reaches this far below the drawn lower lash line."""
 LID_WEIGHT_GAIN: Final = 2.0
 """The user's lid is drawn fully from half-way shut (this × how far shut): blended half and half with the photo's eye
 squeezed into a slit, it showed that eye's lashes and stepped lash line through the lid."""
 LASH_DARKNESS: Final = (0.45, 0.7)
-"""Drawn pixels darker than the first share of the skin around the eye (its median brightness) give the lid no colour,
-from the second they give it fully: lashes, liner and brow hairs are dark, eye shadow and skin are not."""
+"""Pixels (drawn or the user's) darker than the first share of the skin around the eye (its median brightness) count
+for nothing in its skin colour, from the second they count fully: lashes, liner and brow hairs are dark, eye shadow and
+skin are not."""
 LID_FILL_REACH: Final = 4.0
 LID_FILL_SHARE: Final = np.float32(0.05)
-"""The lid's colours are also taken from this many times LID_COLOUR_SIGMA away, at this weight: they decide only
+"""The skin colours are also taken from this many times LID_LIGHT_SIGMA away, at this weight: they decide only
 where nothing near counts."""
 _LIDS: Final = (
     (RIGHT_EYE, RIGHT_EYE_ABOVE_UPPER, RIGHT_EYEBROW),
@@ -100,7 +108,7 @@ def with_user_lids(
             brow_hull = np.asarray(
                 cv2.convexHull(np.round(drawn[len(eye) + len(above) :] * 16).astype(np.int32)), np.int32
             )
-            fill = _user_lid(source, drawn, user, drawn_window, lid, brow_hull, sigma)
+            fill = _user_lid(source, drawn, user, drawn_window, lid, brow_hull, LID_LIGHT_SIGMA * face_size_px)
         mask = cv2.GaussianBlur(lid, (0, 0), max(0.5, LID_FEATHER * face_size_px)) * np.float32(weight)
         blended = drawn_window + mask[:, :, None] * (fill - drawn_window)
         result[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
@@ -117,9 +125,9 @@ def _user_lid(
     sigma: float,
 ) -> npt.NDArray[np.float32]:
     """The user's lid from source (the frame's region) over drawn_window, moved by the affine that takes the drawn
-    points (window pixels) onto the user's (region pixels), in the drawn colours below sigma: those around the lid
-    and, less (LID_OWN_COLOUR), on it (the photo's eye shadow, and its squeezed lashes that would darken it), never
-    the brow's (brow_hull, 16× fixed point)."""
+    points (window pixels) onto the user's (region pixels), times the drawn skin's colour over the user's (weighted
+    Gaussian means of sigma): the skin around the lid counts and, less (LID_OWN_COLOUR), the lid itself (the photo's
+    eye shadow, and its squeezed lashes that would darken it), never the brow (brow_hull, 16× fixed point)."""
     design = np.hstack([drawn, np.ones((drawn.shape[0], 1))])
     solution, *_ = np.linalg.lstsq(design, user, rcond=None)
     height, width = lid.shape
@@ -132,20 +140,27 @@ def _user_lid(
     )
     around = np.float32(1.0) - np.float32(1.0 - LID_OWN_COLOUR) * lid
     cv2.fillConvexPoly(around, brow_hull, 0.0, cv2.LINE_AA, shift=4)
-    # Only skin and eye shadow give the lid its colour: the squeezed lashes, liner and brow hairs (much darker than
-    # the skin around) turned a closed lid into a dark brown smudge.
-    luminance = cv2.transform(drawn_window, np.full((1, 3), 1.0 / 3.0, np.float32))  # the channels' mean
+    drawn_colour = _skin_colour(drawn_window, around, sigma)
+    user_colour = _skin_colour(user_lid, around, sigma)
+    return np.asarray(user_lid * (drawn_colour / np.maximum(user_colour, np.float32(1.0))), np.float32)
+
+
+def _skin_colour(
+    image: npt.NDArray[np.float32], around: npt.NDArray[np.float32], sigma: float
+) -> npt.NDArray[np.float32]:
+    """Per pixel, the Gaussian (sigma) mean colour of image's skin: weighted by around, and only where a pixel is
+    not much darker than the skin's median (the photo's squeezed lashes, liner and brow hairs, and the user's, turned
+    a closed lid into a dark brown smudge)."""
+    luminance = cv2.transform(image, np.full((1, 3), 1.0 / 3.0, np.float32))  # the channels' mean
     skin = around > 0.9
     reference = max(float(np.median(luminance[skin])) if skin.any() else float(luminance.mean()), 1.0)
     low, high = LASH_DARKNESS
     weights = around * np.clip((luminance / np.float32(reference) - low) / (high - low), 0.0, 1.0)
-    # Far from any pixel that counts (the middle of a lid whose photo showed only lashes), the colours of the skin
-    # farther around (LID_FILL_REACH), rather than the noise of dividing next to nothing by next to nothing. The
-    # weights ride as a fourth channel: one blur per scale.
-    weighted = np.dstack([drawn_window * weights[:, :, None], weights])
+    # Far from any pixel that counts, the colours of the skin farther around (LID_FILL_REACH), rather than the noise
+    # of dividing next to nothing by next to nothing. The weights ride as a fourth channel: one blur per scale.
+    weighted = np.dstack([image * weights[:, :, None], weights])
     blurred = _coarse_blur(weighted, sigma) + LID_FILL_SHARE * _coarse_blur(weighted, LID_FILL_REACH * sigma)
-    drawn_colour = blurred[:, :, :3] / np.maximum(blurred[:, :, 3:], np.float32(1e-4))
-    return np.asarray(user_lid + drawn_colour - _coarse_blur(user_lid, sigma), np.float32)
+    return np.asarray(blurred[:, :, :3] / np.maximum(blurred[:, :, 3:], np.float32(1e-4)), np.float32)
 
 
 def _lid_polygon(
