@@ -33,6 +33,8 @@ from faceswap_live.stages.mesh_topology import (
 )
 from faceswap_live.types import Box
 
+_LIPS = list(INNER_LIP_UPPER + INNER_LIP_LOWER + OUTER_LIP_UPPER + OUTER_LIP_LOWER)
+
 
 def _square(x0: float, y0: float, size: float) -> np.ndarray:
     """Two triangles tiling a square, wound like a front-facing MediaPipe triangle (negative area, y down)."""
@@ -116,12 +118,12 @@ def test_the_users_mouth_is_moved_wherever_blend_reads_it() -> None:
     head = ExpressionBasis.load().reference[:, :2]
     user = ((head - head.min(axis=0)) * 150.0 + (80.0, 40.0)).astype(np.float32)
     drawn = user.copy()
-    drawn[list(INNER_LIP_UPPER) + list(INNER_LIP_LOWER)] += (3.0, -2.0)  # the drawn inner lips moved
+    drawn[_LIPS] += (3.0, -2.0)  # the drawn lips moved
     region = Box.around(user).expanded(1.04).clipped(320, 240)
     moved = _user_mouth_moved(frame, region, user, drawn)
     assert moved is not None
-    # The drawn inner lips are the user's moved by (3, -2): each drawn pixel shows the user's frame 3 px left and
-    # 2 px down of it.
+    # The drawn lips are the user's moved by (3, -2): each drawn pixel shows the user's frame 3 px left and 2 px down
+    # of it.
     shift_back = np.array([[1.0, 0.0, -3.0], [0.0, 1.0, 2.0]])
     everywhere = cv2.warpAffine(frame, shift_back, (320, 240), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
     face_width = float(np.ptp(user[list(FACE_OVAL), 0]))
@@ -136,6 +138,28 @@ def test_the_users_mouth_is_moved_wherever_blend_reads_it() -> None:
     assert np.abs(window[inner].astype(int) - everywhere[read][inner].astype(int)).max() <= 1
     # And outside the window the frame is left as it is.
     assert np.array_equal(moved[:4], frame[region.y0 : region.y0 + 4, region.x0 : region.x1])
+
+
+def test_a_closed_mouths_lips_are_moved_whole_not_stretched() -> None:
+    """With the mouth closed the inner lip lines lie a pixel apart: a fit on them alone took the landmarks' half-pixel
+    noise for the mouth's height and stretched the user's lips into vertical streaks."""
+    rows = np.arange(240, dtype=np.float32)[:, None]
+    frame = np.repeat(np.clip(128.0 + 100.0 * np.sin(rows / 3.0), 0, 255).astype(np.uint8), 320, axis=1)
+    frame = np.dstack([frame] * 3)  # horizontal lines, as lip lines are
+    head = ExpressionBasis.load().reference[:, :2]
+    user = ((head - head.min(axis=0)) * 150.0 + (80.0, 40.0)).astype(np.float32)
+    user[list(INNER_LIP_LOWER)[1:-1], 1] = user[list(INNER_LIP_UPPER)[1:-1], 1] + 1.0  # a closed mouth
+    drawn = user.copy()
+    drawn[_LIPS] += (3.0, -2.0)
+    rng = np.random.default_rng(2)
+    drawn[list(INNER_LIP_UPPER) + list(INNER_LIP_LOWER), 1] += rng.uniform(-0.5, 0.5, 22).astype(np.float32)
+    region = Box.around(user).expanded(1.04).clipped(320, 240)
+    moved = _user_mouth_moved(frame, region, user, drawn)
+    assert moved is not None
+    lips = drawn[_LIPS] - (region.x0, region.y0)
+    (x0, y0), (x1, y1) = np.floor(lips.min(axis=0)).astype(int), np.ceil(lips.max(axis=0)).astype(int)
+    expected = frame[region.y0 + y0 + 2 : region.y0 + y1 + 2, region.x0 + x0 - 3 : region.x0 + x1 - 3].astype(int)
+    assert np.abs(moved[y0:y1, x0:x1].astype(int) - expected).mean() < 8.0
 
 
 def test_face_fades_out_smoothly_as_the_head_turns() -> None:

@@ -63,7 +63,6 @@ from faceswap_live.stages.mesh_topology import (
     FRONT_FACING_SIGN,
     INNER_LIP_LOWER,
     INNER_LIP_UPPER,
-    INNER_LIPS,
     LEFT_EYE,
     LEFT_EYE_ABOVE_UPPER,
     LEFT_EYE_CORNERS,
@@ -207,6 +206,10 @@ MIN_LIP_RING_STEP: Final = 0.3
 them: a thin target lip on a thick user's (or the user's wide mouth gap around the target's lip line) cannot fold the
 lip triangles over, which drew a jagged lip outline."""
 _LIP_POINTS: Final = np.unique(_LIP_COLUMNS)
+_UPPER_LIP_POINTS: Final = [*OUTER_LIP_UPPER, *INNER_LIP_UPPER[1:-1]]
+_LOWER_LIP_POINTS: Final = [*OUTER_LIP_LOWER, *INNER_LIP_LOWER[1:-1]]
+"""Each lip's outer and inner lines: the points its move from the user's frame onto the drawn lip is fitted on."""
+_LIP_LINE_POINTS: Final = [*_UPPER_LIP_POINTS, *_LOWER_LIP_POINTS]
 _INNER_LIP_PAIRS: Final = np.asarray(list(zip(INNER_LIP_UPPER[1:-1], INNER_LIP_LOWER[1:-1], strict=True)), np.int64)
 LIP_TRIANGLES: Final = TESSELATION_TRIANGLES[np.isin(TESSELATION_TRIANGLES, _LIP_POINTS).sum(axis=1) >= 2]
 """Surface triangles with at least two corners on the lips: the lips themselves and the skin strip around them."""
@@ -247,6 +250,9 @@ GAZE_FOLLOW_RATE: Final = 0.01
 user looks where they usually do (at their screen) and turn as far as the user's eyes turn from there."""
 GAZE_CORNER_FADE: Final = 0.5
 """Share of each half of the eye, at its corner, over which the gaze shift fades to none (see follow_gaze)."""
+MOUTH_PARTING_SOFTNESS_PX: Final = 1.5
+"""The user's moved mouth turns from the upper lip's move to the lower's over at least twice this many pixels across
+the drawn parting line (a closed mouth's inner lines meet)."""
 MOUTH_WARP_MARGIN: Final = 0.15
 """Around the drawn lips, the share of the region's width over which the user's mouth is moved with them: more than
 blend_face reads of it (lip_detail_from_user's window, 2 × LIP_DETAIL_GROW + 3 × LIP_DETAIL_SIGMA of the face
@@ -369,8 +375,8 @@ class MeshSwappedFace(SwappedFace):
 
     feature_points_px: npt.NDArray[np.float32]
     mouth_bgr: BgrImage | None = None
-    """Region-sized: the user's own frame moved so that their open mouth lies inside feature_points_px's inner lips
-    (an affine fit of the user's inner lips onto the drawn ones), or None when the mouth was not moved."""
+    """Region-sized: the user's own frame moved so that their lips lie on feature_points_px's and their open mouth
+    inside its inner lips (_user_mouth_moved), or None when the mouth was not moved."""
 
 
 class MeshFaceSwapper(SwapEngine):
@@ -1101,37 +1107,56 @@ def _fade_for_folds(share: float) -> float:
 def _user_mouth_moved(
     frame_bgr: BgrImage, region: Box, user_points_px: npt.NDArray[np.float32], drawn_points_px: npt.NDArray[np.float32]
 ) -> BgrImage | None:
-    """The frame's region, warped by the affine that takes the drawn inner lips onto the user's (see MeshSwappedFace).
+    """The frame's region with the user's lips moved onto the drawn ones (see MeshSwappedFace): the upper lip by the
+    affine that takes the drawn upper lip (its outer and inner lines) onto the user's, the lower lip by the lower's,
+    and between the inner lines (teeth, the mouth's inside) a blend from the one to the other down the opening.
 
-    Only the drawn mouth and MOUTH_WARP_MARGIN around it are warped (all that blend_face reads of it); elsewhere it
-    is the frame as it is. None when the lips were not moved (less than a tenth of a pixel), so blend_face can use
-    the frame as it is.
+    Each lip fitted on its own keeps its height: one affine on the inner lines alone (a closed mouth's are a pixel or
+    two apart) left the vertical scale to the landmarks' noise (0.14-0.6 on pressed lips) and stretched the user's
+    lips into vertical streaks (carried onto the drawn lips by lip_detail_from_user); one on all the lip lines put
+    the user's parting line off the drawn one wherever the lips' thickness differs. Only the drawn mouth and
+    MOUTH_WARP_MARGIN around it are warped (all that blend_face reads of it); elsewhere it is the frame as it is. None
+    when the lips were not moved (less than a tenth of a pixel), so blend_face can use the frame as it is.
     """
-    drawn = drawn_points_px[list(INNER_LIPS)].astype(np.float64)
-    user = user_points_px[list(INNER_LIPS)].astype(np.float64)
-    if float(np.abs(drawn - user).max()) < 0.1:
+    if float(np.abs(drawn_points_px[_LIP_LINE_POINTS, :2] - user_points_px[_LIP_LINE_POINTS, :2]).max()) < 0.1:
         return None
-    origin = np.array([region.x0, region.y0], np.float64)
-    design = np.hstack([drawn - origin, np.ones((drawn.shape[0], 1))])
-    solution, *_ = np.linalg.lstsq(design, user - origin, rcond=None)
-    # dst(x, y) = src(M · (x, y, 1)): for each drawn-space pixel, where the user's mouth has it.
-    matrix = np.ascontiguousarray(solution.T, dtype=np.float64)
     source = frame_bgr[region.y0 : region.y1, region.x0 : region.x1]
     moved = source.copy()
-    lips = drawn_points_px[[*OUTER_LIP_UPPER, *OUTER_LIP_LOWER], :2] - origin
+    origin = np.array([region.x0, region.y0], np.float64)
+    drawn = drawn_points_px[:, :2].astype(np.float64) - origin
+    user = user_points_px[:, :2].astype(np.float64) - origin
     margin = math.ceil(MOUTH_WARP_MARGIN * region.width) + 2
-    window = Box.around(lips).grown(margin).clipped(region.width, region.height)
-    x0, y0, x1, y1 = window.x0, window.y0, window.x1, window.y1
-    if x1 <= x0 or y1 <= y0:
+    window = Box.around(drawn[[*OUTER_LIP_UPPER, *OUTER_LIP_LOWER]]).grown(margin).clipped(region.width, region.height)
+    if window.x1 <= window.x0 or window.y1 <= window.y0:
         return moved
-    # The window's pixel (u, v) is the region's (u + x0, v + y0).
-    matrix[:, 2] += matrix[:, :2] @ np.array([x0, y0], np.float64)
-    moved[y0:y1, x0:x1] = cv2.warpAffine(
-        source,
-        matrix,
-        (x1 - x0, y1 - y0),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
+    columns = np.arange(window.x0, window.x1, dtype=np.float32)
+    rows = np.arange(window.y0, window.y1, dtype=np.float32)[:, None]
+
+    def line_height(line: tuple[int, ...]) -> npt.NDArray[np.float32]:
+        """The drawn lip line's height (region pixels) over the window's columns."""
+        points = drawn[list(line)]
+        order = np.argsort(points[:, 0])
+        return np.asarray(np.interp(columns, points[order, 0], points[order, 1]), np.float32)
+
+    upper_line, lower_line = line_height(INNER_LIP_UPPER), line_height(INNER_LIP_LOWER)
+    opening = np.maximum(lower_line - upper_line, np.float32(2.0 * MOUTH_PARTING_SOFTNESS_PX))
+    down_the_opening = (rows - (upper_line + lower_line - opening) / np.float32(2.0)) / opening
+    np.clip(down_the_opening, 0.0, 1.0, out=down_the_opening)
+    moves = []
+    for lip in (_UPPER_LIP_POINTS, _LOWER_LIP_POINTS):
+        design = np.hstack([drawn[lip], np.ones((len(lip), 1))])
+        # The least-squares affine drawn (x, y, 1) → the user's (x, y), by its normal equations (3×3: a tenth of
+        # lstsq's time; the lip's points are never all on one line).
+        moves.append(np.linalg.solve(design.T @ design, design.T @ user[lip]).astype(np.float32))
+    upper, change = moves[0], moves[1] - moves[0]
+    # Each map is the upper lip's move plus down_the_opening × (the lower's − the upper's), both affine in (x, y).
+    map_x, map_y = (
+        (upper[0, k] * columns + upper[1, k] * rows + upper[2, k])
+        + down_the_opening * (change[0, k] * columns + change[1, k] * rows + change[2, k])
+        for k in (0, 1)
+    )
+    moved[window.y0 : window.y1, window.x0 : window.x1] = cv2.remap(
+        source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
     return moved
 
