@@ -5,10 +5,11 @@ over the closed lid as a brush of dark streaks (the longer and darker the photo'
 from higher up the photo, mesh_swapper.SHUT_LID_SKIN_SHARE, helps only on short lashes). A closed lid is skin with a
 lash line along its edge, and the user's own is right there in the frame: as an eye shuts, its lid (from the lash line
 up to the brow, the closed gap with its lash line included) is taken from the user's frame, moved onto the drawn eye by
-the affine that best fits the user's lid and eye points onto the drawn ones, and recoloured to the drawn face: times the
-ratio of the skin colours around it, drawn over the user's, at the scale LID_LIGHT_SIGMA (the target's skin tone and
-eye shadow, never its squeezed lashes; the user's lash line, lid crease and the light on the lid), blended in as the
-eye shuts (whole from half-way). Only while an eye shuts; an open eye is the target's. A
+the affine that best fits the user's lid and eye points onto the drawn ones, and recoloured to the drawn face: its
+brightness times that of the skin around it, drawn over the user's, its colour shifted by their difference, at the
+scale LID_LIGHT_SIGMA (the target's skin tone and eye shadow, never its squeezed lashes; the user's lash line, lid
+crease and the light on the lid), blended in as the eye shuts (whole from half-way). Only while an eye shuts; an open
+eye is the target's. A
 user in glasses keeps the photo's lid, smoothed along the eye (the streaks of its squeezed lashes run across it): the
 glasses' frame crosses the lid, and a copy of it moved with the lid showed as a second rim.
 """
@@ -37,11 +38,11 @@ LID_COLOUR_SIGMA: Final = 0.03
 """Gaussian, as a share of the face size, of the blur along the eye that smooths the photo's lid for a user in
 glasses, and the lid's working margin."""
 LID_LIGHT_SIGMA: Final = 0.09
-"""The user's lid is scaled by the drawn skin's colour over the user's, each a weighted Gaussian mean of this share of
-the face size: the lid keeps the user's light and shading up to this scale (a closed lid lit on its curve, darker in
-its crease and its socket) and takes the target's tone. Taking the drawn face's own colours below 0.03 of the face made
-every closed lid one flat patch of the photo's squeezed eye socket (the lid's brightness from lash line to brow
-followed the user's at r 0.02 over five shut eyes, now 0.62)."""
+"""The user's lid is brightened by the drawn skin's brightness over the user's and shifted by their colours' difference,
+each skin colour a weighted Gaussian mean of this share of the face size: the lid keeps the user's light and shading up
+to this scale (a closed lid lit on its curve, darker in its crease and its socket) and takes the target's tone. Taking
+the drawn face's own colours below 0.03 of the face made every closed lid one flat patch of the photo's squeezed eye
+socket (the lid's brightness from lash line to brow followed the user's at r 0.02 over ten shut eyes, now 0.62)."""
 LID_OWN_COLOUR: Final = 0.3
 """How much the lid's own colours count in its skin colour (against the skin around it)."""
 LID_FEATHER: Final = 0.015
@@ -57,6 +58,8 @@ LID_FILL_REACH: Final = 4.0
 LID_FILL_SHARE: Final = np.float32(0.05)
 """The skin colours are also taken from this many times LID_LIGHT_SIGMA away, at this weight: they decide only
 where nothing near counts."""
+_CHANNEL_MEAN: Final = np.full((1, 3), 1.0 / 3.0, np.float32)
+"""cv2.transform matrix: an image's brightness as the mean of its channels."""
 _LIDS: Final = (
     (RIGHT_EYE, RIGHT_EYE_ABOVE_UPPER, RIGHT_EYEBROW),
     (LEFT_EYE, LEFT_EYE_ABOVE_UPPER, LEFT_EYEBROW),
@@ -125,9 +128,10 @@ def _user_lid(
     sigma: float,
 ) -> npt.NDArray[np.float32]:
     """The user's lid from source (the frame's region) over drawn_window, moved by the affine that takes the drawn
-    points (window pixels) onto the user's (region pixels), times the drawn skin's colour over the user's (weighted
-    Gaussian means of sigma): the skin around the lid counts and, less (LID_OWN_COLOUR), the lid itself (the photo's
-    eye shadow, and its squeezed lashes that would darken it), never the brow (brow_hull, 16× fixed point)."""
+    points (window pixels) onto the user's (region pixels), in the drawn skin's light and colour (their weighted
+    Gaussian means of sigma, see LID_LIGHT_SIGMA): the skin around the lid counts and, less (LID_OWN_COLOUR), the lid
+    itself (the photo's eye shadow, and its squeezed lashes that would darken it), never the brow (brow_hull, 16×
+    fixed point)."""
     design = np.hstack([drawn, np.ones((drawn.shape[0], 1))])
     solution, *_ = np.linalg.lstsq(design, user, rcond=None)
     height, width = lid.shape
@@ -142,7 +146,11 @@ def _user_lid(
     cv2.fillConvexPoly(around, brow_hull, 0.0, cv2.LINE_AA, shift=4)
     drawn_colour = _skin_colour(drawn_window, around, sigma)
     user_colour = _skin_colour(user_lid, around, sigma)
-    return np.asarray(user_lid * (drawn_colour / np.maximum(user_colour, np.float32(1.0))), np.float32)
+    # Brightness as one gain for the three channels, colour as an offset: per-channel gains turned the lash line of a
+    # user's wink dark red under a target redder than the user.
+    gain = cv2.transform(drawn_colour, _CHANNEL_MEAN) / np.maximum(cv2.transform(user_colour, _CHANNEL_MEAN), 1.0)
+    gain = gain[:, :, None]
+    return np.asarray(user_lid * gain + (drawn_colour - user_colour * gain), np.float32)
 
 
 def _skin_colour(
@@ -151,7 +159,7 @@ def _skin_colour(
     """Per pixel, the Gaussian (sigma) mean colour of image's skin: weighted by around, and only where a pixel is
     not much darker than the skin's median (the photo's squeezed lashes, liner and brow hairs, and the user's, turned
     a closed lid into a dark brown smudge)."""
-    luminance = cv2.transform(image, np.full((1, 3), 1.0 / 3.0, np.float32))  # the channels' mean
+    luminance = cv2.transform(image, _CHANNEL_MEAN)
     skin = around > 0.9
     reference = max(float(np.median(luminance[skin])) if skin.any() else float(luminance.mean()), 1.0)
     low, high = LASH_DARKNESS
