@@ -5,6 +5,7 @@ Uses the real MediaPipe landmarker on the public-domain portraits (Hopper as the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import SwapConfig
-from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, MeshSwappedFace
 from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.stages import shading
 from faceswap_live.stages.blend import blend_face
@@ -154,3 +155,27 @@ def test_a_side_lit_photo_is_shown_in_the_users_light(
     matched = _swap_imbalance(targets, astronaut_bgr, astronaut_face, SwapConfig(), blended=True)
     assert unmatched < 0.7 * photo_imbalance
     assert abs(matched) < 0.15 * abs(photo_imbalance)
+
+
+def test_only_a_photo_lit_hard_from_one_side_has_the_edges_of_its_light_kept(
+    hopper: TargetFace,
+    side_lit_hopper: TargetFace,
+    portrait_face: Callable[[str], TargetFace],
+    astronaut_bgr: np.ndarray,
+    astronaut_face: FaceLandmarks,
+) -> None:
+    """blend keeps the edges of the drawn face's own light (match_colour's keep_light_edges) for a side-lit photo, so
+    its shadow's edge is not lifted into a white wedge, and never for a frontal one, whose deep eye sockets and nose
+    shade are part of its identity."""
+    targets = {
+        "Hopper lit from one side": (side_lit_hopper, 1.0),
+        "Hopper": (hopper, 0.0),
+        "a 3/4 portrait lit from one side (p10_1)": (portrait_face("p10_1.jpg"), 1.0),
+        "a frontal portrait (p04_2)": (portrait_face("p04_2.jpg"), 0.0),
+    }
+    for name, (target, expected) in targets.items():
+        engine = MeshFaceSwapper()
+        engine.set_target(target)
+        swapped = engine.swap_face(astronaut_bgr, astronaut_face, None, SwapConfig())
+        assert isinstance(swapped, MeshSwappedFace)
+        assert swapped.light_edges == pytest.approx(expected, abs=0.1), name

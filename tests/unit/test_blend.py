@@ -172,6 +172,28 @@ def test_relit_face_takes_the_users_shading_and_drops_the_photos_own() -> None:
     assert fine[inside].std() > 5.0
 
 
+def test_a_photo_lit_hard_from_one_side_is_relit_flat_up_to_its_shadows_edge_when_asked() -> None:
+    """A photo whose shadow edge lies right beside lit skin: a blurred light field lifts the lit skin with the shadow
+    (a white wedge between the brows on a side-lit portrait) unless the edge is kept (keep_light_edges)."""
+    height, width = 160, 160
+    photo = np.full((height, width, 3), 190.0, np.float32)
+    photo[:, : width // 2] = 70.0  # lit from the right, a hard shadow over the left half
+    photo = np.clip(photo + np.random.default_rng(3).normal(0.0, 4.0, photo.shape), 0, 255).astype(np.uint8)
+    user = np.full((height, width, 3), 170, np.uint8)  # the user's face: evenly lit
+    mask = np.ones((height, width), np.float32)
+    lit_beside, shadow_beside = (slice(40, 120), slice(83, 92)), (slice(40, 120), slice(68, 77))
+
+    def relit(keep_light_edges: float) -> np.ndarray:
+        image = match_colour(photo, user, mask, face_width_px=120.0, keep_light_edges=keep_light_edges)
+        return image.astype(np.float32).mean(axis=2)
+
+    blurred_field, edge_kept = relit(0.0), relit(1.0)
+    assert blurred_field[lit_beside].mean() > 200.0  # 211: the wedge
+    assert blurred_field[shadow_beside].mean() < 125.0  # 113
+    assert abs(edge_kept[lit_beside].mean() - 170.0) < 10.0  # 171
+    assert abs(edge_kept[shadow_beside].mean() - 170.0) < 10.0  # 167
+
+
 def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> None:
     """Below the nose the user's chin is half as bright as their cheeks: as stubble (strong fine detail) it is left out
     of the user's light and the target's chin stays as bright as its cheeks; as shade (a skin's fine detail) it is the

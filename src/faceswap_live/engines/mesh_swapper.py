@@ -179,6 +179,11 @@ SHADE_LIMITS: Final = (0.67, 1.5)
 """Range of the per-vertex ratio of the user's light to the photo's: a shadow lit up by at most half again, a lit side
 darkened by at most a third (chosen on the fitting clips: 0.5-2 drew lit-up shadows with their noise and put a
 second highlight on the lit side; 0.75-1.33 and 0.8-1.25 scored within noise of this)."""
+SIDE_LIT_SHADES: Final = (0.4, 0.6)
+"""A photo whose darker skin (the 5th percentile of its fitted shade over its skin vertices) is at the first share of
+its mean or less is lit hard from one side, and blend keeps the edges of its light (light_edges 1; match_colour's
+keep_light_edges); from the second share on, not at all (0). Over the shared portraits: p10_1 0.29, p17_1 0.38, the
+eval's frontal targets 0.70-0.83."""
 SHUT_LID_SKIN_SHARE: Final = 0.6
 """As an eye is drawn shut, the photo is read along its upper lid from this share of the way up to the ring of points
 above it (times how far the eye is shut): a closed lid shows the photo's lid skin down to a thin lash line, where the
@@ -377,6 +382,9 @@ class MeshSwappedFace(SwappedFace):
     mouth_bgr: BgrImage | None = None
     """Region-sized: the user's own frame moved so that their lips lie on feature_points_px's and their open mouth
     inside its inner lips (_user_mouth_moved), or None when the mouth was not moved."""
+    light_edges: float = 0.0
+    """How much blend keeps the edges of the drawn face's own light (0-1): the target photo's side light
+    (side_light)."""
 
 
 class MeshFaceSwapper(SwapEngine):
@@ -421,6 +429,7 @@ class MeshFaceSwapper(SwapEngine):
         self._usual_gaze: dict[int, npt.NDArray[np.float64]] = {}
         self._usual_lid_gap: dict[int, npt.NDArray[np.float64]] = {}
         self._user_shade: dict[int, npt.NDArray[np.float64]] = {}
+        self._light_edges = 0.0
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
         self._expression = ExpressionTransfer()
 
@@ -448,6 +457,7 @@ class MeshFaceSwapper(SwapEngine):
         # What a fully lowered lid adds to the weights, once per target rather than every frame.
         self._lowering_lid_weights = lid_weights(target_points[:, :2], LOWERED_LID_RING_WEIGHTS) - self._lid_weights
         self._pucker_weights = pucker_weights(target_points[:, :2])
+        self._light_edges = side_light(photos[0].shade)
         self._rest_mouth_ratio.clear()
         self._usual_gaze.clear()
         self._usual_lid_gap.clear()
@@ -656,6 +666,7 @@ class MeshFaceSwapper(SwapEngine):
             region=region,
             feature_points_px=destination,
             mouth_bgr=mouth_bgr,
+            light_edges=self._light_edges,
             face_bgr=face_bgr,
             coverage=np.asarray(coverage, np.float32),
         )
@@ -925,6 +936,15 @@ def _photo_shade(
     y = np.clip(np.rint(points[:MESH_POINT_COUNT, 1]).astype(np.int64), 0, height - 1)
     coefficients = shading.fit_light(luminance, normals, face_alpha[y, x] >= 128)
     return None if coefficients is None else shading.relative_shade(coefficients, normals)
+
+
+def side_light(shade: npt.NDArray[np.float64] | None) -> float:
+    """0-1: how hard a photo is lit from one side, from its fitted shade per vertex (SIDE_LIT_SHADES)."""
+    if shade is None:
+        return 0.0
+    darker = float(np.percentile(shade[shading.SKIN_VERTICES], 5))
+    low, high = SIDE_LIT_SHADES
+    return float(np.clip((high - darker) / (high - low), 0.0, 1.0))
 
 
 def choose_photo(

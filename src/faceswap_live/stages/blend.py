@@ -111,6 +111,12 @@ GAIN_LIMITS: Final = (0.4, 2.5)
 DETAIL_GAIN_MAX: Final = 1.6
 """The target's detail (its texture less its own light) is scaled by the brightness ratio up to this much: the light
 itself still reaches the user's; the detail of a shadowed side lit up further brought its noise up as colour speckle."""
+LIGHT_EDGE_LEVELS: Final = 10.0
+"""The edge-keeping light field (match_colour's keep_light_edges) keeps steps in the drawn face's brightness of more
+than about this many grey levels (the guided filter's regularisation is its square)."""
+LIGHT_EDGE_DEPARTURE: Final = (10.0, 25.0)
+"""The edge-keeping light field is taken where it departs from the Gaussian one by the first number of grey levels,
+fully from the second: at a shadow's edge, not over the smooth shading of a face."""
 COLOUR_DETAIL_GAIN_MAX: Final = 1.0
 """The colour part of the target's detail (each channel's detail less their mean) is scaled by at most this much: lit
 up with the brightness, a shadowed side's JPEG chroma noise and stubble turned into purple and blue speckle."""
@@ -257,6 +263,7 @@ def match_colour(
     reference_features: Sequence[npt.NDArray[np.floating]] = (),
     face_width_px: float | None = None,
     reference_points: npt.NDArray[np.floating] | None = None,
+    keep_light_edges: float = 0.0,
 ) -> BgrImage:
     """face_bgr relit to the reference's light and skin tone, keeping face_bgr's detail (same H×W×3 uint8 BGR).
 
@@ -274,6 +281,12 @@ def match_colour(
     frame do not read as a shadow to be lit up into a band of skin. With reference_points (the reference face's mesh
     in its pixels) and face_width_px, the reference's facial hair is left out too (facial_hair): a beard is not the
     user's light, and read as one it painted the target's chin grey.
+
+    keep_light_edges (0-1; the engine's light_edges) takes face_bgr's light field that much from an edge-keeping
+    filter (_with_light_edges): a photo lit hard from one side has its shadow's edge right beside lit skin, and a
+    blurred field there lifts the lit skin with the shadow (a white wedge between the brows) and scales the edge's
+    contrast up as detail. Only for such photos: a frontal photo's deep eye sockets and nose shade are part of who
+    the target is to a face recogniser, and keeping their edges out of its light cost identity.
     """
     height, width = face_bgr.shape[:2]
     if (mask > 0.5).sum() < 16:
@@ -296,6 +309,8 @@ def match_colour(
     reference_small = grid.shrink(reference_bgr).astype(np.float32)
     sigma = max(0.8, SHADING_SIGMA * face_width_grid)
     face_light = _weighted_blur(face_small, face_skin, sigma)
+    if keep_light_edges > 0.0:
+        face_light = _with_light_edges(face_small, face_skin, face_light, sigma, keep_light_edges)
     reference_light = _weighted_blur(reference_small, reference_skin, sigma)
     # Brightness as a gain (one for all channels, so light and shade scale the target's detail naturally), colour as
     # an offset: per-channel gains would tint the detail (wrinkles and pores turn red under a warm light).
@@ -460,6 +475,39 @@ def _weighted_blur(image: npt.NDArray[np.float32], weight: npt.NDArray[np.float3
     return np.asarray(local * confidence + mean * (1.0 - confidence), dtype=np.float32)
 
 
+def _with_light_edges(
+    face_small: npt.NDArray[np.float32],
+    skin: npt.NDArray[np.float32],
+    light: npt.NDArray[np.float32],
+    sigma: float,
+    strength: float,
+) -> npt.NDArray[np.float32]:
+    """light (the Gaussian light field of face_small, grid-sized) moved towards one that keeps the edges of the face's
+    own light: a guided filter (He, Sun and Tang) of the face over about sigma cells, guided by its brightness, with
+    what is not skin filled from light, taken where it departs from light by LIGHT_EDGE_DEPARTURE grey levels, times
+    strength."""
+    weight = np.clip(skin, 0.0, 1.0)[:, :, None]
+    filled = np.asarray(face_small * weight + light * (np.float32(1.0) - weight), np.float32)
+    guide = _channel_mean(filled)
+    side = 2 * max(1, round(sigma)) + 1
+
+    def box(image: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        mean = cv2.boxFilter(image, -1, (side, side), borderType=cv2.BORDER_REFLECT)
+        return np.asarray(mean if mean.ndim == 3 else mean[:, :, None], np.float32)
+
+    guide_mean = box(guide)
+    guide_variance = box(guide * guide) - guide_mean * guide_mean
+    colour_mean = box(filled)
+    covariance = box(guide * filled) - guide_mean * colour_mean
+    slope = np.asarray(covariance / (guide_variance + np.float32(LIGHT_EDGE_LEVELS**2)), np.float32)
+    kept = box(slope) * guide + box(colour_mean - slope * guide_mean)
+    low, high = LIGHT_EDGE_DEPARTURE
+    departure = np.abs(_channel_mean(kept) - _channel_mean(light))
+    share = np.clip((departure - np.float32(low)) / np.float32(high - low), 0.0, 1.0)
+    share = share * share * (np.float32(3.0) - np.float32(2.0) * share) * np.float32(strength)
+    return np.asarray(light + share * (kept - light), np.float32)
+
+
 def _channel_mean(image: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """image.mean(axis=2, keepdims=True) of an H×W×3 float32 image, the same sums in the same order: numpy's
     reduction over a last axis of three costs five times more."""
@@ -530,6 +578,7 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
             reference_features=feature_polygons(face.points_px, origin),
             face_width_px=face_width_px,
             reference_points=np.asarray(face.points_px[:, :2], np.float64) - origin,
+            keep_light_edges=float(getattr(swapped, "light_edges", 0.0)),
         )
     mouth_bgr = getattr(swapped, "mouth_bgr", None)
     if settings.mouth_from_user:

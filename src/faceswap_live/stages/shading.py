@@ -52,12 +52,13 @@ MIN_SHADE: Final = 0.25
 MIN_FIT_VERTICES: Final = 40
 """Fewer skin vertices than this (a face mostly under hair or a hand) give no fit: the light is left as it is."""
 
-_SKIN_VERTICES: Final = (
+SKIN_VERTICES: Final = (
     ring_distance(
         RIGHT_EYE + LEFT_EYE + RIGHT_EYEBROW + LEFT_EYEBROW + OUTER_LIP_UPPER + OUTER_LIP_LOWER, MESH_POINT_COUNT
     )
     >= FEATURE_RINGS
 )
+"""The vertices whose colour is skin: at least FEATURE_RINGS mesh rings from the eyes, brows and lips."""
 _CORNER_ROWS: Final = np.ascontiguousarray(TESSELATION_TRIANGLES.T, dtype=np.int64)
 """The surface triangles' point indices, one row per corner (3×K)."""
 _CORNER_OWNERS: Final = _CORNER_ROWS.ravel()
@@ -106,7 +107,7 @@ def fit_light(
 ) -> npt.NDArray[np.float64] | None:
     """(c0, cx, cy, cz) of L(n) = c0 + c·n fitted to the skin vertices' luminance (468 each; usable: which vertices
     may count besides the features, e.g. not hair), with outliers dropped between passes; None with too few vertices."""
-    keep = _SKIN_VERTICES.copy() if usable is None else _SKIN_VERTICES & usable
+    keep = SKIN_VERTICES.copy() if usable is None else SKIN_VERTICES & usable
     design = np.hstack([np.ones((MESH_POINT_COUNT, 1)), normals])
     usable_skin = keep.copy()
     coefficients: npt.NDArray[np.float64] | None = None
@@ -138,7 +139,7 @@ def median(values: npt.NDArray[np.floating]) -> float:
 def relative_shade(coefficients: npt.NDArray[np.float64], normals: npt.NDArray[np.float64]) -> np.ndarray:
     """468 float64: the fitted light at each vertex over its mean on the skin vertices (at least MIN_SHADE)."""
     shade = np.hstack([np.ones((MESH_POINT_COUNT, 1)), normals]) @ coefficients
-    mean = float(shade[_SKIN_VERTICES].mean())
+    mean = float(shade[SKIN_VERTICES].mean())
     if mean <= 1e-6:
         return np.ones(MESH_POINT_COUNT, np.float64)
     return np.asarray(np.maximum(shade / mean, MIN_SHADE), np.float64)
