@@ -6,12 +6,11 @@ from higher up the photo, mesh_swapper.SHUT_LID_SKIN_SHARE, helps only on short 
 lash line along its edge, and the user's own is right there in the frame: as an eye shuts, its lid (from the lash line
 up to the brow, the closed gap with its lash line included) is taken from the user's frame, moved onto the drawn eye by
 the affine that best fits the user's lid and eye points onto the drawn ones, and recoloured to the drawn face: its
-brightness times that of the skin around it, drawn over the user's, its colour shifted by their difference, at the
-scale LID_LIGHT_SIGMA (the target's skin tone and eye shadow, never its squeezed lashes; the user's lash line, lid
-crease and the light on the lid), blended in as the eye shuts (whole from half-way). Only while an eye shuts; an open
-eye is the target's. A
-user in glasses keeps the photo's lid, smoothed along the eye (the streaks of its squeezed lashes run across it): the
-glasses' frame crosses the lid, and a copy of it moved with the lid showed as a second rim.
+brightness times that of the skin around it, drawn over the user's, its colour shifted by their difference, at the scale
+LID_LIGHT_SIGMA (the target's skin tone and eye shadow, never its squeezed lashes; the user's lash line, lid crease and
+the light on the lid), blended in as the eye shuts (whole from half-way). Only while an eye shuts; an open eye is the
+target's. A user in glasses keeps the photo's lid, smoothed along the eye (the streaks of its squeezed lashes run across
+it): the glasses' frame crosses the lid, and a copy of it moved with the lid showed as a second rim.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ LID_LIGHT_SIGMA: Final = 0.09
 each skin colour a weighted Gaussian mean of this share of the face size: the lid keeps the user's light and shading up
 to this scale (a closed lid lit on its curve, darker in its crease and its socket) and takes the target's tone. Taking
 the drawn face's own colours below 0.03 of the face made every closed lid one flat patch of the photo's squeezed eye
-socket (the lid's brightness from lash line to brow followed the user's at r 0.02 over ten shut eyes, now 0.62)."""
+socket (the lid's brightness from lash line to brow followed the user's at r 0.02 over ten shut eyes, now 0.63)."""
 LID_OWN_COLOUR: Final = 0.3
 """How much the lid's own colours count in its skin colour (against the skin around it)."""
 LID_FEATHER: Final = 0.015
