@@ -194,6 +194,35 @@ def test_a_photo_lit_hard_from_one_side_is_relit_flat_up_to_its_shadows_edge_whe
     assert abs(edge_kept[shadow_beside].mean() - 170.0) < 10.0  # 167
 
 
+def test_the_drawn_eyes_keep_the_photos_colours_while_the_skin_takes_the_users_tone() -> None:
+    """The colour shift that takes the photo's pale skin to the user's warmer one turned a blue iris brown and the
+    white of the eye beige; inside the drawn eyes (keep_colour_in) only the brightness is matched."""
+    height, width = 160, 160
+    photo = np.zeros((height, width, 3), np.uint8)
+    photo[:] = (170, 180, 220)  # pale skin (BGR)
+    eye = np.array([[50, 80], [65, 72], [80, 70], [95, 72], [110, 80], [95, 88], [80, 90], [65, 88]], np.float64)
+    cv2.fillPoly(photo, [eye.astype(np.int32)], (225, 222, 220))  # the white of the eye
+    cv2.circle(photo, (80, 80), 7, (170, 130, 90), -1)  # a blue iris
+    user = np.zeros((height, width, 3), np.uint8)
+    user[:] = (90, 130, 200)  # a warmer, darker skin
+    mask = np.ones((height, width), np.float32)
+    iris, white, skin = (slice(76, 85), slice(76, 85)), (slice(78, 82), slice(56, 62)), (slice(20, 40), slice(20, 40))
+
+    def relit(keep_colour_in: list[np.ndarray]) -> np.ndarray:
+        image = match_colour(photo, user, mask, face_width_px=120.0, face_features=[eye], keep_colour_in=keep_colour_in)
+        return image.astype(np.float32)
+
+    def blue_minus_red(image: np.ndarray, where: tuple[slice, slice]) -> float:
+        return float(image[where][..., 0].mean() - image[where][..., 2].mean())
+
+    shifted, kept = relit([]), relit([eye])
+    assert blue_minus_red(shifted, iris) < 0.0 < 40.0 < blue_minus_red(kept, iris)  # -14 / +59 (the photo's +80)
+    assert blue_minus_red(shifted, white) < -40.0  # beige: -69
+    assert abs(blue_minus_red(kept, white)) < 8.0  # +3
+    assert kept[white].mean() < 0.85 * photo[white].mean()  # the brightness is still the user's darker light
+    assert np.array_equal(kept[skin], shifted[skin])  # and the skin takes the user's tone as before
+
+
 def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> None:
     """Below the nose the user's chin is half as bright as their cheeks: as stubble (strong fine detail) it is left out
     of the user's light and the target's chin stays as bright as its cheeks; as shade (a skin's fine detail) it is the

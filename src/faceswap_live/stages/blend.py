@@ -117,6 +117,9 @@ than about this many grey levels (the guided filter's regularisation is its squa
 LIGHT_EDGE_DEPARTURE: Final = (10.0, 25.0)
 """The edge-keeping light field is taken where it departs from the Gaussian one by the first number of grey levels,
 fully from the second: at a shadow's edge, not over the smooth shading of a face."""
+EYE_COLOUR_FEATHER: Final = 0.01
+"""Blur of the edge of the drawn eyes, which keep the photo's colours (match_colour's keep_colour_in), as a share of
+the face width."""
 COLOUR_DETAIL_GAIN_MAX: Final = 1.0
 """The colour part of the target's detail (each channel's detail less their mean) is scaled by at most this much: lit
 up with the brightness, a shadowed side's JPEG chroma noise and stubble turned into purple and blue speckle."""
@@ -264,6 +267,7 @@ def match_colour(
     face_width_px: float | None = None,
     reference_points: npt.NDArray[np.floating] | None = None,
     keep_light_edges: float = 0.0,
+    keep_colour_in: Sequence[npt.NDArray[np.floating]] = (),
 ) -> BgrImage:
     """face_bgr relit to the reference's light and skin tone, keeping face_bgr's detail (same H×W×3 uint8 BGR).
 
@@ -287,6 +291,10 @@ def match_colour(
     blurred field there lifts the lit skin with the shadow (a white wedge between the brows) and scales the edge's
     contrast up as detail. Only for such photos: a frontal photo's deep eye sockets and nose shade are part of who
     the target is to a face recogniser, and keeping their edges out of its light cost identity.
+
+    Inside keep_colour_in (polygons in face_bgr's pixels: the drawn eyes) only the brightness is matched, not the
+    colour: the shift that turns the photo's skin tone into the user's turned blue irises olive and the whites of the
+    eyes beige.
     """
     height, width = face_bgr.shape[:2]
     if (mask > 0.5).sum() < 16:
@@ -325,6 +333,10 @@ def match_colour(
     # cv2's per-element arithmetic (three equal gain channels) is several times faster than numpy's broadcasting.
     full_gain = grid.spread(np.repeat(detail_gain, 3, axis=2))
     full_shift = grid.spread(shift)
+    if keep_colour_in and np.shares_memory(full_shift, shift):  # (a grid of whole pixels spreads to shift itself)
+        full_shift = full_shift.copy()
+    for polygon in keep_colour_in:
+        _without_colour_shift(full_shift, np.asarray(polygon, np.float64), EYE_COLOUR_FEATHER * face_width_grid / scale)
     relit = cv2.multiply(face_bgr, full_gain, dtype=cv2.CV_32F)
     cv2.add(relit, full_shift, dst=relit)
     colour_excess = np.maximum(detail_gain - COLOUR_DETAIL_GAIN_MAX, 0.0)
@@ -475,6 +487,21 @@ def _weighted_blur(image: npt.NDArray[np.float32], weight: npt.NDArray[np.float3
     return np.asarray(local * confidence + mean * (1.0 - confidence), dtype=np.float32)
 
 
+def _without_colour_shift(shift: npt.NDArray[np.float32], polygon: npt.NDArray[np.float64], feather_px: float) -> None:
+    """shift (H×W×3 float32, in place) with its colour part (each channel less the channels' mean) taken out inside
+    polygon (K×2 pixels), feathered over feather_px."""
+    height, width = shift.shape[:2]
+    box = Box.around(polygon).grown(math.ceil(3.0 * feather_px) + 1).clipped(width, height)
+    if box.x1 <= box.x0 or box.y1 <= box.y0:
+        return
+    inside = np.zeros((box.height, box.width), np.float32)
+    cv2.fillPoly(inside, [np.round((polygon - (box.x0, box.y0)) * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+    if feather_px >= 0.5:
+        inside = np.asarray(cv2.GaussianBlur(inside, (0, 0), feather_px), np.float32)
+    window = shift[box.y0 : box.y1, box.x0 : box.x1]
+    window -= (window - _channel_mean(window)) * inside[:, :, None]
+
+
 def _with_light_edges(
     face_small: npt.NDArray[np.float32],
     skin: npt.NDArray[np.float32],
@@ -579,6 +606,11 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
             face_width_px=face_width_px,
             reference_points=np.asarray(face.points_px[:, :2], np.float64) - origin,
             keep_light_edges=float(getattr(swapped, "light_edges", 0.0)),
+            keep_colour_in=[
+                np.asarray((drawn_points if drawn_points is not None else face.points_px)[list(eye), :2], np.float64)
+                - origin
+                for eye in (RIGHT_EYE, LEFT_EYE)
+            ],
         )
     mouth_bgr = getattr(swapped, "mouth_bgr", None)
     if settings.mouth_from_user:
