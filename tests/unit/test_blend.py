@@ -263,6 +263,41 @@ def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> 
     assert chin_over_cheeks(stubble=False) < 0.75
 
 
+def test_the_targets_own_beard_is_not_lit_up_to_the_users_bare_skin() -> None:
+    """The drawn face's beard (dark, strong fine detail below the nose) is left out of its light too (face_points):
+    read as the photo's light it was lit up to the user's bare chin, a washed-out beard."""
+    face = synthetic_face()
+    points = face.points_px.copy()
+    points[list(CHEEKBONES), :2] = [CENTRE[0] - 32, CENTRE[1] - 2]
+    points[list(CHEEKBONES[1::2]), 0] = CENTRE[0] + 32
+    points[list(NOSE_WING_SIDES), :2] = [(CENTRE[0] - 10, CENTRE[1] + 15), (CENTRE[0] + 10, CENTRE[1] + 15)]
+    points[NOSE_TIP, :2] = (CENTRE[0], CENTRE[1] + 10)
+    points[list(RIGHT_EYEBROW), :2] = (CENTRE[0] - 25, CENTRE[1] - 35)
+    face = FaceLandmarks(points_px=points, keypoints_px=face.keypoints_px, box=Box.around(points))
+    swapped = swapped_for(face)
+    region = swapped.region
+    height, width = swapped.face_bgr.shape[:2]
+    rng = np.random.default_rng(3)
+    rows = np.arange(height, dtype=np.float32)[:, None] + region.y0
+    chin = np.broadcast_to((rows > CENTRE[1] + 30).astype(np.float32), (height, width))
+    beard = 170.0 - 90.0 * chin + rng.normal(0.0, 25.0, (height, width)) * chin
+    target = np.repeat(np.clip(beard, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+    user = np.full((height, width, 3), 160, np.uint8)  # bare, evenly lit skin
+    mesh = np.asarray(points[:, :2], np.float64) - (region.x0, region.y0)
+    chin_rows = slice(int(CENTRE[1] + 45 - region.y0), int(CENTRE[1] + 55 - region.y0))
+    cheek_rows = slice(int(CENTRE[1] - 5 - region.y0), int(CENTRE[1] + 5 - region.y0))
+    columns = slice(int(CENTRE[0] - 40 - region.x0), int(CENTRE[0] - 30 - region.x0))
+
+    def chin_over_cheeks(face_points: np.ndarray | None) -> float:
+        relit = match_colour(
+            target, user, build_face_mask(face, swapped, 0.08), face_width_px=120.0, face_points=face_points
+        ).astype(np.float32)[:, :, 1]
+        return float(relit[chin_rows, columns].mean() / relit[cheek_rows, columns].mean())
+
+    assert chin_over_cheeks(mesh) < 0.55  # 0.44; the photo's own 80 / 170
+    assert chin_over_cheeks(None) > 0.75  # 0.82: lit up
+
+
 def test_users_brows_are_not_painted_back_onto_the_target_as_shade() -> None:
     face = synthetic_face()
     points = face.points_px.copy()

@@ -268,6 +268,7 @@ def match_colour(
     reference_points: npt.NDArray[np.floating] | None = None,
     keep_light_edges: float = 0.0,
     keep_colour_in: Sequence[npt.NDArray[np.floating]] = (),
+    face_points: npt.NDArray[np.floating] | None = None,
 ) -> BgrImage:
     """face_bgr relit to the reference's light and skin tone, keeping face_bgr's detail (same H×W×3 uint8 BGR).
 
@@ -284,7 +285,9 @@ def match_colour(
     mouth are not painted back onto the target as smudges of shade, and the target's dark brows, fringe or glasses
     frame do not read as a shadow to be lit up into a band of skin. With reference_points (the reference face's mesh
     in its pixels) and face_width_px, the reference's facial hair is left out too (facial_hair): a beard is not the
-    user's light, and read as one it painted the target's chin grey.
+    user's light, and read as one it painted the target's chin grey. With face_points (the drawn face's mesh in its
+    pixels) the same goes for face_bgr's own beard: read as the photo's light, a dark beard or moustache was lit up to
+    the user's bare skin (a washed-out beard) and the bare skin beside it glowed white.
 
     keep_light_edges (0-1; the engine's light_edges) takes face_bgr's light field that much from an edge-keeping
     filter (_with_light_edges): a photo lit hard from one side has its shadow's edge right beside lit skin, and a
@@ -311,6 +314,8 @@ def match_colour(
     reference_skin = skin * _outside_features(reference_features, size, scale, face_width_grid)
     if reference_points is not None and face_width_px is not None:
         reference_skin = reference_skin * (1.0 - facial_hair(reference_bgr, reference_points, face_width_px, grid))
+    if face_points is not None and face_width_px is not None:
+        face_skin = face_skin * (1.0 - facial_hair(face_bgr, face_points, face_width_px, grid))
     if (face_skin > 0.3).sum() < 4 or (reference_skin > 0.3).sum() < 4:
         face_skin, reference_skin = skin, skin
     face_small = grid.shrink(face_bgr).astype(np.float32)
@@ -596,21 +601,19 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
     drawn_points = getattr(swapped, "feature_points_px", None)
     if settings.colour_match:
         origin = (region.x0, region.y0)
+        drawn_mesh = np.asarray((drawn_points if drawn_points is not None else face.points_px)[:, :2], np.float64)
         face_bgr = match_colour(
             face_bgr,
             destination,
             mask,
             face_weight=swapped.coverage,
-            face_features=feature_polygons(drawn_points if drawn_points is not None else face.points_px, origin),
+            face_features=feature_polygons(drawn_mesh, origin),
             reference_features=feature_polygons(face.points_px, origin),
             face_width_px=face_width_px,
             reference_points=np.asarray(face.points_px[:, :2], np.float64) - origin,
             keep_light_edges=float(getattr(swapped, "light_edges", 0.0)),
-            keep_colour_in=[
-                np.asarray((drawn_points if drawn_points is not None else face.points_px)[list(eye), :2], np.float64)
-                - origin
-                for eye in (RIGHT_EYE, LEFT_EYE)
-            ],
+            keep_colour_in=[drawn_mesh[list(eye)] - origin for eye in (RIGHT_EYE, LEFT_EYE)],
+            face_points=drawn_mesh - origin,
         )
     mouth_bgr = getattr(swapped, "mouth_bgr", None)
     if settings.mouth_from_user:
