@@ -223,10 +223,8 @@ def test_the_drawn_eyes_keep_the_photos_colours_while_the_skin_takes_the_users_t
     assert np.array_equal(kept[skin], shifted[skin])  # and the skin takes the user's tone as before
 
 
-def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> None:
-    """Below the nose the user's chin is half as bright as their cheeks: as stubble (strong fine detail) it is left out
-    of the user's light and the target's chin stays as bright as its cheeks; as shade (a skin's fine detail) it is the
-    user's light and darkens the target's chin."""
+def _face_with_cheekbones_and_nose() -> FaceLandmarks:
+    """synthetic_face with the cheekbones, nose wings, nose tip and a brow placed, for facial_hair."""
     face = synthetic_face()
     points = face.points_px.copy()
     points[list(CHEEKBONES), :2] = [CENTRE[0] - 32, CENTRE[1] - 2]
@@ -234,7 +232,15 @@ def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> 
     points[list(NOSE_WING_SIDES), :2] = [(CENTRE[0] - 10, CENTRE[1] + 15), (CENTRE[0] + 10, CENTRE[1] + 15)]
     points[NOSE_TIP, :2] = (CENTRE[0], CENTRE[1] + 10)
     points[list(RIGHT_EYEBROW), :2] = (CENTRE[0] - 25, CENTRE[1] - 35)
-    face = FaceLandmarks(points_px=points, keypoints_px=face.keypoints_px, box=face.box)
+    return FaceLandmarks(points_px=points, keypoints_px=face.keypoints_px, box=face.box)
+
+
+def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> None:
+    """Below the nose the user's chin is half as bright as their cheeks: as stubble (strong fine detail) it is left out
+    of the user's light and the target's chin stays as bright as its cheeks; as shade (a skin's fine detail) it is the
+    user's light and darkens the target's chin."""
+    face = _face_with_cheekbones_and_nose()
+    points = face.points_px
     swapped = swapped_for(face)
     region = swapped.region
     height, width = swapped.face_bgr.shape[:2]
@@ -266,14 +272,8 @@ def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> 
 def test_the_targets_own_beard_is_not_lit_up_to_the_users_bare_skin() -> None:
     """The drawn face's beard (dark, strong fine detail below the nose) is left out of its light too (face_points):
     read as the photo's light it was lit up to the user's bare chin, a washed-out beard."""
-    face = synthetic_face()
-    points = face.points_px.copy()
-    points[list(CHEEKBONES), :2] = [CENTRE[0] - 32, CENTRE[1] - 2]
-    points[list(CHEEKBONES[1::2]), 0] = CENTRE[0] + 32
-    points[list(NOSE_WING_SIDES), :2] = [(CENTRE[0] - 10, CENTRE[1] + 15), (CENTRE[0] + 10, CENTRE[1] + 15)]
-    points[NOSE_TIP, :2] = (CENTRE[0], CENTRE[1] + 10)
-    points[list(RIGHT_EYEBROW), :2] = (CENTRE[0] - 25, CENTRE[1] - 35)
-    face = FaceLandmarks(points_px=points, keypoints_px=face.keypoints_px, box=Box.around(points))
+    face = _face_with_cheekbones_and_nose()
+    points = face.points_px
     swapped = swapped_for(face)
     region = swapped.region
     height, width = swapped.face_bgr.shape[:2]
