@@ -13,7 +13,8 @@ Per frame, all in numpy and without a Python loop over triangles:
    order by depth; mesh_raster.py);
 3. the winners' barycentric coordinates give the target-photo coordinates (map_x, map_y), which are upsampled to the
    region and fed to ONE cv2.remap of the target photo, sampled from a pyramid level near the frame's face size so
-   a large photo does not alias (shimmer) on a small face. Inside the drawn eyes the map is shifted along the eye
+   a large photo does not alias (shimmer) on a small face, and blurred once to the softness of the user's camera where
+   that is the softer (_follow_softness, stages/sharpness.py). Inside the drawn eyes the map is shifted along the eye
    first, so the photo's irises look as far to the side as the user's do from where they usually look
    (follow_gaze); an eye opened wider than the photo's is redrawn with a round iris and the white around it
    (wide_eyes.py). With several photos of the target (TargetFace.more_photos) the texture is that of the photo
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import cv2
@@ -47,7 +48,7 @@ from faceswap_live.engines.smile_folds import returning_fold_share, smile_score,
 from faceswap_live.engines.target_mask import smoothstep, target_face_alpha
 from faceswap_live.engines.wide_eyes import WideEyeModel, iris_sizes, wide_eye_models, with_wide_eyes
 from faceswap_live.errors import TargetFaceError
-from faceswap_live.stages import shading
+from faceswap_live.stages import shading, sharpness
 from faceswap_live.stages.align import umeyama
 from faceswap_live.stages.expression import (
     MAX_TRACKED_FACES,
@@ -175,6 +176,17 @@ EYE_GAP_FOLLOW_RATE: Final = 0.01
 LIGHT_FOLLOW_RATE: Final = 0.2
 """Share of each frame's fitted shade (per vertex) taken into the user's running shade: about a sixth of a second to
 follow a light switched on at 30 fps."""
+SOFTENING_MEASURE_FRAMES: Final = 8
+SOFTENING_FOLLOW_RATE: Final = 0.3
+"""The camera's blur and the drawn face's are measured on every SOFTENING_MEASURE_FRAMES-th frame of a track (they
+change slowly; the measurement costs about a millisecond), and this share of each measurement is taken into the
+track's running softening: steady against the measurement's noise, settled within a second or two."""
+FULL_COVERAGE: Final = 0.9
+"""The drawn face's own blur is measured only where it covers at least this much (not across hair at its edge)."""
+SOFTENING_STEP_PX: Final = 0.25
+SOFTENED_LEVELS_KEPT: Final = 4
+"""A pyramid level is blurred for a soft camera in steps of this many of its own pixels (too small to see), and at
+most this many blurred levels are kept per photo (_softened_level)."""
 SHADE_LIMITS: Final = (0.67, 1.5)
 """Range of the per-vertex ratio of the user's light to the photo's: a shadow lit up by at most half again, a lit side
 darkened by at most a third (chosen on the fitting clips: 0.5-2 drew lit-up shadows with their noise and put a
@@ -361,6 +373,10 @@ class _PhotoTexture:
     """Its eyes, for drawing them wider than photographed (engines/wide_eyes.py); None without iris points."""
     iris_offsets: npt.NDArray[np.float64] | None = None
     """Where its irises sit in its eyes (stages.expression.iris_offsets); None without iris points."""
+    softened: dict[tuple[int, float], tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]] = field(
+        default_factory=dict
+    )
+    """Levels blurred for a soft camera, by (level, blur in the level's pixels): (image_bgra, as_taken_bgra)."""
 
 
 @dataclass(slots=True)
@@ -429,6 +445,8 @@ class MeshFaceSwapper(SwapEngine):
         self._usual_gaze: dict[int, npt.NDArray[np.float64]] = {}
         self._usual_lid_gap: dict[int, npt.NDArray[np.float64]] = {}
         self._user_shade: dict[int, npt.NDArray[np.float64]] = {}
+        self._softening: dict[int, tuple[float, int]] = {}
+        """Per track: (the blur the photo is drawn with, in frame pixels; frames drawn): _follow_softness."""
         self._light_edges = 0.0
         self._point_weights: dict[bool, npt.NDArray[np.float64]] = {}
         self._expression = ExpressionTransfer()
@@ -462,6 +480,7 @@ class MeshFaceSwapper(SwapEngine):
         self._usual_gaze.clear()
         self._usual_lid_gap.clear()
         self._user_shade.clear()
+        self._softening.clear()
 
     def destination_points(
         self,
@@ -598,6 +617,7 @@ class MeshFaceSwapper(SwapEngine):
                 drawn_irises = np.column_stack([along, user_irises[:, 1], iris_sizes(points)])
         size = (region.width, region.height)
         user_smile = smile_score(face.blendshapes)
+        softening = self._softening.get(face.track_id, (0.0, 0))[0]
         drawn: dict[int, tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]] = {}
 
         def draw(index: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
@@ -616,11 +636,12 @@ class MeshFaceSwapper(SwapEngine):
                     shut,
                     size,
                     user_smile,
+                    softening,
                 )
                 if photo.wide_eyes is not None and drawn_irises is not None:
                     texture = with_wide_eyes(
                         texture,
-                        photo.levels[photo.level_index].image_bgra,
+                        _softened_level(photo, face_size_px, softening)[0],
                         0.5**photo.level_index,
                         photo.wide_eyes,
                         destination,
@@ -647,6 +668,13 @@ class MeshFaceSwapper(SwapEngine):
         if settings.mouth_from_user:
             mouth_bgr = _user_mouth_moved(frame_bgr, region, points[:MESH_POINT_COUNT, :2], destination)
         face_bgr = np.asarray(cv2.cvtColor(texture, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
+        self._follow_softness(
+            face_bgr,
+            frame_bgr[region.y0 : region.y1, region.x0 : region.x1],
+            points[list(FACE_OVAL), :2] - (region.x0, region.y0),
+            coverage,
+            face.track_id,
+        )
         photo_shade = self._photos[0].shade  # other photos are drawn in the first one's colours and light
         if settings.colour_match and photo_shade is not None:
             face_bgr = self._in_user_light(
@@ -670,6 +698,34 @@ class MeshFaceSwapper(SwapEngine):
             face_bgr=face_bgr,
             coverage=np.asarray(coverage, np.float32),
         )
+
+    def _follow_softness(
+        self,
+        drawn_bgr: BgrImage,
+        user_bgr: BgrImage,
+        outline_px: npt.NDArray[np.floating],
+        coverage: npt.NDArray[np.float32],
+        track_id: int,
+    ) -> None:
+        """Update the track's softening: the blur (frame pixels) that the photo is drawn with so that it is no sharper
+        than the user's camera (stages/sharpness.py). Every SOFTENING_MEASURE_FRAMES frames of a track both blurs
+        are measured inside the face outline (outline_px, region pixels; the drawn face only where it covers fully),
+        the drawn face's own blur being what it measures less the softening it was drawn with (blurs add in
+        quadrature), and SOFTENING_FOLLOW_RATE of the new softening is taken in, so that it does not flicker."""
+        softening, frames = self._softening.get(track_id, (0.0, 0))
+        if frames % SOFTENING_MEASURE_FRAMES == 0:
+            inside = sharpness.inside_outline(outline_px, drawn_bgr.shape[:2])
+            user_blur = sharpness.edge_blur_px(cv2.cvtColor(user_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32), inside)
+            drawn_blur = sharpness.edge_blur_px(
+                cv2.cvtColor(drawn_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32), inside & (coverage > FULL_COVERAGE)
+            )
+            if user_blur is not None and drawn_blur is not None:
+                own_blur = math.sqrt(max(drawn_blur * drawn_blur - softening * softening, 0.0))
+                measured = sharpness.softening_px(user_blur, own_blur)
+                softening = measured if frames == 0 else softening + SOFTENING_FOLLOW_RATE * (measured - softening)
+        if len(self._softening) >= MAX_TRACKED_FACES and track_id not in self._softening:
+            self._softening.clear()
+        self._softening[track_id] = (softening, frames + 1)
 
     def _in_user_light(
         self,
@@ -744,12 +800,15 @@ class MeshFaceSwapper(SwapEngine):
         shut: tuple[float, float],
         size: tuple[int, int],
         user_smile: float,
+        softening: float,
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         """One photo warped onto the rasterised mesh: (its BGRA texture over the region, size = (width, height); the
         grid-sized coverage its rim fade leaves, flat). raster: the mesh drawn on the grid; shut: the eyes' gap
         scales (a shutting eye's upper lid is read from higher up the photo, SHUT_LID_SKIN_SHARE); user_smile: how
-        broadly the user smiles (a smoothed photo's folds return with it)."""
+        broadly the user smiles (a smoothed photo's folds return with it); softening: the blur to draw it with, in
+        frame pixels (_follow_softness)."""
         level = self._pick_level(photo, face_size_px)
+        image_bgra, as_taken_bgra = _softened_level(photo, face_size_px, softening)
         grid_width, grid_height = grid_size
         # Pixels outside the mesh follow the best overall affine fit, so the upsampled map stays smooth at the edge.
         map_x, map_y = affine_fill(grid_points, level.points_px, grid_width, grid_height)
@@ -771,11 +830,11 @@ class MeshFaceSwapper(SwapEngine):
             follow_gaze(map_x, map_y, grid_points, level.points_px, gaze_shift)
         full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
         full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
-        texture = cv2.remap(level.image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        texture = cv2.remap(image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         fold_share = returning_fold_share(user_smile, photo.smile)
-        if fold_share > 0.0 and level.as_taken_bgra is not None:
+        if fold_share > 0.0 and as_taken_bgra is not None:
             as_taken = cv2.remap(
-                level.as_taken_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+                as_taken_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
             )
             texture = cv2.addWeighted(as_taken, fold_share, texture, 1.0 - fold_share, 0.0)
         return np.asarray(texture, np.uint8), covered
@@ -831,6 +890,32 @@ class MeshFaceSwapper(SwapEngine):
             chosen = index
         photo.level_index = chosen
         return levels[chosen]
+
+
+def _softened_level(
+    photo: _PhotoTexture, face_size_px: float, softening: float
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]:
+    """The images of photo's level last picked (image_bgra, as_taken_bgra), blurred by `softening` frame pixels for a
+    face face_size_px across: that many of the level's own pixels scaled by its face size over the frame's, rounded to
+    SOFTENING_STEP_PX so that a slowly changing softening blurs a level anew only now and then (kept in
+    photo.softened, a few at a time). Drawn from a blurred level, the face costs nothing more per frame."""
+    level = photo.levels[photo.level_index]
+    level_blur = softening * level.face_size_px / max(face_size_px, 1.0)
+    step = round(level_blur / SOFTENING_STEP_PX) * SOFTENING_STEP_PX
+    if step < sharpness.MIN_SOFTENING_PX:
+        return level.image_bgra, level.as_taken_bgra
+    key = (photo.level_index, step)
+    images = photo.softened.get(key)
+    if images is None:
+        if len(photo.softened) >= SOFTENED_LEVELS_KEPT:
+            photo.softened.clear()
+        as_taken = level.as_taken_bgra
+        images = (
+            sharpness.colour_blurred(level.image_bgra, step),
+            None if as_taken is None else sharpness.colour_blurred(as_taken, step),
+        )
+        photo.softened[key] = images
+    return images
 
 
 def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTexture:
