@@ -184,9 +184,9 @@ track's running softening: steady against the measurement's noise, settled withi
 FULL_COVERAGE: Final = 0.9
 """The drawn face's own blur is measured only where it covers at least this much (not across hair at its edge)."""
 SOFTENING_STEP_PX: Final = 0.25
-SOFTENED_LEVELS_KEPT: Final = 4
+SOFTENED_IMAGES_KEPT: Final = 4
 """A pyramid level is blurred for a soft camera in steps of this many of its own pixels (too small to see), and at
-most this many blurred levels are kept per photo (_softened_level)."""
+most this many blurred images are kept per photo (_softened)."""
 SHADE_LIMITS: Final = (0.67, 1.5)
 """Range of the per-vertex ratio of the user's light to the photo's: a shadow lit up by at most half again, a lit side
 darkened by at most a third (chosen on the fitting clips: 0.5-2 drew lit-up shadows with their noise and put a
@@ -373,10 +373,8 @@ class _PhotoTexture:
     """Its eyes, for drawing them wider than photographed (engines/wide_eyes.py); None without iris points."""
     iris_offsets: npt.NDArray[np.float64] | None = None
     """Where its irises sit in its eyes (stages.expression.iris_offsets); None without iris points."""
-    softened: dict[tuple[int, float], tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]] = field(
-        default_factory=dict
-    )
-    """Levels blurred for a soft camera, by (level, blur in the level's pixels): (image_bgra, as_taken_bgra)."""
+    softened: dict[tuple[int, float, bool], npt.NDArray[np.uint8]] = field(default_factory=dict)
+    """Level images blurred for a soft camera, by (level, blur in the level's pixels, whether as taken): _softened."""
 
 
 @dataclass(slots=True)
@@ -641,7 +639,7 @@ class MeshFaceSwapper(SwapEngine):
                 if photo.wide_eyes is not None and drawn_irises is not None:
                     texture = with_wide_eyes(
                         texture,
-                        _softened_level(photo, face_size_px, softening)[0],
+                        _softened(photo, face_size_px, softening, photo.levels[photo.level_index].image_bgra),
                         0.5**photo.level_index,
                         photo.wide_eyes,
                         destination,
@@ -808,7 +806,6 @@ class MeshFaceSwapper(SwapEngine):
         broadly the user smiles (a smoothed photo's folds return with it); softening: the blur to draw it with, in
         frame pixels (_follow_softness)."""
         level = self._pick_level(photo, face_size_px)
-        image_bgra, as_taken_bgra = _softened_level(photo, face_size_px, softening)
         grid_width, grid_height = grid_size
         # Pixels outside the mesh follow the best overall affine fit, so the upsampled map stays smooth at the edge.
         map_x, map_y = affine_fill(grid_points, level.points_px, grid_width, grid_height)
@@ -830,9 +827,11 @@ class MeshFaceSwapper(SwapEngine):
             follow_gaze(map_x, map_y, grid_points, level.points_px, gaze_shift)
         full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
         full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
+        image_bgra = _softened(photo, face_size_px, softening, level.image_bgra)
         texture = cv2.remap(image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         fold_share = returning_fold_share(user_smile, photo.smile)
-        if fold_share > 0.0 and as_taken_bgra is not None:
+        if fold_share > 0.0 and level.as_taken_bgra is not None:
+            as_taken_bgra = _softened(photo, face_size_px, softening, level.as_taken_bgra)
             as_taken = cv2.remap(
                 as_taken_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
             )
@@ -892,30 +891,27 @@ class MeshFaceSwapper(SwapEngine):
         return levels[chosen]
 
 
-def _softened_level(
-    photo: _PhotoTexture, face_size_px: float, softening: float
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]:
-    """The images of photo's level last picked (image_bgra, as_taken_bgra), blurred by `softening` frame pixels for a
+def _softened(
+    photo: _PhotoTexture, face_size_px: float, softening: float, image: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.uint8]:
+    """image (the image_bgra or as_taken_bgra of photo's level last picked) blurred by `softening` frame pixels for a
     face face_size_px across: that many of the level's own pixels scaled by its face size over the frame's, rounded to
-    SOFTENING_STEP_PX so that a slowly changing softening blurs a level anew only now and then (kept in
-    photo.softened, a few at a time). Drawn from a blurred level, the face costs nothing more per frame."""
+    SOFTENING_STEP_PX so that a slowly changing softening blurs an image anew only now and then (kept in
+    photo.softened, a few at a time; 0.3-5 ms each on the shared portraits). Drawn from a blurred level, the face
+    costs nothing more per frame."""
     level = photo.levels[photo.level_index]
     level_blur = softening * level.face_size_px / max(face_size_px, 1.0)
     step = round(level_blur / SOFTENING_STEP_PX) * SOFTENING_STEP_PX
     if step < sharpness.MIN_SOFTENING_PX:
-        return level.image_bgra, level.as_taken_bgra
-    key = (photo.level_index, step)
-    images = photo.softened.get(key)
-    if images is None:
-        if len(photo.softened) >= SOFTENED_LEVELS_KEPT:
+        return image
+    key = (photo.level_index, step, image is level.as_taken_bgra)
+    blurred = photo.softened.get(key)
+    if blurred is None:
+        if len(photo.softened) >= SOFTENED_IMAGES_KEPT:
             photo.softened.clear()
-        as_taken = level.as_taken_bgra
-        images = (
-            sharpness.colour_blurred(level.image_bgra, step),
-            None if as_taken is None else sharpness.colour_blurred(as_taken, step),
-        )
-        photo.softened[key] = images
-    return images
+        blurred = sharpness.colour_blurred(image, step)
+        photo.softened[key] = blurred
+    return blurred
 
 
 def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTexture:

@@ -8,7 +8,7 @@ sqrt(s² + r²) / s when blurred again by r, so s = r / sqrt(ratio² − 1) what
 drawn one are thus measured on one scale, and the drawn face is blurred by most of the difference (in quadrature;
 SOFTENING_SHARE) where the frame is the softer. A sharper camera leaves the drawn face as it is: sharpening would
 bring up the photo's noise. The mesh engine measures both every few frames of a track and draws from a blurred copy
-of the photo (MeshFaceSwapper._follow_softness, mesh_swapper._softened_level).
+of the photo (MeshFaceSwapper._follow_softness, mesh_swapper._softened).
 """
 
 from __future__ import annotations
