@@ -216,11 +216,44 @@ def test_the_drawn_eyes_keep_the_photos_colours_while_the_skin_takes_the_users_t
         return float(image[where][..., 0].mean() - image[where][..., 2].mean())
 
     shifted, kept = relit([]), relit([eye])
-    assert blue_minus_red(shifted, iris) < 0.0 < 40.0 < blue_minus_red(kept, iris)  # -14 / +59 (the photo's +80)
+    # Without keep_colour_in the dark iris takes part of the skin's shift (its share of the skin's brightness): +9.
+    assert blue_minus_red(shifted, iris) < 20.0 < 40.0 < blue_minus_red(kept, iris)  # +9 / +59 (the photo's +80)
     assert blue_minus_red(shifted, white) < -40.0  # beige: -69
     assert abs(blue_minus_red(kept, white)) < 8.0  # +3
     assert kept[white].mean() < 0.85 * photo[white].mean()  # the brightness is still the user's darker light
     assert np.array_equal(kept[skin], shifted[skin])  # and the skin takes the user's tone as before
+
+
+def test_a_dark_brow_takes_the_users_colour_cast_as_a_surface_would_not_the_skins_whole_shift() -> None:
+    """A colour cast scales with how much light a surface sends back: the shift that takes pale skin to a warmer user
+    was added whole to a dark brow as well, turning it into a saturated orange-brown band."""
+    height, width = 160, 160
+    skin_colour, brow_colour, user_colour = (170, 180, 220), (60, 70, 90), (90, 130, 200)  # BGR
+    photo = np.zeros((height, width, 3), np.uint8)
+    photo[:] = skin_colour
+    brow = np.array([[45, 60], [80, 52], [115, 60], [115, 68], [80, 62], [45, 68]], np.float64)
+    cv2.fillPoly(photo, [brow.astype(np.int32)], brow_colour)
+    user = np.zeros((height, width, 3), np.uint8)
+    user[:] = user_colour
+    mask = np.ones((height, width), np.float32)
+    relit = match_colour(photo, user, mask, face_width_px=120.0, face_features=[brow]).astype(np.float32)
+    inside = (slice(60, 63), slice(60, 100))
+
+    def warmth(colour: np.ndarray) -> float:  # red less blue, over the grey
+        return float((colour[..., 2] - colour[..., 0]).mean() / colour.mean())
+
+    # A surface under the user's light: each channel scaled as the skin's is (0.91 red, 0.53 blue): warmth 0.91.
+    as_a_surface = np.array(brow_colour, np.float32) * np.array(user_colour, np.float32) / np.array(skin_colour)
+    assert abs(warmth(relit[inside]) - warmth(as_a_surface)) < 0.15  # 0.97
+    assert warmth(relit[inside]) < 0.6 * warmth(_additive(brow_colour, skin_colour, user_colour))  # the old: 1.8
+    assert np.abs(relit[10:30, 10:30] - user_colour).max() <= 1.0  # the skin takes the user's tone as before
+
+
+def _additive(brow: tuple[int, int, int], skin: tuple[int, int, int], user: tuple[int, int, int]) -> np.ndarray:
+    """The brow relit with the skin's whole shift: its brightness scaled by the user's over the skin's, plus the
+    difference of the skin colours so scaled (the old relight)."""
+    gain = np.mean(user) / np.mean(skin)
+    return np.array(brow, np.float32) * gain + (np.array(user, np.float32) - np.array(skin, np.float32) * gain)
 
 
 def _face_with_cheekbones_and_nose() -> FaceLandmarks:

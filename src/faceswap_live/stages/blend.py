@@ -277,7 +277,9 @@ def match_colour(
     that is the light and shade falling on each face. face_bgr's brightness is multiplied by the ratio of the two
     fields (the reference's shading in, face_bgr's own highlights and shadows out) and its colour shifted by their
     difference, so a light from one side, a colour cast or a darker room carry over while the target's pores,
-    brows, wrinkles and make-up stay.
+    brows, wrinkles and make-up stay. What is darker than its light field (brows, lashes, a beard) takes the colour
+    part of that difference in proportion to its brightness, as a surface under a coloured light does
+    (_unlit_colour_shift).
 
     Only skin enters each light field: pixels where mask (and face_weight, the engine's own coverage: hair and
     hands over the target are not skin) is above 0.3, minus the feature polygons (K×2 points in this image's
@@ -337,9 +339,11 @@ def match_colour(
     shift = reference_light - face_light * detail_gain
     # cv2's per-element arithmetic (three equal gain channels) is several times faster than numpy's broadcasting.
     full_gain = grid.spread(np.repeat(detail_gain, 3, axis=2))
-    full_shift = grid.spread(shift)
-    if keep_colour_in and np.shares_memory(full_shift, shift):  # (a grid of whole pixels spreads to shift itself)
-        full_shift = full_shift.copy()
+    # The shift's colour part is a colour cast (the photo's skin tone to the user's), and a cast scales with how much
+    # light a surface sends back: added whole to what is darker than the skin around it (brows, lashes, liner, a
+    # beard), it turned dark features into saturated orange-brown bands on a user warmer than the photo.
+    unlit_colour = _unlit_colour_shift(face_bgr, face_grey, shift)
+    full_shift = np.asarray(cv2.subtract(grid.spread(shift), unlit_colour), np.float32)
     for polygon in keep_colour_in:
         _without_colour_shift(full_shift, np.asarray(polygon, np.float64), EYE_COLOUR_FEATHER * face_width_grid / scale)
     relit = cv2.multiply(face_bgr, full_gain, dtype=cv2.CV_32F)
@@ -490,6 +494,23 @@ def _weighted_blur(image: npt.NDArray[np.float32], weight: npt.NDArray[np.float3
     confidence = np.clip(norm / 0.25, 0.0, 1.0)
     local = weighted / np.maximum(norm, 1e-6)
     return np.asarray(local * confidence + mean * (1.0 - confidence), dtype=np.float32)
+
+
+def _unlit_colour_shift(
+    face_bgr: BgrImage, face_grey: npt.NDArray[np.float32], shift: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """Region-sized H×W×3: the part of the shift's colour (grid-sized shift, each channel less the channels' mean)
+    that a pixel darker than the face's light field (face_grey, grid-sized) does not take: the colour times one less
+    the pixel's brightness over the field's, 0 at the skin's brightness and above. Worked out at half resolution, as
+    colour is (the eye resolves colour more coarsely than brightness; a brow stays several pixels across)."""
+    height, width = face_bgr.shape[:2]
+    half = (max(1, width // 2), max(1, height // 2))
+    pixel_grey = cv2.cvtColor(cv2.resize(face_bgr, half, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    light_grey = cv2.resize(np.ascontiguousarray(face_grey[:, :, 0]), half, interpolation=cv2.INTER_LINEAR)
+    unlit = np.maximum(np.float32(1.0) - pixel_grey.astype(np.float32) / np.maximum(light_grey, np.float32(1.0)), 0.0)
+    colour = cv2.resize(shift - _channel_mean(shift), half, interpolation=cv2.INTER_LINEAR)
+    unlit_colour = cv2.multiply(colour, cv2.merge([unlit, unlit, unlit]))
+    return np.asarray(cv2.resize(unlit_colour, (width, height), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
 def _without_colour_shift(shift: npt.NDArray[np.float32], polygon: npt.NDArray[np.float64], feather_px: float) -> None:
