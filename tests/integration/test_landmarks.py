@@ -3,6 +3,8 @@ stable tracks, and smoothing that removes jitter without lagging a moving head."
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -161,3 +163,29 @@ def test_smoothing_steadies_the_head_and_lets_the_mouth_keep_up(landmark_model_p
     raw, smooth = _raw_and_smooth(landmark_model_path, moving)
     lag_frames = (raw[10:, :, 0] - smooth[10:, :, 0]).mean() / step_px
     assert lag_frames < 2.0, lag_frames
+
+
+def test_a_worker_closing_its_landmarker_as_the_app_exits_prints_no_traceback(landmark_model_path: Path) -> None:
+    """Closing the app while the processing thread is still busy (a slow machine): the thread closes its landmarker
+    after Python has begun to exit and shut the executors MediaPipe closes through, which printed a traceback."""
+    script = f"""
+import threading, time
+from pathlib import Path
+from faceswap_live.config import LandmarkConfig
+from faceswap_live.stages.landmarks import FaceLandmarkDetector
+
+detector = FaceLandmarkDetector(Path({str(landmark_model_path)!r}), LandmarkConfig(max_faces=1))
+
+def worker():
+    while threading.main_thread().is_alive():  # the app's window has closed once the main thread ends
+        time.sleep(0.01)
+    time.sleep(0.3)  # still finishing a frame while the interpreter shuts its executors down
+    detector.close()
+    print("closed", flush=True)
+
+threading.Thread(target=worker).start()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "closed" in done.stdout
+    assert "Traceback" not in done.stderr, done.stderr

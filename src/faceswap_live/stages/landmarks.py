@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -96,9 +97,20 @@ class FaceLandmarkDetector:
 
     def close(self) -> None:
         """Release the native graph (letting it be collected at exit prints an exception)."""
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
+        if self._landmarker is None:
+            return
+        landmarker, self._landmarker = self._landmarker, None
+        try:
+            landmarker.close()
+        except RuntimeError:
+            # A worker still busy as the app exits closes its landmarker after Python has shut down the executors
+            # MediaPipe closes through (they stop first, before the main thread's end is final); the process is
+            # ending and frees the graph itself, so that is no error to show.
+            if threading.main_thread().is_alive():
+                raise
+            # Its finaliser would try again and print the same error; the graph goes with the process.
+            landmarker._handle = None
+            logger.debug("The landmarker was closed as Python exited")
 
     def __enter__(self) -> FaceLandmarkDetector:
         return self
