@@ -256,6 +256,26 @@ def _additive(brow: tuple[int, int, int], skin: tuple[int, int, int], user: tupl
     return np.array(brow, np.float32) * gain + (np.array(user, np.float32) - np.array(skin, np.float32) * gain)
 
 
+def _chin_scene() -> tuple[FaceLandmarks, SwappedFace, np.ndarray]:
+    """For the chin tests: the synthetic face with cheekbones and nose placed, its swapped region, and a region-sized
+    float32 mask, 1 on the chin (below the mouth) and 0 above."""
+    face = _face_with_cheekbones_and_nose()
+    swapped = swapped_for(face)
+    height, width = swapped.face_bgr.shape[:2]
+    rows = np.arange(height, dtype=np.float32)[:, None] + swapped.region.y0
+    chin = np.broadcast_to((rows > CENTRE[1] + 30).astype(np.float32), (height, width))
+    return face, swapped, chin
+
+
+def _chin_over_cheeks(relit_bgr: np.ndarray, region: Box) -> float:
+    """The relit chin's brightness (green channel) over the cheeks', in a column left of the middle."""
+    relit = relit_bgr.astype(np.float32)[:, :, 1]
+    chin_rows = slice(int(CENTRE[1] + 45 - region.y0), int(CENTRE[1] + 55 - region.y0))
+    cheek_rows = slice(int(CENTRE[1] - 5 - region.y0), int(CENTRE[1] + 5 - region.y0))
+    columns = slice(int(CENTRE[0] - 40 - region.x0), int(CENTRE[0] - 30 - region.x0))
+    return float(relit[chin_rows, columns].mean() / relit[cheek_rows, columns].mean())
+
+
 def _face_with_cheekbones_and_nose() -> FaceLandmarks:
     """synthetic_face with the cheekbones, nose wings, nose tip and a brow placed, for facial_hair."""
     face = synthetic_face()
@@ -272,14 +292,10 @@ def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> 
     """Below the nose the user's chin is half as bright as their cheeks: as stubble (strong fine detail) it is left out
     of the user's light and the target's chin stays as bright as its cheeks; as shade (a skin's fine detail) it is the
     user's light and darkens the target's chin."""
-    face = _face_with_cheekbones_and_nose()
-    points = face.points_px
-    swapped = swapped_for(face)
-    region = swapped.region
-    height, width = swapped.face_bgr.shape[:2]
+    face, swapped, chin = _chin_scene()
+    points, region = face.points_px, swapped.region
+    height, width = chin.shape
     rng = np.random.default_rng(2)
-    rows = np.arange(height, dtype=np.float32)[:, None] + region.y0
-    chin = (rows > CENTRE[1] + 30).astype(np.float32)
     target = np.clip(150.0 + rng.normal(0.0, 3.0, (height, width)), 0, 255).astype(np.uint8)
     target_bgr = np.repeat(target[:, :, None], 3, axis=2)
 
@@ -292,11 +308,8 @@ def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> 
             build_face_mask(face, swapped, 0.08),
             face_width_px=120.0,
             reference_points=np.asarray(points[:, :2], np.float64) - (region.x0, region.y0),
-        ).astype(np.float32)[:, :, 1]
-        chin_rows = slice(int(CENTRE[1] + 45 - region.y0), int(CENTRE[1] + 55 - region.y0))
-        cheek_rows = slice(int(CENTRE[1] - 5 - region.y0), int(CENTRE[1] + 5 - region.y0))
-        columns = slice(int(CENTRE[0] - 40 - region.x0), int(CENTRE[0] - 30 - region.x0))
-        return float(relit[chin_rows, columns].mean() / relit[cheek_rows, columns].mean())
+        )
+        return _chin_over_cheeks(relit, region)
 
     assert chin_over_cheeks(stubble=True) > 0.9
     assert chin_over_cheeks(stubble=False) < 0.75
@@ -305,27 +318,20 @@ def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> 
 def test_the_targets_own_beard_is_not_lit_up_to_the_users_bare_skin() -> None:
     """The drawn face's beard (dark, strong fine detail below the nose) is left out of its light too (face_points):
     read as the photo's light it was lit up to the user's bare chin, a washed-out beard."""
-    face = _face_with_cheekbones_and_nose()
-    points = face.points_px
-    swapped = swapped_for(face)
-    region = swapped.region
-    height, width = swapped.face_bgr.shape[:2]
+    face, swapped, chin = _chin_scene()
+    points, region = face.points_px, swapped.region
+    height, width = chin.shape
     rng = np.random.default_rng(3)
-    rows = np.arange(height, dtype=np.float32)[:, None] + region.y0
-    chin = np.broadcast_to((rows > CENTRE[1] + 30).astype(np.float32), (height, width))
     beard = 170.0 - 90.0 * chin + rng.normal(0.0, 25.0, (height, width)) * chin
     target = np.repeat(np.clip(beard, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
     user = np.full((height, width, 3), 160, np.uint8)  # bare, evenly lit skin
     mesh = np.asarray(points[:, :2], np.float64) - (region.x0, region.y0)
-    chin_rows = slice(int(CENTRE[1] + 45 - region.y0), int(CENTRE[1] + 55 - region.y0))
-    cheek_rows = slice(int(CENTRE[1] - 5 - region.y0), int(CENTRE[1] + 5 - region.y0))
-    columns = slice(int(CENTRE[0] - 40 - region.x0), int(CENTRE[0] - 30 - region.x0))
 
     def chin_over_cheeks(face_points: np.ndarray | None) -> float:
         relit = match_colour(
             target, user, build_face_mask(face, swapped, 0.08), face_width_px=120.0, face_points=face_points
-        ).astype(np.float32)[:, :, 1]
-        return float(relit[chin_rows, columns].mean() / relit[cheek_rows, columns].mean())
+        )
+        return _chin_over_cheeks(relit, region)
 
     assert chin_over_cheeks(mesh) < 0.55  # 0.44; the photo's own 80 / 170
     assert chin_over_cheeks(None) > 0.75  # 0.82: lit up
