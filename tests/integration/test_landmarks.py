@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import LandmarkConfig, SmoothingConfig
+from faceswap_live.offline import read_video_frames
 from faceswap_live.stages.align import keypoints_from_mesh
-from faceswap_live.stages.landmarks import DetectedFace, FaceLandmarkDetector
+from faceswap_live.stages.landmarks import (
+    CROWDED_FRAMES,
+    UNSMOOTHED_RETRY_MS,
+    DetectedFace,
+    FaceLandmarkDetector,
+)
 from faceswap_live.stages.smoothing import POSE_POINTS, FaceTracker
 
 
@@ -100,6 +106,58 @@ def test_a_face_briefly_gone_keeps_its_track(landmark_model_path: Path, faces_di
     assert ids[:5] == [ids[0]] * 5 and ids[5:11] == [None] * 6
     # A fifth of a second away (an occlusion) and back in the same place: the same person, the same track.
     assert ids[11:] == [ids[0]] * 5
+
+
+def _lid_gap(points: np.ndarray) -> float:
+    """Both eyes' lid gaps (upper to lower lid centre) over their widths."""
+    gaps = np.linalg.norm(points[159] - points[145]) + np.linalg.norm(points[386] - points[374])
+    return float(gaps / (np.linalg.norm(points[33] - points[133]) + np.linalg.norm(points[362] - points[263])))
+
+
+def test_a_reopened_eye_is_open_in_the_landmarks_of_the_frame_it_opens(
+    landmark_model_path: Path, faces_dir: Path
+) -> None:
+    """v08 blinks at frame 50 and has its eyes wide open again at 51. MediaPipe's own smoothing of a single face in
+    video mode read frame 51 at half its lid gap (0.23 against 0.43), so the swap drew a half-shut lid over an open
+    eye, with the user's own eye showing through; the app's landmarks now follow the frame."""
+    frames, _ = read_video_frames(faces_dir / "videos" / "v08_p45.mp4", 53)
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), mode="video") as detector:
+        streamed = [
+            _lid_gap(detector.detect(frame, index * 33)[0].points_px[:, :2]) for index, frame in enumerate(frames)
+        ]
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), mode="image") as detector:
+        alone = [_lid_gap(detector.detect(frames[index])[0].points_px[:, :2]) for index in (49, 50, 51, 52)]
+    assert streamed[50] < 0.4 * streamed[49]  # the blink itself is seen
+    assert streamed[51] > 0.85 * alone[2], (streamed[49:53], alone)
+    assert streamed[52] > 0.85 * alone[3], (streamed[49:53], alone)
+
+
+def test_one_face_asked_for_is_the_largest_in_view(landmark_model_path: Path, faces_dir: Path) -> None:
+    frames, _ = read_video_frames(faces_dir / "videos" / "v04_multi.avi", 1)
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=3), mode="video") as detector:
+        everyone = detector.detect(frames[0], 0)
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="video") as detector:
+        one = detector.detect(frames[0], 0)
+    assert len(everyone) >= 2 and len(one) == 1
+    assert np.abs(one[0].points_px - everyone[0].points_px).max() < 2.0
+
+
+def test_with_another_face_in_view_only_the_wanted_face_is_searched(landmark_model_path: Path, faces_dir: Path) -> None:
+    """Unsmoothed, MediaPipe searches a second face too (a whole landmark search each frame, a poster's face
+    included); once another face has stayed in view for CROWDED_FRAMES, the detector asks for one face (smoothed),
+    and looks for a single face again UNSMOOTHED_RETRY_MS later."""
+    crowd, _ = read_video_frames(faces_dir / "videos" / "v04_multi.avi", CROWDED_FRAMES + 1)
+    alone, _ = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 3)
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="video") as detector:
+        assert detector.unsmoothed
+        for index, frame in enumerate(crowd):
+            assert len(detector.detect(frame, index * 33)) == 1
+        assert not detector.unsmoothed
+        later = len(crowd) * 33 + UNSMOOTHED_RETRY_MS
+        found = [len(detector.detect(frame, later + index * 33)) for index, frame in enumerate(alone)]
+        assert detector.unsmoothed and found[-1] == 1
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=2), mode="video") as detector:
+        assert not detector.unsmoothed  # MediaPipe never smooths two faces
 
 
 def _mouth_opening(meshes: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import cv2
 import mediapipe as mp
@@ -26,6 +26,20 @@ _NATIVE_LOG_LINE = re.compile(r"^([IW]\d{4} |WARNING: Logging before InitGoogle|
 """MediaPipe's (glog/absl/TFLite) informational lines, written straight to file descriptor 2 by native code."""
 
 
+UNSMOOTHED_FACES: Final = 2
+"""Faces asked of MediaPipe in video mode when the caller wants one. MediaPipe smooths a single face's landmarks with
+its own One Euro filter (face_landmarker_graph smooths only when asked for one face), which left a reopened eye half
+shut for a frame or two (the user's own eye drawn through the swap) and dulled fast lips and brows; the app smooths
+with its own, tuned filter (stages/smoothing.py). The price: MediaPipe's face detector runs on every frame while fewer
+faces than this are tracked (about 5 ms a frame on a 2-core laptop CPU; see BENCHMARKS.md)."""
+CROWDED_FRAMES: Final = 15
+"""Frames in a row with a face more than asked for in view, after which the detector asks MediaPipe for one face
+again (smoothed): each extra face costs a whole landmark search (about 20 ms on that CPU), a poster on the wall
+included."""
+UNSMOOTHED_RETRY_MS: Final = 30_000
+"""How long the detector stays with one smoothed face once crowded, before it looks for a single face again."""
+
+
 @dataclass(frozen=True, slots=True)
 class DetectedFace:
     """One face straight from the detector (not yet tracked or smoothed)."""
@@ -38,7 +52,8 @@ class FaceLandmarkDetector:
     """Wraps a MediaPipe FaceLandmarker.
 
     mode "video": for a stream of frames (uses tracking between frames; timestamps must increase, which this class
-    guarantees). mode "image": for independent photos. One instance per thread; call close() when done.
+    guarantees); one face asked for is searched unsmoothed while no other face is in view (UNSMOOTHED_FACES,
+    CROWDED_FRAMES). mode "image": for independent photos. One instance per thread; call close() when done.
     """
 
     def __init__(
@@ -49,29 +64,45 @@ class FaceLandmarkDetector:
         with_blendshapes: bool = False,
     ) -> None:
         self.mode = mode
+        self._model_path = model_path
+        self._config = config
+        self._with_blendshapes = with_blendshapes
         self._last_timestamp_ms = -1
-        running_mode = vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE
+        self._first_call = True
+        self._crowded_frames = 0
+        self._unsmoothed_again_at_ms = 0
+        self._can_unsmooth = mode == "video" and config.max_faces < UNSMOOTHED_FACES
+        self.unsmoothed = self._can_unsmooth
+        """Whether MediaPipe is asked for more faces than wanted, so that it leaves the landmarks unsmoothed."""
+        self._landmarker: vision.FaceLandmarker | None = self._create(
+            UNSMOOTHED_FACES if self._can_unsmooth else config.max_faces
+        )
+
+    def _create(self, num_faces: int) -> vision.FaceLandmarker:
+        config = self._config
         options = vision.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path)),
-            running_mode=running_mode,
-            num_faces=config.max_faces,
+            base_options=BaseOptions(model_asset_path=str(self._model_path)),
+            running_mode=vision.RunningMode.VIDEO if self.mode == "video" else vision.RunningMode.IMAGE,
+            num_faces=num_faces,
             min_face_detection_confidence=config.min_detection_confidence,
             min_face_presence_confidence=config.min_detection_confidence,
             min_tracking_confidence=config.min_tracking_confidence,
-            output_face_blendshapes=with_blendshapes,
+            output_face_blendshapes=self._with_blendshapes,
         )
-        self._first_call = True
         try:
             with native_stderr_to_debug(_NATIVE_LOG_LINE):
-                self._landmarker = vision.FaceLandmarker.create_from_options(options)
+                return vision.FaceLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as error:
             raise ModelError(
-                f"The face landmark model {model_path} could not be loaded ({error}). "
+                f"The face landmark model {self._model_path} could not be loaded ({error}). "
                 "Run `faceswap-live models verify` and `faceswap-live models fetch face_landmarker`."
             ) from error
 
     def detect(self, image_bgr: BgrImage, timestamp_ms: int | None = None) -> list[DetectedFace]:
-        """Faces in one BGR image (H×W×3 uint8), largest first. In video mode pass the capture time in ms."""
+        """At most max_faces faces in one BGR image (H×W×3 uint8), largest first. In video mode pass the capture time
+        in ms."""
+        if self._landmarker is None:
+            raise RuntimeError("The face landmarker is closed.")
         height, width = image_bgr.shape[:2]
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
         # The first inference starts the delegate, which logs a few lines of its own.
@@ -93,27 +124,53 @@ class FaceLandmarkDetector:
                 blendshapes = {shape.category_name: float(shape.score) for shape in result.face_blendshapes[index]}
             faces.append(DetectedFace(points_px=normalised * scale, blendshapes=blendshapes))
         faces.sort(key=lambda face: -float(np.ptp(face.points_px[:, 0]) * np.ptp(face.points_px[:, 1])))
-        return faces
+        if self._can_unsmooth:
+            self._choose_landmarker(len(faces), self._last_timestamp_ms)
+        return faces[: self._config.max_faces]
+
+    def _choose_landmarker(self, faces_found: int, stamp_ms: int) -> None:
+        """Switch to one smoothed face after CROWDED_FRAMES frames with another face in view, and back after
+        UNSMOOTHED_RETRY_MS (for the next frame)."""
+        if self.unsmoothed:
+            self._crowded_frames = self._crowded_frames + 1 if faces_found > self._config.max_faces else 0
+            switch = self._crowded_frames >= CROWDED_FRAMES
+            if switch:
+                self._unsmoothed_again_at_ms = stamp_ms + UNSMOOTHED_RETRY_MS
+                logger.debug("Another face is in view: one face is searched, smoothed by MediaPipe")
+        else:
+            switch = stamp_ms >= self._unsmoothed_again_at_ms
+        if switch:
+            # A new landmarker each time (about one frame's time): one kept from before would start from where the
+            # face was then.
+            fresh = self._create(self._config.max_faces if self.unsmoothed else UNSMOOTHED_FACES)
+            stale, self._landmarker = self._landmarker, fresh
+            if stale is not None:
+                _close(stale)
+            self.unsmoothed = not self.unsmoothed
+            self._crowded_frames = 0
 
     def close(self) -> None:
         """Release the native graph (letting it be collected at exit prints an exception)."""
-        if self._landmarker is None:
-            return
         landmarker, self._landmarker = self._landmarker, None
-        try:
-            landmarker.close()
-        except RuntimeError:
-            # A worker still busy as the app exits closes its landmarker after Python has shut down the executors
-            # MediaPipe closes through (they stop first, before the main thread's end is final); the process is
-            # ending and frees the graph itself, so that is no error to show.
-            if threading.main_thread().is_alive():
-                raise
-            # Its finaliser would try again and print the same error; the graph goes with the process.
-            landmarker._handle = None
-            logger.debug("The landmarker was closed as Python exited")
+        if landmarker is not None:
+            _close(landmarker)
 
     def __enter__(self) -> FaceLandmarkDetector:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _close(landmarker: vision.FaceLandmarker) -> None:
+    try:
+        landmarker.close()
+    except RuntimeError:
+        # A worker still busy as the app exits closes its landmarker after Python has shut down the executors
+        # MediaPipe closes through (they stop first, before the main thread's end is final); the process is ending
+        # and frees the graph itself, so that is no error to show.
+        if threading.main_thread().is_alive():
+            raise
+        # Its finaliser would try again and print the same error; the graph goes with the process.
+        landmarker._handle = None
+        logger.debug("The landmarker was closed as Python exited")
