@@ -1,7 +1,7 @@
 """A shutting eye drawn with the user's own lid in the target's colours (engines/shut_lids.py).
 
-Shared talking clips as the user (v07: both eyes shut at frame 51, no glasses; v06: eyes shut at frame 40, in glasses)
-and a shared portrait with long, dark lashes and liner (p02_1) as the target.
+Shared talking clips as the user (v07: both eyes shut at frame 51 and a wink at 20, no glasses; v06: eyes shut at
+frame 40, in glasses) and shared portraits: long, dark lashes and liner (p02_1), skin cooler than v07's (p05_1).
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from faceswap_live.engines import mesh_swapper
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, MeshSwappedFace
 from faceswap_live.inputs.target_photo import find_faces_in_photo
 from faceswap_live.offline import read_video_frames
-from faceswap_live.stages.mesh_topology import RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_EYEBROW
+from faceswap_live.stages.mesh_topology import (
+    LEFT_EYE_UPPER,
+    LEFT_EYEBROW,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+    RIGHT_EYEBROW,
+)
 from faceswap_live.types import BgrImage, FaceLandmarks, TargetFace
 
 
@@ -137,6 +143,31 @@ def test_a_shut_eye_is_lit_as_the_users_closed_lid(
     user_profile = _brightness_from_lashes_to_brow(frames[51], np.asarray(user.points_px, np.float64))
     drawn_profile = _brightness_from_lashes_to_brow(drawn.face_bgr, points)
     assert np.corrcoef(user_profile, drawn_profile)[0, 1] > 0.3
+
+
+def test_a_winking_lid_keeps_the_users_dark_lash_line_under_a_cooler_target(
+    portrait_face: Callable[[str], TargetFace], faces_dir: Path, landmark_model_path: Path
+) -> None:
+    """v07 winks (left eye) at frame 20; p05_1's skin is cooler than hers. The lid's colour shift, added whole to the
+    dark lash line, drew it as a navy band (blue over red +14 among the lid's darkest pixels); the user's own lashes
+    are dark brown (-33)."""
+    frames, _ = read_video_frames(faces_dir / "videos" / "v07_p44.mp4", 21)
+    engine = MeshFaceSwapper()
+    engine.set_target(portrait_face("p05_1.jpg"))
+    for frame in frames:
+        face = find_faces_in_photo(frame, landmark_model_path, max_faces=1)[0]
+        drawn = engine.swap_face(frame, face, None, SwapConfig())
+    assert isinstance(drawn, MeshSwappedFace)
+    points = np.asarray(drawn.feature_points_px, np.float64) - (drawn.region.x0, drawn.region.y0)
+    polygon = np.vstack([points[list(LEFT_EYE_UPPER), :2], points[list(LEFT_EYEBROW[5:]), :2]])
+    lid = np.zeros(drawn.face_bgr.shape[:2], np.uint8)
+    cv2.fillPoly(lid, [np.rint(polygon).astype(np.int32)], 1)
+    lid = cv2.dilate(lid, np.ones((7, 7), np.uint8)) > 0  # down over the lash line
+    colours = drawn.face_bgr[..., :3].astype(np.float32)
+    brightness = colours.mean(axis=2)
+    darkest = lid & (brightness <= np.percentile(brightness[lid], 20))
+    blue, _, red = colours[darkest].mean(axis=0)
+    assert blue - red < -20.0, (blue, red)
 
 
 def _shut(face: FaceLandmarks) -> bool:

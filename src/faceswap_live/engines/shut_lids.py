@@ -6,11 +6,12 @@ from higher up the photo, mesh_swapper.SHUT_LID_SKIN_SHARE, helps only on short 
 lash line along its edge, and the user's own is right there in the frame: as an eye shuts, its lid (from the lash line
 up to the brow, the closed gap with its lash line included) is taken from the user's frame, moved onto the drawn eye by
 the affine that best fits the user's lid and eye points onto the drawn ones, and recoloured to the drawn face: its
-brightness times that of the skin around it, drawn over the user's, its colour shifted by their difference, at the scale
-LID_LIGHT_SIGMA (the target's skin tone and eye shadow, never its squeezed lashes; the user's lash line, lid crease and
-the light on the lid), blended in as the eye shuts (whole from half-way). Only while an eye shuts; an open eye is the
-target's. A user in glasses keeps the photo's lid, smoothed along the eye (the streaks of its squeezed lashes run across
-it): the glasses' frame crosses the lid, and a copy of it moved with the lid showed as a second rim.
+brightness times that of the skin around it, drawn over the user's, its colour shifted by their difference (what is
+darker than the skin, in proportion to its brightness), at the scale LID_LIGHT_SIGMA (the target's skin tone and eye
+shadow, never its squeezed lashes; the user's lash line, lid crease and the light on the lid), blended in as the eye
+shuts (whole from half-way). Only while an eye shuts; an open eye is the target's. A user in glasses keeps the photo's
+lid, smoothed along the eye (the streaks of its squeezed lashes run across it): the glasses' frame crosses the lid, and
+a copy of it moved with the lid showed as a second rim.
 """
 
 from __future__ import annotations
@@ -148,8 +149,16 @@ def _user_lid(
     # Brightness as one gain for the three channels, colour as an offset: per-channel gains turned the lash line of a
     # user's wink dark red under a target redder than the user.
     gain = cv2.transform(drawn_colour, _CHANNEL_MEAN) / np.maximum(cv2.transform(user_colour, _CHANNEL_MEAN), 1.0)
-    gain = gain[:, :, None]
-    return np.asarray(user_lid * gain + (drawn_colour - user_colour * gain), np.float32)
+    lit = user_lid * gain[:, :, None]
+    offset = drawn_colour - user_colour * gain[:, :, None]
+    # The offset's colour part is a colour cast (the user's skin tone to the target's), and a cast scales with how
+    # much light a surface sends back: added whole to the lash line, a target cooler than the user drew every wink
+    # as a navy band. What is darker than the drawn skin takes it in proportion to its brightness (as in blend).
+    colour = offset - cv2.transform(offset, _CHANNEL_MEAN)[:, :, None]
+    skin_brightness = np.maximum(cv2.transform(drawn_colour, _CHANNEL_MEAN), 1.0)
+    unlit = np.maximum(1.0 - cv2.transform(lit, _CHANNEL_MEAN) / skin_brightness, 0.0)
+    offset -= colour * unlit[:, :, None]
+    return np.asarray(lit + offset, np.float32)
 
 
 def _skin_colour(
