@@ -160,6 +160,21 @@ def test_with_another_face_in_view_only_the_wanted_face_is_searched(landmark_mod
         assert not detector.unsmoothed  # MediaPipe never smooths two faces
 
 
+def test_a_landmarker_that_cannot_be_made_again_leaves_the_running_one_searching(
+    landmark_model_path: Path, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model file removed while the app runs (a cleaned cache): switching to one face needs a new landmarker,
+    which cannot be made; the detector keeps finding faces with the one it has."""
+    crowd, _ = read_video_frames(faces_dir / "videos" / "v04_multi.avi", CROWDED_FRAMES + 3)
+    model_copy = tmp_path / "face_landmarker.task"
+    model_copy.write_bytes(landmark_model_path.read_bytes())
+    with FaceLandmarkDetector(model_copy, LandmarkConfig(max_faces=1), mode="video") as detector:
+        model_copy.unlink()
+        found = [len(detector.detect(frame, index * 33)) for index, frame in enumerate(crowd)]
+        assert found == [1] * len(crowd)
+        assert detector.unsmoothed
+
+
 def _mouth_opening(meshes: np.ndarray) -> np.ndarray:
     """Inner-lip gap (points 13, 14) per frame, in face heights."""
     return np.linalg.norm(meshes[:, 13] - meshes[:, 14], axis=1) / np.ptp(meshes[:, :, 1], axis=1)

@@ -92,7 +92,7 @@ class FaceLandmarkDetector:
         try:
             with native_stderr_to_debug(_NATIVE_LOG_LINE):
                 return vision.FaceLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError) as error:
+        except (OSError, RuntimeError, ValueError) as error:
             raise ModelError(
                 f"The face landmark model {self._model_path} could not be loaded ({error}). "
                 "Run `faceswap-live models verify` and `faceswap-live models fetch face_landmarker`."
@@ -142,7 +142,13 @@ class FaceLandmarkDetector:
         if switch:
             # A new landmarker each time (about one frame's time): one kept from before would start from where the
             # face was then.
-            fresh = self._create(self._config.max_faces if self.unsmoothed else UNSMOOTHED_FACES)
+            try:
+                fresh = self._create(self._config.max_faces if self.unsmoothed else UNSMOOTHED_FACES)
+            except ModelError as error:  # the model file gone since start: the one running carries on
+                logger.warning("%s The face search carries on as it was.", error)
+                self._crowded_frames = 0
+                self._unsmoothed_again_at_ms = stamp_ms + UNSMOOTHED_RETRY_MS
+                return
             stale, self._landmarker = self._landmarker, fresh
             if stale is not None:
                 _close(stale)
