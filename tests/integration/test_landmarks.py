@@ -160,6 +160,31 @@ def test_with_another_face_in_view_only_the_wanted_face_is_searched(landmark_mod
         assert not detector.unsmoothed  # MediaPipe never smooths two faces
 
 
+def test_one_face_asked_for_stays_the_same_person_beside_another_alike(
+    landmark_model_path: Path, faces_dir: Path
+) -> None:
+    """Two copies of one face side by side, each in turn a little larger: the face found is always the left one
+    (the one found first), not whichever is larger in that frame."""
+    frame = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 1)[0][0]
+    height, width = frame.shape[:2]
+
+    def pair(left_larger: bool) -> np.ndarray:
+        halves = []
+        for larger in (left_larger, not left_larger):
+            scale = 1.06 if larger else 1.0
+            zoom = cv2.getRotationMatrix2D((width / 2, height / 2), 0.0, scale)
+            halves.append(cv2.warpAffine(frame, zoom, (width, height), borderMode=cv2.BORDER_REPLICATE))
+        return np.hstack(halves)
+
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="video") as detector:
+        sides = []
+        for index in range(8):
+            faces = detector.detect(pair(left_larger=index % 2 == 0), index * 33)
+            assert len(faces) == 1
+            sides.append("left" if faces[0].points_px[:, 0].mean() < width else "right")
+    assert sides == ["left"] * 8, sides
+
+
 def test_a_landmarker_that_cannot_be_made_again_leaves_the_running_one_searching(
     landmark_model_path: Path, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ from typing import Final, Literal
 import cv2
 import mediapipe as mp
 import numpy as np
+import numpy.typing as npt
 from mediapipe.tasks.python import BaseOptions, vision
 
 from faceswap_live.config import LandmarkConfig
@@ -72,6 +73,7 @@ class FaceLandmarkDetector:
         self._crowded_frames = 0
         self._unsmoothed_again_at_ms = 0
         self._can_unsmooth = mode == "video" and config.max_faces < UNSMOOTHED_FACES
+        self._last_centre: npt.NDArray[np.float32] | None = None
         self.unsmoothed = self._can_unsmooth
         """Whether MediaPipe is asked for more faces than wanted, so that it leaves the landmarks unsmoothed."""
         self._landmarker: vision.FaceLandmarker | None = self._create(
@@ -99,8 +101,8 @@ class FaceLandmarkDetector:
             ) from error
 
     def detect(self, image_bgr: BgrImage, timestamp_ms: int | None = None) -> list[DetectedFace]:
-        """At most max_faces faces in one BGR image (H×W×3 uint8), largest first. In video mode pass the capture time
-        in ms."""
+        """At most max_faces faces in one BGR image (H×W×3 uint8), largest first; when one face is wanted in video
+        mode, the one nearest the face found before (the same person). In video mode pass the capture time in ms."""
         if self._landmarker is None:
             raise RuntimeError("The face landmarker is closed.")
         height, width = image_bgr.shape[:2]
@@ -124,9 +126,17 @@ class FaceLandmarkDetector:
                 blendshapes = {shape.category_name: float(shape.score) for shape in result.face_blendshapes[index]}
             faces.append(DetectedFace(points_px=normalised * scale, blendshapes=blendshapes))
         faces.sort(key=lambda face: -float(np.ptp(face.points_px[:, 0]) * np.ptp(face.points_px[:, 1])))
-        if self._can_unsmooth:
-            self._choose_landmarker(len(faces), self._last_timestamp_ms)
-        return faces[: self._config.max_faces]
+        if not self._can_unsmooth:
+            return faces
+        self._choose_landmarker(len(faces), self._last_timestamp_ms)
+        last = self._last_centre
+        if len(faces) > 1 and last is not None:
+            # The one face wanted stays the person it was (the largest of two alike would change from frame to
+            # frame), as MediaPipe's single-face tracking kept it.
+            faces.sort(key=lambda face: float(np.linalg.norm(_centre(face) - last)))
+        if faces:
+            self._last_centre = _centre(faces[0])
+        return faces[:1]
 
     def _choose_landmarker(self, faces_found: int, stamp_ms: int) -> None:
         """Switch to one smoothed face after CROWDED_FRAMES frames with another face in view, and back after
@@ -166,6 +176,10 @@ class FaceLandmarkDetector:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _centre(face: DetectedFace) -> npt.NDArray[np.float32]:
+    return np.asarray(face.points_px[:, :2].mean(axis=0), np.float32)
 
 
 def _close(landmarker: vision.FaceLandmarker) -> None:
