@@ -21,6 +21,7 @@ from faceswap_live.stages.landmarks import (
     FaceLandmarkDetector,
 )
 from faceswap_live.stages.smoothing import POSE_POINTS, FaceTracker
+from faceswap_live.types import Box
 
 
 def _first_frame(path: Path, index: int = 0) -> np.ndarray:
@@ -183,6 +184,32 @@ def test_one_face_asked_for_stays_the_same_person_beside_another_alike(
             assert len(faces) == 1
             sides.append("left" if faces[0].points_px[:, 0].mean() < width else "right")
     assert sides == ["left"] * 8, sides
+
+
+def test_the_face_followed_stays_the_same_person_when_another_crowds_in(
+    landmark_model_path: Path, faces_dir: Path
+) -> None:
+    """v04: the smaller of two people is alone in view at first (the other blanked out), then both are. Searched
+    alone and then with the other in view, and on past the switch to one smoothed face (a new landmarker, whose
+    detector would take the face it likes best), the face found stays the first person."""
+    frames, _ = read_video_frames(faces_dir / "videos" / "v04_multi.avi", CROWDED_FRAMES + 8)
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=3), mode="video") as everyone:
+        people = everyone.detect(frames[0], 0)
+    assert len(people) >= 2
+    smaller, larger = people[-1].points_px[:, :2], people[0].points_px[:, :2]
+    box = Box.around(larger).expanded(1.3).clipped(frames[0].shape[1], frames[0].shape[0])
+    alone = frames[0].copy()
+    alone[box.y0 : box.y1, box.x0 : box.x1] = 128
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="video") as detector:
+        sequence = [alone] * 3 + frames
+        found = [detector.detect(frame, index * 33) for index, frame in enumerate(sequence)]
+        assert not detector.unsmoothed  # the switch to one face happened
+    centres = [faces[0].points_px[:, :2].mean(axis=0) for faces in found if faces]
+    assert len(centres) == len(sequence)
+    followed = smaller.mean(axis=0)
+    other = larger.mean(axis=0)
+    for centre in centres:
+        assert np.linalg.norm(centre - followed) < np.linalg.norm(centre - other)
 
 
 def test_a_landmarker_that_cannot_be_made_again_leaves_the_running_one_searching(

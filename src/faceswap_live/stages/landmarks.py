@@ -19,7 +19,7 @@ from mediapipe.tasks.python import BaseOptions, vision
 from faceswap_live.config import LandmarkConfig
 from faceswap_live.errors import ModelError
 from faceswap_live.native_log import native_stderr_to_debug
-from faceswap_live.types import BgrImage, Points3D
+from faceswap_live.types import BgrImage, Box, Points3D
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ again (smoothed): each extra face costs a whole landmark search (about 20 ms on 
 included."""
 UNSMOOTHED_RETRY_MS: Final = 30_000
 """How long the detector stays with one smoothed face once crowded, before it looks for a single face again."""
+FOCUS_GROWTH: Final = 1.6
+"""The box of the face followed, grown by this factor, is all a new single-face landmarker sees on its first frame."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,9 @@ class FaceLandmarkDetector:
         self._unsmoothed_again_at_ms = 0
         self._can_unsmooth = mode == "video" and config.max_faces < UNSMOOTHED_FACES
         self._last_centre: npt.NDArray[np.float32] | None = None
+        self._last_box: Box | None = None
+        self._focus: Box | None = None
+        """Where the face followed was, shown alone to a single-face landmarker on its first frame."""
         self.unsmoothed = self._can_unsmooth
         """Whether MediaPipe is asked for more faces than wanted, so that it leaves the landmarks unsmoothed."""
         self._landmarker: vision.FaceLandmarker | None = self._create(
@@ -106,7 +111,15 @@ class FaceLandmarkDetector:
         if self._landmarker is None:
             raise RuntimeError("The face landmarker is closed.")
         height, width = image_bgr.shape[:2]
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        if self._focus is not None:
+            # A single-face landmarker just made finds whichever face its detector likes best; shown only the face
+            # followed so far, it tracks that person from here on.
+            box, self._focus = self._focus.clipped(width, height), None
+            shown = np.full_like(rgb, 128)
+            shown[box.y0 : box.y1, box.x0 : box.x1] = rgb[box.y0 : box.y1, box.x0 : box.x1]
+            rgb = shown
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         # The first inference starts the delegate, which logs a few lines of its own.
         with native_stderr_to_debug(_NATIVE_LOG_LINE) if self._first_call else contextlib.nullcontext():
             self._first_call = False
@@ -136,6 +149,7 @@ class FaceLandmarkDetector:
             faces.sort(key=lambda face: float(np.linalg.norm(_centre(face) - last)))
         if faces:
             self._last_centre = _centre(faces[0])
+            self._last_box = Box.around(faces[0].points_px)
         return faces[:1]
 
     def _choose_landmarker(self, faces_found: int, stamp_ms: int) -> None:
@@ -162,6 +176,8 @@ class FaceLandmarkDetector:
             stale, self._landmarker = self._landmarker, fresh
             if stale is not None:
                 _close(stale)
+            if self.unsmoothed and self._last_box is not None:
+                self._focus = self._last_box.expanded(FOCUS_GROWTH)
             self.unsmoothed = not self.unsmoothed
             self._crowded_frames = 0
 
