@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -13,7 +14,6 @@ from typing import Final, Literal
 import cv2
 import mediapipe as mp
 import numpy as np
-import numpy.typing as npt
 from mediapipe.tasks.python import BaseOptions, vision
 
 from faceswap_live.config import LandmarkConfig
@@ -75,7 +75,6 @@ class FaceLandmarkDetector:
         self._crowded_frames = 0
         self._unsmoothed_again_at_ms = 0
         self._can_unsmooth = mode == "video" and config.max_faces < UNSMOOTHED_FACES
-        self._last_centre: npt.NDArray[np.float32] | None = None
         self._last_box: Box | None = None
         self._focus: Box | None = None
         """Where the face followed was, shown alone to a single-face landmarker on its first frame."""
@@ -142,15 +141,15 @@ class FaceLandmarkDetector:
         if not self._can_unsmooth:
             return faces
         self._choose_landmarker(len(faces), self._last_timestamp_ms)
-        last = self._last_centre
-        if len(faces) > 1 and last is not None:
+        if not faces:
+            return faces
+        chosen, last = faces[0], self._last_box
+        if last is not None and len(faces) > 1:
             # The one face wanted stays the person it was (the largest of two alike would change from frame to
             # frame), as MediaPipe's single-face tracking kept it.
-            faces.sort(key=lambda face: float(np.linalg.norm(_centre(face) - last)))
-        if faces:
-            self._last_centre = _centre(faces[0])
-            self._last_box = Box.around(faces[0].points_px)
-        return faces[:1]
+            chosen = min(faces, key=lambda face: _centre_distance(Box.around(face.points_px), last))
+        self._last_box = Box.around(chosen.points_px)
+        return [chosen]
 
     def _choose_landmarker(self, faces_found: int, stamp_ms: int) -> None:
         """Switch to one smoothed face after CROWDED_FRAMES frames with another face in view, and back after
@@ -194,8 +193,10 @@ class FaceLandmarkDetector:
         self.close()
 
 
-def _centre(face: DetectedFace) -> npt.NDArray[np.float32]:
-    return np.asarray(face.points_px[:, :2].mean(axis=0), np.float32)
+def _centre_distance(first: Box, second: Box) -> float:
+    return math.hypot(
+        (first.x0 + first.x1 - second.x0 - second.x1) / 2.0, (first.y0 + first.y1 - second.y0 - second.y1) / 2.0
+    )
 
 
 def _close(landmarker: vision.FaceLandmarker) -> None:
