@@ -32,10 +32,10 @@ UNSMOOTHED_FACES: Final = 2
 its own One Euro filter (face_landmarker_graph smooths only when asked for one face), which left a reopened eye half
 shut for a frame or two (the user's own eye drawn through the swap) and dulled fast lips and brows; the app smooths
 with its own, tuned filter (stages/smoothing.py). The price: MediaPipe's face detector runs on every frame while fewer
-faces than this are tracked (about 5 ms a frame on a 2-core laptop CPU; see BENCHMARKS.md)."""
+faces than this are tracked (4-6 ms a frame on the 2-core development machine; see BENCHMARKS.md)."""
 CROWDED_FRAMES: Final = 15
 """Frames in a row with a face more than asked for in view, after which the detector asks MediaPipe for one face
-again (smoothed): each extra face costs a whole landmark search (about 20 ms on that CPU), a poster on the wall
+again (smoothed): each extra face costs a whole landmark search (about 20 ms on that machine), a poster on the wall
 included."""
 UNSMOOTHED_RETRY_MS: Final = 30_000
 """How long the detector stays with one smoothed face once crowded, before it looks for a single face again."""
