@@ -213,7 +213,7 @@ def test_the_face_followed_stays_the_same_person_when_another_crowds_in(
 
 
 def test_a_landmarker_that_cannot_be_made_again_leaves_the_running_one_searching(
-    landmark_model_path: Path, faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    landmark_model_path: Path, faces_dir: Path, tmp_path: Path
 ) -> None:
     """The model file removed while the app runs (a cleaned cache): switching to one face needs a new landmarker,
     which cannot be made; the detector keeps finding faces with the one it has."""
