@@ -14,14 +14,15 @@ import cv2
 import numpy as np
 import pytest
 
-from faceswap_live.config import AppConfig
+from faceswap_live.config import AppConfig, LandmarkConfig
 from faceswap_live.inputs.target_photo import load_target_face
 from faceswap_live.offline import process_frames, read_video_frames
 from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages import shading
-from faceswap_live.stages.blend import SHADING_GRID_SIDE_PX, facial_hair
-from faceswap_live.stages.mesh_topology import CHEEKBONES, NOSE_WING_SIDES
-from faceswap_live.types import BgrImage, TargetFace
+from faceswap_live.stages.blend import SHADING_GRID_SIDE_PX, facial_hair, user_beard_at_outline
+from faceswap_live.stages.landmarks import FaceLandmarkDetector
+from faceswap_live.stages.mesh_topology import CHEEKBONES, FACE_OVAL, NOSE_WING_SIDES
+from faceswap_live.types import BgrImage, Box, FrameResult, TargetFace
 
 CHIN: tuple[int, ...] = (152, 148, 176, 149, 150, 377, 400, 378, 379, 199, 175, 171, 396, 208, 428, 200)
 """Mesh points on the chin, below the lower lip and inside the jaw line."""
@@ -80,11 +81,11 @@ def _chin_over_cheeks(image_bgr: BgrImage, points: np.ndarray) -> float:
     return mean_in(CHIN) / float(np.mean([mean_in(patch) for patch in CHEEK_PATCHES]))
 
 
-def test_a_bearded_users_chin_keeps_the_targets_skin(
+@pytest.fixture(scope="module")
+def bearded_user_as_hopper(
     hopper: TargetFace, landmark_model_path: Path, faces_dir: Path
-) -> None:
-    """The beard's darkness is not passed on as shade: the swapped chin over the cheeks stays at least halfway from
-    the user's (0.55, the beard) to the target photo's own (0.77); read as light, the beard gave 0.56."""
+) -> tuple[list[BgrImage], list[FrameResult]]:
+    """The first 24 frames of v10 (a man with a full beard) and the pipeline's results with Hopper as the target."""
     frames, fps = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 24)
     pipeline = Pipeline(AppConfig(), landmark_model_path)
     try:
@@ -92,6 +93,15 @@ def test_a_bearded_users_chin_keeps_the_targets_skin(
         results = list(process_frames(pipeline, frames, fps))
     finally:
         pipeline.close()
+    return frames, results
+
+
+def test_a_bearded_users_chin_keeps_the_targets_skin(
+    hopper: TargetFace, bearded_user_as_hopper: tuple[list[BgrImage], list[FrameResult]]
+) -> None:
+    """The beard's darkness is not passed on as shade: the swapped chin over the cheeks stays at least halfway from
+    the user's (0.55, the beard) to the target photo's own (0.77); read as light, the beard gave 0.56."""
+    frames, results = bearded_user_as_hopper
     user, swapped = [], []
     for frame, result in zip(frames[8:], results[8:], strict=True):  # after the light follow has settled
         points = np.asarray(result.faces[0].points_px, np.float64)
@@ -101,3 +111,52 @@ def test_a_bearded_users_chin_keeps_the_targets_skin(
     user_ratio, swapped_ratio = float(np.median(user)), float(np.median(swapped))
     assert user_ratio < 0.65 < photo  # a dark beard on the user, a lighter chin on the photo
     assert swapped_ratio - user_ratio >= 0.5 * (photo - user_ratio)
+
+
+def _jaw_band_over_cheeks(image_bgr: BgrImage, points: np.ndarray) -> float:
+    """Median luminance of a band along the lower face outline (from 0.04 of the face width inside it to 0.02
+    outside, below the nose wings) over that of the cheeks."""
+    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    face_width = shading.face_width(points)
+    oval: np.ndarray = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(oval, [np.rint(points[list(FACE_OVAL), :2]).astype(np.int32)], 255)
+
+    def disc(share: float) -> np.ndarray:
+        return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(2 * share * face_width) | 1,) * 2)
+
+    band = (cv2.dilate(oval, disc(0.02)) > 0) & (cv2.erode(oval, disc(0.04)) == 0)
+    band[: int(points[list(NOSE_WING_SIDES), 1].mean())] = False
+    cheeks: np.ndarray = np.zeros(grey.shape, np.uint8)
+    for patch in CHEEK_PATCHES:
+        cv2.fillPoly(cheeks, [cv2.convexHull(np.rint(points[list(patch), :2]).astype(np.int32))], 1)
+    return float(np.median(grey[band])) / float(np.median(grey[cheeks > 0]))
+
+
+def test_a_bearded_users_beard_does_not_show_along_the_drawn_jaw(
+    bearded_user_as_hopper: tuple[list[BgrImage], list[FrameResult]],
+) -> None:
+    """v10's beard runs through the mask's fade at his face outline and past it under the chin. Left as it was, it
+    drew a dark band along Hopper's jaw (the band at 0.51 of her cheeks' brightness in every frame: a chinstrap
+    beard); painted over with her skin, the jaw ends in skin (0.89-0.90)."""
+    frames, results = bearded_user_as_hopper
+    for frame, result in zip(frames[8:], results[8:], strict=True):
+        points = np.asarray(result.faces[0].points_px, np.float64)
+        assert _jaw_band_over_cheeks(frame, points) < 0.6  # the user's own beard along the outline
+        assert _jaw_band_over_cheeks(result.output_bgr, points) > 0.75
+
+
+def test_long_hair_beside_a_bare_chin_is_not_taken_for_a_beard(landmark_model_path: Path, faces_dir: Path) -> None:
+    """Dark hair down beside the jaw (v09) is dark and finely detailed like a beard, but along her face outline
+    below the nose skin shows too (a facial-hair weight of 0.50-0.59 there against 0.89-0.93 on v10): nothing is
+    painted over. v10's beard is found in every frame."""
+    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="image") as detector:
+        for video, bearded in (("v09_p46.mp4", False), ("v10_p47.mp4", True)):
+            frames, _ = read_video_frames(faces_dir / "videos" / video, 30)
+            for frame in frames[::6]:
+                points = detector.detect(frame)[0].points_px
+                region = Box.around(points).expanded(1.04).clipped(frame.shape[1], frame.shape[0])
+                face_width = float(np.ptp(points[list(FACE_OVAL), 0]))
+                in_region = np.asarray(points[:, :2], np.float64) - (region.x0, region.y0)
+                region_hair = facial_hair(frame[region.y0 : region.y1, region.x0 : region.x1], in_region, face_width)
+                found = user_beard_at_outline(frame, points, region, face_width, 0.08, region_hair)
+                assert (found is not None) == bearded, video

@@ -12,6 +12,7 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.stages.blend import (
     blend_face,
     build_face_mask,
+    facial_hair,
     feature_polygons,
     lip_detail_from_user,
     match_colour,
@@ -302,12 +303,13 @@ def test_a_users_stubble_is_not_lit_into_the_target_but_a_shadowed_chin_is() -> 
     def chin_over_cheeks(stubble: bool) -> float:
         fine = rng.normal(0.0, 25.0 if stubble else 1.5, (height, width)).astype(np.float32)
         user = np.clip(180.0 * (1.0 - 0.5 * chin) + fine * (chin if stubble else 1.0), 0, 255).astype(np.uint8)
+        user_bgr = np.repeat(user[:, :, None], 3, axis=2)
         relit = match_colour(
             target_bgr,
-            np.repeat(user[:, :, None], 3, axis=2),
+            user_bgr,
             build_face_mask(face, swapped, 0.08),
             face_width_px=120.0,
-            reference_points=np.asarray(points[:, :2], np.float64) - (region.x0, region.y0),
+            reference_hair=facial_hair(user_bgr, np.asarray(points[:, :2], np.float64) - (region.x0, region.y0), 120.0),
         )
         return _chin_over_cheeks(relit, region)
 
