@@ -6,6 +6,7 @@ taken and with her chin in shadow) and a shared talking clip of a bearded man (v
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -15,13 +16,14 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import AppConfig, LandmarkConfig
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, MeshSwappedFace
 from faceswap_live.inputs.target_photo import load_target_face
 from faceswap_live.offline import process_frames, read_video_frames
 from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages import shading
-from faceswap_live.stages.blend import SHADING_GRID_SIDE_PX, facial_hair, user_beard_at_outline
+from faceswap_live.stages.blend import SHADING_GRID_SIDE_PX, blend_face, facial_hair, user_beard_at_outline
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
-from faceswap_live.stages.mesh_topology import CHEEKBONES, FACE_OVAL, NOSE_WING_SIDES
+from faceswap_live.stages.mesh_topology import CHEEKBONES, FACE_OVAL, MOUTH_CORNERS, NOSE_WING_SIDES
 from faceswap_live.types import BgrImage, Box, FrameResult, TargetFace
 
 CHIN: tuple[int, ...] = (152, 148, 176, 149, 150, 377, 400, 378, 379, 199, 175, 171, 396, 208, 428, 200)
@@ -160,3 +162,42 @@ def test_long_hair_beside_a_bare_chin_is_not_taken_for_a_beard(landmark_model_pa
                 region_hair = facial_hair(frame[region.y0 : region.y1, region.x0 : region.x1], in_region, face_width)
                 found = user_beard_at_outline(frame, points, region, face_width, 0.08, region_hair)
                 assert (found is not None) == bearded, video
+
+
+def _disc(shape: tuple[int, ...], centre: np.ndarray, radius: float) -> np.ndarray:
+    mask: np.ndarray = np.zeros(shape[:2], np.uint8)
+    cv2.circle(mask, (round(centre[0]), round(centre[1])), round(radius), 1, -1)
+    return mask
+
+
+def test_a_bearded_users_beard_does_not_show_through_where_the_photo_has_hair_over_a_cheek(
+    hopper: TargetFace, bearded_user_as_hopper: tuple[list[BgrImage], list[FrameResult]]
+) -> None:
+    """Where the target photo shows hair over a cheek, the mask lets the user's own cheek through: for v10 that was
+    his beard, a patch of stubble inside the drawn face. A hole cut in Hopper's coverage on his lower cheek (from
+    the mouth corner 0.45 of the way to the jaw, inside the ring along the outline) showed his beard, at 0.66 of the
+    drawn skin's brightness there; it now shows skin at 0.99 of it.
+    """
+    frames, results = bearded_user_as_hopper
+    settings = AppConfig().swap
+    engine = MeshFaceSwapper()
+    engine.set_target(hopper)
+    for frame, result in zip(frames[8:24:5], results[8:24:5], strict=True):
+        face = result.faces[0]
+        points = np.asarray(face.points_px, np.float64)
+        swapped = engine.swap_face(frame, face, None, settings)
+        assert isinstance(swapped, MeshSwappedFace)
+        region = swapped.region
+        radius = 0.05 * shading.face_width(points)
+        hole = _disc(
+            frame.shape, points[MOUTH_CORNERS[0], :2] + 0.45 * (points[150, :2] - points[MOUTH_CORNERS[0], :2]), radius
+        )
+        coverage = swapped.coverage * (1.0 - hole[region.y0 : region.y1, region.x0 : region.x1])
+        drawn, painted = frame.copy(), frame.copy()
+        blend_face(drawn, swapped, face, settings)
+        blend_face(painted, dataclasses.replace(swapped, coverage=coverage.astype(np.float32)), face, settings)
+        user_there, drawn_there, painted_there = (
+            float(np.median(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[hole > 0])) for image in (frame, drawn, painted)
+        )
+        assert user_there < 0.75 * drawn_there  # his beard, under the hole
+        assert painted_there > 0.9 * drawn_there

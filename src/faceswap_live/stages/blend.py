@@ -16,8 +16,9 @@ it painted the target's chin grey. (A shadow sharper than that sigma, down the s
 taken out before, by the mesh engine: stages/shading.py.) The user's open mouth is cut along the drawn inner lip line
 at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up close; where the user's own lip
 still shows inside that line, it takes the drawn lips' colour (user_lips_in_target_colour). A user's beard
-where it crosses the face outline (through the mask's fade and past it, under the chin) is painted over with the
-drawn face's skin (cover_beard_at_outline): left as it was, it drew a chinstrap beard along the target's jaw.
+where it crosses the face outline (through the mask's fade and past it, under the chin), or shows where the photo
+has hair over a cheek, is painted over with the drawn face's skin (cover_beard_at_outline): left as it was, it drew
+a chinstrap beard along the target's jaw.
 """
 
 from __future__ import annotations
@@ -165,6 +166,8 @@ would flicker."""
 BEARD_EDGE_REACH: Final = 0.05
 """How far past the user's face outline their beard is covered, as a share of the face width: the mesh's outline
 runs along the jaw, and the beard grows past it, under the chin most."""
+BEARD_MOUTH_MARGIN: Final = 0.02
+"""The user's beard is never painted over within this share of the face width around their outer lips."""
 BEARD_GRID_FACTOR: Final = 2
 """The beard at the outline is found and painted over on a grid of this many pixels a cell (its edge against the
 background must not be a blur of coarse cells)."""
@@ -952,13 +955,14 @@ def user_beard_at_outline(
     frame_bgr before the face is composited into `region`; None for a user without a full beard along it.
 
     The face mask fades out inside the user's outline, and a beard grows past it: through the fade and beyond,
-    the user's beard stayed as a dark band along the drawn jaw (a chinstrap on a target without a beard). Only for
-    a user whose ring along the outline below the nose is mostly beard (region_hair: facial_hair over `region` on
-    match_colour's grid; BEARD_RING_SHARE): not for stubble, nor for long hair beside a bare jaw. Covered are the
-    facial-hair pixels (facial_hair again, finer and from the sideburns down: BEARD_EDGE_LEVELS) in a ring from the
-    fade's inner edge (feather: the mask's, a share of the face size) to the outline, and past the outline by up
-    to BEARD_EDGE_REACH of the face width where the ring inside holds beard, so that hair or a dark collar beside
-    the face is not painted over.
+    the user's beard stayed as a dark band along the drawn jaw (a chinstrap on a target without a beard), and where
+    the photo shows hair over a cheek the mask lets the user's cheek through: a patch of his stubble. Only for a
+    user whose ring along the outline below the nose (from the fade's inner edge, feather: the mask's, a share of
+    the face size, to the outline) is mostly beard (region_hair: facial_hair over `region` on match_colour's grid;
+    BEARD_RING_SHARE): not for stubble, nor for long hair beside a bare jaw. Covered are the facial-hair pixels
+    (facial_hair again, finer and from the sideburns down: BEARD_EDGE_LEVELS) inside the outline but around the
+    mouth (BEARD_MOUTH_MARGIN), and past the outline by up to BEARD_EDGE_REACH of the face width where the ring
+    inside holds beard, so that hair or a dark collar beside the face is not painted over.
     """
     points = np.asarray(points_px[:, :2], np.float64)
     coarse = _Grid.over(region.width, region.height)
@@ -987,7 +991,15 @@ def user_beard_at_outline(
     crossing = np.minimum(cv2.GaussianBlur(hair * ring, (0, 0), max(0.8, reach)) * np.float32(3.0), np.float32(1.0))
     grow = _odd(2.0 * reach)
     outer = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
-    cover = cv2.GaussianBlur(hair * np.clip(ring + (outer - inside) * crossing, 0.0, 1.0), (0, 0), 1.0)
+    # Inside the outline too, wherever the mask lets the user's frame through (the photo's hair over a cheek), but
+    # never on the mouth: the user's own lips and teeth show through its cut.
+    mouth: np.ndarray = np.zeros(inside.shape, np.uint8)
+    lips = np.round(((points[list(OUTER_LIPS)] + 0.5) / grid.factor - 0.5) * 16).astype(np.int32)
+    cv2.fillPoly(mouth, [lips], 255, lineType=cv2.LINE_AA, shift=4)
+    around_mouth = _odd(2.0 * BEARD_MOUTH_MARGIN * face_width_px / grid.factor)
+    mouth = cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (around_mouth, around_mouth)))
+    zone = inside * (1.0 - mouth.astype(np.float32) * np.float32(1.0 / 255.0)) + (outer - inside) * crossing
+    cover = cv2.GaussianBlur(hair * zone, (0, 0), 1.0)
     cover *= np.float32(bearded)
     # Only the cells with something to cover (the lower face's outline), whole cells of the window.
     rows, columns = np.nonzero(cover > 1.0 / 255.0)
