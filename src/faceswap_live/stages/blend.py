@@ -1,10 +1,9 @@
 """Compositing a swapped face into the frame: face mask, colour and light match, alpha or Poisson blend.
 
 Shared by every engine: an engine returns a SwappedFace (new pixels and its own coverage in a frame region) and
-blend_face does the rest, touching only that region (and, for a bearded user, a margin around it). Pure functions,
-safe from any thread; the work is done on a coarse grid over the face (about 128 px across) wherever the result is
-smooth anyway (masks, shading, Poisson correction) and only the final composite runs at full resolution, so blending
-costs two to three milliseconds.
+blend_face does the rest, touching only that region. Pure functions, safe from any thread; the work is done on a
+coarse grid over the face (about 128 px across) wherever the result is smooth anyway (masks, shading, Poisson
+correction) and only the final composite runs at full resolution, so blending costs two to three milliseconds.
 
 Light: the swapped face keeps the photo's detail (pores, brows, wrinkles, make-up) but takes its shading from the
 user's frame. Both faces' light fields are Gaussian averages over skin (sigma an eighth of the face width) with the
@@ -16,9 +15,8 @@ it painted the target's chin grey. (A shadow sharper than that sigma, down the s
 taken out before, by the mesh engine: stages/shading.py.) The user's open mouth is cut along the drawn inner lip line
 at full resolution (sub-pixel, feathered outwards), so the lip edge stays smooth up close; where the user's own lip
 still shows inside that line, it takes the drawn lips' colour (user_lips_in_target_colour). A user's beard
-where it crosses the face outline (through the mask's fade and past it, under the chin), or shows where the photo
-has hair over a cheek, is painted over with the drawn face's skin (cover_beard_at_outline): left as it was, it drew
-a chinstrap beard along the target's jaw.
+where the mask fades at the face outline, or has a hole where the photo has hair over a cheek, is painted over with
+the drawn face's skin (cover_beard): left as it was, it drew a chinstrap beard along the target's jaw.
 """
 
 from __future__ import annotations
@@ -57,15 +55,14 @@ OUTER_LIPS: Final = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)
 
 __all__ = [
     "FACE_OVAL",
-    "BeardAtOutline",
     "blend_face",
     "build_face_mask",
-    "cover_beard_at_outline",
+    "cover_beard",
     "feature_polygons",
     "lip_detail_from_user",
     "match_colour",
     "mouth_cut",
-    "user_beard_at_outline",
+    "user_beard_cover",
     "user_glasses_mask",
     "user_lips_in_target_colour",
 ]
@@ -158,23 +155,18 @@ BEARD_EDGE_LEVELS: Final = (-0.2, -0.1)
 """Along the face outline, facial hair is looked for from this far above the nose wings' level instead (the same
 measure): the sideburns down to the jaw, not the hair at the temples."""
 BEARD_RING_SHARE: Final = (0.7, 0.85)
-"""A user's beard is covered at the outline (cover_beard_at_outline) as their mean facial-hair weight (facial_hair
-on match_colour's grid) in the ring along the outline below the nose goes from the first value to the second:
-0.89-0.93 in every frame of the shared clip of a full beard (v10), at most 0.62 with stubble and 0.59 with long hair
-beside the jaw (14 other clips). A stubble's weight comes and goes from frame to frame, and covering it by turns
-would flicker."""
-BEARD_EDGE_REACH: Final = 0.05
-"""How far past the user's face outline their beard is covered, as a share of the face width: the mesh's outline
-runs along the jaw, and the beard grows past it, under the chin most."""
+"""A user's beard is painted over (user_beard_cover) as their mean facial-hair weight (facial_hair on match_colour's
+grid) in the ring along the outline below the nose goes from the first value to the second: 0.89-0.93 in every frame
+of the shared clip of a full beard (v10), at most 0.62 with stubble and 0.59 with long hair beside the jaw (14 other
+clips). A stubble's weight comes and goes from frame to frame, and covering it by turns would flicker."""
 BEARD_MOUTH_MARGIN: Final = 0.02
 """The user's beard is never painted over within this share of the face width around their outer lips."""
 BEARD_GRID_FACTOR: Final = 2
-"""The beard at the outline is found and painted over on a grid of this many pixels a cell (its edge against the
-background must not be a blur of coarse cells)."""
+"""The beard is found on a grid of this many pixels a cell (finer than the light match's: a beard's edge)."""
 BEARD_FILL_FROM: Final = 0.6
 BEARD_FILL_SIGMA: Final = 0.03
-"""The beard at the outline is painted over with the drawn face's own colour carried outwards: a Gaussian average
-of the drawn face (this share of the face width) where the face mask is above BEARD_FILL_FROM."""
+"""The beard is painted over with the drawn face's own colour carried into it: a Gaussian average of the drawn face
+(this share of the face width) where the face mask is above BEARD_FILL_FROM."""
 GLASSES_LINE_WIDTH: Final = 0.06
 """Glasses frames are found as lines narrower than this share of the face width (user_glasses_mask)."""
 GLASSES_BRIDGE_SCORE: Final = 30.0
@@ -632,8 +624,7 @@ def poisson_correct(face_bgr: BgrImage, destination_bgr: BgrImage, mask: Mask) -
 
 
 def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, settings: SwapConfig) -> None:
-    """Composite one swapped face into frame_bgr (H×W×3 uint8 BGR) in place; only swapped.region is written, and
-    for a user with a beard a margin around it (cover_beard_at_outline).
+    """Composite one swapped face into frame_bgr (H×W×3 uint8 BGR) in place; only swapped.region is written.
 
     The mask follows the user's face oval (feathered by settings.mask_feather), cut at the open mouth and the eyes
     when settings ask for the user's own; colours are relit to the frame when settings.colour_match; the composite is
@@ -656,13 +647,9 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
     drawn_points = getattr(swapped, "feature_points_px", None)
     origin = (region.x0, region.y0)
     # The user's beard or stubble: left out of their light, and painted over where it crosses the face outline.
-    user_hair = facial_hair(
-        destination,
-        np.asarray(face.points_px[:, :2], np.float64) - origin,
-        face_width_px,
-        _Grid.over(region.width, region.height),
-    )
-    beard = user_beard_at_outline(frame_bgr, face.points_px, region, face_width_px, settings.mask_feather, user_hair)
+    user_points = np.asarray(face.points_px[:, :2], np.float64) - origin
+    user_hair = facial_hair(destination, user_points, face_width_px, _Grid.over(region.width, region.height))
+    beard = user_beard_cover(destination, user_points, face_width_px, settings.mask_feather, user_hair)
     if settings.colour_match:
         drawn_mesh = np.asarray((drawn_points if drawn_points is not None else face.points_px)[:, :2], np.float64)
         face_bgr = match_colour(
@@ -713,7 +700,7 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
     glasses = user_glasses_mask(destination, face.points_px, (region.x0, region.y0))
     original = destination.copy() if glasses is not None else None
     if beard is not None:
-        background = cover_beard_at_outline(frame_bgr, beard, region, face_bgr, alpha, background)
+        background = cover_beard(background, beard, face_bgr, alpha, face_width_px)
     destination[:] = cv2.blendLinear(face_bgr, background, alpha, 1.0 - alpha)
     if glasses is not None and original is not None:
         # The user's glasses stay whole over the swapped face: a face without them would keep only the arms at
@@ -933,151 +920,81 @@ def user_glasses_mask(
     return mask
 
 
-@dataclass(frozen=True)
-class BeardAtOutline:
-    """A user's beard where it crosses their face outline (user_beard_at_outline): how much of each pixel to paint
-    over (`cover`, 0-1, on a grid of BEARD_GRID_FACTOR pixels a cell over `box`, in frame pixels)."""
-
-    box: Box
-    cover: npt.NDArray[np.float32]
-    face_width_px: float
-
-
-def user_beard_at_outline(
-    frame_bgr: BgrImage,
+def user_beard_cover(
+    user_bgr: BgrImage,
     points_px: npt.NDArray[np.floating],
-    region: Box,
     face_width_px: float,
     feather: float,
-    region_hair: npt.NDArray[np.float32],
-) -> BeardAtOutline | None:
-    """Where the user's beard crosses their face outline (points_px: their mesh in frame pixels), read from
-    frame_bgr before the face is composited into `region`; None for a user without a full beard along it.
+    user_hair: npt.NDArray[np.float32],
+) -> Mask | None:
+    """How much of each pixel of the user's beard to paint over with the drawn face's skin (cover_beard): float32,
+    user_bgr-sized (the face region of the user's frame; points_px: their mesh in its pixels); None for a user without
+    a full beard.
 
-    The face mask fades out inside the user's outline, and a beard grows past it: through the fade and beyond,
-    the user's beard stayed as a dark band along the drawn jaw (a chinstrap on a target without a beard), and where
-    the photo shows hair over a cheek the mask lets the user's cheek through: a patch of his stubble. Only for a
-    user whose ring along the outline below the nose (from the fade's inner edge, feather: the mask's, a share of
-    the face size, to the outline) is mostly beard (region_hair: facial_hair over `region` on match_colour's grid;
-    BEARD_RING_SHARE): not for stubble, nor for long hair beside a bare jaw. Covered are the facial-hair pixels
-    (facial_hair again, finer and from the sideburns down: BEARD_EDGE_LEVELS) inside the outline but around the
-    mouth (BEARD_MOUTH_MARGIN), and past the outline by up to BEARD_EDGE_REACH of the face width where the ring
-    inside holds beard, so that hair or a dark collar beside the face is not painted over.
+    The face mask fades out inside the user's outline, and where the photo shows hair over a cheek it lets the
+    user's cheek through: a full beard showed there as a dark band along the drawn jaw (a chinstrap on a target
+    without a beard) and as patches of stubble on the cheeks. Only for a user whose ring along the outline below the
+    nose (the mask's fade, feather × the face size, and half as much again) is mostly beard (user_hair: facial_hair
+    on match_colour's grid over the region; BEARD_RING_SHARE): not for stubble, nor for long hair beside a bare jaw.
+    Covered are the facial-hair pixels (facial_hair again, finer and from the sideburns down: BEARD_EDGE_LEVELS)
+    inside the outline, never around the mouth (BEARD_MOUTH_MARGIN), whose cut shows the user's own lips and teeth.
+    Nothing past the outline: read on a sharp photo, a smooth jaw's shading counts as facial hair too, and painting
+    past the outline widened such a jaw, or laid a band of skin across a long beard.
     """
+    height, width = user_bgr.shape[:2]
     points = np.asarray(points_px[:, :2], np.float64)
-    coarse = _Grid.over(region.width, region.height)
-    coarse_ring = _outline_ring(points - (region.x0, region.y0), coarse, feather)[1]
-    coarse_ring[: max(0, int((float(points[list(NOSE_WING_SIDES), 1].mean()) - region.y0) / coarse.factor))] = 0.0
-    share = float((region_hair * coarse_ring).sum()) / max(float(coarse_ring.sum()), 1e-6)
+    coarse = _Grid.over(width, height)
+    ring = _outline_ring(points, coarse, feather)
+    ring[: max(0, int(float(points[list(NOSE_WING_SIDES), 1].mean()) / coarse.factor))] = 0.0
+    share = float((user_hair * ring).sum()) / max(float(ring.sum()), 1e-6)
     low, high = BEARD_RING_SHARE
     bearded = min(max((share - low) / (high - low), 0.0), 1.0)
     if bearded <= 0.0:
         return None
-    margin = math.ceil((BEARD_EDGE_REACH + 0.03) * face_width_px)
-    height, width = frame_bgr.shape[:2]
-    window = Box(
-        max(region.x0 - margin, 0),
-        max(region.y0 - margin, 0),
-        min(region.x1 + margin, width),
-        min(region.y1 + margin, height),
-    )
-    points -= (window.x0, window.y0)
-    grid = _Grid(window.width, window.height, BEARD_GRID_FACTOR)
-    user_bgr = frame_bgr[window.y0 : window.y1, window.x0 : window.x1]
+    grid = _Grid(width, height, BEARD_GRID_FACTOR)
     hair = facial_hair(user_bgr, points, face_width_px, grid, levels=BEARD_EDGE_LEVELS)
-    inside, ring = _outline_ring(points, grid, feather)
-    # Past the outline only where the ring inside holds beard: the beard crossing the outline, spread outwards.
-    reach = BEARD_EDGE_REACH * face_width_px / grid.factor
-    crossing = np.minimum(cv2.GaussianBlur(hair * ring, (0, 0), max(0.8, reach)) * np.float32(3.0), np.float32(1.0))
-    grow = _odd(2.0 * reach)
-    outer = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
-    # Inside the outline too, wherever the mask lets the user's frame through (the photo's hair over a cheek), but
-    # never on the mouth: the user's own lips and teeth show through its cut.
-    mouth: np.ndarray = np.zeros(inside.shape, np.uint8)
-    lips = np.round(((points[list(OUTER_LIPS)] + 0.5) / grid.factor - 0.5) * 16).astype(np.int32)
-    cv2.fillPoly(mouth, [lips], 255, lineType=cv2.LINE_AA, shift=4)
+    columns, rows = grid.size
+    inside: np.ndarray = np.zeros((rows, columns), np.uint8)
+    cv2.fillPoly(inside, [_on_grid(points[list(FACE_OVAL)], grid)], 255, lineType=cv2.LINE_AA, shift=4)
+    mouth: np.ndarray = np.zeros((rows, columns), np.uint8)
+    cv2.fillPoly(mouth, [_on_grid(points[list(OUTER_LIPS)], grid)], 255, lineType=cv2.LINE_AA, shift=4)
     around_mouth = _odd(2.0 * BEARD_MOUTH_MARGIN * face_width_px / grid.factor)
     mouth = cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (around_mouth, around_mouth)))
-    zone = inside * (1.0 - mouth.astype(np.float32) * np.float32(1.0 / 255.0)) + (outer - inside) * crossing
-    cover = cv2.GaussianBlur(hair * zone, (0, 0), 1.0)
-    cover *= np.float32(bearded)
-    # Only the cells with something to cover (the lower face's outline), whole cells of the window.
-    rows, columns = np.nonzero(cover > 1.0 / 255.0)
-    if rows.size == 0:
-        return None
-    x0, y0 = max(int(columns.min()) - 1, 0), max(int(rows.min()) - 1, 0)
-    x1, y1 = int(columns.max()) + 2, int(rows.max()) + 2
-    factor = grid.factor
-    box = Box(
-        window.x0 + x0 * factor,
-        window.y0 + y0 * factor,
-        min(window.x0 + x1 * factor, window.x1),
-        min(window.y0 + y1 * factor, window.y1),
-    )
-    return BeardAtOutline(box, np.ascontiguousarray(cover[y0:y1, x0:x1]), face_width_px)
+    zone = cv2.subtract(inside, mouth).astype(np.float32) * np.float32(bearded / 255.0)
+    return np.asarray(grid.spread(cv2.GaussianBlur(hair * zone, (0, 0), 1.0)), np.float32)
 
 
-def _outline_ring(
-    points: npt.NDArray[np.float64], grid: _Grid, feather: float
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """On `grid` (float32, anti-aliased): 1 inside the face outline (points: the mesh in the grid's image pixels),
-    and that less its core (the outline shrunk by 1.5 × feather × the face size): the ring of the mask's fade and
-    half as much again."""
+def _outline_ring(points: npt.NDArray[np.float64], grid: _Grid, feather: float) -> npt.NDArray[np.float32]:
+    """On `grid` (float32, anti-aliased): 1 inside the face outline (points: the mesh in the grid's image pixels)
+    less its core, the outline shrunk by 1.5 × feather × the face size: the ring of the mask's fade and half as much
+    again."""
     columns, rows = grid.size
-    polygon = np.round(((points[list(FACE_OVAL)] + 0.5) / grid.factor - 0.5) * 16).astype(np.int32)
     inside: np.ndarray = np.zeros((rows, columns), np.uint8)
-    cv2.fillPoly(inside, [polygon], 255, lineType=cv2.LINE_AA, shift=4)
+    cv2.fillPoly(inside, [_on_grid(points[list(FACE_OVAL)], grid)], 255, lineType=cv2.LINE_AA, shift=4)
     shrink = _odd(1.5 * feather * float(np.ptp(points[:MESH_POINT_COUNT], axis=0).max()) / grid.factor)
     core = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (shrink, shrink)))
-    to_unit = np.float32(1.0 / 255.0)
-    return inside.astype(np.float32) * to_unit, cv2.subtract(inside, core).astype(np.float32) * to_unit
+    return np.asarray(cv2.subtract(inside, core).astype(np.float32) * np.float32(1.0 / 255.0), np.float32)
 
 
-def cover_beard_at_outline(
-    frame_bgr: BgrImage, beard: BeardAtOutline, region: Box, face_bgr: BgrImage, alpha: Mask, background: BgrImage
-) -> BgrImage:
-    """Paint the user's beard at the outline (user_beard_at_outline) over with the drawn face's skin, before the
-    face (face_bgr, with `alpha`) is composited into `region` over `background` (region-sized: the user's frame, or
-    a copy of it with their mouth moved). frame_bgr is painted in beard.box, the part outside `region` for good;
-    returns the background to composite over (painted as well).
+def _on_grid(points: npt.NDArray[np.float64], grid: _Grid) -> npt.NDArray[np.int32]:
+    """Image pixels to the grid's cells as cv2's fixed-point polygon (4 fractional bits)."""
+    return np.round(((points + 0.5) / grid.factor - 0.5) * 16).astype(np.int32)
 
-    The skin is the drawn face's colour carried outwards: a Gaussian average (BEARD_FILL_SIGMA of the face width)
-    of face_bgr where alpha is above BEARD_FILL_FROM. So the jaw and chin end in skin and the neck below, not in
-    stubble, and inside the face, where alpha is 1, the paint does not show.
-    """
-    box = beard.box
-    grid = _Grid(box.width, box.height, BEARD_GRID_FACTOR)
+
+def cover_beard(background: BgrImage, cover: Mask, face_bgr: BgrImage, alpha: Mask, face_width_px: float) -> BgrImage:
+    """background (the region of the user's frame the face is composited over) with the user's beard (cover:
+    user_beard_cover) painted over with the drawn face's skin: a Gaussian average (BEARD_FILL_SIGMA of the face
+    width) of face_bgr where alpha is above BEARD_FILL_FROM, carried into the beard. Where the face is drawn whole
+    (alpha 1) the paint does not show; where the mask fades or has a hole, skin shows instead of beard."""
+    height, width = background.shape[:2]
+    sigma_px = BEARD_FILL_SIGMA * face_width_px
     # The skin is smooth: averaged on cells of about half its sigma.
-    sigma_px = BEARD_FILL_SIGMA * beard.face_width_px
-    fill_grid = _Grid(box.width, box.height, max(BEARD_GRID_FACTOR, round(sigma_px / 2.0)))
-    # The drawn face and its mask over the box (what of them lies inside it).
-    inner = Box(max(box.x0, region.x0), max(box.y0, region.y0), min(box.x1, region.x1), min(box.y1, region.y1))
-    overlaps = inner.width > 0 and inner.height > 0
-    in_box = (slice(inner.y0 - box.y0, inner.y1 - box.y0), slice(inner.x0 - box.x0, inner.x1 - box.x0))
-    in_region = (slice(inner.y0 - region.y0, inner.y1 - region.y0), slice(inner.x0 - region.x0, inner.x1 - region.x0))
-    drawn: BgrImage = np.zeros((box.height, box.width, 3), np.uint8)
-    weight: Mask = np.zeros((box.height, box.width), np.float32)
-    if overlaps:
-        drawn[in_box] = face_bgr[in_region]
-        weight[in_box] = alpha[in_region]
-    coarse_weight = fill_grid.shrink(weight)
-    coarse_weight = np.where(coarse_weight > BEARD_FILL_FROM, coarse_weight, 0.0).astype(np.float32)
-    sigma = max(0.8, sigma_px / fill_grid.factor)
-    skin = _weighted_blur(fill_grid.shrink(drawn).astype(np.float32), coarse_weight, sigma)
-    skin_bgr = np.clip(fill_grid.spread(skin), 0, 255).astype(np.uint8)
-    amount = grid.spread(beard.cover)
-    user = frame_bgr[box.y0 : box.y1, box.x0 : box.x1]
-    user[:] = cv2.blendLinear(skin_bgr, user, amount, 1.0 - amount)
-    if overlaps and not np.shares_memory(background, frame_bgr):
-        # A copy (the user's mouth moved into it): painted the same way where the paint falls.
-        background = background.copy()
-        background[in_region] = cv2.blendLinear(
-            np.ascontiguousarray(skin_bgr[in_box]),
-            np.ascontiguousarray(background[in_region]),
-            np.ascontiguousarray(amount[in_box]),
-            np.ascontiguousarray(1.0 - amount[in_box]),
-        )
-    return background
+    grid = _Grid(width, height, max(BEARD_GRID_FACTOR, round(sigma_px / 2.0)))
+    weight = grid.shrink(alpha)
+    weight = np.where(weight > BEARD_FILL_FROM, weight, 0.0).astype(np.float32)
+    skin = _weighted_blur(grid.shrink(face_bgr).astype(np.float32), weight, max(0.8, sigma_px / grid.factor))
+    skin_bgr = np.clip(grid.spread(skin), 0, 255).astype(np.uint8)
+    return np.asarray(cv2.blendLinear(skin_bgr, background, cover, 1.0 - cover), np.uint8)
 
 
 def _crop_swapped(swapped: SwappedFace, region: Box) -> SwappedFace:
