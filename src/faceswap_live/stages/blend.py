@@ -646,7 +646,7 @@ def blend_face(frame_bgr: BgrImage, swapped: SwappedFace, face: FaceLandmarks, s
     face_width_px = float(np.ptp(face.points_px[list(FACE_OVAL), 0]))
     drawn_points = getattr(swapped, "feature_points_px", None)
     origin = (region.x0, region.y0)
-    # The user's beard or stubble: left out of their light, and painted over where it crosses the face outline.
+    # The user's beard or stubble: left out of their light, and a full beard painted over where the mask shows it.
     user_points = np.asarray(face.points_px[:, :2], np.float64) - origin
     user_hair = facial_hair(destination, user_points, face_width_px, _Grid.over(region.width, region.height))
     beard = user_beard_cover(destination, user_points, face_width_px, settings.mask_feather, user_hair)
