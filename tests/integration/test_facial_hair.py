@@ -178,7 +178,7 @@ def test_a_bearded_users_beard_does_not_show_through_where_the_photo_has_hair_ov
 ) -> None:
     """Where the target photo shows hair over a cheek, the mask lets the user's own cheek through: for v10 that was
     his beard, a patch of stubble inside the drawn face. A hole cut in Hopper's coverage on his lower cheek (from
-    the mouth corner 0.45 of the way to the jaw, inside the ring along the outline) showed his beard, at 0.66 of the
+    the mouth corner 0.45 of the way to the jaw, well inside the outline) showed his beard, at 0.66 of the
     drawn skin's brightness there; it now shows skin at 0.98 of it.
     """
     frames, results = bearded_user_as_hopper
