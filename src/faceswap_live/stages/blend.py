@@ -152,8 +152,8 @@ FACIAL_HAIR_BELOW_NOSE: Final = (-0.02, 0.03)
 """Facial hair is looked for only below the nose wings (moustache, chin, jaw): from this far above their level (a
 share of the face width, along the face's own down) to fully at this far below it."""
 BEARD_EDGE_LEVELS: Final = (-0.2, -0.1)
-"""Along the face outline, facial hair is looked for from this far above the nose wings' level instead (the same
-measure): the sideburns down to the jaw, not the hair at the temples."""
+"""For the beard painted over (user_beard_cover), facial hair is looked for from this far above the nose wings' level
+instead (the same measure): the sideburns and the cheeks down, not the hair at the temples."""
 BEARD_RING_SHARE: Final = (0.7, 0.85)
 """A user's beard is painted over (user_beard_cover) as their mean facial-hair weight (facial_hair on match_colour's
 grid) in the ring along the outline below the nose goes from the first value to the second: 0.89-0.93 in every frame
@@ -490,9 +490,7 @@ def _outside_features(
     inside: np.ndarray = np.zeros((size[1], size[0]), np.uint8)
     if not features:
         return np.ones((size[1], size[0]), np.float32)
-    polygons = [
-        np.round(((np.asarray(points)[:, :2] + 0.5) * scale - 0.5) * 16).astype(np.int32) for points in features
-    ]
+    polygons = [_on_grid(np.asarray(points)[:, :2], scale) for points in features]
     cv2.fillPoly(inside, polygons, 255, lineType=cv2.LINE_AA, shift=4)
     grow = _odd(face_width_grid * FEATURE_GROW)
     if grow > 1:
@@ -955,9 +953,9 @@ def user_beard_cover(
     hair = facial_hair(user_bgr, points, face_width_px, grid, levels=BEARD_EDGE_LEVELS)
     columns, rows = grid.size
     inside: np.ndarray = np.zeros((rows, columns), np.uint8)
-    cv2.fillPoly(inside, [_on_grid(points[list(FACE_OVAL)], grid)], 255, lineType=cv2.LINE_AA, shift=4)
+    cv2.fillPoly(inside, [_on_grid(points[list(FACE_OVAL)], 1.0 / grid.factor)], 255, lineType=cv2.LINE_AA, shift=4)
     mouth: np.ndarray = np.zeros((rows, columns), np.uint8)
-    cv2.fillPoly(mouth, [_on_grid(points[list(OUTER_LIPS)], grid)], 255, lineType=cv2.LINE_AA, shift=4)
+    cv2.fillPoly(mouth, [_on_grid(points[list(OUTER_LIPS)], 1.0 / grid.factor)], 255, lineType=cv2.LINE_AA, shift=4)
     around_mouth = _odd(2.0 * BEARD_MOUTH_MARGIN * face_width_px / grid.factor)
     mouth = cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (around_mouth, around_mouth)))
     zone = cv2.subtract(inside, mouth).astype(np.float32) * np.float32(bearded / 255.0)
@@ -970,15 +968,15 @@ def _outline_ring(points: npt.NDArray[np.float64], grid: _Grid, feather: float) 
     again."""
     columns, rows = grid.size
     inside: np.ndarray = np.zeros((rows, columns), np.uint8)
-    cv2.fillPoly(inside, [_on_grid(points[list(FACE_OVAL)], grid)], 255, lineType=cv2.LINE_AA, shift=4)
+    cv2.fillPoly(inside, [_on_grid(points[list(FACE_OVAL)], 1.0 / grid.factor)], 255, lineType=cv2.LINE_AA, shift=4)
     shrink = _odd(1.5 * feather * float(np.ptp(points[:MESH_POINT_COUNT], axis=0).max()) / grid.factor)
     core = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (shrink, shrink)))
     return np.asarray(cv2.subtract(inside, core).astype(np.float32) * np.float32(1.0 / 255.0), np.float32)
 
 
-def _on_grid(points: npt.NDArray[np.float64], grid: _Grid) -> npt.NDArray[np.int32]:
-    """Image pixels to the grid's cells as cv2's fixed-point polygon (4 fractional bits)."""
-    return np.round(((points + 0.5) / grid.factor - 0.5) * 16).astype(np.int32)
+def _on_grid(points: npt.NDArray[np.floating], scale: float) -> npt.NDArray[np.int32]:
+    """Image pixels (N×2) to a grid `scale` times as fine, as cv2's fixed-point polygon (4 fractional bits)."""
+    return np.round(((points + 0.5) * scale - 0.5) * 16).astype(np.int32)
 
 
 def cover_beard(background: BgrImage, cover: Mask, face_bgr: BgrImage, alpha: Mask, face_width_px: float) -> BgrImage:
