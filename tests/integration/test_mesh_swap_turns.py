@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,8 @@ from faceswap_live.config import SwapConfig
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, estimate_yaw_deg
 from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.types import Box, FaceLandmarks
+from faceswap_live.stages.mesh_topology import FACE_OVAL
+from faceswap_live.types import Box, FaceLandmarks, TargetFace
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +78,41 @@ def test_a_far_turn_fades_to_the_users_own_face(
     assert strengths[0] > 0.99 and strengths[1] > 0.99, "a frontal or slightly turned face is swapped in full"
     assert strengths[3] < 0.25, "at 45 degrees the far cheek is not smeared over: the user's face shows through"
     assert all(later <= earlier + 1e-6 for earlier, later in itertools.pairwise(strengths))
+
+
+def test_a_turned_photos_far_cheek_is_not_drawn_as_streaks_on_a_frontal_face(
+    engine_and_face: tuple[MeshFaceSwapper, FaceLandmarks],
+    hopper_bgr: np.ndarray,
+    portrait_face: Callable[[str], TargetFace],
+) -> None:
+    """A shared portrait turned about 23 degrees (p18_1: curly hair and beard at the rim of his squeezed far cheek)
+    drawn on Grace Hopper's frontal face. His far cheek was stretched across hers into dark streaks of beard and
+    hair (her cheek band 22 grey levels off her own, its darkest twentieth at 52 against her 65); there her own cheek
+    now shows. The rest of the face is still his."""
+    _, face = engine_and_face
+    engine = MeshFaceSwapper()
+    engine.set_target(portrait_face("p18_1.jpg"))
+    settings = SwapConfig()
+    swapped = engine.swap_face(hopper_bgr, face, None, settings)
+    assert swapped is not None
+    output = hopper_bgr.copy()
+    blend_face(output, swapped, face, settings)
+
+    points = face.points_px[:468, :2]
+    outline = points[list(FACE_OVAL)]
+    left, width = outline[:, 0].min(), np.ptp(outline[:, 0])
+    inside = np.zeros(hopper_bgr.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(outline).astype(np.int32)], 1)
+    rows, columns = np.mgrid[0 : hopper_bgr.shape[0], 0 : hopper_bgr.shape[1]]
+    cheek_rows = (rows > points[33, 1] + 0.05 * width) & (rows < points[61, 1] + 0.1 * width)
+    # p18_1 faces the image's left: his far cheek lands on the image's left of hers.
+    far_cheek = (inside > 0) & cheek_rows & (columns < left + 0.22 * width)
+    near_cheek = (inside > 0) & cheek_rows & (columns > left + 0.78 * width)
+    output_grey = cv2.cvtColor(output, cv2.COLOR_BGR2GRAY).astype(np.float64)
+    user_grey = cv2.cvtColor(hopper_bgr, cv2.COLOR_BGR2GRAY).astype(np.float64)
+    far_change = np.abs(output_grey - user_grey)[far_cheek].mean()
+    assert far_change < 8.0, f"the far cheek is {far_change:.1f} grey levels off the user's own"
+    darkest, own_darkest = np.percentile(output_grey[far_cheek], 5), np.percentile(user_grey[far_cheek], 5)
+    assert darkest > own_darkest - 8.0, f"a dark streak on the far cheek ({darkest:.0f} against {own_darkest:.0f})"
+    near_change = np.abs(output_grey - user_grey)[near_cheek].mean()
+    assert near_change > 2.0 * far_change, "the near cheek is still the target's"

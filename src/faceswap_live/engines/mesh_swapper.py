@@ -26,7 +26,9 @@ Per frame, all in numpy and without a Python loop over triangles:
 Triangles that face away from the camera are left out, and the whole face fades out as the head turns from 30 to
 50 degrees away from the pose of the target photo (a rigid 3D fit of the photo's mesh onto the user's, see
 estimate_yaw_deg) or as soon as more than a sliver of the reshaped mesh folds over (folded_share), so a turned
-head shows the user's own face, never a smeared cheek or a torn or folded mesh.
+head shows the user's own face, never a smeared cheek or a torn or folded mesh. Likewise a photo turned to one side
+squeezes its far cheek across: where the drawn face stretches that cheek across, it fades to the user's own
+(rim_stretch_fade).
 """
 
 from __future__ import annotations
@@ -108,14 +110,14 @@ _SURFACE_CORNERS: Final = _corner_rows(TESSELATION_TRIANGLES)
 RIM_RINGS: Final = 4
 """Surface triangles within this many rings of the face outline may fade where they are stretched (rim_stretch_fade)."""
 RIM_STRETCH_FADE: Final = (2.0, 3.5)
-"""A rim triangle that the photo shows foreshortened (RIM_FORESHORTENED) and that is drawn this many times larger
-(side length, relative to the face's median triangle) than in the photo starts to fade / is gone: the far cheek of
-a photo turned to one side, stretched onto a frontal face, smears into streaks of skin and background; the user's
-own cheek shows there instead. (A user turning a frontal photo's near cheek towards the camera stretches it too,
-but that cheek is whole in the photo: drawn.)"""
+"""A rim triangle that the photo shows foreshortened (RIM_FORESHORTENED) and that is drawn this many times longer in
+its most stretched direction (relative to the face's median triangle) than in the photo starts to fade / is gone:
+the far cheek of a photo turned to one side, squeezed across, stretched across onto a frontal face, smears into
+streaks of skin, beard and hair; the user's own cheek shows there instead. (A user turning a frontal photo's near
+cheek towards the camera stretches it too, but that cheek is whole in the photo: drawn.)"""
 RIM_FORESHORTENED: Final = (0.5, 0.75)
-"""A rim triangle whose side in the photo is at most the first share of its side on a frontal head (relative to the
-median triangle) is foreshortened; from the second, not at all."""
+"""A rim triangle that the photo's turn (its yaw) leaves facing the camera at most the first share as squarely as on a
+frontal head is foreshortened; from the second, not at all."""
 
 RING_FADE: Final = (0.0, 0.3, 0.6, 0.85)
 """Share of the identity weight on the 0th, 1st, 2nd, 3rd ring of mesh points around a pinned contour (the face
@@ -357,10 +359,10 @@ class _PhotoTexture:
     """One photo of the target, ready to draw from: its pyramid, and what the per-frame fades read of it."""
 
     levels: list[_TargetLevel]
-    areas: npt.NDArray[np.float64]
-    """Each surface triangle's area in the photo (px²), for the rim fade."""
+    edges_inverse: npt.NDArray[np.float64]
+    """The inverse of each surface triangle's edge matrix in the photo (triangle_edges_inverse), for the rim fade."""
     foreshortened: npt.NDArray[np.float64]
-    """foreshortened_rim of those areas."""
+    """foreshortened_rim of the photo."""
     expression: npt.NDArray[np.float64]
     """The photo's MediaPipe scores over PHOTO_CHOICE_KEYS (what it shows), to pick the photo nearest the user's."""
     shade: npt.NDArray[np.float64] | None
@@ -580,7 +582,7 @@ class MeshFaceSwapper(SwapEngine):
         face_size_px = float(max(mesh_box.width, mesh_box.height))
         shut = self.eye_gap_scales(np.asarray(points[:MESH_POINT_COUNT, :2], np.float64), face.track_id)
         destination = self.destination_points(points, settings, face.blendshapes, face.track_id, shut)
-        drawn_areas = _signed_areas(destination)  # once a frame, for the fold and the rim fades
+        drawn_areas = _signed_areas(destination)
         fade *= _fade_for_folds(folded_share(points, drawn_areas))
         if fade <= 0.0:
             return None
@@ -629,7 +631,7 @@ class MeshFaceSwapper(SwapEngine):
                     raster,
                     grid_points,
                     grid_size,
-                    drawn_areas,
+                    destination,
                     gaze_shift,
                     shut,
                     size,
@@ -793,7 +795,7 @@ class MeshFaceSwapper(SwapEngine):
         raster: RasterisedMesh,
         grid_points: npt.NDArray[np.float32],
         grid_size: tuple[int, int],
-        drawn_areas: npt.NDArray[np.float64],
+        destination: npt.NDArray[np.floating],
         gaze_shift: npt.NDArray[np.float64] | None,
         shut: tuple[float, float],
         size: tuple[int, int],
@@ -821,7 +823,7 @@ class MeshFaceSwapper(SwapEngine):
             vertex_a[1].take(triangle) + weight_b * edge_ab[1].take(triangle) + weight_c * edge_ac[1].take(triangle)
         )
         covered = np.zeros(grid_width * grid_height, dtype=np.float32)
-        rim = rim_stretch_fade(np.abs(drawn_areas), photo.areas, photo.foreshortened)
+        rim = rim_stretch_fade(destination, photo.edges_inverse, photo.foreshortened)
         covered[raster.pixel_index] = _across_triangles(rim, raster)
         if gaze_shift is not None:
             follow_gaze(map_x, map_y, grid_points, level.points_px, gaze_shift)
@@ -952,11 +954,10 @@ def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTextur
             as_taken = np.asarray(cv2.pyrDown(as_taken), dtype=np.uint8)
         # pyrDown halves the size; pixel centres map as x_half = (x + 0.5) / 2 - 0.5.
         points_px = (points_px + 0.5) / 2.0 - 0.5
-    areas = np.abs(_signed_areas(points[:MESH_POINT_COUNT, :2].astype(np.float64)))
     return _PhotoTexture(
         levels=levels,
-        areas=areas,
-        foreshortened=foreshortened_rim(areas),
+        edges_inverse=triangle_edges_inverse(points[:MESH_POINT_COUNT, :2]),
+        foreshortened=foreshortened_rim(points[:MESH_POINT_COUNT]),
         expression=np.array([scores.get(key, 0.0) for key in PHOTO_CHOICE_KEYS], np.float64),
         shade=_photo_shade(image_bgr, points, levels[0].image_bgra[:, :, 3]),
         smile=smile_score(scores),
@@ -1158,42 +1159,89 @@ def _incidence(triangles: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int64],
 
 
 _RIM_POINTS, _RIM_POINT_TRIANGLES = _incidence(TESSELATION_TRIANGLES[_RIM_TRIANGLES])
+_RIM_CORNERS: Final = _corner_rows(TESSELATION_TRIANGLES[_RIM_TRIANGLES])
 
 
-def foreshortened_rim(target_areas: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Per rim triangle (_RIM_TRIANGLES), 0-1: how foreshortened the photo shows it (RIM_FORESHORTENED), from its
-    area against the same triangle's on the expression basis's frontal reference head, both relative to their
-    median triangle."""
-    if target_areas.shape[0] != len(TESSELATION_TRIANGLES):
-        return np.zeros(len(_RIM_TRIANGLES))
-    frontal = np.abs(_signed_areas(ExpressionBasis.load().reference[:, :2]))
-    side = np.sqrt(target_areas / max(float(np.median(target_areas)), 1e-9))
-    frontal_side = np.sqrt(frontal / max(float(np.median(frontal)), 1e-9))
-    share = side[_RIM_TRIANGLES] / np.maximum(frontal_side[_RIM_TRIANGLES], 1e-9)
+def foreshortened_rim(photo_points: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """Per rim triangle (_RIM_TRIANGLES), 0-1: how foreshortened the photo's turn shows it (RIM_FORESHORTENED).
+
+    photo_points: the photo's 468×3 mesh. The photo's yaw (the rotation about the vertical axis of the fit onto the
+    expression basis's reference head) turns the reference head, and each triangle's facing (how squarely it faces
+    the camera: its normal's depth component) is compared with the frontal head's. The mean head, not the photo's own
+    mesh, says this, so a frontal photo of a face shaped unlike the mean, or tilted up or down, is not foreshortened
+    anywhere, and a turned one only on its far side.
+    """
+    basis = ExpressionBasis.load()
+    rotation = basis.pose_of(np.asarray(photo_points[:MESH_POINT_COUNT], np.float64)).rotation
+    yaw = math.atan2(rotation[0, 2], rotation[0, 0])
+    cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
+    turn = np.array([[cos_yaw, 0.0, sin_yaw], [0.0, 1.0, 0.0], [-sin_yaw, 0.0, cos_yaw]])
+    frontal = _facing(basis.reference)[_RIM_TRIANGLES]
+    turned = _facing(basis.reference @ turn)[_RIM_TRIANGLES]
+    # A triangle hidden on the frontal head too (the side of the head) is as foreshortened there: not at all.
+    share = np.where(frontal > 1e-3, turned / np.maximum(frontal, 1e-3), 1.0)
     low, high = RIM_FORESHORTENED
     return np.asarray(np.clip((high - share) / (high - low), 0.0, 1.0), np.float64)
 
 
+def _facing(mesh: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per surface triangle of a 468×3 mesh in the reference head's axes, the cosine of the angle between its outward
+    normal and the direction to the camera; 0 for a triangle turned away (hidden)."""
+    corner_a, corner_b, corner_c = mesh[_SURFACE_CORNERS]
+    normal = np.cross(corner_b - corner_a, corner_c - corner_a)
+    towards_camera = FRONT_FACING_SIGN * normal[:, 2] / np.maximum(np.linalg.norm(normal, axis=1), 1e-12)
+    return np.asarray(np.maximum(towards_camera, 0.0), np.float64)
+
+
+def triangle_edges_inverse(points_px: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """Per surface triangle, the inverse of its 2×2 edge matrix (columns: corner b − a, c − a) in a mesh's pixels:
+    times the same triangle's edge matrix elsewhere, the affine map from this mesh's triangle to that one. A
+    degenerate triangle gets a huge inverse (any drawing of it counts as stretched)."""
+    corner_a, corner_b, corner_c = np.asarray(points_px[:, :2], np.float64)[_SURFACE_CORNERS]
+    (ab_x, ab_y), (ac_x, ac_y) = (corner_b - corner_a).T, (corner_c - corner_a).T
+    determinant = ab_x * ac_y - ac_x * ab_y
+    determinant = np.where(np.abs(determinant) < 1e-9, 1e-9, determinant)
+    inverse = np.stack([np.stack([ac_y, -ac_x], axis=1), np.stack([-ab_y, ab_x], axis=1)], axis=1)
+    return np.asarray(inverse / determinant[:, None, None], np.float64)
+
+
 def rim_stretch_fade(
-    drawn_areas: npt.NDArray[np.float64],
-    target_areas: npt.NDArray[np.float64],
+    drawn_points: npt.NDArray[np.floating],
+    photo_edges_inverse: npt.NDArray[np.float64],
     foreshortened: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float32]:
     """Per mesh point (468), how much of the target to draw there (0-1) for how far a foreshortened rim is stretched.
 
-    drawn_areas, target_areas: each surface triangle's area as drawn and in the photo (px², unsigned). A triangle's
-    stretch is the square root of its drawn area over its area in the photo, relative to the median over the face
-    (so the face's size does not count); rim triangles (RIM_RINGS of the outline) that the photo shows foreshortened
-    (foreshortened_rim) and that are stretched past RIM_STRETCH_FADE fade, and each point takes the lowest value of
-    its triangles, so the fade runs smoothly across the triangles (interpolated within each).
+    drawn_points: the mesh as drawn (468×2+ pixels); photo_edges_inverse: triangle_edges_inverse of the photo's mesh.
+    A triangle's stretch is the larger singular value of the affine map from the photo's triangle to the drawn one
+    (how much longer it is drawn in its most stretched direction: a far cheek squeezed across in the photo is
+    stretched across, and its area alone understated that by the square root), relative to the median over the face
+    of the maps' overall scale (so the face's size does not count). Rim triangles (RIM_RINGS of the outline) that
+    the photo shows foreshortened (foreshortened_rim) and that are stretched past RIM_STRETCH_FADE fade, and each
+    point takes the lowest value of its triangles, so the fade runs smoothly across the triangles (interpolated
+    within each).
     """
     fade = np.ones(MESH_POINT_COUNT, np.float32)
-    if target_areas.shape[0] != len(TESSELATION_TRIANGLES) or not foreshortened.any():
+    if photo_edges_inverse.shape[0] != len(TESSELATION_TRIANGLES) or not foreshortened.any():
         return fade
-    stretch = np.sqrt(drawn_areas / np.maximum(target_areas, 1e-6))
-    stretch /= max(shading.median(stretch), 1e-6)
+    drawn = np.asarray(drawn_points[:MESH_POINT_COUNT, :2], np.float64)
+    inverse = photo_edges_inverse
+    inverse_determinant = inverse[:, 0, 0] * inverse[:, 1, 1] - inverse[:, 0, 1] * inverse[:, 1, 0]
+    area_scale = np.abs(_signed_areas(drawn) * inverse_determinant)  # |det| of each triangle's map
+    # The maps themselves only on the rim, written out (numpy's batched 2×2 products cost more than the fade).
+    corner_a, corner_b, corner_c = drawn[_RIM_CORNERS]
+    (ab_x, ab_y), (ac_x, ac_y) = (corner_b - corner_a).T, (corner_c - corner_a).T
+    rim_inverse = inverse[_RIM_TRIANGLES]
+    squared_norm = np.zeros(len(_RIM_TRIANGLES))
+    for column in (0, 1):
+        squared_norm += (ab_x * rim_inverse[:, 0, column] + ac_x * rim_inverse[:, 1, column]) ** 2
+        squared_norm += (ab_y * rim_inverse[:, 0, column] + ac_y * rim_inverse[:, 1, column]) ** 2
+    # Singular values of a 2×2 map in closed form: s1² + s2² = |M|², s1 · s2 = |det M|.
+    rim_scale = area_scale[_RIM_TRIANGLES]
+    largest = np.sqrt(0.5 * (squared_norm + np.sqrt(np.maximum(squared_norm**2 - 4.0 * rim_scale**2, 0.0))))
+    stretch = largest / max(float(np.sqrt(shading.median(area_scale))), 1e-9)
     low, high = RIM_STRETCH_FADE
-    ramp = np.clip((stretch[_RIM_TRIANGLES] - low) / (high - low), 0.0, 1.0)
+    ramp = np.clip((stretch - low) / (high - low), 0.0, 1.0)
     triangle_fade = np.append(1.0 - foreshortened * ramp * ramp * (3.0 - 2.0 * ramp), 1.0).astype(np.float32)
     fade[_RIM_POINTS] = triangle_fade[_RIM_POINT_TRIANGLES].min(axis=1)
     return fade
