@@ -29,7 +29,7 @@ import numpy as np
 
 from faceswap_live.config import data_dir
 from faceswap_live.errors import TargetFaceError
-from faceswap_live.types import BgrImage, Box
+from faceswap_live.types import BgrImage, Box, FaceLandmarks
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class GalleryEntry:
     source_name: str
     """The file name the photo had when it was added (for the user's reference)."""
     note: str = ""
-    """Advice about the photo for the user (e.g. "this photo smiles: ..."; see expression.photo_expression_note)."""
+    """Advice about the photo for the user (e.g. "this photo smiles: ..."; see expression.photo_note)."""
     more_photos: tuple[Path, ...] = ()
     """Other photos of the same person, inside the gallery's folder (TargetFace.more_photos; largest face in each)."""
 
@@ -152,18 +152,17 @@ class TargetGallery:
         consent_confirmed: bool,
         statement: str = CONSENT_STATEMENT,
         *,
-        face_box: Box | None = None,
+        face: FaceLandmarks | None = None,
         model_path: Path | None = None,
-        blendshapes: dict[str, float] | None = None,
     ) -> GalleryEntry:
         """Save a face from a photo, with the user's consent.
 
-        face_box: the chosen face's box in the photo's pixels (the GUI has it from its face chooser); without it,
+        face: the chosen face's landmarks in the photo's pixels (the GUI has them from its face chooser); without it,
         model_path (the landmark model) is used to find the faces and face_index picks one; with neither, the
-        thumbnail is the photo's centre. blendshapes: the chosen face's expression scores (found with model_path
-        otherwise), for the entry's note about the photo's expression. Raises TargetFaceError without consent, with
-        an empty name, an unreadable photo, or a face_index that does not exist; OSError-type problems become
-        TargetFaceError too.
+        thumbnail is the photo's centre and the entry has no note. The face's box makes the thumbnail, its
+        expression scores and mesh the entry's note about the photo (expression.photo_note). Raises
+        TargetFaceError without consent, with an empty name, an unreadable photo, or a face_index that does not
+        exist; OSError-type problems become TargetFaceError too.
         """
         if not consent_confirmed:
             raise TargetFaceError(
@@ -177,7 +176,7 @@ class TargetGallery:
         from faceswap_live.inputs.target_photo import read_image  # imports MediaPipe: only when a face is added
 
         image = read_image(photo_path)
-        if face_box is None and model_path is not None:
+        if face is None and model_path is not None:
             from faceswap_live.inputs.target_photo import find_faces_in_photo
 
             faces = find_faces_in_photo(image, model_path)
@@ -189,11 +188,11 @@ class TargetGallery:
                 raise TargetFaceError(
                     f"{photo_path.name} holds {len(faces)} face(s); face number {face_index + 1} does not exist."
                 )
-            face_box = faces[face_index].box
-            blendshapes = faces[face_index].blendshapes
-        from faceswap_live.stages.expression import photo_expression_note
+            face = faces[face_index]
+        from faceswap_live.stages.expression import photo_note
 
-        note = photo_expression_note(blendshapes or {})
+        face_box = None if face is None else face.box
+        note = "" if face is None else photo_note(face.blendshapes or {}, face.points_px)
         entry_id = uuid.uuid4().hex[:12]
         # Microseconds keep faces added within one second in the order they were added.
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")

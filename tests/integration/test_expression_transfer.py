@@ -8,7 +8,7 @@ output image by a fresh MediaPipe landmarker, as `faceswap-live eval` does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, 
 from faceswap_live.offline import read_video_frames
 from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, iris_offsets, photo_expression_note
+from faceswap_live.stages.expression import ExpressionBasis, ExpressionTransfer, iris_offsets, photo_note
 from faceswap_live.stages.landmarks import FaceLandmarkDetector
 from faceswap_live.stages.mesh_topology import (
     FRONT_FACING_SIGN,
@@ -186,10 +186,34 @@ def test_a_smiling_photo_gets_a_note_and_a_neutral_one_none(
     hopper_path: Path, astronaut_path: Path, landmark_model_path: Path
 ) -> None:
     smiling = load_target_face(astronaut_path, landmark_model_path)
-    assert photo_expression_note(smiling.landmarks.blendshapes).startswith("this photo smiles: a neutral photo")
-    assert photo_expression_note(load_target_face(hopper_path, landmark_model_path).landmarks.blendshapes) == ""
-    closed = photo_expression_note({"eyeBlinkLeft": 0.8, "eyeBlinkRight": 0.7, "jawOpen": 0.1})
+    smiling_note = photo_note(smiling.landmarks.blendshapes, smiling.landmarks.points_px)
+    assert smiling_note == "this photo smiles: a neutral photo (eyes open, mouth closed) gives the best result"
+    hopper = load_target_face(hopper_path, landmark_model_path)
+    assert photo_note(hopper.landmarks.blendshapes, hopper.landmarks.points_px) == ""
+    closed = photo_note({"eyeBlinkLeft": 0.8, "eyeBlinkRight": 0.7, "jawOpen": 0.1})
     assert closed.startswith("this photo has closed eyes:")
+
+
+def test_a_photo_turned_to_one_side_gets_a_note(portrait_face: Callable[[str], TargetFace]) -> None:
+    """p18_1 is photographed turned about 25 degrees: its far cheek is squeezed, and the built-in engine draws the
+    user's own cheek where it would stretch it across. The reference head turned 10 degrees is not worth a note; 20
+    degrees and a smile are."""
+    turned = portrait_face("p18_1.jpg")
+    note = photo_note(turned.landmarks.blendshapes, turned.landmarks.points_px)
+    assert note == "this photo is turned to one side: a photo facing the camera gives the best result"
+    head = np.asarray(ExpressionBasis.load().reference, np.float64)
+
+    def head_turned(degrees: float) -> np.ndarray:
+        angle = np.radians(degrees)
+        rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+        return np.asarray(head @ rotation.T * 300.0 + 320.0)
+
+    assert photo_note({}, head_turned(10.0)) == ""
+    smiling = {"mouthSmileLeft": 0.8, "mouthSmileRight": 0.7}
+    assert photo_note(smiling, head_turned(-20.0)) == (
+        "this photo smiles and is turned to one side: a neutral photo (eyes open, mouth closed) facing the camera"
+        " gives the best result"
+    )
 
 
 def test_a_smiling_photo_added_to_the_gallery_keeps_its_note_across_restarts(

@@ -26,7 +26,7 @@ def test_adding_without_consent_is_refused_and_stores_nothing(tmp_path: Path, ho
 def test_added_face_keeps_its_consent_record_across_restarts(tmp_path: Path, hopper_path: Path) -> None:
     root = tmp_path / "targets"
     entry = TargetGallery(root).add(
-        hopper_path, " Grace Hopper ", 0, consent_confirmed=True, statement=CONSENT_STATEMENT, face_box=None
+        hopper_path, " Grace Hopper ", 0, consent_confirmed=True, statement=CONSENT_STATEMENT
     )
     reloaded = TargetGallery(root).get(entry.id)  # a new gallery object = the app started again
     assert reloaded == entry

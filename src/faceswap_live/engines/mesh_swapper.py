@@ -58,6 +58,7 @@ from faceswap_live.stages.expression import (
     ExpressionTransfer,
     follow_per_track,
     iris_offsets,
+    photo_yaw_deg,
 )
 from faceswap_live.stages.mesh_topology import (
     CHEEK_EDGES,
@@ -1165,15 +1166,13 @@ _RIM_CORNERS: Final = _corner_rows(TESSELATION_TRIANGLES[_RIM_TRIANGLES])
 def foreshortened_rim(photo_points: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     """Per rim triangle (_RIM_TRIANGLES), 0-1: how foreshortened the photo's turn shows it (RIM_FORESHORTENED).
 
-    photo_points: the photo's 468×3 mesh. The photo's yaw (the rotation about the vertical axis of the fit onto the
-    expression basis's reference head) turns the reference head, and each triangle's facing (how squarely it faces
-    the camera: its normal's depth component) is compared with the frontal head's. The mean head, not the photo's own
-    mesh, says this, so a frontal photo of a face shaped unlike the mean, or tilted up or down, is not foreshortened
-    anywhere, and a turned one only on its far side.
+    photo_points: the photo's 468×3 mesh. The photo's yaw (expression.photo_yaw_deg) turns the expression basis's
+    reference head, and each triangle's facing (how squarely it faces the camera) is compared with the frontal
+    head's. The mean head, not the photo's own mesh, says this, so a frontal photo of a face shaped unlike the mean,
+    or tilted up or down, is not foreshortened anywhere, and a turned one only on its far side.
     """
     basis = ExpressionBasis.load()
-    rotation = basis.pose_of(np.asarray(photo_points[:MESH_POINT_COUNT], np.float64)).rotation
-    yaw = math.atan2(rotation[0, 2], rotation[0, 0])
+    yaw = math.radians(photo_yaw_deg(photo_points))
     cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
     turn = np.array([[cos_yaw, 0.0, sin_yaw], [0.0, 1.0, 0.0], [-sin_yaw, 0.0, cos_yaw]])
     frontal = _facing(basis.reference)[_RIM_TRIANGLES]

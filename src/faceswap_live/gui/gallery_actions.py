@@ -22,7 +22,7 @@ from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog
 from faceswap_live.gui.gallery_widget import NO_TARGET, FacesPane
 from faceswap_live.gui.workers import BackgroundJobs
 from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, load_target_face, read_image
-from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
+from faceswap_live.types import BgrImage, FaceLandmarks, TargetFace
 
 logger = logging.getLogger(__name__)
 
@@ -293,19 +293,17 @@ class GalleryActions(QObject):
     def _ask_consent(self, path: Path, image: BgrImage, faces: list[FaceLandmarks], index: int) -> None:
         target = crop_target(image, faces[index], name=path.stem, source_path=path)
         dialog = ConsentDialog(target.image_bgr, path.stem, CONSENT_STATEMENT, self._window)
-        dialog.accepted.connect(lambda: self._add_confirmed(path, index, dialog.name, target, faces[index].box))
+        dialog.accepted.connect(lambda: self._add_confirmed(path, index, dialog.name, target, faces[index]))
         self._dialogs.open(dialog)
 
-    def _add_confirmed(self, path: Path, face_index: int, name: str, target: TargetFace, face_box: Box) -> None:
+    def _add_confirmed(self, path: Path, face_index: int, name: str, target: TargetFace, face: FaceLandmarks) -> None:
         gallery = self.gallery
         self._state.setText(f"Adding {name}…")
 
         def add() -> GalleryEntry:
-            # The chosen face's box makes the thumbnail a crop of that face, not the middle of the photo.
-            blendshapes = target.landmarks.blendshapes  # for the entry's note on the photo's expression
-            return gallery.add(
-                path, name, face_index, True, CONSENT_STATEMENT, face_box=face_box, blendshapes=blendshapes
-            )
+            # The chosen face's box makes the thumbnail a crop of that face, not the middle of the photo; its scores
+            # and mesh the entry's note on the photo.
+            return gallery.add(path, name, face_index, True, CONSENT_STATEMENT, face=face)
 
         def added(entry: GalleryEntry) -> None:
             self.loaded_targets[entry.id] = dataclasses.replace(target, name=name)

@@ -30,6 +30,7 @@ Cost: two small similarity fits and two 51×1404 products per face per frame (~0
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar
@@ -222,13 +223,25 @@ _PHOTO_NOTES: Final = (
     (("eyeBlinkLeft", "eyeBlinkRight"), "has closed eyes"),
     (("jawOpen",), "has a wide-open mouth"),
 )
+TURNED_PHOTO_DEG: Final = 15.0
+"""A target photo turned this far (photo_yaw_deg, either way) or more is worth a note: its far cheek is squeezed, and
+where the drawn face stretches it across, the built-in engine shows the user's own cheek (rim_stretch_fade). Over the
+shared portraits the visibly turned ones read 15-25 degrees, the others 11 or less."""
 
 
-def photo_expression_note(blendshapes: dict[str, float]) -> str:
-    """A note for the user when a target photo's own expression will still show in the swap ("" when none).
+def photo_yaw_deg(points: npt.NDArray[np.floating]) -> float:
+    """How far a face is turned about the vertical axis, in degrees (0 facing the camera; the sign says which way),
+    from the rigid fit of its 468×3 mesh onto the expression basis's reference head."""
+    rotation = ExpressionBasis.load().pose_of(np.asarray(points, np.float64)).rotation
+    return math.degrees(math.atan2(rotation[0, 2], rotation[0, 0]))
+
+
+def photo_note(blendshapes: dict[str, float], points: npt.NDArray[np.floating] | None = None) -> str:
+    """A note for the user when what a target photo shows will still show in the swap ("" when none).
 
     The engine takes the photo's expression out of the face's shape, but not out of its texture: smile lines,
-    closed lids or a stretched mouth stay painted on. Pairs of keys (left, right) count by their mean.
+    closed lids or a stretched mouth stay painted on. Pairs of keys (left, right) count by their mean. points: the
+    photo's face mesh (468×3 or more), for a photo turned to one side (TURNED_PHOTO_DEG).
     """
     shown = [
         description
@@ -236,9 +249,14 @@ def photo_expression_note(blendshapes: dict[str, float]) -> str:
         if all(key in blendshapes for key in keys)
         and sum(blendshapes[key] for key in keys) / len(keys) >= PHOTO_NOTE_THRESHOLD
     ]
-    if not shown:
+    turned = points is not None and abs(photo_yaw_deg(points)) >= TURNED_PHOTO_DEG
+    if not shown and not turned:
         return ""
-    return f"this photo {' and '.join(shown)}: a neutral photo (eyes open, mouth closed) gives the best result"
+    wanted = "a neutral photo (eyes open, mouth closed)" if shown else "a photo"
+    if turned:
+        shown.append("is turned to one side")
+        wanted += " facing the camera"
+    return f"this photo {' and '.join(shown)}: {wanted} gives the best result"
 
 
 def iris_offsets(points_px: npt.NDArray[np.floating]) -> FloatArray | None:
