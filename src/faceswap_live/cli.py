@@ -301,7 +301,8 @@ def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetF
     face_index = None if args.face_index is None else args.face_index - 1
     target = load_target_face(args.target[0], landmark_model_path, face_index)
     note = photo_note(target.landmarks.blendshapes, target.landmarks.points_px)
-    if note and not getattr(args, "more_photos", None):
+    # Other photos help with the expression (the nearest one is drawn), not with a turned first photo.
+    if photo_note(target.landmarks.blendshapes) and not getattr(args, "more_photos", None):
         note += "; other photos of the same person help too (--more-photos, built-in engine)"
     if note:
         print(f"Note: {note}.", file=sys.stderr)

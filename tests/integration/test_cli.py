@@ -257,6 +257,19 @@ def test_a_smiling_target_photo_is_noted_on_the_command_line(
     assert "Note:" not in capsys.readouterr().err
 
 
+def test_a_target_photo_turned_to_one_side_is_noted_on_the_command_line(
+    hopper_path: Path, faces_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """p18_1 is turned about 25 degrees: noted, without the advice to add photos (they help with the expression,
+    not with the first photo's turn)."""
+    turned = faces_dir / "portraits" / "p18_1.jpg"
+    arguments = ["swap", "--consent", "--input", str(hopper_path), "--output", str(tmp_path / "out.jpg")]
+    assert main([*arguments, "--target", str(turned)]) == 0
+    noted = capsys.readouterr().err
+    assert "Note: this photo is turned to one side: a photo facing the camera gives the best result." in noted
+    assert "--more-photos" not in noted
+
+
 def test_a_picture_without_a_face_is_written_as_it_was_and_says_so(
     astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

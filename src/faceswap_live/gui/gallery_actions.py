@@ -22,6 +22,7 @@ from faceswap_live.gui.dialogs import ConsentDialog, FacePickerDialog
 from faceswap_live.gui.gallery_widget import NO_TARGET, FacesPane
 from faceswap_live.gui.workers import BackgroundJobs
 from faceswap_live.inputs.target_photo import crop_target, find_faces_in_photo, load_target_face, read_image
+from faceswap_live.stages.expression import photo_note
 from faceswap_live.types import BgrImage, FaceLandmarks, TargetFace
 
 logger = logging.getLogger(__name__)
@@ -137,7 +138,9 @@ class GalleryActions(QObject):
             return
         swapping = f"Swapping to {name}."
         note = self._widget.note_of(entry_id)
-        if note and not self._widget.more_photos_of(entry_id):
+        # Other photos help with the expression (the nearest one is drawn), not with a turned first photo.
+        shows_expression = bool(photo_note(target.landmarks.blendshapes or {}))
+        if note and shows_expression and not self._widget.more_photos_of(entry_id):
             note += "; more photos of the same person help too (right-click the face)"
         self._state.setText(f"{swapping} {note[:1].upper()}{note[1:]}." if note else swapping)
 
