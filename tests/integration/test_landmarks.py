@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -133,6 +134,53 @@ def test_a_reopened_eye_is_open_in_the_landmarks_of_the_frame_it_opens(
     assert streamed[52] > 0.85 * alone[3], (streamed[49:53], alone)
 
 
+def test_one_face_is_followed_by_the_landmark_model_alone_where_mediapipe_would_find_it(
+    landmark_model_path: Path, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """v07 turns her head, squints and frowns. Once found, the face is followed by the bundle's landmark and
+    blendshape models alone (MediaPipe's graph, a whole search a frame, runs for the first frame only): its points
+    lie within about a pixel of the graph's own on every frame and its scores read the same."""
+    frames, fps = read_video_frames(faces_dir / "videos" / "v07_p44.mp4", 90)
+    graph_calls: list[FaceLandmarkDetector] = []
+    searched: list[DetectedFace] = []
+    followed: list[DetectedFace] = []
+    for direct, found in ((False, searched), (True, followed)):
+        with FaceLandmarkDetector(
+            landmark_model_path, LandmarkConfig(), mode="video", with_blendshapes=True, direct_tracking=direct
+        ) as detector:
+            landmarker = detector._landmarker
+            assert landmarker is not None
+
+            def counted(
+                *arguments: object,
+                search: Callable[..., object] = landmarker.detect_for_video,
+                caller: FaceLandmarkDetector = detector,
+            ) -> object:
+                graph_calls.append(caller)
+                return search(*arguments)
+
+            monkeypatch.setattr(landmarker, "detect_for_video", counted)
+            for index, frame in enumerate(frames):
+                faces = detector.detect(frame, round(index * 1000 / fps))
+                assert len(faces) == 1
+                found.append(faces[0])
+        assert graph_calls.count(detector) == (1 if direct else len(frames))
+    width = np.median([np.ptp(face.points_px[:, 0]) for face in searched])
+    apart = np.array(
+        [
+            np.linalg.norm(a.points_px[:, :2] - b.points_px[:, :2], axis=1).mean()
+            for a, b in zip(searched, followed, strict=True)
+        ]
+    )
+    assert np.median(apart) < 0.01 * width and apart.max() < 0.02 * width, (np.median(apart), apart.max(), width)
+    for key in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "browDownLeft", "browInnerUp", "mouthSmileLeft"):
+        graph = np.array([face.blendshapes[key] for face in searched])
+        alone = np.array([face.blendshapes[key] for face in followed])
+        assert abs(alone.mean() - graph.mean()) < 0.1, key
+        if graph.std() > 0.05:
+            assert np.corrcoef(graph, alone)[0, 1] > 0.8, key
+
+
 def test_one_face_asked_for_is_the_largest_in_view(landmark_model_path: Path, faces_dir: Path) -> None:
     frames, _ = read_video_frames(faces_dir / "videos" / "v04_multi.avi", 1)
     with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=3), mode="video") as detector:
@@ -149,7 +197,9 @@ def test_with_another_face_in_view_only_the_wanted_face_is_searched(landmark_mod
     and looks for a single face again UNSMOOTHED_RETRY_MS later."""
     crowd, _ = read_video_frames(faces_dir / "videos" / "v04_multi.avi", CROWDED_FRAMES + 1)
     alone, _ = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 3)
-    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="video") as detector:
+    with FaceLandmarkDetector(
+        landmark_model_path, LandmarkConfig(max_faces=1), mode="video", direct_tracking=False
+    ) as detector:
         assert detector.unsmoothed
         for index, frame in enumerate(crowd):
             assert len(detector.detect(frame, index * 33)) == 1
@@ -200,16 +250,20 @@ def test_the_face_followed_stays_the_same_person_when_another_crowds_in(
     box = Box.around(larger).expanded(1.3).clipped(frames[0].shape[1], frames[0].shape[0])
     alone = frames[0].copy()
     alone[box.y0 : box.y1, box.x0 : box.x1] = 128
-    with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(max_faces=1), mode="video") as detector:
-        sequence = [alone] * 3 + frames
-        found = [detector.detect(frame, index * 33) for index, frame in enumerate(sequence)]
-        assert not detector.unsmoothed  # the switch to one face happened
-    centres = [faces[0].points_px[:, :2].mean(axis=0) for faces in found if faces]
-    assert len(centres) == len(sequence)
-    followed = smaller.mean(axis=0)
-    other = larger.mean(axis=0)
-    for centre in centres:
-        assert np.linalg.norm(centre - followed) < np.linalg.norm(centre - other)
+    sequence = [alone] * 3 + frames
+    for direct in (False, True):
+        with FaceLandmarkDetector(
+            landmark_model_path, LandmarkConfig(max_faces=1), mode="video", direct_tracking=direct
+        ) as detector:
+            found = [detector.detect(frame, index * 33) for index, frame in enumerate(sequence)]
+            # The graph alone switches to one smoothed face; followed directly, the other face is never searched.
+            assert detector.unsmoothed is direct
+        centres = [faces[0].points_px[:, :2].mean(axis=0) for faces in found if faces]
+        assert len(centres) == len(sequence)
+        followed = smaller.mean(axis=0)
+        other = larger.mean(axis=0)
+        for centre in centres:
+            assert np.linalg.norm(centre - followed) < np.linalg.norm(centre - other)
 
 
 def test_a_landmarker_that_cannot_be_made_again_leaves_the_running_one_searching(
@@ -314,3 +368,24 @@ threading.Thread(target=worker).start()
     assert done.returncode == 0, done.stderr
     assert "closed" in done.stdout
     assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_without_the_litert_runtime_faces_are_still_found_by_mediapipe_alone(
+    landmark_model_path: Path, faces_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Where LiteRT has no wheel (Linux on ARM) its import fails: the detector says so once and searches every frame
+    with MediaPipe's graph, as before."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_litert(name: str, *arguments: object, **keywords: object) -> object:
+        if name.startswith("ai_edge_litert"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *arguments, **keywords)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", without_litert)
+    frames, _ = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 5)
+    with caplog.at_level("WARNING"), FaceLandmarkDetector(landmark_model_path, LandmarkConfig()) as detector:
+        assert [len(detector.detect(frame, index * 33)) for index, frame in enumerate(frames)] == [1] * 5
+    assert "searched in every frame" in caplog.text

@@ -7,6 +7,7 @@ import logging
 import math
 import re
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -19,6 +20,7 @@ from mediapipe.tasks.python import BaseOptions, vision
 from faceswap_live.config import LandmarkConfig
 from faceswap_live.errors import ModelError
 from faceswap_live.native_log import native_stderr_to_debug
+from faceswap_live.stages.face_tracking import MeshTracker
 from faceswap_live.types import BgrImage, Box, Points3D
 
 logger = logging.getLogger(__name__)
@@ -56,7 +58,9 @@ class FaceLandmarkDetector:
 
     mode "video": for a stream of frames (uses tracking between frames; timestamps must increase, which this class
     guarantees); one face asked for is searched unsmoothed while no other face is in view (UNSMOOTHED_FACES,
-    CROWDED_FRAMES). mode "image": for independent photos. One instance per thread; call close() when done.
+    CROWDED_FRAMES), and once found, followed from frame to frame by the landmark model alone (direct_tracking;
+    stages/face_tracking.py) until it is lost. mode "image": for independent photos. One instance per thread; call
+    close() when done.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class FaceLandmarkDetector:
         config: LandmarkConfig,
         mode: Literal["video", "image"] = "video",
         with_blendshapes: bool = False,
+        direct_tracking: bool = True,
     ) -> None:
         self.mode = mode
         self._model_path = model_path
@@ -83,6 +88,9 @@ class FaceLandmarkDetector:
         self._landmarker: vision.FaceLandmarker | None = self._create(
             UNSMOOTHED_FACES if self._can_unsmooth else config.max_faces
         )
+        self._tracker = _mesh_tracker(model_path, with_blendshapes) if self._can_unsmooth and direct_tracking else None
+        self._followed: Points3D | None = None
+        """The one face's last landmarks while the tracker follows it (None: MediaPipe searches the next frame)."""
 
     def _create(self, num_faces: int) -> vision.FaceLandmarker:
         config = self._config
@@ -109,6 +117,14 @@ class FaceLandmarkDetector:
         mode, the one nearest the face found before (the same person). In video mode pass the capture time in ms."""
         if self._landmarker is None:
             raise RuntimeError("The face landmarker is closed.")
+        if self._tracker is not None and self._followed is not None and self.unsmoothed:
+            followed = self._tracker.follow(image_bgr, self._followed, self._config.min_tracking_confidence)
+            if followed is not None:
+                points, scores = followed
+                self._followed = points
+                self._last_box = Box.around(points)
+                return [DetectedFace(points_px=points, blendshapes=scores)]
+            self._followed = None  # lost: MediaPipe's full search looks for it again
         height, width = image_bgr.shape[:2]
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         if self._focus is not None:
@@ -149,6 +165,8 @@ class FaceLandmarkDetector:
             # frame), as MediaPipe's single-face tracking kept it.
             chosen = min(faces, key=lambda face: _centre_distance(Box.around(face.points_px), last))
         self._last_box = Box.around(chosen.points_px)
+        if self.unsmoothed:
+            self._followed = chosen.points_px
         return [chosen]
 
     def _choose_landmarker(self, faces_found: int, stamp_ms: int) -> None:
@@ -191,6 +209,17 @@ class FaceLandmarkDetector:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _mesh_tracker(model_path: Path, with_blendshapes: bool) -> MeshTracker | None:
+    """The direct tracker for one face (stages/face_tracking.py), or None (MediaPipe's graph alone) where its runtime
+    or the bundle's models cannot be loaded."""
+    try:
+        with native_stderr_to_debug(_NATIVE_LOG_LINE):  # LiteRT announces its CPU delegate on stderr
+            return MeshTracker(model_path, with_blendshapes)
+    except (ImportError, OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile) as error:
+        logger.warning("Faces are searched in every frame (slower): the landmark model could not run alone (%s)", error)
+        return None
 
 
 def _centre_distance(first: Box, second: Box) -> float:

@@ -1,0 +1,138 @@
+"""Following one face from frame to frame with MediaPipe's own landmark and blendshape models, run directly (LiteRT).
+
+MediaPipe's FaceLandmarker graph costs about 27 ms a frame on the 2-core development machine, where its landmark model
+alone costs 12 ms and its blendshape model 2 (BENCHMARKS.md): the rest is the graph's image conversions and its face
+detector, which runs on every frame while fewer faces are tracked than asked for (the app asks for two to keep the
+landmarks unsmoothed: landmarks.UNSMOOTHED_FACES). Once a face has been found, where it is in the next frame follows
+from its landmarks, as in MediaPipe's own tracking: the box around them, turned so that the eyes are level, grown
+(TRACKING_CROP_SCALE, CROP_SHIFT_DOWN: framed as the graph frames a face its detector has just found, so that the
+scores read as before). The landmark model runs on that crop alone (the same 256 px input, the same 478 points with
+the irises, in the crop's pixels and mapped back), and the blendshape model on 146 of those points in frame pixels,
+as MediaPipe feeds it. When the model's face-presence score falls below the tracking confidence (the
+face left, was covered, or turned away), the caller goes back to MediaPipe's full search.
+
+Both models are read from the same verified face_landmarker.task bundle (a zip archive) the app already uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import zipfile
+from pathlib import Path
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from faceswap_live.types import BgrImage, Points3D
+
+logger = logging.getLogger(__name__)
+
+LANDMARK_MODEL_ENTRY: Final = "face_landmarks_detector.tflite"
+BLENDSHAPE_MODEL_ENTRY: Final = "face_blendshapes.tflite"
+MODEL_INPUT_PX: Final = 256
+TRACKING_CROP_SCALE: Final = 1.35
+CROP_SHIFT_DOWN: Final = 0.025
+"""The crop's side over the longer side of the box around the last landmarks, and its centre moved down by this share
+of the box's height. The landmark model's brow and lid points depend on the crop's framing (from a crop 1.5 times the
+box, MediaPipe's margin for its own single-face tracking, browDown read 0.4 higher on v16); these are the values whose
+landmarks and scores came nearest the graph's own (which crops around its face detector's box) on the fitting clips
+(v02, v05, v11, v14, v18: points 0.9 px apart on faces 150-250 px wide, every blendshape's mean within 0.11)."""
+RIGHT_EYE_OUTER: Final = 33
+LEFT_EYE_OUTER: Final = 263
+BLENDSHAPE_POINTS: Final = (
+    0, 1, 4, 5, 6, 7, 8, 10, 13, 14, 17, 21, 33, 37, 39, 40, 46, 52, 53, 54, 55, 58, 61, 63, 65, 66, 67, 70, 78, 80,
+    81, 82, 84, 87, 88, 91, 93, 95, 103, 105, 107, 109, 127, 132, 133, 136, 144, 145, 146, 148, 149, 150, 152, 153,
+    154, 155, 157, 158, 159, 160, 161, 162, 163, 168, 172, 173, 176, 178, 181, 185, 191, 195, 197, 234, 246, 249, 251,
+    263, 267, 269, 270, 276, 282, 283, 284, 285, 288, 291, 293, 295, 296, 297, 300, 308, 310, 311, 312, 314, 317, 318,
+    321, 323, 324, 332, 334, 336, 338, 356, 361, 362, 365, 373, 374, 375, 377, 378, 379, 380, 381, 382, 384, 385, 386,
+    387, 388, 389, 390, 397, 398, 400, 402, 405, 409, 415, 454, 466, 468, 469, 470, 471, 472, 473, 474, 475, 476, 477,
+)  # fmt: skip
+"""The mesh points the blendshape model reads (x, y in frame pixels), in its input order."""
+BLENDSHAPE_NAMES: Final = (
+    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight", "cheekPuff",
+    "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight",
+    "eyeLookInLeft", "eyeLookInRight", "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight",
+    "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen", "jawRight",
+    "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft", "mouthFrownRight", "mouthFunnel",
+    "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthPressLeft", "mouthPressRight", "mouthPucker",
+    "mouthRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft",
+    "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "noseSneerLeft", "noseSneerRight",
+)  # fmt: skip
+"""The blendshape model's outputs in order (MediaPipe's category names)."""
+
+
+class MeshTracker:
+    """One face followed with the bundle's landmark (and blendshape) models. One instance per thread."""
+
+    def __init__(self, model_path: Path, with_blendshapes: bool) -> None:
+        """Raises OSError or ValueError when the runtime or the bundle's models cannot be loaded (the caller then
+        keeps to MediaPipe's graph alone)."""
+        from ai_edge_litert.interpreter import Interpreter  # imported here: only the video path needs it
+
+        with zipfile.ZipFile(model_path) as bundle:
+            landmark_model = bundle.read(LANDMARK_MODEL_ENTRY)
+            blendshape_model = bundle.read(BLENDSHAPE_MODEL_ENTRY) if with_blendshapes else None
+        # One thread: the pipeline already swaps the previous frame on the other core meanwhile.
+        self._landmarks = Interpreter(model_content=landmark_model, num_threads=1)
+        self._landmarks.allocate_tensors()
+        self._landmarks_input = self._landmarks.get_input_details()[0]["index"]
+        outputs = {detail["name"]: detail["index"] for detail in self._landmarks.get_output_details()}
+        self._points_output, self._presence_output = outputs["Identity"], outputs["Identity_1"]
+        self._blendshapes = None
+        if blendshape_model is not None:
+            self._blendshapes = Interpreter(model_content=blendshape_model, num_threads=1)
+            self._blendshapes.allocate_tensors()
+            self._blendshapes_input = self._blendshapes.get_input_details()[0]["index"]
+            self._blendshapes_output = self._blendshapes.get_output_details()[0]["index"]
+
+    def follow(
+        self, image_bgr: BgrImage, previous_points: Points3D, min_presence: float
+    ) -> tuple[Points3D, dict[str, float]] | None:
+        """The face whose landmarks were previous_points (478×3 frame pixels) in this frame: (its 478×3 points in
+        frame pixels, z at the same scale as x; its blendshape scores, {} without the blendshape model), or None when
+        the model's face-presence score is below min_presence."""
+        crop_to_frame = tracking_crop(previous_points)
+        crop = cv2.warpAffine(
+            image_bgr,
+            crop_to_frame,
+            (MODEL_INPUT_PX, MODEL_INPUT_PX),
+            flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+        )
+        rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) * np.float32(1.0 / 255.0)
+        self._landmarks.set_tensor(self._landmarks_input, rgb[None])
+        self._landmarks.invoke()
+        presence_logit = float(self._landmarks.get_tensor(self._presence_output).ravel()[0])
+        if 1.0 / (1.0 + math.exp(-max(min(presence_logit, 60.0), -60.0))) < min_presence:
+            return None
+        raw = self._landmarks.get_tensor(self._points_output).reshape(-1, 3).astype(np.float64)
+        points = np.empty_like(raw)
+        points[:, :2] = raw[:, :2] @ crop_to_frame[:, :2].T + crop_to_frame[:, 2]
+        points[:, 2] = raw[:, 2] * math.hypot(crop_to_frame[0, 0], crop_to_frame[1, 0])  # crop px to frame px
+        scores: dict[str, float] = {}
+        if self._blendshapes is not None:
+            subset = np.ascontiguousarray(points[list(BLENDSHAPE_POINTS), :2], np.float32)[None]
+            self._blendshapes.set_tensor(self._blendshapes_input, subset)
+            self._blendshapes.invoke()
+            values = self._blendshapes.get_tensor(self._blendshapes_output).ravel()
+            scores = {name: float(value) for name, value in zip(BLENDSHAPE_NAMES, values, strict=True)}
+        return points.astype(np.float32), scores
+
+
+def tracking_crop(points: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """2×3 affine map from the model's 256 px input to frame pixels: the box around points' x, y, centred, turned so
+    that the outer eye corners are level, TRACKING_CROP_SCALE times the box's longer side on each side."""
+    xy = np.asarray(points[:, :2], np.float64)
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    centre = (low + high) / 2.0 + np.array([0.0, CROP_SHIFT_DOWN * float(high[1] - low[1])])
+    eye_line = xy[LEFT_EYE_OUTER] - xy[RIGHT_EYE_OUTER]
+    angle = math.atan2(eye_line[1], eye_line[0])
+    step = TRACKING_CROP_SCALE * float((high - low).max()) / MODEL_INPUT_PX
+    cos_step, sin_step = math.cos(angle) * step, math.sin(angle) * step
+    linear = np.array([[cos_step, -sin_step], [sin_step, cos_step]])
+    shift = centre - linear @ np.array([MODEL_INPUT_PX / 2.0, MODEL_INPUT_PX / 2.0])
+    return np.column_stack([linear, shift])
