@@ -370,6 +370,25 @@ threading.Thread(target=worker).start()
     assert "Traceback" not in done.stderr, done.stderr
 
 
+def test_after_a_cut_to_another_shot_the_new_face_is_found_at_once(landmark_model_path: Path, faces_dir: Path) -> None:
+    """A video cut from v10 to v01 (another person, elsewhere in the picture, smaller): the face followed is lost
+    on the first frame of the new shot, and the full search finds the new face there, where the graph alone does."""
+    first, _ = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 3)
+    second, _ = read_video_frames(faces_dir / "videos" / "v01_p39.avi", 3)
+    height, width = first[0].shape[:2]
+    sequence = first + [cv2.resize(frame, (width, height)) for frame in second]
+    boxes = {}
+    for direct in (False, True):
+        with FaceLandmarkDetector(landmark_model_path, LandmarkConfig(), direct_tracking=direct) as detector:
+            found = [detector.detect(frame, index * 33) for index, frame in enumerate(sequence)]
+        assert [len(faces) for faces in found] == [1] * len(sequence)
+        boxes[direct] = [Box.around(faces[0].points_px) for faces in found]
+    cut = len(first)
+    graph, followed = boxes[False][cut], boxes[True][cut]
+    assert max(abs(graph.x0 - followed.x0), abs(graph.y0 - followed.y0), abs(graph.x1 - followed.x1)) <= 2
+    assert abs(graph.y1 - followed.y1) <= 2 and followed.width < 0.7 * boxes[True][cut - 1].width
+
+
 def test_without_the_litert_runtime_faces_are_still_found_by_mediapipe_alone(
     landmark_model_path: Path, faces_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -40,6 +40,9 @@ of the box's height. The landmark model's brow and lid points depend on the crop
 box, MediaPipe's margin for its own single-face tracking, browDown read 0.4 higher on v16); these are the values whose
 landmarks and scores came nearest the graph's own (which crops around its face detector's box) on the fitting clips
 (v02, v05, v11, v14, v18: points 0.9 px apart on faces 150-250 px wide, every blendshape's mean within 0.11)."""
+MAX_SIZE_CHANGE: Final = 1.5
+"""A followed face whose box grows or shrinks by more than this factor from one frame to the next is taken as lost
+(no face does that in a frame's time; a model fooled by something else in the crop can): the full search decides."""
 RIGHT_EYE_OUTER: Final = 33
 LEFT_EYE_OUTER: Final = 263
 BLENDSHAPE_POINTS: Final = (
@@ -94,7 +97,7 @@ class MeshTracker:
     ) -> tuple[Points3D, dict[str, float]] | None:
         """The face whose landmarks were previous_points (478×3 frame pixels) in this frame: (its 478×3 points in
         frame pixels, z at the same scale as x; its blendshape scores, {} without the blendshape model), or None when
-        the model's face-presence score is below min_presence."""
+        the model's face-presence score is below min_presence or the face's size jumps (MAX_SIZE_CHANGE)."""
         crop_to_frame = tracking_crop(previous_points)
         crop = cv2.warpAffine(
             image_bgr,
@@ -113,6 +116,9 @@ class MeshTracker:
         points = np.empty_like(raw)
         points[:, :2] = raw[:, :2] @ crop_to_frame[:, :2].T + crop_to_frame[:, 2]
         points[:, 2] = raw[:, 2] * math.hypot(crop_to_frame[0, 0], crop_to_frame[1, 0])  # crop px to frame px
+        size_change = _box_side(points) / max(_box_side(previous_points), 1e-6)
+        if not 1.0 / MAX_SIZE_CHANGE <= size_change <= MAX_SIZE_CHANGE:
+            return None
         scores: dict[str, float] = {}
         if self._blendshapes is not None:
             subset = np.ascontiguousarray(points[list(BLENDSHAPE_POINTS), :2], np.float32)[None]
@@ -121,6 +127,10 @@ class MeshTracker:
             values = self._blendshapes.get_tensor(self._blendshapes_output).ravel()
             scores = {name: float(value) for name, value in zip(BLENDSHAPE_NAMES, values, strict=True)}
         return points.astype(np.float32), scores
+
+
+def _box_side(points: npt.NDArray[np.floating]) -> float:
+    return float(np.ptp(np.asarray(points[:, :2], np.float64), axis=0).max())
 
 
 def tracking_crop(points: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
