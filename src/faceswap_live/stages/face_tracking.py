@@ -8,15 +8,15 @@ from its landmarks, as in MediaPipe's own tracking: the box around them, turned 
 (TRACKING_CROP_SCALE, CROP_SHIFT_DOWN: framed as the graph frames a face its detector has just found, so that the
 scores read as before). The landmark model runs on that crop alone (the same 256 px input, the same 478 points with
 the irises, in the crop's pixels and mapped back), and the blendshape model on 146 of those points in frame pixels,
-as MediaPipe feeds it. When the model's face-presence score falls below the tracking confidence (the
-face left, was covered, or turned away), the caller goes back to MediaPipe's full search.
+as MediaPipe feeds it. When the model's face-presence score falls below the tracking confidence (the face left, was
+covered, or turned away) or the face's box jumps in size (a cut to another shot), the caller goes back to MediaPipe's
+full search.
 
 Both models are read from the same verified face_landmarker.task bundle (a zip archive) the app already uses.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import zipfile
 from pathlib import Path
@@ -27,8 +27,6 @@ import numpy as np
 import numpy.typing as npt
 
 from faceswap_live.types import BgrImage, Points3D
-
-logger = logging.getLogger(__name__)
 
 LANDMARK_MODEL_ENTRY: Final = "face_landmarks_detector.tflite"
 BLENDSHAPE_MODEL_ENTRY: Final = "face_blendshapes.tflite"
@@ -72,8 +70,8 @@ class MeshTracker:
     """One face followed with the bundle's landmark (and blendshape) models. One instance per thread."""
 
     def __init__(self, model_path: Path, with_blendshapes: bool) -> None:
-        """Raises OSError or ValueError when the runtime or the bundle's models cannot be loaded (the caller then
-        keeps to MediaPipe's graph alone)."""
+        """Raises ImportError (no LiteRT), OSError, KeyError (a bundle without the models) or ValueError when the
+        runtime or the bundle's models cannot be loaded; the caller then keeps to MediaPipe's graph alone."""
         from ai_edge_litert.interpreter import Interpreter  # imported here: only the video path needs it
 
         with zipfile.ZipFile(model_path) as bundle:
@@ -134,8 +132,9 @@ def _box_side(points: npt.NDArray[np.floating]) -> float:
 
 
 def tracking_crop(points: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
-    """2×3 affine map from the model's 256 px input to frame pixels: the box around points' x, y, centred, turned so
-    that the outer eye corners are level, TRACKING_CROP_SCALE times the box's longer side on each side."""
+    """2×3 affine map from the model's 256 px input to frame pixels: a square around the box of points' x, y (its
+    centre moved down by CROP_SHIFT_DOWN of the box's height, its side TRACKING_CROP_SCALE times the box's longer
+    side), turned so that the outer eye corners are level."""
     xy = np.asarray(points[:, :2], np.float64)
     low, high = xy.min(axis=0), xy.max(axis=0)
     centre = (low + high) / 2.0 + np.array([0.0, CROP_SHIFT_DOWN * float(high[1] - low[1])])
