@@ -200,7 +200,10 @@ def test_the_far_cheek_of_a_turned_photo_stretched_onto_the_rim_fades_to_the_use
         return mesh
 
     def fade_for(photo: np.ndarray, drawn: np.ndarray) -> np.ndarray:
-        return rim_stretch_fade(drawn, triangle_edges_inverse(photo), foreshortened_rim(photo))
+        corners = drawn[TESSELATION_TRIANGLES, :2]
+        ab, ac = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+        areas = np.asarray(ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0], np.float64)
+        return rim_stretch_fade(drawn, areas, triangle_edges_inverse(photo), foreshortened_rim(photo))
 
     frontal = photographed(0.0)
     half_width = 100.0

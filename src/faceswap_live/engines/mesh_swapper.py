@@ -633,6 +633,7 @@ class MeshFaceSwapper(SwapEngine):
                     grid_points,
                     grid_size,
                     destination,
+                    drawn_areas,
                     gaze_shift,
                     shut,
                     size,
@@ -797,6 +798,7 @@ class MeshFaceSwapper(SwapEngine):
         grid_points: npt.NDArray[np.float32],
         grid_size: tuple[int, int],
         destination: npt.NDArray[np.floating],
+        drawn_areas: npt.NDArray[np.float64],
         gaze_shift: npt.NDArray[np.float64] | None,
         shut: tuple[float, float],
         size: tuple[int, int],
@@ -804,7 +806,8 @@ class MeshFaceSwapper(SwapEngine):
         softening: float,
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         """One photo warped onto the rasterised mesh: (its BGRA texture over the region, size = (width, height); the
-        grid-sized coverage its rim fade leaves, flat). raster: the mesh drawn on the grid; shut: the eyes' gap
+        grid-sized coverage its rim fade leaves, flat). raster: the mesh drawn on the grid; destination, drawn_areas:
+        the drawn mesh and its triangles' signed areas (rim_stretch_fade); shut: the eyes' gap
         scales (a shutting eye's upper lid is read from higher up the photo, SHUT_LID_SKIN_SHARE); user_smile: how
         broadly the user smiles (a smoothed photo's folds return with it); softening: the blur to draw it with, in
         frame pixels (_follow_softness)."""
@@ -824,7 +827,7 @@ class MeshFaceSwapper(SwapEngine):
             vertex_a[1].take(triangle) + weight_b * edge_ab[1].take(triangle) + weight_c * edge_ac[1].take(triangle)
         )
         covered = np.zeros(grid_width * grid_height, dtype=np.float32)
-        rim = rim_stretch_fade(destination, photo.edges_inverse, photo.foreshortened)
+        rim = rim_stretch_fade(destination, drawn_areas, photo.edges_inverse, photo.foreshortened)
         covered[raster.pixel_index] = _across_triangles(rim, raster)
         if gaze_shift is not None:
             follow_gaze(map_x, map_y, grid_points, level.points_px, gaze_shift)
@@ -1206,12 +1209,14 @@ def triangle_edges_inverse(points_px: npt.NDArray[np.floating]) -> npt.NDArray[n
 
 def rim_stretch_fade(
     drawn_points: npt.NDArray[np.floating],
+    drawn_areas: npt.NDArray[np.float64],
     photo_edges_inverse: npt.NDArray[np.float64],
     foreshortened: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float32]:
     """Per mesh point (468), how much of the target to draw there (0-1) for how far a foreshortened rim is stretched.
 
-    drawn_points: the mesh as drawn (468×2+ pixels); photo_edges_inverse: triangle_edges_inverse of the photo's mesh.
+    drawn_points: the mesh as drawn (468×2+ pixels); drawn_areas: its surface triangles' signed areas (swap_face has
+    them once a frame); photo_edges_inverse: triangle_edges_inverse of the photo's mesh.
     A triangle's stretch is the larger singular value of the affine map from the photo's triangle to the drawn one
     (how much longer it is drawn in its most stretched direction: a far cheek squeezed across in the photo is
     stretched across, and its area alone understated that by the square root), relative to the median over the face
@@ -1226,7 +1231,7 @@ def rim_stretch_fade(
     drawn = np.asarray(drawn_points[:MESH_POINT_COUNT, :2], np.float64)
     inverse = photo_edges_inverse
     inverse_determinant = inverse[:, 0, 0] * inverse[:, 1, 1] - inverse[:, 0, 1] * inverse[:, 1, 0]
-    area_scale = np.abs(_signed_areas(drawn) * inverse_determinant)  # |det| of each triangle's map
+    area_scale = np.abs(drawn_areas * inverse_determinant)  # |det| of each triangle's map
     # The maps themselves only on the rim, written out (numpy's batched 2×2 products cost more than the fade).
     corner_a, corner_b, corner_c = drawn[_RIM_CORNERS]
     (ab_x, ab_y), (ac_x, ac_y) = (corner_b - corner_a).T, (corner_c - corner_a).T

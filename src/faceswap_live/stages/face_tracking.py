@@ -52,6 +52,7 @@ BLENDSHAPE_POINTS: Final = (
     387, 388, 389, 390, 397, 398, 400, 402, 405, 409, 415, 454, 466, 468, 469, 470, 471, 472, 473, 474, 475, 476, 477,
 )  # fmt: skip
 """The mesh points the blendshape model reads (x, y in frame pixels), in its input order."""
+_BLENDSHAPE_ROWS: Final = np.asarray(BLENDSHAPE_POINTS, np.intp)
 BLENDSHAPE_NAMES: Final = (
     "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight", "cheekPuff",
     "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight",
@@ -119,7 +120,7 @@ class MeshTracker:
             return None
         scores: dict[str, float] = {}
         if self._blendshapes is not None:
-            subset = np.ascontiguousarray(points[list(BLENDSHAPE_POINTS), :2], np.float32)[None]
+            subset = np.ascontiguousarray(points[_BLENDSHAPE_ROWS, :2], np.float32)[None]
             self._blendshapes.set_tensor(self._blendshapes_input, subset)
             self._blendshapes.invoke()
             values = self._blendshapes.get_tensor(self._blendshapes_output).ravel()
