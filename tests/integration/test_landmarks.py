@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -13,8 +12,10 @@ import numpy as np
 import pytest
 
 from faceswap_live.config import LandmarkConfig, SmoothingConfig
+from faceswap_live.eval.detectors import DlibFaces, HaarFaces, confirmed
 from faceswap_live.offline import read_video_frames
 from faceswap_live.stages.align import keypoints_from_mesh
+from faceswap_live.stages.face_tracking import MeshTracker
 from faceswap_live.stages.landmarks import (
     CROWDED_FRAMES,
     UNSMOOTHED_RETRY_MS,
@@ -148,18 +149,7 @@ def test_one_face_is_followed_by_the_landmark_model_alone_where_mediapipe_would_
         with FaceLandmarkDetector(
             landmark_model_path, LandmarkConfig(), mode="video", with_blendshapes=True, direct_tracking=direct
         ) as detector:
-            landmarker = detector._landmarker
-            assert landmarker is not None
-
-            def counted(
-                *arguments: object,
-                search: Callable[..., object] = landmarker.detect_for_video,
-                caller: FaceLandmarkDetector = detector,
-            ) -> object:
-                graph_calls.append(caller)
-                return search(*arguments)
-
-            monkeypatch.setattr(landmarker, "detect_for_video", counted)
+            _count_searches(detector, graph_calls, monkeypatch)
             for index, frame in enumerate(frames):
                 faces = detector.detect(frame, round(index * 1000 / fps))
                 assert len(faces) == 1
@@ -179,6 +169,76 @@ def test_one_face_is_followed_by_the_landmark_model_alone_where_mediapipe_would_
         assert abs(alone.mean() - graph.mean()) < 0.1, key
         if graph.std() > 0.05:
             assert np.corrcoef(graph, alone)[0, 1] > 0.8, key
+
+
+def _count_searches(
+    detector: FaceLandmarkDetector, calls: list[FaceLandmarkDetector], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each full search of MediaPipe's graph by `detector` appends it to `calls`."""
+    landmarker = detector._landmarker
+    assert landmarker is not None
+    search = landmarker.detect_for_video
+
+    def counted(*arguments: object) -> object:
+        calls.append(detector)
+        return search(*arguments)
+
+    monkeypatch.setattr(landmarker, "detect_for_video", counted)
+
+
+def test_several_faces_are_found_and_followed_without_mediapipes_graph(
+    landmark_model_path: Path, faces_dir: Path
+) -> None:
+    """Every face in view (v04: three people, the two at the back small): the bundle's face detector finds the faces
+    and the landmark model alone follows them; MediaPipe's graph never runs. Every face found that way is on a face
+    that independent detectors (dlib, OpenCV's Haar cascades) find, and as many of their faces are found as by the
+    graph searching every frame (both miss some of the small faces at the back: its face detector does)."""
+    frames, fps = read_video_frames(faces_dir / "videos" / "v04_multi.avi", 120)
+    judged = range(10, len(frames), 10)
+    dlib_faces, haar_faces = DlibFaces(), HaarFaces()
+    truth = {index: dlib_faces(frames[index]) for index in judged}
+    found_truth: dict[bool, int] = {}
+    for direct in (False, True):
+        with FaceLandmarkDetector(
+            landmark_model_path, LandmarkConfig(max_faces=3), with_blendshapes=True, direct_tracking=direct
+        ) as detector:
+            assert (detector._landmarker is None) == direct  # the graph is not even made
+            found = [detector.detect(frame, round(index * 1000 / fps)) for index, frame in enumerate(frames)]
+        if direct:
+            assert all(face.blendshapes for faces in found for face in faces)
+            for index in judged:
+                boxes = truth[index] + haar_faces(frames[index])
+                for face in found[index]:
+                    assert confirmed(Box.around(face.points_px), boxes), (index, Box.around(face.points_px))
+        found_truth[direct] = sum(
+            any(face.iou(Box.around(mine.points_px)) >= 0.5 for mine in found[index])
+            for index in judged
+            for face in truth[index]
+        )
+    assert found_truth[True] >= found_truth[False] - 1, found_truth
+    assert found_truth[True] >= 0.7 * sum(len(faces) for faces in truth.values()), found_truth
+
+
+def test_the_face_detector_run_alone_finds_the_faces_mediapipes_graph_finds(
+    landmark_model_path: Path, faces_dir: Path, hopper_bgr: np.ndarray, astronaut_bgr: np.ndarray
+) -> None:
+    """MediaPipe's search, redone with the bundle's own models (face detector, then the landmark model on a crop framed
+    from its box): the same faces, each face's points within a fraction of a pixel of the graph's, the same scores."""
+    frames, _ = read_video_frames(faces_dir / "videos" / "v04_multi.avi", 61)
+    tracker = MeshTracker(landmark_model_path, with_blendshapes=True)
+    with FaceLandmarkDetector(
+        landmark_model_path, LandmarkConfig(max_faces=4), mode="image", with_blendshapes=True
+    ) as graph:
+        for image in (hopper_bgr, astronaut_bgr, frames[10], frames[60]):
+            searched = graph.detect(image)
+            started = [tracker.start(image, detection, 0.5) for detection in tracker.detect(image, 0.5)]
+            found = [face for face in started if face is not None]
+            assert len(found) == len(searched) >= 1
+            for face in searched:
+                points, scores = min(found, key=lambda other: float(np.abs(other[0] - face.points_px).mean()))
+                apart = np.linalg.norm(points[:, :2] - face.points_px[:, :2], axis=1).mean()
+                assert apart < 0.002 * np.ptp(face.points_px[:, 0]), apart
+                assert max(abs(scores[key] - value) for key, value in face.blendshapes.items()) < 0.02
 
 
 def test_one_face_asked_for_is_the_largest_in_view(landmark_model_path: Path, faces_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Following one face from frame to frame with MediaPipe's own landmark and blendshape models, run directly (LiteRT).
+"""Finding faces and following them from frame to frame with MediaPipe's own models, run directly (LiteRT).
 
 MediaPipe's FaceLandmarker graph costs about 27 ms a frame on the 2-core development machine, where its landmark model
 alone costs 12 ms and its blendshape model 2 (BENCHMARKS.md): the rest is the graph's image conversions and its face
@@ -9,16 +9,22 @@ from its landmarks, as in MediaPipe's own tracking: the box around them, turned 
 scores read as before). The landmark model runs on that crop alone (the same 256 px input, the same 478 points with
 the irises, in the crop's pixels and mapped back), and the blendshape model on 146 of those points in frame pixels,
 as MediaPipe feeds it. When the model's face-presence score falls below the tracking confidence (the face left, was
-covered, or turned away) or the face's box jumps in size (a cut to another shot), the caller goes back to MediaPipe's
-full search.
+covered, or turned away) or the face's box jumps in size (a cut to another shot), the face is lost and searched for
+again.
 
-Both models are read from the same verified face_landmarker.task bundle (a zip archive) the app already uses.
+With several faces wanted, new faces are found the same way MediaPipe finds them, without its graph: the bundle's
+face detector (BlazeFace, short range: 128 px input, 896 anchors) on the whole frame, and the landmark model on a
+crop around each face it finds that is not followed yet (MediaPipe's framing: the detector's box, 1.5 times its longer
+side, turned so that its eye points are level).
+
+All three models are read from the same verified face_landmarker.task bundle (a zip archive) the app already uses.
 """
 
 from __future__ import annotations
 
 import math
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -28,6 +34,7 @@ import numpy.typing as npt
 
 from faceswap_live.types import BgrImage, Points3D
 
+FACE_DETECTOR_ENTRY: Final = "face_detector.tflite"
 LANDMARK_MODEL_ENTRY: Final = "face_landmarks_detector.tflite"
 BLENDSHAPE_MODEL_ENTRY: Final = "face_blendshapes.tflite"
 MODEL_INPUT_PX: Final = 256
@@ -38,6 +45,13 @@ of the box's height. The landmark model's brow and lid points depend on the crop
 box, MediaPipe's margin for its own single-face tracking, browDown read 0.4 higher on v16); these are the values whose
 landmarks and scores came nearest the graph's own (which crops around its face detector's box) on the fitting clips
 (v02, v05, v11, v14, v18: points 0.9 px apart on faces 150-250 px wide, every blendshape's mean within 0.11)."""
+DETECTOR_INPUT_PX: Final = 128
+DETECTOR_ANCHOR_GRIDS: Final = ((16, 2), (8, 6))
+"""BlazeFace short range's anchors: a 16×16 grid with 2 anchors a cell (stride 8), then 8×8 with 6 (stride 16)."""
+DETECTION_OVERLAP: Final = 0.3
+"""Detections overlapping more than this (IoU) are one face: they are merged, weighted by score, as MediaPipe does."""
+DETECTION_CROP_SCALE: Final = 1.5
+"""The landmark model's crop around a face just detected: this times the longer side of the detector's box."""
 MAX_SIZE_CHANGE: Final = 1.5
 """A followed face whose box grows or shrinks by more than this factor from one frame to the next is taken as lost
 (no face does that in a frame's time; a model fooled by something else in the crop can): the full search decides."""
@@ -67,8 +81,21 @@ BLENDSHAPE_NAMES: Final = (
 """The blendshape model's outputs in order (MediaPipe's category names)."""
 
 
+@dataclass(frozen=True, slots=True)
+class FaceDetection:
+    """One face found by the bundle's face detector, in frame pixels."""
+
+    centre: tuple[float, float]
+    size: tuple[float, float]
+    """The box's width and height (from the brows to the chin, narrower than the landmarks' box)."""
+    eye_angle: float
+    """The angle of the line from the face's right eye (the left one in the image) to its left, in radians."""
+    score: float
+
+
 class MeshTracker:
-    """One face followed with the bundle's landmark (and blendshape) models. One instance per thread."""
+    """Faces followed with the bundle's landmark (and blendshape) models, and found with its face detector. One
+    instance per thread."""
 
     def __init__(self, model_path: Path, with_blendshapes: bool) -> None:
         """Raises ImportError (no LiteRT), OSError, KeyError (a bundle without the models) or ValueError when the
@@ -76,8 +103,14 @@ class MeshTracker:
         from ai_edge_litert.interpreter import Interpreter  # imported here: only the video path needs it
 
         with zipfile.ZipFile(model_path) as bundle:
+            detector_model = bundle.read(FACE_DETECTOR_ENTRY)
             landmark_model = bundle.read(LANDMARK_MODEL_ENTRY)
             blendshape_model = bundle.read(BLENDSHAPE_MODEL_ENTRY) if with_blendshapes else None
+        self._detector = Interpreter(model_content=detector_model, num_threads=1)
+        self._detector.allocate_tensors()
+        self._detector_input = self._detector.get_input_details()[0]["index"]
+        outputs = {detail["name"]: detail["index"] for detail in self._detector.get_output_details()}
+        self._boxes_output, self._scores_output = outputs["regressors"], outputs["classificators"]
         # One thread: the pipeline already swaps the previous frame on the other core meanwhile.
         self._landmarks = Interpreter(model_content=landmark_model, num_threads=1)
         self._landmarks.allocate_tensors()
@@ -91,13 +124,67 @@ class MeshTracker:
             self._blendshapes_input = self._blendshapes.get_input_details()[0]["index"]
             self._blendshapes_output = self._blendshapes.get_output_details()[0]["index"]
 
+    def detect(self, image_bgr: BgrImage, min_score: float) -> list[FaceDetection]:
+        """The faces the bundle's face detector finds in the whole frame with at least min_score, best first."""
+        height, width = image_bgr.shape[:2]
+        scale = DETECTOR_INPUT_PX / max(width, height)  # letterboxed, as MediaPipe feeds it
+        pad = (np.array([DETECTOR_INPUT_PX, DETECTOR_INPUT_PX]) - np.array([width, height]) * scale) / 2.0
+        to_input = np.array([[scale, 0.0, pad[0]], [0.0, scale, pad[1]]])
+        rgb = cv2.cvtColor(
+            cv2.warpAffine(image_bgr, to_input, (DETECTOR_INPUT_PX, DETECTOR_INPUT_PX), flags=cv2.INTER_AREA),
+            cv2.COLOR_BGR2RGB,
+        )
+        self._detector.set_tensor(self._detector_input, (rgb.astype(np.float32) * np.float32(2.0 / 255.0) - 1.0)[None])
+        self._detector.invoke()
+        raw = self._detector.get_tensor(self._boxes_output)[0].astype(np.float64)
+        logits = np.clip(self._detector.get_tensor(self._scores_output)[0, :, 0].astype(np.float64), -100.0, 100.0)
+        scores = 1.0 / (1.0 + np.exp(-logits))
+        keep = np.flatnonzero(scores >= min_score)
+        if keep.size == 0:
+            return []
+        anchors = _detector_anchors()[keep] * DETECTOR_INPUT_PX
+        # Input pixels: the box's centre and the two eye points are offsets from the anchor, its size absolute.
+        centres, sizes = anchors + raw[keep, 0:2], raw[keep, 2:4]
+        right_eyes, left_eyes = anchors + raw[keep, 4:6], anchors + raw[keep, 6:8]
+        faces = []
+        for cluster in _overlapping_clusters(centres, sizes, scores[keep]):
+            weights = scores[keep][cluster, None] / scores[keep][cluster].sum()
+            centre = ((weights * centres[cluster]).sum(axis=0) - pad) / scale
+            size = (weights * sizes[cluster]).sum(axis=0) / scale
+            eye_line = (weights * (left_eyes[cluster] - right_eyes[cluster])).sum(axis=0)
+            faces.append(
+                FaceDetection(
+                    centre=(float(centre[0]), float(centre[1])),
+                    size=(float(size[0]), float(size[1])),
+                    eye_angle=math.atan2(float(eye_line[1]), float(eye_line[0])),
+                    score=float(scores[keep][cluster[0]]),
+                )
+            )
+        return faces
+
+    def start(
+        self, image_bgr: BgrImage, detection: FaceDetection, min_presence: float
+    ) -> tuple[Points3D, dict[str, float]] | None:
+        """The landmarks of a face the detector found (as follow() gives them), or None when the landmark model sees
+        no face there."""
+        side = DETECTION_CROP_SCALE * max(detection.size)
+        return self._landmarks_in(image_bgr, _square_crop(detection.centre, side, detection.eye_angle), min_presence)
+
     def follow(
         self, image_bgr: BgrImage, previous_points: Points3D, min_presence: float
     ) -> tuple[Points3D, dict[str, float]] | None:
         """The face whose landmarks were previous_points (478×3 frame pixels) in this frame: (its 478×3 points in
         frame pixels, z at the same scale as x; its blendshape scores, {} without the blendshape model), or None when
         the model's face-presence score is below min_presence or the face's size jumps (MAX_SIZE_CHANGE)."""
-        crop_to_frame = tracking_crop(previous_points)
+        found = self._landmarks_in(image_bgr, tracking_crop(previous_points), min_presence)
+        if found is None:
+            return None
+        size_change = _box_side(found[0]) / max(_box_side(previous_points), 1e-6)
+        return found if 1.0 / MAX_SIZE_CHANGE <= size_change <= MAX_SIZE_CHANGE else None
+
+    def _landmarks_in(
+        self, image_bgr: BgrImage, crop_to_frame: npt.NDArray[np.float64], min_presence: float
+    ) -> tuple[Points3D, dict[str, float]] | None:
         crop = cv2.warpAffine(
             image_bgr,
             crop_to_frame,
@@ -115,9 +202,6 @@ class MeshTracker:
         points = np.empty_like(raw)
         points[:, :2] = raw[:, :2] @ crop_to_frame[:, :2].T + crop_to_frame[:, 2]
         points[:, 2] = raw[:, 2] * math.hypot(crop_to_frame[0, 0], crop_to_frame[1, 0])  # crop px to frame px
-        size_change = _box_side(points) / max(_box_side(previous_points), 1e-6)
-        if not 1.0 / MAX_SIZE_CHANGE <= size_change <= MAX_SIZE_CHANGE:
-            return None
         scores: dict[str, float] = {}
         if self._blendshapes is not None:
             subset = np.ascontiguousarray(points[_BLENDSHAPE_ROWS, :2], np.float32)[None]
@@ -126,6 +210,35 @@ class MeshTracker:
             values = self._blendshapes.get_tensor(self._blendshapes_output).ravel()
             scores = {name: float(value) for name, value in zip(BLENDSHAPE_NAMES, values, strict=True)}
         return points.astype(np.float32), scores
+
+
+def _detector_anchors() -> npt.NDArray[np.float64]:
+    """The face detector's 896 anchor centres, in units of its input's side, in its output order."""
+    centres = []
+    for grid, per_cell in DETECTOR_ANCHOR_GRIDS:
+        rows, columns = np.mgrid[0:grid, 0:grid]
+        cells = np.stack([(columns.ravel() + 0.5) / grid, (rows.ravel() + 0.5) / grid], axis=1)
+        centres.append(np.repeat(cells, per_cell, axis=0))
+    return np.concatenate(centres)
+
+
+def _overlapping_clusters(
+    centres: npt.NDArray[np.float64], sizes: npt.NDArray[np.float64], scores: npt.NDArray[np.float64]
+) -> list[npt.NDArray[np.intp]]:
+    """Indices of the detections that are one face (IoU above DETECTION_OVERLAP with the best of them), best first."""
+    low, high = centres - sizes / 2.0, centres + sizes / 2.0
+    areas = np.prod(np.maximum(high - low, 0.0), axis=1)
+    remaining = np.argsort(-scores)
+    clusters = []
+    while remaining.size:
+        best = remaining[0]
+        overlap = np.prod(
+            np.maximum(np.minimum(high[remaining], high[best]) - np.maximum(low[remaining], low[best]), 0.0), axis=1
+        )
+        iou = overlap / np.maximum(areas[remaining] + areas[best] - overlap, 1e-9)
+        clusters.append(remaining[iou > DETECTION_OVERLAP])
+        remaining = remaining[iou <= DETECTION_OVERLAP]
+    return clusters
 
 
 def _box_side(points: npt.NDArray[np.floating]) -> float:
@@ -140,9 +253,15 @@ def tracking_crop(points: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     low, high = xy.min(axis=0), xy.max(axis=0)
     centre = (low + high) / 2.0 + np.array([0.0, CROP_SHIFT_DOWN * float(high[1] - low[1])])
     eye_line = xy[LEFT_EYE_OUTER] - xy[RIGHT_EYE_OUTER]
-    angle = math.atan2(eye_line[1], eye_line[0])
-    step = TRACKING_CROP_SCALE * float((high - low).max()) / MODEL_INPUT_PX
+    side = TRACKING_CROP_SCALE * float((high - low).max())
+    return _square_crop((float(centre[0]), float(centre[1])), side, math.atan2(eye_line[1], eye_line[0]))
+
+
+def _square_crop(centre: tuple[float, float], side: float, angle: float) -> npt.NDArray[np.float64]:
+    """2×3 affine map from the landmark model's input to frame pixels: a square of `side` pixels around `centre`,
+    turned by `angle`."""
+    step = side / MODEL_INPUT_PX
     cos_step, sin_step = math.cos(angle) * step, math.sin(angle) * step
     linear = np.array([[cos_step, -sin_step], [sin_step, cos_step]])
-    shift = centre - linear @ np.array([MODEL_INPUT_PX / 2.0, MODEL_INPUT_PX / 2.0])
+    shift = np.array(centre) - linear @ np.array([MODEL_INPUT_PX / 2.0, MODEL_INPUT_PX / 2.0])
     return np.column_stack([linear, shift])

@@ -41,6 +41,9 @@ again (smoothed): each extra face costs a whole landmark search (about 20 ms on 
 included."""
 UNSMOOTHED_RETRY_MS: Final = 30_000
 """How long the detector stays with one smoothed face once crowded, before it looks for a single face again."""
+SAME_FACE_IOU: Final = 0.5
+"""Boxes overlapping more than this are one face: of two followed faces the smaller is dropped (both ran onto one face
+as people crossed), and a face the detector finds there is the one already followed."""
 FOCUS_GROWTH: Final = 1.6
 """The box of the face followed, grown by this factor, is all a new single-face landmarker sees on its first frame."""
 
@@ -59,8 +62,9 @@ class FaceLandmarkDetector:
     mode "video": for a stream of frames (uses tracking between frames; timestamps must increase, which this class
     guarantees); one face asked for is searched unsmoothed while no other face is in view (UNSMOOTHED_FACES,
     CROWDED_FRAMES), and once found, followed from frame to frame by the landmark model alone (direct_tracking;
-    stages/face_tracking.py) until it is lost. mode "image": for independent photos. One instance per thread; call
-    close() when done.
+    stages/face_tracking.py) until it is lost. Several faces asked for are each followed the same way, and found by
+    the bundle's face detector alone. mode "image": for independent photos. One instance per thread; call close() when
+    done.
     """
 
     def __init__(
@@ -85,12 +89,13 @@ class FaceLandmarkDetector:
         """Where the face followed was, shown alone to a single-face landmarker on its first frame."""
         self.unsmoothed = self._can_unsmooth
         """Whether MediaPipe is asked for more faces than wanted, so that it leaves the landmarks unsmoothed."""
-        self._landmarker: vision.FaceLandmarker | None = self._create(
-            UNSMOOTHED_FACES if self._can_unsmooth else config.max_faces
-        )
-        self._tracker = _mesh_tracker(model_path, with_blendshapes) if self._can_unsmooth and direct_tracking else None
-        self._followed: Points3D | None = None
-        """The one face's last landmarks while the tracker follows it (None: MediaPipe searches the next frame)."""
+        self._tracker = _mesh_tracker(model_path, with_blendshapes) if mode == "video" and direct_tracking else None
+        self._closed = False
+        self._landmarker: vision.FaceLandmarker | None = None
+        if self._tracker is None or self._can_unsmooth:  # several faces are found without MediaPipe's graph
+            self._landmarker = self._create(UNSMOOTHED_FACES if self._can_unsmooth else config.max_faces)
+        self._followed: list[Points3D] = []
+        """The faces' last landmarks while the tracker follows them (empty: a search in the next frame)."""
 
     def _create(self, num_faces: int) -> vision.FaceLandmarker:
         config = self._config
@@ -115,16 +120,74 @@ class FaceLandmarkDetector:
     def detect(self, image_bgr: BgrImage, timestamp_ms: int | None = None) -> list[DetectedFace]:
         """At most max_faces faces in one BGR image (H×W×3 uint8), largest first; when one face is wanted in video
         mode, the one nearest the face found before (the same person). In video mode pass the capture time in ms."""
-        if self._landmarker is None:
+        if self._closed:
             raise RuntimeError("The face landmarker is closed.")
-        if self._tracker is not None and self._followed is not None and self.unsmoothed:
-            followed = self._tracker.follow(image_bgr, self._followed, self._config.min_tracking_confidence)
+        if self._landmarker is None:
+            return self._detect_several(image_bgr)
+        if self._followed and self.unsmoothed:
+            followed = self._follow(image_bgr)
+            if len(followed) == 1:
+                self._last_box = Box.around(followed[0].points_px)
+                return followed
+            self._followed = []  # lost: MediaPipe's full search looks for it again
+        faces = self._search(image_bgr, timestamp_ms)
+        if not self._can_unsmooth:
+            return faces
+        self._choose_landmarker(len(faces), self._last_timestamp_ms)
+        if not faces:
+            return faces
+        chosen, last = faces[0], self._last_box
+        if last is not None and len(faces) > 1:
+            # The one face wanted stays the person it was (the largest of two alike would change from frame to
+            # frame), as MediaPipe's single-face tracking kept it.
+            chosen = min(faces, key=lambda face: _centre_distance(Box.around(face.points_px), last))
+        self._last_box = Box.around(chosen.points_px)
+        if self.unsmoothed and self._tracker is not None:
+            self._followed = [chosen.points_px]
+        return [chosen]
+
+    def _detect_several(self, image_bgr: BgrImage) -> list[DetectedFace]:
+        """Several faces wanted: those already found, followed; while fewer are followed than wanted, the face detector
+        looks for the others in every frame (about 5 ms a look on the development machine), as in MediaPipe's graph,
+        whose own search is the same two models (stages/face_tracking.py)."""
+        assert self._tracker is not None
+        config = self._config
+        faces = self._follow(image_bgr)
+        if len(faces) < config.max_faces:
+            boxes = [Box.around(face.points_px) for face in faces]
+            detections = self._tracker.detect(image_bgr, config.min_detection_confidence)
+            for detection in sorted(detections, key=lambda found: -found.size[0] * found.size[1]):
+                x, y = detection.centre
+                if len(faces) == config.max_faces or any(b.x0 <= x < b.x1 and b.y0 <= y < b.y1 for b in boxes):
+                    continue  # a face followed already
+                started = self._tracker.start(image_bgr, detection, config.min_detection_confidence)
+                if started is None or any(Box.around(started[0]).iou(box) > SAME_FACE_IOU for box in boxes):
+                    continue
+                faces.append(DetectedFace(points_px=started[0], blendshapes=started[1]))
+                boxes.append(Box.around(started[0]))
+            faces.sort(key=_larger_first)
+        self._followed = [face.points_px for face in faces]
+        return faces
+
+    def _follow(self, image_bgr: BgrImage) -> list[DetectedFace]:
+        """The faces followed, in this frame, by the landmark model alone, largest first: without those it lost and
+        without the smaller of two that ran onto one face (a crossing)."""
+        assert self._tracker is not None
+        faces: list[DetectedFace] = []
+        for previous in self._followed:
+            followed = self._tracker.follow(image_bgr, previous, self._config.min_tracking_confidence)
             if followed is not None:
-                points, scores = followed
-                self._followed = points
-                self._last_box = Box.around(points)
-                return [DetectedFace(points_px=points, blendshapes=scores)]
-            self._followed = None  # lost: MediaPipe's full search looks for it again
+                faces.append(DetectedFace(points_px=followed[0], blendshapes=followed[1]))
+        kept: list[DetectedFace] = []
+        for face in sorted(faces, key=_larger_first):
+            box = Box.around(face.points_px)
+            if all(box.iou(Box.around(other.points_px)) <= SAME_FACE_IOU for other in kept):
+                kept.append(face)
+        return kept
+
+    def _search(self, image_bgr: BgrImage, timestamp_ms: int | None) -> list[DetectedFace]:
+        """MediaPipe's full search (its face detector, then the landmark model on each face), largest face first."""
+        assert self._landmarker is not None
         height, width = image_bgr.shape[:2]
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         if self._focus is not None:
@@ -153,21 +216,7 @@ class FaceLandmarkDetector:
             if result.face_blendshapes:
                 blendshapes = {shape.category_name: float(shape.score) for shape in result.face_blendshapes[index]}
             faces.append(DetectedFace(points_px=normalised * scale, blendshapes=blendshapes))
-        faces.sort(key=lambda face: -float(np.ptp(face.points_px[:, 0]) * np.ptp(face.points_px[:, 1])))
-        if not self._can_unsmooth:
-            return faces
-        self._choose_landmarker(len(faces), self._last_timestamp_ms)
-        if not faces:
-            return faces
-        chosen, last = faces[0], self._last_box
-        if last is not None and len(faces) > 1:
-            # The one face wanted stays the person it was (the largest of two alike would change from frame to
-            # frame), as MediaPipe's single-face tracking kept it.
-            chosen = min(faces, key=lambda face: _centre_distance(Box.around(face.points_px), last))
-        self._last_box = Box.around(chosen.points_px)
-        if self.unsmoothed:
-            self._followed = chosen.points_px
-        return [chosen]
+        return sorted(faces, key=_larger_first)
 
     def _choose_landmarker(self, faces_found: int, stamp_ms: int) -> None:
         """Switch to one smoothed face after CROWDED_FRAMES frames with another face in view, and back after
@@ -200,7 +249,7 @@ class FaceLandmarkDetector:
 
     def close(self) -> None:
         """Release the native graph (letting it be collected at exit prints an exception)."""
-        landmarker, self._landmarker = self._landmarker, None
+        landmarker, self._landmarker, self._closed = self._landmarker, None, True
         if landmarker is not None:
             _close(landmarker)
 
@@ -220,6 +269,10 @@ def _mesh_tracker(model_path: Path, with_blendshapes: bool) -> MeshTracker | Non
     except (ImportError, OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile) as error:
         logger.warning("Faces are searched in every frame (slower): the landmark model could not run alone (%s)", error)
         return None
+
+
+def _larger_first(face: DetectedFace) -> float:
+    return -float(np.ptp(face.points_px[:, 0]) * np.ptp(face.points_px[:, 1]))
 
 
 def _centre_distance(first: Box, second: Box) -> float:
