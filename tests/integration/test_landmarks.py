@@ -15,7 +15,7 @@ from faceswap_live.config import LandmarkConfig, SmoothingConfig
 from faceswap_live.eval.detectors import DlibFaces, HaarFaces, confirmed
 from faceswap_live.offline import read_video_frames
 from faceswap_live.stages.align import keypoints_from_mesh
-from faceswap_live.stages.face_tracking import MeshTracker
+from faceswap_live.stages.face_tracking import FaceDetection, MeshTracker
 from faceswap_live.stages.landmarks import (
     CROWDED_FRAMES,
     UNSMOOTHED_RETRY_MS,
@@ -138,23 +138,23 @@ def test_a_reopened_eye_is_open_in_the_landmarks_of_the_frame_it_opens(
 def test_one_face_is_followed_by_the_landmark_model_alone_where_mediapipe_would_find_it(
     landmark_model_path: Path, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """v07 turns her head, squints and frowns. Once found, the face is followed by the bundle's landmark and
-    blendshape models alone (MediaPipe's graph, a whole search a frame, runs for the first frame only): its points
-    lie within about a pixel of the graph's own on every frame and its scores read the same."""
+    """v07 turns her head, squints and frowns. Once found (the face detector looks on the first frame only), the face
+    is followed by the bundle's landmark and blendshape models alone: its points lie within about a pixel of those of
+    MediaPipe's graph (a whole search a frame) on every frame and its scores read the same."""
     frames, fps = read_video_frames(faces_dir / "videos" / "v07_p44.mp4", 90)
-    graph_calls: list[FaceLandmarkDetector] = []
     searched: list[DetectedFace] = []
     followed: list[DetectedFace] = []
     for direct, found in ((False, searched), (True, followed)):
         with FaceLandmarkDetector(
             landmark_model_path, LandmarkConfig(), mode="video", with_blendshapes=True, direct_tracking=direct
         ) as detector:
-            _count_searches(detector, graph_calls, monkeypatch)
+            assert detector.follows_directly is direct
+            looks = _count_looks(detector, monkeypatch) if direct else []
             for index, frame in enumerate(frames):
                 faces = detector.detect(frame, round(index * 1000 / fps))
                 assert len(faces) == 1
                 found.append(faces[0])
-        assert graph_calls.count(detector) == (1 if direct else len(frames))
+        assert len(looks) == (1 if direct else 0)
     width = np.median([np.ptp(face.points_px[:, 0]) for face in searched])
     apart = np.array(
         [
@@ -171,19 +171,20 @@ def test_one_face_is_followed_by_the_landmark_model_alone_where_mediapipe_would_
             assert np.corrcoef(graph, alone)[0, 1] > 0.8, key
 
 
-def _count_searches(
-    detector: FaceLandmarkDetector, calls: list[FaceLandmarkDetector], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each full search of MediaPipe's graph by `detector` appends it to `calls`."""
-    landmarker = detector._landmarker
-    assert landmarker is not None
-    search = landmarker.detect_for_video
+def _count_looks(detector: FaceLandmarkDetector, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time the face detector looks at a whole frame for faces (`detector` follows
+    faces directly)."""
+    tracker = detector._tracker
+    assert tracker is not None
+    looks: list[int] = []
+    look = tracker.detect
 
-    def counted(*arguments: object) -> object:
-        calls.append(detector)
-        return search(*arguments)
+    def counted(image_bgr: np.ndarray, min_score: float) -> list[FaceDetection]:
+        looks.append(1)
+        return look(image_bgr, min_score)
 
-    monkeypatch.setattr(landmarker, "detect_for_video", counted)
+    monkeypatch.setattr(tracker, "detect", counted)
+    return looks
 
 
 def test_several_faces_are_found_and_followed_without_mediapipes_graph(
@@ -202,7 +203,7 @@ def test_several_faces_are_found_and_followed_without_mediapipes_graph(
         with FaceLandmarkDetector(
             landmark_model_path, LandmarkConfig(max_faces=3), with_blendshapes=True, direct_tracking=direct
         ) as detector:
-            assert (detector._landmarker is None) == direct  # the graph is not even made
+            assert detector.follows_directly is direct
             found = [detector.detect(frame, round(index * 1000 / fps)) for index, frame in enumerate(frames)]
         if direct:
             assert all(face.blendshapes for faces in found for face in faces)
@@ -317,7 +318,7 @@ def test_the_face_followed_stays_the_same_person_when_another_crowds_in(
         ) as detector:
             found = [detector.detect(frame, index * 33) for index, frame in enumerate(sequence)]
             # The graph alone switches to one smoothed face; followed directly, the other face is never searched.
-            assert detector.unsmoothed is direct
+            assert detector.follows_directly if direct else not detector.unsmoothed
         centres = [faces[0].points_px[:, :2].mean(axis=0) for faces in found if faces]
         assert len(centres) == len(sequence)
         followed = smaller.mean(axis=0)
@@ -334,7 +335,7 @@ def test_a_landmarker_that_cannot_be_made_again_leaves_the_running_one_searching
     crowd, _ = read_video_frames(faces_dir / "videos" / "v04_multi.avi", CROWDED_FRAMES + 3)
     model_copy = tmp_path / "face_landmarker.task"
     model_copy.write_bytes(landmark_model_path.read_bytes())
-    with FaceLandmarkDetector(model_copy, LandmarkConfig(max_faces=1), mode="video") as detector:
+    with FaceLandmarkDetector(model_copy, LandmarkConfig(max_faces=1), mode="video", direct_tracking=False) as detector:
         model_copy.unlink()
         found = [len(detector.detect(frame, index * 33)) for index, frame in enumerate(crowd)]
         assert found == [1] * len(crowd)

@@ -1,21 +1,21 @@
 """Finding faces and following them from frame to frame with MediaPipe's own models, run directly (LiteRT).
 
-MediaPipe's FaceLandmarker graph costs about 27 ms a frame on the 2-core development machine, where its landmark model
-alone costs 12 ms and its blendshape model 2 (BENCHMARKS.md): the rest is the graph's image conversions and its face
-detector, which runs on every frame while fewer faces are tracked than asked for (the app asks for two to keep the
-landmarks unsmoothed: landmarks.UNSMOOTHED_FACES). Once a face has been found, where it is in the next frame follows
-from its landmarks, as in MediaPipe's own tracking: the box around them, turned so that the eyes are level, grown
-(TRACKING_CROP_SCALE, CROP_SHIFT_DOWN: framed as the graph frames a face its detector has just found, so that the
-scores read as before). The landmark model runs on that crop alone (the same 256 px input, the same 478 points with
-the irises, in the crop's pixels and mapped back), and the blendshape model on 146 of those points in frame pixels,
-as MediaPipe feeds it. When the model's face-presence score falls below the tracking confidence (the face left, was
-covered, or turned away) or the face's box jumps in size (a cut to another shot), the face is lost and searched for
+MediaPipe's FaceLandmarker graph costs about 27 ms a frame for one face on the 2-core development machine, where its
+landmark model alone costs 12 ms and its blendshape model 2 (BENCHMARKS.md): the rest is the graph's image conversions
+and its face detector, which runs on every frame while fewer faces are tracked than asked for (asked for one, it smooths
+the landmarks itself, which the app must avoid: landmarks.UNSMOOTHED_FACES). Once a face has been found, where it is in
+the next frame follows from its landmarks, as in MediaPipe's own tracking: the box around them, turned so that the eyes
+are level, grown (TRACKING_CROP_SCALE, CROP_SHIFT_DOWN: framed as the graph frames a face its detector has just found,
+so that the scores read as before). The landmark model runs on that crop alone (the same 256 px input, the same 478
+points with the irises, in the crop's pixels and mapped back), and the blendshape model on 146 of those points in frame
+pixels, as MediaPipe feeds it. When the model's face-presence score falls below the tracking confidence (the face left,
+was covered, or turned away) or the face's box jumps in size (a cut to another shot), the face is lost and searched for
 again.
 
-With several faces wanted, new faces are found the same way MediaPipe finds them, without its graph: the bundle's
-face detector (BlazeFace, short range: 128 px input, 896 anchors) on the whole frame, and the landmark model on a
-crop around each face it finds that is not followed yet (MediaPipe's framing: the detector's box, 1.5 times its longer
-side, turned so that its eye points are level).
+Faces are found the same way MediaPipe's graph finds them, without the graph: the bundle's face detector (BlazeFace,
+short range: 128 px input, 896 anchors) on the whole frame, and the landmark model on a crop around each face it finds
+that is not followed yet (MediaPipe's framing: the detector's box, 1.5 times its longer side, turned so that its eye
+points are level). The points come within a fraction of a pixel of the graph's.
 
 All three models are read from the same verified face_landmarker.task bundle (a zip archive) the app already uses.
 """

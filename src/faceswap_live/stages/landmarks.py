@@ -30,7 +30,8 @@ _NATIVE_LOG_LINE = re.compile(r"^([IW]\d{4} |WARNING: Logging before InitGoogle|
 
 
 UNSMOOTHED_FACES: Final = 2
-"""Faces asked of MediaPipe in video mode when the caller wants one. MediaPipe smooths a single face's landmarks with
+"""Faces asked of MediaPipe's graph in video mode when the caller wants one (the graph serves the stream only where
+the models cannot run directly, see FaceLandmarkDetector). MediaPipe smooths a single face's landmarks with
 its own One Euro filter (face_landmarker_graph smooths only when asked for one face), which left a reopened eye half
 shut for a frame or two (the user's own eye drawn through the swap) and dulled fast lips and brows; the app smooths
 with its own, tuned filter (stages/smoothing.py). The price: MediaPipe's face detector runs on every frame while fewer
@@ -59,12 +60,12 @@ class DetectedFace:
 class FaceLandmarkDetector:
     """Wraps a MediaPipe FaceLandmarker.
 
-    mode "video": for a stream of frames (uses tracking between frames; timestamps must increase, which this class
-    guarantees); one face asked for is searched unsmoothed while no other face is in view (UNSMOOTHED_FACES,
-    CROWDED_FRAMES), and once found, followed from frame to frame by the landmark model alone (direct_tracking;
-    stages/face_tracking.py) until it is lost. Several faces asked for are each followed the same way, and found by
-    the bundle's face detector alone. mode "image": for independent photos. One instance per thread; call close() when
-    done.
+    mode "video": for a stream of frames (timestamps must increase, which this class guarantees). Faces are found by
+    the bundle's face detector and followed from frame to frame by its landmark model, run directly without the graph
+    (direct_tracking; stages/face_tracking.py). Where that runtime is missing (or direct_tracking is off) the graph
+    searches every frame, with its own tracking; one face asked for is then searched unsmoothed while no other face is
+    in view (UNSMOOTHED_FACES, CROWDED_FRAMES). mode "image": for independent photos, with the graph. One instance per
+    thread; call close() when done.
     """
 
     def __init__(
@@ -87,12 +88,15 @@ class FaceLandmarkDetector:
         self._last_box: Box | None = None
         self._focus: Box | None = None
         """Where the face followed was, shown alone to a single-face landmarker on its first frame."""
-        self.unsmoothed = self._can_unsmooth
-        """Whether MediaPipe is asked for more faces than wanted, so that it leaves the landmarks unsmoothed."""
         self._tracker = _mesh_tracker(model_path, with_blendshapes) if mode == "video" and direct_tracking else None
+        self.follows_directly = self._tracker is not None
+        """Whether faces are found and followed with the bundle's models run directly, without MediaPipe's graph."""
+        self.unsmoothed = self._can_unsmooth and not self.follows_directly
+        """Whether MediaPipe's graph is asked for more faces than wanted, so that it leaves the landmarks unsmoothed."""
         self._closed = False
         self._landmarker: vision.FaceLandmarker | None = None
-        if self._tracker is None or self._can_unsmooth:  # several faces are found without MediaPipe's graph
+        """MediaPipe's graph, where faces are not found and followed with its models run directly (self._tracker)."""
+        if self._tracker is None:
             self._landmarker = self._create(UNSMOOTHED_FACES if self._can_unsmooth else config.max_faces)
         self._followed: list[Points3D] = []
         """The faces' last landmarks while the tracker follows them (empty: a search in the next frame)."""
@@ -123,13 +127,7 @@ class FaceLandmarkDetector:
         if self._closed:
             raise RuntimeError("The face landmarker is closed.")
         if self._landmarker is None:
-            return self._detect_several(image_bgr)
-        if self._followed and self.unsmoothed:
-            followed = self._follow(image_bgr)
-            if len(followed) == 1:
-                self._last_box = Box.around(followed[0].points_px)
-                return followed
-            self._followed = []  # lost: MediaPipe's full search looks for it again
+            return self._find_and_follow(image_bgr)
         faces = self._search(image_bgr, timestamp_ms)
         if not self._can_unsmooth:
             return faces
@@ -142,21 +140,26 @@ class FaceLandmarkDetector:
             # frame), as MediaPipe's single-face tracking kept it.
             chosen = min(faces, key=lambda face: _centre_distance(Box.around(face.points_px), last))
         self._last_box = Box.around(chosen.points_px)
-        if self.unsmoothed and self._tracker is not None:
-            self._followed = [chosen.points_px]
         return [chosen]
 
-    def _detect_several(self, image_bgr: BgrImage) -> list[DetectedFace]:
-        """Several faces wanted: those already found, followed; while fewer are followed than wanted, the face detector
-        looks for the others in every frame (about 5 ms a look on the development machine), as in MediaPipe's graph,
-        whose own search is the same two models (stages/face_tracking.py)."""
+    def _find_and_follow(self, image_bgr: BgrImage) -> list[DetectedFace]:
+        """The faces found before, followed; while fewer are followed than wanted, the face detector looks for the
+        others in every frame (about 5 ms a look on the development machine), as MediaPipe's graph does with the same
+        two models (stages/face_tracking.py). One face wanted is the one nearest where the face was last (the same
+        person), else the largest; several are taken largest first."""
         assert self._tracker is not None
         config = self._config
         faces = self._follow(image_bgr)
         if len(faces) < config.max_faces:
             boxes = [Box.around(face.points_px) for face in faces]
             detections = self._tracker.detect(image_bgr, config.min_detection_confidence)
-            for detection in sorted(detections, key=lambda found: -found.size[0] * found.size[1]):
+            last = self._last_box
+            if config.max_faces == 1 and last is not None:
+                was_at = ((last.x0 + last.x1) / 2.0, (last.y0 + last.y1) / 2.0)
+                detections.sort(key=lambda found: math.dist(found.centre, was_at))
+            else:
+                detections.sort(key=lambda found: -found.size[0] * found.size[1])
+            for detection in detections:
                 x, y = detection.centre
                 if len(faces) == config.max_faces or any(b.x0 <= x < b.x1 and b.y0 <= y < b.y1 for b in boxes):
                     continue  # a face followed already
@@ -167,6 +170,8 @@ class FaceLandmarkDetector:
                 boxes.append(Box.around(started[0]))
             faces.sort(key=_larger_first)
         self._followed = [face.points_px for face in faces]
+        if faces:
+            self._last_box = Box.around(faces[0].points_px)
         return faces
 
     def _follow(self, image_bgr: BgrImage) -> list[DetectedFace]:
