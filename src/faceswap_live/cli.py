@@ -73,6 +73,15 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_faces_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--faces",
+        type=int,
+        metavar="N",
+        help="swap every face in view, up to N (1 = the largest face only; default from settings: 1)",
+    )
+
+
 def _add_target_arguments(parser: argparse.ArgumentParser, required: bool = True, several: bool = True) -> None:
     """several: the command has --map-faces, so --target may be repeated."""
     parser.add_argument(
@@ -130,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         "in order from left to right (repeat --target); others keep their own faces. Each person keeps their "
         "face as they move, and again when they leave and come back",
     )
+    _add_faces_argument(swap)
     _add_config_arguments(swap)
 
     bench = commands.add_parser("bench", help="measure per-stage speed, fps and latency on a video")
@@ -138,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--frames", type=int, default=300, help="frames for the offline pass (default 300)")
     bench.add_argument("--live-seconds", type=float, default=10.0, help="length of the paced live pass (0 = skip)")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_faces_argument(bench)
     _add_config_arguments(bench)
 
     live = commands.add_parser("live", help="swap the camera live into a virtual camera, stream or recording (no GUI)")
@@ -169,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--width", type=int, help="capture and output width (default 640)")
     live.add_argument("--height", type=int, help="capture and output height (default 480)")
     live.add_argument("--fps", type=float, help="capture and output frame rate (default 30)")
+    _add_faces_argument(live)
     _add_config_arguments(live)
 
     models = commands.add_parser("models", help="list, fetch and verify model files")
@@ -219,6 +231,13 @@ def _load_config(args: argparse.Namespace) -> AppConfig:
     engine = getattr(args, "engine", None)
     if engine:
         config = dataclasses.replace(config, swap=replace(config.swap, engine=engine))
+    faces = getattr(args, "faces", None)
+    if faces is not None:
+        config = dataclasses.replace(
+            config,
+            landmarks=replace(config.landmarks, max_faces=faces),
+            swap=replace(config.swap, faces="all" if faces > 1 else "largest"),
+        )
     config = dataclasses.replace(config, onnx=_onnx_settings(args, config))
     _refuse_neural_only_flags(args, config)
     if getattr(args, "no_ai_label_i_understand", False):

@@ -126,3 +126,37 @@ def test_bench_measures_the_morph_and_eval_refuses_one_it_would_not_use(
     error = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and error[-1].startswith("error:") and "--random-identity" in error[-1], error
     assert "Traceback" not in "\n".join(error)
+
+
+def test_faces_swaps_everyone_in_view_up_to_n_and_refuses_a_count_it_cannot_track(
+    hopper_path: Path, faces_dir: Path, model_mirror_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A still of v04 with two people: by default only the larger face changes; with --faces 3 both do."""
+    from faceswap_live.inputs.target_photo import find_faces_in_photo
+    from faceswap_live.offline import read_video_frames
+
+    frame = read_video_frames(faces_dir / "videos" / "v04_multi.avi", 11)[0][10]
+    still = tmp_path / "office.png"
+    cv2.imwrite(str(still), frame)
+    people = find_faces_in_photo(frame, model_mirror_dir / "face_landmarker.task")
+    assert len(people) == 2
+    common = ("--engine", "mesh", "--input", str(still), "--target", str(hopper_path))
+
+    def changed(image: np.ndarray) -> list[float]:
+        """How much each person's face changed (mean grey levels inside its box), larger face first."""
+        return [
+            float(
+                np.abs(
+                    image[box.y0 : box.y1, box.x0 : box.x1].astype(np.int16) - frame[box.y0 : box.y1, box.x0 : box.x1]
+                ).mean()
+            )
+            for box in (person.box for person in people)
+        ]
+
+    one, everyone = changed(_swap(tmp_path, "one", *common)), changed(_swap(tmp_path, "all", *common, "--faces", "3"))
+    # Left alone, the second face changes only by the invisible watermark spread over the whole picture (about 3).
+    assert one[0] > 8.0 and everyone[1] > 8.0 and one[1] < 0.3 * everyone[1], (one, everyone)
+    assert abs(one[0] - everyone[0]) < 0.5  # the larger face is drawn the same either way
+    code = main(["swap", "--consent", *common, "--faces", "9", "--output", str(tmp_path / "nine.png")])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and "between 1 and 8" in error[-1] and not (tmp_path / "nine.png").exists()
