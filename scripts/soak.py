@@ -1,6 +1,6 @@
 """Soak test: `faceswap-live live` with the stream, a recording and one reading client for N minutes.
 
-    python scripts/soak.py --minutes 10 --input ../shared/data/faces/videos/v01_p39.avi
+    python scripts/soak.py --minutes 10 --input ../shared/data/faces/videos/v01_p39.avi [--faces 4]
 
 Reports the live process's memory over time (RSS at start, end, peak, and the drift between the first and the last
 minute), the frames the stream client received and the frames the recording holds, frames the recorder dropped,
@@ -65,6 +65,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--input", type=Path, default=DEFAULT_INPUT, help="video used in place of the camera (loops)")
     parser.add_argument("--sample-s", type=float, default=5.0, help="memory sampling interval")
+    parser.add_argument("--faces", type=int, default=1, help="swap every face in view, up to this many")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="faceswap-soak-"))
@@ -74,7 +75,7 @@ def main() -> int:
         environment.setdefault(name, str(folder / name.lower()))
     command = [
         sys.executable, "-m", "faceswap_live", "live", "--input", str(args.input), "--target", str(TARGET),
-        "--consent", "--stream", "--port", "0", "--record", str(recording),
+        "--consent", "--stream", "--port", "0", "--record", str(recording), "--faces", str(args.faces),
     ]  # fmt: skip
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment, cwd=folder
