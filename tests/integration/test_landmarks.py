@@ -240,6 +240,7 @@ def test_the_face_detector_run_alone_finds_the_faces_mediapipes_graph_finds(
                 apart = np.linalg.norm(points[:, :2] - face.points_px[:, :2], axis=1).mean()
                 assert apart < 0.002 * np.ptp(face.points_px[:, 0]), apart
                 assert max(abs(scores[key] - value) for key, value in face.blendshapes.items()) < 0.02
+    assert tracker.detect(np.full_like(frames[0], 128), 0.5) == []  # no face: nothing found
 
 
 def test_one_face_asked_for_is_the_largest_in_view(landmark_model_path: Path, faces_dir: Path) -> None:

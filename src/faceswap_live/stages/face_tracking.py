@@ -54,7 +54,7 @@ DETECTION_CROP_SCALE: Final = 1.5
 """The landmark model's crop around a face just detected: this times the longer side of the detector's box."""
 MAX_SIZE_CHANGE: Final = 1.5
 """A followed face whose box grows or shrinks by more than this factor from one frame to the next is taken as lost
-(no face does that in a frame's time; a model fooled by something else in the crop can): the full search decides."""
+(no face does that in a frame's time; a model fooled by something else in the crop can): a new search decides."""
 RIGHT_EYE_OUTER: Final = 33
 LEFT_EYE_OUTER: Final = 263
 BLENDSHAPE_POINTS: Final = (
@@ -111,6 +111,7 @@ class MeshTracker:
         self._detector_input = self._detector.get_input_details()[0]["index"]
         outputs = {detail["name"]: detail["index"] for detail in self._detector.get_output_details()}
         self._boxes_output, self._scores_output = outputs["regressors"], outputs["classificators"]
+        self._anchors = _detector_anchors()
         # One thread: the pipeline already swaps the previous frame on the other core meanwhile.
         self._landmarks = Interpreter(model_content=landmark_model, num_threads=1)
         self._landmarks.allocate_tensors()
@@ -131,7 +132,7 @@ class MeshTracker:
         pad = (np.array([DETECTOR_INPUT_PX, DETECTOR_INPUT_PX]) - np.array([width, height]) * scale) / 2.0
         to_input = np.array([[scale, 0.0, pad[0]], [0.0, scale, pad[1]]])
         rgb = cv2.cvtColor(
-            cv2.warpAffine(image_bgr, to_input, (DETECTOR_INPUT_PX, DETECTOR_INPUT_PX), flags=cv2.INTER_AREA),
+            cv2.warpAffine(image_bgr, to_input, (DETECTOR_INPUT_PX, DETECTOR_INPUT_PX), flags=cv2.INTER_LINEAR),
             cv2.COLOR_BGR2RGB,
         )
         self._detector.set_tensor(self._detector_input, (rgb.astype(np.float32) * np.float32(2.0 / 255.0) - 1.0)[None])
@@ -142,13 +143,14 @@ class MeshTracker:
         keep = np.flatnonzero(scores >= min_score)
         if keep.size == 0:
             return []
-        anchors = _detector_anchors()[keep] * DETECTOR_INPUT_PX
+        scores = scores[keep]
+        anchors = self._anchors[keep] * DETECTOR_INPUT_PX
         # Input pixels: the box's centre and the two eye points are offsets from the anchor, its size absolute.
         centres, sizes = anchors + raw[keep, 0:2], raw[keep, 2:4]
         right_eyes, left_eyes = anchors + raw[keep, 4:6], anchors + raw[keep, 6:8]
         faces = []
-        for cluster in _overlapping_clusters(centres, sizes, scores[keep]):
-            weights = scores[keep][cluster, None] / scores[keep][cluster].sum()
+        for cluster in _overlapping_clusters(centres, sizes, scores):
+            weights = scores[cluster, None] / scores[cluster].sum()
             centre = ((weights * centres[cluster]).sum(axis=0) - pad) / scale
             size = (weights * sizes[cluster]).sum(axis=0) / scale
             eye_line = (weights * (left_eyes[cluster] - right_eyes[cluster])).sum(axis=0)
@@ -157,7 +159,7 @@ class MeshTracker:
                     centre=(float(centre[0]), float(centre[1])),
                     size=(float(size[0]), float(size[1])),
                     eye_angle=math.atan2(float(eye_line[1]), float(eye_line[0])),
-                    score=float(scores[keep][cluster[0]]),
+                    score=float(scores[cluster[0]]),
                 )
             )
         return faces
