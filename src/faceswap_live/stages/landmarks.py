@@ -160,8 +160,10 @@ class FaceLandmarkDetector:
             else:
                 detections.sort(key=lambda found: -found.size[0] * found.size[1])
             for detection in detections:
+                if len(faces) == config.max_faces:
+                    break
                 x, y = detection.centre
-                if len(faces) == config.max_faces or any(b.x0 <= x < b.x1 and b.y0 <= y < b.y1 for b in boxes):
+                if any(box.x0 <= x < box.x1 and box.y0 <= y < box.y1 for box in boxes):
                     continue  # a face followed already
                 started = self._tracker.start(image_bgr, detection, config.min_detection_confidence)
                 if started is None or any(Box.around(started[0]).iou(box) > SAME_FACE_IOU for box in boxes):
