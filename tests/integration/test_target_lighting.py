@@ -14,10 +14,22 @@ import pytest
 
 from faceswap_live.config import SwapConfig
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper, MeshSwappedFace
+from faceswap_live.engines.symmetric_fill import mirror_weights
 from faceswap_live.inputs.target_photo import find_faces_in_photo, load_target_face
 from faceswap_live.stages import shading
 from faceswap_live.stages.blend import blend_face
-from faceswap_live.stages.mesh_topology import CHEEK_EDGES, MESH_POINT_COUNT, NOSE_TIP, TESSELATION_TRIANGLES
+from faceswap_live.stages.mesh_topology import (
+    CHEEK_EDGES,
+    LEFT_EYE,
+    LEFT_EYEBROW,
+    MESH_POINT_COUNT,
+    NOSE_TIP,
+    OUTER_LIP_LOWER,
+    OUTER_LIP_UPPER,
+    RIGHT_EYE,
+    RIGHT_EYEBROW,
+    TESSELATION_TRIANGLES,
+)
 from faceswap_live.types import BgrImage, FaceLandmarks, TargetFace
 
 RIGHT_CHEEK, LEFT_CHEEK = CHEEK_EDGES  # the person's right cheek is on the image's left
@@ -179,3 +191,28 @@ def test_only_a_photo_lit_hard_from_one_side_has_the_edges_of_its_light_kept(
         swapped = engine.swap_face(astronaut_bgr, astronaut_face, None, SwapConfig())
         assert isinstance(swapped, MeshSwappedFace)
         assert swapped.light_edges == pytest.approx(expected, abs=0.1), name
+
+
+def test_a_photos_deep_shadow_is_drawn_from_its_lit_side(
+    hopper: TargetFace, side_lit_hopper: TargetFace, astronaut_bgr: np.ndarray, astronaut_face: FaceLandmarks
+) -> None:
+    """Lifting a shadow at a quarter of the lit side's light would lift its noise fourfold (a grainy, blotchy half
+    face), and the light swap lifts by half again at most: the drawn face stayed half dark. The shadowed cheek is now
+    drawn from the lit one, mirrored (engines/symmetric_fill.py), the eyes, brows and lips never; a frontal, evenly
+    lit photo is drawn as it is."""
+    evenly_lit = np.asarray(hopper.landmarks.points_px, np.float32)
+    assert mirror_weights(evenly_lit, shading.vertex_luminance(hopper.image_bgr, evenly_lit, 200.0)) is None
+    points = np.asarray(side_lit_hopper.landmarks.points_px, np.float32)
+    weights = mirror_weights(points, shading.vertex_luminance(side_lit_hopper.image_bgr, points, 200.0))
+    assert weights is not None
+    assert float(np.median(weights[list(RIGHT_CHEEK_PATCH)])) > 0.6  # the shadowed cheek (the image's left)
+    assert float(weights[list(LEFT_CHEEK_PATCH)].max()) == 0.0
+    features = RIGHT_EYE + LEFT_EYE + RIGHT_EYEBROW + LEFT_EYEBROW + OUTER_LIP_UPPER + OUTER_LIP_LOWER
+    assert float(weights[list(features)].max()) == 0.0
+
+    targets = (side_lit_hopper, hopper)
+    drawn = _swap_imbalance(targets, astronaut_bgr, astronaut_face, SwapConfig(), blended=False)
+    assert abs(drawn) < 0.25  # was -0.99: the shadowed cheek at half the light of the evenly lit photo's
+    # Without colour matching the photo is drawn as taken, its shadow too.
+    as_taken = _swap_imbalance(targets, astronaut_bgr, astronaut_face, SwapConfig(colour_match=False), blended=False)
+    assert as_taken < -1.0

@@ -20,15 +20,18 @@ Per frame, all in numpy and without a Python loop over triangles:
    (wide_eyes.py). With several photos of the target (TargetFace.more_photos) the texture is that of the photo
    whose expression is nearest the user's (choose_photo), cross-faded over a few frames when it changes; the
    face's shape is always the first photo's. A single smiling photo is drawn with its smile folds smoothed out
-   (smile_folds.py), blended back as the user smiles. Last, the photo's own directional light is swapped for the
-   user's, per vertex (both fitted on the mesh's normals, stages/shading.py), so a side-lit photo's shadows leave
-   with it, and a shutting eye's lid is the user's own in the drawn colours (shut_lids.py).
+   (smile_folds.py), blended back as the user smiles. Where a photo turned to one side squeezes its far cheek, or a
+   side light leaves it in deep shadow, that skin is drawn from its mirror image on the photo's other side (a second
+   remap on the mirrored map, cross-faded; symmetric_fill.py; frontal, evenly lit photos need none). Last, the
+   photo's own directional light is swapped for the user's, per vertex (both fitted on the mesh's normals,
+   stages/shading.py), so a side-lit photo's shadows leave with it, and a shutting eye's lid is the user's own in the
+   drawn colours (shut_lids.py).
 Triangles that face away from the camera are left out, and the whole face fades out as the head turns from 30 to
 50 degrees away from the pose of the target photo (a rigid 3D fit of the photo's mesh onto the user's, see
 estimate_yaw_deg) or as soon as more than a sliver of the reshaped mesh folds over (folded_share), so a turned
-head shows the user's own face, never a smeared cheek or a torn or folded mesh. Likewise a photo turned to one side
-squeezes its far cheek across: where the drawn face stretches that cheek across, it fades to the user's own
-(rim_stretch_fade).
+head shows the user's own face, never a smeared cheek or a torn or folded mesh. Likewise where a turned photo's rim
+is squeezed beyond what its mirror image makes up for and the drawn face stretches it across, it fades to the user's
+own cheek (rim_stretch_fade).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from faceswap_live.engines.base import SwapEngine
 from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMesh, affine_fill, rasterise_triangles
 from faceswap_live.engines.shut_lids import with_user_lids
 from faceswap_live.engines.smile_folds import returning_fold_share, smile_score, smooth_smile_folds
+from faceswap_live.engines.symmetric_fill import mirror_weights
 from faceswap_live.engines.target_mask import smoothstep, target_face_alpha
 from faceswap_live.engines.wide_eyes import WideEyeModel, iris_sizes, wide_eye_models, with_wide_eyes
 from faceswap_live.errors import TargetFaceError
@@ -76,6 +80,7 @@ from faceswap_live.stages.mesh_topology import (
     MESH_POINT_COUNT,
     MIDDLE_LIP_LOWER,
     MIDDLE_LIP_UPPER,
+    MIRROR_POINTS,
     MOUTH_CORNERS,
     MOUTH_FILL_TRIANGLES,
     OUTER_LIP_LOWER,
@@ -350,6 +355,8 @@ class _TargetLevel:
     edge_ab: npt.NDArray[np.float32]  # 2×K
     edge_ac: npt.NDArray[np.float32]  # 2×K
     points_px: npt.NDArray[np.float32]  # 468×2
+    mirror_corners: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]
+    """vertex_a, edge_ab, edge_ac of each triangle's mirror image (its corners' MIRROR_POINTS): _mirror_maps."""
     as_taken_bgra: npt.NDArray[np.uint8] | None = None
     """The level as photographed, where image_bgra had its smile folds smoothed (engines/smile_folds.py): a smiling
     user gets them back. None for a photo left as it was."""
@@ -367,7 +374,10 @@ class _PhotoTexture:
     expression: npt.NDArray[np.float64]
     """The photo's MediaPipe scores over PHOTO_CHOICE_KEYS (what it shows), to pick the photo nearest the user's."""
     shade: npt.NDArray[np.float64] | None
-    """The photo's own light at each mesh vertex over its mean (stages/shading.py); None when it cannot be fitted."""
+    """The photo's own light at each mesh vertex over its mean (stages/shading.py), where the point is drawn from
+    (its mirror point's where `mirror` says so); None when it cannot be fitted."""
+    side_light: float = 0.0
+    """How hard the photo as taken is lit from one side (side_light)."""
     smile: float = 0.0
     """How broadly the photo smiles (smile_folds.smile_score)."""
     level_index: int = 0
@@ -378,6 +388,11 @@ class _PhotoTexture:
     """Where its irises sit in its eyes (stages.expression.iris_offsets); None without iris points."""
     softened: dict[tuple[int, float, bool], npt.NDArray[np.uint8]] = field(default_factory=dict)
     """Level images blurred for a soft camera, by (level, blur in the level's pixels, whether as taken): _softened."""
+    mirror: npt.NDArray[np.float32] | None = None
+    """Per mesh point, how much of it is drawn from its mirror point's side of the photo (engines/symmetric_fill.py)
+    for its turn and its light; None for a photo drawn as it is."""
+    mirror_for_turn: npt.NDArray[np.float32] | None = None
+    """The same for its turn alone: what is drawn when colours are not matched (a shadow is then drawn as taken)."""
 
 
 @dataclass(slots=True)
@@ -476,7 +491,7 @@ class MeshFaceSwapper(SwapEngine):
         # What a fully lowered lid adds to the weights, once per target rather than every frame.
         self._lowering_lid_weights = lid_weights(target_points[:, :2], LOWERED_LID_RING_WEIGHTS) - self._lid_weights
         self._pucker_weights = pucker_weights(target_points[:, :2])
-        self._light_edges = side_light(photos[0].shade)
+        self._light_edges = photos[0].side_light
         self._rest_mouth_ratio.clear()
         self._usual_gaze.clear()
         self._usual_lid_gap.clear()
@@ -639,6 +654,7 @@ class MeshFaceSwapper(SwapEngine):
                     size,
                     user_smile,
                     softening,
+                    photo.mirror if settings.colour_match else photo.mirror_for_turn,
                 )
                 if photo.wide_eyes is not None and drawn_irises is not None:
                     texture = with_wide_eyes(
@@ -804,13 +820,15 @@ class MeshFaceSwapper(SwapEngine):
         size: tuple[int, int],
         user_smile: float,
         softening: float,
+        mirror_weights: npt.NDArray[np.float32] | None,
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         """One photo warped onto the rasterised mesh: (its BGRA texture over the region, size = (width, height); the
         grid-sized coverage its rim fade leaves, flat). raster: the mesh drawn on the grid; destination, drawn_areas:
         the drawn mesh and its triangles' signed areas (rim_stretch_fade); shut: the eyes' gap
         scales (a shutting eye's upper lid is read from higher up the photo, SHUT_LID_SKIN_SHARE); user_smile: how
         broadly the user smiles (a smoothed photo's folds return with it); softening: the blur to draw it with, in
-        frame pixels (_follow_softness)."""
+        frame pixels (_follow_softness); mirror_weights: how much of each point is drawn from its mirror image
+        (photo.mirror or mirror_for_turn; None: none)."""
         level = self._pick_level(photo, face_size_px)
         grid_width, grid_height = grid_size
         # Pixels outside the mesh follow the best overall affine fit, so the upsampled map stays smooth at the edge.
@@ -829,20 +847,23 @@ class MeshFaceSwapper(SwapEngine):
         covered = np.zeros(grid_width * grid_height, dtype=np.float32)
         rim = rim_stretch_fade(destination, drawn_areas, photo.edges_inverse, photo.foreshortened)
         covered[raster.pixel_index] = _across_triangles(rim, raster)
+        mirror = None
+        if mirror_weights is not None:
+            mirror = _mirror_maps(map_x, map_y, raster, level.mirror_corners, mirror_weights, size)
         if gaze_shift is not None:
             follow_gaze(map_x, map_y, grid_points, level.points_px, gaze_shift)
-        full_map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)
-        full_map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)
-        image_bgra = _softened(photo, face_size_px, softening, level.image_bgra)
-        texture = cv2.remap(image_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        full_maps = (
+            cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR),
+            cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR),
+        )
+        texture: npt.NDArray[np.uint8] = _remapped(
+            _softened(photo, face_size_px, softening, level.image_bgra), full_maps, mirror
+        )
         fold_share = returning_fold_share(user_smile, photo.smile)
         if fold_share > 0.0 and level.as_taken_bgra is not None:
-            as_taken_bgra = _softened(photo, face_size_px, softening, level.as_taken_bgra)
-            as_taken = cv2.remap(
-                as_taken_bgra, full_map_x, full_map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-            )
-            texture = cv2.addWeighted(as_taken, fold_share, texture, 1.0 - fold_share, 0.0)
-        return np.asarray(texture, np.uint8), covered
+            as_taken = _remapped(_softened(photo, face_size_px, softening, level.as_taken_bgra), full_maps, mirror)
+            texture = np.asarray(cv2.addWeighted(as_taken, fold_share, texture, 1.0 - fold_share, 0.0), np.uint8)
+        return texture, covered
 
     def eye_gap_scales(self, user_xy: npt.NDArray[np.floating], track_id: int) -> tuple[float, float]:
         """Per eye (right, left), the share of the user's lid gap drawn: 1 for an eye open as usual, falling to 0 (shut)
@@ -897,6 +918,68 @@ class MeshFaceSwapper(SwapEngine):
         return levels[chosen]
 
 
+@dataclass(frozen=True, slots=True)
+class _MirrorMaps:
+    """Where a drawn face is cross-faded with its mirror image (_mirror_maps): the window of the region that holds
+    every pixel of non-zero weight (x0, y0, x1, y1), and over that window the maps into the photo and the weight."""
+
+    window: tuple[int, int, int, int]
+    map_x: npt.NDArray[np.float32]
+    map_y: npt.NDArray[np.float32]
+    weight: npt.NDArray[np.float32]
+
+
+def _mirror_maps(
+    map_x: npt.NDArray[np.float32],
+    map_y: npt.NDArray[np.float32],
+    raster: RasterisedMesh,
+    mirror_corners: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]],
+    mirror_weights: npt.NDArray[np.float32],
+    size: tuple[int, int],
+) -> _MirrorMaps | None:
+    """Maps that draw each rasterised pixel from the mirror image of its place in the photo (each triangle's corners
+    swapped for their mirror points), and how much (mirror_weights across the triangles), over the window where that
+    is more than nothing (None: nowhere this frame). map_x, map_y: the grid's own maps before the gaze moves them
+    (outside the mesh, the same); mirror_corners: the photo level's _TargetLevel.mirror_corners; size: the region's
+    (width, height)."""
+    grid_weight = np.zeros(map_x.size, np.float32)
+    grid_weight[raster.pixel_index] = _across_triangles(mirror_weights, raster)
+    weight = np.asarray(cv2.resize(grid_weight.reshape(map_x.shape), size, interpolation=cv2.INTER_LINEAR), np.float32)
+    # Only the far cheek is mirrored: the second remap and the cross-fade cover its window, not the whole face.
+    columns = np.flatnonzero(weight.max(axis=0) > 0.0)
+    rows = np.flatnonzero(weight.max(axis=1) > 0.0)
+    if columns.size == 0:
+        return None
+    x0, x1, y0, y1 = int(columns[0]), int(columns[-1]) + 1, int(rows[0]), int(rows[-1]) + 1
+    vertex_a, edge_ab, edge_ac = mirror_corners
+    triangle, weight_b, weight_c = raster.triangle, raster.weight_b, raster.weight_c
+    mirrored = []
+    for axis, grid_map in enumerate((map_x, map_y)):
+        mirrored_map = grid_map.copy()
+        mirrored_map.ravel()[raster.pixel_index] = (
+            vertex_a[axis].take(triangle)
+            + weight_b * edge_ab[axis].take(triangle)
+            + weight_c * edge_ac[axis].take(triangle)
+        )
+        full = cv2.resize(mirrored_map, size, interpolation=cv2.INTER_LINEAR)
+        mirrored.append(np.ascontiguousarray(full[y0:y1, x0:x1], np.float32))
+    return _MirrorMaps((x0, y0, x1, y1), mirrored[0], mirrored[1], np.ascontiguousarray(weight[y0:y1, x0:x1]))
+
+
+def _remapped(
+    image_bgra: npt.NDArray[np.uint8], maps: tuple[np.ndarray, np.ndarray], mirror: _MirrorMaps | None
+) -> npt.NDArray[np.uint8]:
+    """image_bgra warped by maps, cross-faded with its mirror image where `mirror` (_mirror_maps) says."""
+    texture = np.asarray(cv2.remap(image_bgra, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), np.uint8)
+    if mirror is None:
+        return texture
+    x0, y0, x1, y1 = mirror.window
+    mirrored = cv2.remap(image_bgra, mirror.map_x, mirror.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    window = texture[y0:y1, x0:x1]
+    window[:] = cv2.blendLinear(mirrored, window, mirror.weight, np.float32(1.0) - mirror.weight)
+    return texture
+
+
 def _softened(
     photo: _PhotoTexture, face_size_px: float, softening: float, image: npt.NDArray[np.uint8]
 ) -> npt.NDArray[np.uint8]:
@@ -948,6 +1031,7 @@ def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTextur
                 edge_ab=edge_ab,
                 edge_ac=edge_ac,
                 points_px=points_px,
+                mirror_corners=_triangle_corners(np.ascontiguousarray(points_px[MIRROR_POINTS])),
                 as_taken_bgra=as_taken,
             )
         )
@@ -958,12 +1042,25 @@ def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTextur
             as_taken = np.asarray(cv2.pyrDown(as_taken), dtype=np.uint8)
         # pyrDown halves the size; pixel centres map as x_half = (x + 0.5) / 2 - 0.5.
         points_px = (points_px + 0.5) / 2.0 - 0.5
+    shade = _photo_shade(image_bgr, points, levels[0].image_bgra[:, :, 3])
+    foreshortened = foreshortened_rim(points[:MESH_POINT_COUNT])
+    lit_from_side = side_light(shade)
+    mirror = mirror_weights(points, shading.vertex_luminance(image_bgr, points, shading.face_width(points)))
+    mirror_for_turn = mirror_weights(points)
+    # Where a point is drawn from its mirror, so are its light (the light swap's) and its view (the rim fade's).
+    if mirror is not None and shade is not None:
+        shade = (1.0 - mirror) * shade + mirror * shade[MIRROR_POINTS]
+    if mirror_for_turn is not None:
+        foreshortened = foreshortened * (1.0 - mirror_for_turn[TESSELATION_TRIANGLES[_RIM_TRIANGLES]].mean(axis=1))
     return _PhotoTexture(
         levels=levels,
         edges_inverse=triangle_edges_inverse(points[:MESH_POINT_COUNT, :2]),
-        foreshortened=foreshortened_rim(points[:MESH_POINT_COUNT]),
+        foreshortened=foreshortened,
         expression=np.array([scores.get(key, 0.0) for key in PHOTO_CHOICE_KEYS], np.float64),
-        shade=_photo_shade(image_bgr, points, levels[0].image_bgra[:, :, 3]),
+        shade=shade,
+        side_light=lit_from_side,
+        mirror=mirror,
+        mirror_for_turn=mirror_for_turn,
         smile=smile_score(scores),
         wide_eyes=wide_eye_models(image_bgr, points),
         iris_offsets=iris_offsets(points),
