@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from faceswap_live.engines.morph import face_of_no_one, morph_faces, wears_glasses
+from faceswap_live.engines.morph import face_of_no_one, morph_faces
+from faceswap_live.engines.target_mask import wears_glasses
 from faceswap_live.eval.identity import SAME_PERSON_DISTANCE, FaceRecogniser, face_distance
 from faceswap_live.types import TargetFace
 

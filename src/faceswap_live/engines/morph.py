@@ -19,7 +19,6 @@ tell that a morph of smiling photos smiles: it drew it smiling on a user at rest
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Final
 
@@ -29,6 +28,7 @@ import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
 from faceswap_live.engines.mesh_swapper import MESH_TRIANGLES, MeshFaceSwapper, fit_similarity_3d
+from faceswap_live.engines.target_mask import wears_glasses
 from faceswap_live.errors import TargetFaceError
 from faceswap_live.stages.align import keypoints_from_mesh, umeyama
 from faceswap_live.stages.mesh_topology import (
@@ -41,7 +41,6 @@ from faceswap_live.stages.mesh_topology import (
     OUTER_LIP_UPPER,
     RIGHT_EYE,
     RIGHT_EYEBROW,
-    TESSELATION_TRIANGLES,
     ring_distance,
 )
 from faceswap_live.types import Box, FaceLandmarks, TargetFace
@@ -86,10 +85,6 @@ AVERAGE_FACES: Final = 8
 OUTLINE_CONCENTRATION: Final = 3.0
 """The outline, cheeks and forehead take the shape of a mix of every face, weighted by a seeded draw from a symmetric
 Dirichlet of this concentration: more faces than the two skin faces, so the jaw is no one's, yet each seed's own."""
-GLASSES_EDGE_RATIO: Final = 1.05
-"""A photo shows glasses when the 90th percentile of its edge strength in a ring 2-4 mesh edges around the eyes (where
-frames sit) is above this many times that of the cheeks. Fitted on the shared portraits: 5 of 7 photos with glasses
-above it (thin metal frames are missed), none of 63 without (highest 0.95)."""
 LIGHT_SHARE: Final = 0.12
 """Eyes and nose take the light and skin tone of the face they join below this scale (a Gaussian's sigma, as a share
 of the face's width): shading and tone from the face, detail from the part."""
@@ -157,43 +152,6 @@ def face_of_no_one(faces: Sequence[TargetFace], seed: int) -> TargetFace:
     average = [faces[index] for index in ranked if not glasses[index]][:AVERAGE_FACES] or list(faces[:AVERAGE_FACES])
     name = f"face of no one #{seed}"
     return _composite(picked[:SKIN_FACES], picked[SKIN_FACES:], parts, part_keys, outline, average, name=name)
-
-
-def wears_glasses(face: TargetFace) -> bool:
-    """Whether `face`'s photo shows glasses: strong edges in the ring around the eyes where frames sit, compared with
-    the cheeks (see GLASSES_EDGE_RATIO). Model-free, a few milliseconds."""
-    points = np.asarray(face.landmarks.points_px, dtype=np.float64)[:MESH_POINT_COUNT, :2]
-    eye_width = float(np.linalg.norm(points[33] - points[133]))
-    height, width = face.image_bgr.shape[:2]
-    x0, y0 = np.maximum(np.floor(points.min(axis=0)).astype(int), 0)
-    x1, y1 = np.minimum(np.ceil(points.max(axis=0)).astype(int) + 1, [width, height])
-    gray = cv2.cvtColor(face.image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32)
-    gray = np.asarray(cv2.GaussianBlur(gray, (0, 0), max(0.7, eye_width / 40)), dtype=np.float32)
-    edges = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
-    corners = np.rint(points - [x0, y0]).astype(np.int32)
-
-    def strong_edge(triangles: npt.NDArray[np.int32]) -> float:
-        mask = np.zeros(gray.shape, dtype=np.uint8)
-        for triangle in triangles:
-            cv2.fillConvexPoly(mask, corners[triangle], 1)
-        return float(np.percentile(edges[mask > 0], 90)) if mask.any() else 0.0
-
-    frame_zone, cheeks = _glasses_zones()
-    return strong_edge(frame_zone) > GLASSES_EDGE_RATIO * max(strong_edge(cheeks), 1e-6)
-
-
-@functools.cache
-def _glasses_zones() -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-    """Mesh triangles where glasses frames sit (2-4 edges from the eye contours, off the brows and the outline) and
-    plain cheek triangles to compare them with (6 or more from the eyes, off the lips, brows and outline)."""
-    triangles = TESSELATION_TRIANGLES
-    eyes = ring_distance(RIGHT_EYE + LEFT_EYE)[triangles].min(axis=1)
-    brows = ring_distance(RIGHT_EYEBROW + LEFT_EYEBROW)[triangles].min(axis=1)
-    outline = ring_distance(FACE_OVAL)[triangles].min(axis=1)
-    lips = ring_distance(OUTER_LIP_UPPER + OUTER_LIP_LOWER)[triangles].min(axis=1)
-    frame_zone = (eyes >= 2) & (eyes <= 4) & (brows >= 1) & (outline >= 2)
-    cheeks = (eyes >= 6) & (outline >= 2) & (lips >= 2) & (brows >= 2)
-    return triangles[frame_zone], triangles[cheeks]
 
 
 def _composite(
