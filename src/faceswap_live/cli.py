@@ -305,6 +305,7 @@ def _model_store() -> ModelStore:
 
 
 def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetFace:
+    from faceswap_live.engines.target_mask import wears_glasses
     from faceswap_live.inputs.target_photo import load_target_face
     from faceswap_live.stages.expression import photo_note
 
@@ -319,7 +320,7 @@ def _load_target(args: argparse.Namespace, landmark_model_path: Path) -> TargetF
         raise FaceswapError("Several --target photos need --map-faces left-to-right to say who gets which.")
     face_index = None if args.face_index is None else args.face_index - 1
     target = load_target_face(args.target[0], landmark_model_path, face_index)
-    note = photo_note(target.landmarks.blendshapes, target.landmarks.points_px)
+    note = photo_note(target.landmarks.blendshapes, target.landmarks.points_px, glasses=wears_glasses(target))
     # Other photos help with the expression (the nearest one is drawn), not with a turned first photo.
     if photo_note(target.landmarks.blendshapes) and not getattr(args, "more_photos", None):
         note += "; other photos of the same person help too (--more-photos, built-in engine)"

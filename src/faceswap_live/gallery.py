@@ -29,7 +29,7 @@ import numpy as np
 
 from faceswap_live.config import data_dir
 from faceswap_live.errors import TargetFaceError
-from faceswap_live.types import BgrImage, Box, FaceLandmarks
+from faceswap_live.types import BgrImage, Box, FaceLandmarks, TargetFace
 
 logger = logging.getLogger(__name__)
 
@@ -189,10 +189,14 @@ class TargetGallery:
                     f"{photo_path.name} holds {len(faces)} face(s); face number {face_index + 1} does not exist."
                 )
             face = faces[face_index]
+        from faceswap_live.engines.target_mask import wears_glasses
         from faceswap_live.stages.expression import photo_note
 
         face_box = None if face is None else face.box
-        note = "" if face is None else photo_note(face.blendshapes or {}, face.points_px)
+        note = ""
+        if face is not None:
+            glasses = wears_glasses(TargetFace(image_bgr=image, landmarks=face, name=name))
+            note = photo_note(face.blendshapes or {}, face.points_px, glasses=glasses)
         entry_id = uuid.uuid4().hex[:12]
         # Microseconds keep faces added within one second in the order they were added.
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")

@@ -270,6 +270,18 @@ def test_a_target_photo_turned_to_one_side_is_noted_on_the_command_line(
     assert "--more-photos" not in noted
 
 
+def test_a_target_photo_with_glasses_is_noted_on_the_command_line(
+    hopper_path: Path, faces_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Eric Clapton's thick frames (p19_1, also turned about 15 degrees) are drawn bent to the user's face: noted."""
+    arguments = ["swap", "--consent", "--input", str(hopper_path), "--output", str(tmp_path / "out.jpg")]
+    assert main([*arguments, "--target", str(faces_dir / "portraits" / "p19_1.jpg")]) == 0
+    assert (
+        "Note: this photo is turned to one side and shows glasses: a photo facing the camera without glasses gives"
+        " the best result." in capsys.readouterr().err
+    )
+
+
 def test_a_picture_without_a_face_is_written_as_it_was_and_says_so(
     astronaut_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -195,9 +195,9 @@ def test_a_smiling_photo_gets_a_note_and_a_neutral_one_none(
 
 
 def test_a_photo_turned_to_one_side_gets_a_note(portrait_face: Callable[[str], TargetFace]) -> None:
-    """p18_1 is photographed turned about 25 degrees: its far cheek is squeezed, and the built-in engine draws the
-    user's own cheek where it would stretch it across. The reference head turned 10 degrees is not worth a note; 20
-    degrees and a smile are."""
+    """p18_1 is photographed turned about 25 degrees: its far cheek is squeezed (the built-in engine draws it from
+    the near one, mirrored). The reference head turned 10 degrees is not worth a note; 20 degrees and a smile are, and
+    glasses too."""
     turned = portrait_face("p18_1.jpg")
     note = photo_note(turned.landmarks.blendshapes, turned.landmarks.points_px)
     assert note == "this photo is turned to one side: a photo facing the camera gives the best result"
@@ -214,6 +214,13 @@ def test_a_photo_turned_to_one_side_gets_a_note(portrait_face: Callable[[str], T
         "this photo smiles and is turned to one side: a neutral photo (eyes open, mouth closed) facing the camera"
         " gives the best result"
     )
+    assert photo_note({}, head_turned(0.0), glasses=True) == (
+        "this photo shows glasses: a photo without glasses gives the best result"
+    )
+    assert photo_note(smiling, head_turned(-20.0), glasses=True) == (
+        "this photo smiles, is turned to one side and shows glasses: a neutral photo (eyes open, mouth closed)"
+        " facing the camera without glasses gives the best result"
+    )
 
 
 def test_a_smiling_photo_added_to_the_gallery_keeps_its_note_across_restarts(
@@ -226,6 +233,19 @@ def test_a_smiling_photo_added_to_the_gallery_keeps_its_note_across_restarts(
     neutral = TargetGallery(root).add(hopper_path, "Grace", 0, True, CONSENT_STATEMENT, model_path=landmark_model_path)
     assert TargetGallery(root).get(smiling.id).note.startswith("this photo smiles: a neutral photo")
     assert TargetGallery(root).get(neutral.id).note == ""
+
+
+def test_a_photo_with_glasses_added_to_the_gallery_is_noted(
+    tmp_path: Path, faces_dir: Path, landmark_model_path: Path
+) -> None:
+    """John Lennon's round glasses (p20_1) are drawn bent to the user's face and broken where the lids move: the
+    gallery entry says so, and that a photo without them is better."""
+    entry = TargetGallery(tmp_path / "targets").add(
+        faces_dir / "portraits" / "p20_1.jpg", "John", 0, True, CONSENT_STATEMENT, model_path=landmark_model_path
+    )
+    assert TargetGallery(tmp_path / "targets").get(entry.id).note == (
+        "this photo shows glasses: a photo without glasses gives the best result"
+    )
 
 
 def test_expression_figures_give_the_offset_always_and_r_only_where_the_source_moves() -> None:

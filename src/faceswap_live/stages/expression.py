@@ -236,12 +236,16 @@ def photo_yaw_deg(points: npt.NDArray[np.floating]) -> float:
     return math.degrees(math.atan2(rotation[0, 2], rotation[0, 0]))
 
 
-def photo_note(blendshapes: dict[str, float], points: npt.NDArray[np.floating] | None = None) -> str:
+def photo_note(
+    blendshapes: dict[str, float], points: npt.NDArray[np.floating] | None = None, glasses: bool = False
+) -> str:
     """A note for the user when what a target photo shows will still show in the swap ("" when none).
 
     The engine takes the photo's expression out of the face's shape, but not out of its texture: smile lines,
     closed lids or a stretched mouth stay painted on. Pairs of keys (left, right) count by their mean. points: the
-    photo's face mesh (468×3 or more), for a photo turned to one side (TURNED_PHOTO_DEG).
+    photo's face mesh (468×3 or more), for a photo turned to one side (TURNED_PHOTO_DEG). glasses: whether the photo
+    shows glasses (engines/target_mask.wears_glasses): their frames are drawn bent to the user's face shape, broken
+    where the lids and brows move.
     """
     shown = [
         description
@@ -250,13 +254,17 @@ def photo_note(blendshapes: dict[str, float], points: npt.NDArray[np.floating] |
         and sum(blendshapes[key] for key in keys) / len(keys) >= PHOTO_NOTE_THRESHOLD
     ]
     turned = points is not None and abs(photo_yaw_deg(points)) >= TURNED_PHOTO_DEG
-    if not shown and not turned:
+    if not shown and not turned and not glasses:
         return ""
     wanted = "a neutral photo (eyes open, mouth closed)" if shown else "a photo"
     if turned:
         shown.append("is turned to one side")
         wanted += " facing the camera"
-    return f"this photo {' and '.join(shown)}: {wanted} gives the best result"
+    if glasses:
+        shown.append("shows glasses")
+        wanted += " without glasses"
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return f"this photo {listed}: {wanted} gives the best result"
 
 
 def iris_offsets(points_px: npt.NDArray[np.floating]) -> FloatArray | None:
