@@ -50,7 +50,7 @@ from faceswap_live.engines.base import SwapEngine
 from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMesh, affine_fill, rasterise_triangles
 from faceswap_live.engines.shut_lids import with_user_lids
 from faceswap_live.engines.smile_folds import returning_fold_share, smile_score, smooth_smile_folds
-from faceswap_live.engines.symmetric_fill import mirror_weights
+from faceswap_live.engines.symmetric_fill import head_facing, mirror_weights
 from faceswap_live.engines.target_mask import smoothstep, target_face_alpha
 from faceswap_live.engines.wide_eyes import WideEyeModel, iris_sizes, wide_eye_models, with_wide_eyes
 from faceswap_live.errors import TargetFaceError
@@ -58,7 +58,6 @@ from faceswap_live.stages import shading, sharpness
 from faceswap_live.stages.align import umeyama
 from faceswap_live.stages.expression import (
     MAX_TRACKED_FACES,
-    ExpressionBasis,
     ExpressionTransfer,
     follow_per_track,
     iris_offsets,
@@ -1271,25 +1270,13 @@ def foreshortened_rim(photo_points: npt.NDArray[np.floating]) -> npt.NDArray[np.
     head's. The mean head, not the photo's own mesh, says this, so a frontal photo of a face shaped unlike the mean,
     or tilted up or down, is not foreshortened anywhere, and a turned one only on its far side.
     """
-    basis = ExpressionBasis.load()
-    yaw = math.radians(photo_yaw_deg(photo_points))
-    cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
-    turn = np.array([[cos_yaw, 0.0, sin_yaw], [0.0, 1.0, 0.0], [-sin_yaw, 0.0, cos_yaw]])
-    frontal = _facing(basis.reference)[_RIM_TRIANGLES]
-    turned = _facing(basis.reference @ turn)[_RIM_TRIANGLES]
+    yaw = photo_yaw_deg(photo_points)
+    frontal = head_facing(0.0)[_RIM_TRIANGLES]
+    turned = head_facing(yaw)[_RIM_TRIANGLES]
     # A triangle hidden on the frontal head too (the side of the head) is as foreshortened there: not at all.
     share = np.where(frontal > 1e-3, turned / np.maximum(frontal, 1e-3), 1.0)
     low, high = RIM_FORESHORTENED
     return np.asarray(np.clip((high - share) / (high - low), 0.0, 1.0), np.float64)
-
-
-def _facing(mesh: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Per surface triangle of a 468×3 mesh in the reference head's axes, the cosine of the angle between its outward
-    normal and the direction to the camera; 0 for a triangle turned away (hidden)."""
-    corner_a, corner_b, corner_c = mesh[_SURFACE_CORNERS]
-    normal = np.cross(corner_b - corner_a, corner_c - corner_a)
-    towards_camera = FRONT_FACING_SIGN * normal[:, 2] / np.maximum(np.linalg.norm(normal, axis=1), 1e-12)
-    return np.asarray(np.maximum(towards_camera, 0.0), np.float64)
 
 
 def triangle_edges_inverse(points_px: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:

@@ -94,17 +94,17 @@ def mirror_weights(
 def _squeezed_triangles(yaw_deg: float) -> npt.NDArray[np.float64]:
     """Per surface triangle, 0-1: how far the photo's turn squeezes it past its mirror triangle (MIRROR_SQUEEZE,
     MIRROR_GAIN), on the expression basis's mean head."""
-    frontal = _facing(0.0)
-    own, mirrored = _facing(yaw_deg), _facing(-yaw_deg)
+    frontal = head_facing(0.0)
+    own, mirrored = head_facing(yaw_deg), head_facing(-yaw_deg)
     seen = frontal >= FRONTAL_FACING_MIN
     own_share = np.where(seen, own / np.maximum(frontal, 1e-6), 1.0)
     mirror_share = np.where(seen, mirrored / np.maximum(frontal, 1e-6), 1.0)
     return _smoothstep(own_share, *MIRROR_SQUEEZE) * _smoothstep(mirror_share - own_share, *MIRROR_GAIN)
 
 
-def _facing(yaw_deg: float) -> npt.NDArray[np.float64]:
-    """Per surface triangle of the mean head turned by yaw_deg, the cosine between its outward normal and the
-    direction to the camera; 0 when turned away."""
+def head_facing(yaw_deg: float) -> npt.NDArray[np.float64]:
+    """Per surface triangle of the expression basis's mean head turned by yaw_deg (as photo_yaw_deg measures a
+    turn), the cosine between its outward normal and the direction to the camera; 0 when turned away (hidden)."""
     yaw = math.radians(yaw_deg)
     turn = np.array([[math.cos(yaw), 0.0, math.sin(yaw)], [0.0, 1.0, 0.0], [-math.sin(yaw), 0.0, math.cos(yaw)]])
     mesh = ExpressionBasis.load().reference @ turn
