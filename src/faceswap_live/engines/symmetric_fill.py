@@ -27,6 +27,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from faceswap_live.engines.target_mask import smoothstep
 from faceswap_live.stages.expression import ExpressionBasis, photo_yaw_deg
 from faceswap_live.stages.mesh_topology import (
     FACE_OVAL,
@@ -79,7 +80,7 @@ def mirror_weights(
         weights = _per_point(_squeezed_triangles(photo_yaw_deg(points)))
     if photo_luminance is not None:
         ratio = (photo_luminance + 1.0) / (photo_luminance[MIRROR_POINTS] + 1.0)
-        weights = np.maximum(weights, _smoothstep(ratio, *MIRROR_SHADE) * _light_readable())
+        weights = np.maximum(weights, smoothstep(ratio, MIRROR_SHADE) * _light_readable())
     weights = weights * _feature_free()
     for _ in range(SMOOTHING_PASSES):
         weights = _per_point(weights[TESSELATION_TRIANGLES].mean(axis=1))
@@ -99,7 +100,9 @@ def _squeezed_triangles(yaw_deg: float) -> npt.NDArray[np.float64]:
     seen = frontal >= FRONTAL_FACING_MIN
     own_share = np.where(seen, own / np.maximum(frontal, 1e-6), 1.0)
     mirror_share = np.where(seen, mirrored / np.maximum(frontal, 1e-6), 1.0)
-    return _smoothstep(own_share, *MIRROR_SQUEEZE) * _smoothstep(mirror_share - own_share, *MIRROR_GAIN)
+    return np.asarray(
+        smoothstep(own_share, MIRROR_SQUEEZE) * smoothstep(mirror_share - own_share, MIRROR_GAIN), np.float64
+    )
 
 
 def head_facing(yaw_deg: float) -> npt.NDArray[np.float64]:
@@ -144,9 +147,3 @@ def _feature_free() -> npt.NDArray[np.float64]:
         distance = ring_distance(features).astype(np.float64)
         free = np.minimum(free, np.clip((distance - near) / (far - near), 0.0, 1.0))
     return np.asarray(np.minimum(free, free[MIRROR_POINTS]), np.float64)
-
-
-def _smoothstep(values: npt.NDArray[np.float64], start: float, full: float) -> npt.NDArray[np.float64]:
-    """0 at `start`, 1 at `full` (either direction), smooth in between."""
-    ramp = np.clip((np.asarray(values, np.float64) - start) / (full - start), 0.0, 1.0)
-    return np.asarray(ramp * ramp * (3.0 - 2.0 * ramp), np.float64)

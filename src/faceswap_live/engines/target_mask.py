@@ -181,7 +181,7 @@ def _made_up_skin(lab: npt.NDArray[np.float32], skin_median: npt.NDArray[np.floa
     return np.asarray(redder * colourful, np.float32)
 
 
-def smoothstep(distance: npt.NDArray[np.float32], edges: tuple[float, float]) -> npt.NDArray[np.float32]:
+def smoothstep(distance: npt.NDArray[np.floating], edges: tuple[float, float]) -> npt.NDArray[np.float32]:
     """0 up to edges[0], 1 from edges[1], a smoothstep between."""
     ramp = np.clip((distance - edges[0]) / (edges[1] - edges[0]), 0.0, 1.0)
     return np.asarray(ramp * ramp * (3.0 - 2.0 * ramp), np.float32)
