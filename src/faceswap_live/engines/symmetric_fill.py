@@ -60,8 +60,9 @@ LIGHT_RINGS: Final = 2
 NOSE_RINGS: Final = 1
 FEATURE_RINGS: Final = {"eyes": (0, 2), "lips": (1, 3)}
 """Points up to the first this many mesh edges from the eyes and brows, or from the lips, are never mirrored; the
-weight reaches its full value at the second. The skin around the eyes may be mirrored (a turned photo's far eye
-socket is often its darkest part), the eyes, brows and lips themselves never."""
+weight reaches its full value at the second. The skin beside the eyes is mirrored in part from their first ring
+(a turned photo's far eye socket is often its darkest part), the eyes, brows and lips themselves never (mirrored
+from their first ring too, the face read as less the target's to dlib: BENCHMARKS.md)."""
 SMOOTHING_PASSES: Final = 2
 """Passes of averaging over each point's triangles, so that the two sides cross-fade over the cheek."""
 MIN_WEIGHT: Final = 0.3
@@ -131,7 +132,8 @@ def _triangle_counts() -> npt.NDArray[np.int64]:
 
 @functools.cache
 def _light_readable() -> npt.NDArray[np.float64]:
-    """Per point, 1 where the light criterion is read (LIGHT_RINGS from the outline and the nose wings, both sides)."""
+    """Per point, 1 where the light criterion is read (LIGHT_RINGS from the outline, NOSE_RINGS from the nose wings,
+    on both sides)."""
     readable = (ring_distance(FACE_OVAL) >= LIGHT_RINGS) & (ring_distance(NOSE_WINGS) >= NOSE_RINGS)
     return np.asarray(readable & readable[MIRROR_POINTS], np.float64)
 
