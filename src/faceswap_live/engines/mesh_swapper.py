@@ -1041,10 +1041,11 @@ def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTextur
             as_taken = np.asarray(cv2.pyrDown(as_taken), dtype=np.uint8)
         # pyrDown halves the size; pixel centres map as x_half = (x + 0.5) / 2 - 0.5.
         points_px = (points_px + 0.5) / 2.0 - 0.5
-    shade = _photo_shade(image_bgr, points, levels[0].image_bgra[:, :, 3])
+    luminance = shading.vertex_luminance(image_bgr, points, shading.face_width(points))
+    shade = _photo_shade(luminance, points, levels[0].image_bgra[:, :, 3])
     foreshortened = foreshortened_rim(points[:MESH_POINT_COUNT])
     lit_from_side = side_light(shade)
-    mirror = mirror_weights(points, shading.vertex_luminance(image_bgr, points, shading.face_width(points)))
+    mirror = mirror_weights(points, luminance)
     mirror_for_turn = mirror_weights(points)
     # Where a point is drawn from its mirror, so are its light (the light swap's) and its view (the rim fade's).
     if mirror is not None and shade is not None:
@@ -1105,14 +1106,14 @@ def _across_triangles(vertex_values: npt.NDArray[np.floating], raster: Rasterise
 
 
 def _photo_shade(
-    image_bgr: BgrImage, points: npt.NDArray[np.float32], face_alpha: npt.NDArray[np.uint8]
+    luminance: npt.NDArray[np.float64], points: npt.NDArray[np.float32], face_alpha: npt.NDArray[np.uint8]
 ) -> npt.NDArray[np.float64] | None:
-    """The photo's fitted light at each vertex relative to its mean (None for a flat mesh or too little skin); hair
-    over the face (face_alpha below one half) does not count."""
+    """The photo's fitted light at each vertex relative to its mean (None for a flat mesh or too little skin), from
+    its brightness at each vertex (shading.vertex_luminance); hair over the face (face_alpha below one half) does not
+    count."""
     if points.shape[1] < 3:
         return None
     normals = shading.vertex_normals(points)
-    luminance = shading.vertex_luminance(image_bgr, points, shading.face_width(points))
     height, width = face_alpha.shape
     x = np.clip(np.rint(points[:MESH_POINT_COUNT, 0]).astype(np.int64), 0, width - 1)
     y = np.clip(np.rint(points[:MESH_POINT_COUNT, 1]).astype(np.int64), 0, height - 1)
