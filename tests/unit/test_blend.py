@@ -250,6 +250,32 @@ def test_a_dark_brow_takes_the_users_colour_cast_as_a_surface_would_not_the_skin
     assert np.abs(relit[10:30, 10:30] - user_colour).max() <= 1.0  # the skin takes the user's tone as before
 
 
+def test_a_dark_feature_of_a_darker_photo_lit_up_is_not_painted_with_the_photos_skin_tone() -> None:
+    """A photo darker than the user's room is lit up, and the colour of its detail is held at the photo's
+    (COLOUR_DETAIL_GAIN_MAX). That detail was the pixel less its light field, so a dark feature read as the skin's
+    colour negated, and holding it back painted the photo's skin tone onto irises, lashes and brows: a dark-skinned
+    photo's brown irises glowed amber on a fairer user. Lit up, a near-grey dark feature must not turn warmer than
+    it is (it may take the user's cooler cast)."""
+    height, width = 160, 160
+    skin_colour, feature_colour, user_colour = (60, 100, 160), (25, 25, 28), (175, 180, 215)  # BGR
+    photo = np.zeros((height, width, 3), np.uint8)
+    photo[:] = skin_colour
+    feature = np.array([[45, 60], [80, 52], [115, 60], [115, 72], [80, 66], [45, 72]], np.float64)
+    cv2.fillPoly(photo, [feature.astype(np.int32)], feature_colour)
+    user = np.zeros((height, width, 3), np.uint8)
+    user[:] = user_colour
+    mask = np.ones((height, width), np.float32)
+    relit = match_colour(photo, user, mask, face_width_px=120.0, face_features=[feature]).astype(np.float32)
+    inside = relit[61:65, 60:100].reshape(-1, 3).mean(axis=0)
+
+    def warmth(colour: np.ndarray) -> float:  # red less blue, over the grey
+        return float((colour[2] - colour[0]) / colour.mean())
+
+    assert inside.mean() > 1.5 * np.mean(feature_colour), "lit up with the face"  # 63 against 26
+    assert warmth(inside) <= warmth(np.array(feature_colour, np.float32)) + 0.05  # -0.18 (its own +0.11; was +0.53)
+    assert np.abs(relit[10:30, 10:30] - user_colour).max() <= 1.0  # the skin takes the user's tone as before
+
+
 def _additive(brow: tuple[int, int, int], skin: tuple[int, int, int], user: tuple[int, int, int]) -> np.ndarray:
     """The brow relit with the skin's whole shift: its brightness scaled by the user's over the skin's, plus the
     difference of the skin colours so scaled (the old relight)."""

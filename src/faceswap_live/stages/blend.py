@@ -126,8 +126,9 @@ EYE_COLOUR_FEATHER: Final = 0.01
 """Blur of the edge of the drawn eyes, which keep the photo's colours (match_colour's keep_colour_in), as a share of
 the face width."""
 COLOUR_DETAIL_GAIN_MAX: Final = 1.0
-"""The colour part of the target's detail (each channel's detail less their mean) is scaled by at most this much: lit
-up with the brightness, a shadowed side's JPEG chroma noise and stubble turned into purple and blue speckle."""
+"""The colour part of the target's detail (a pixel's colour less its light's, that light taken at the pixel's own
+brightness) is scaled by at most this much: lit up with the brightness, a shadowed side's JPEG chroma noise and
+stubble turned into purple and blue speckle."""
 _CHROMA_OF_BGR: Final = np.eye(3, dtype=np.float32) - np.float32(1.0 / 3.0)
 """3×3: a BGR value less its grey (the mean of its channels), for cv2.transform."""
 HIGHLIGHT_KNEE: Final = 220.0
@@ -371,10 +372,17 @@ def match_colour(
     cv2.add(relit, full_shift, dst=relit)
     colour_excess = np.maximum(detail_gain - COLOUR_DETAIL_GAIN_MAX, 0.0)
     if float(colour_excess.max()) > 0.0:
-        # The detail's colour (not its brightness) back to COLOUR_DETAIL_GAIN_MAX times the photo's.
-        detail = cv2.subtract(face_bgr, grid.spread(face_light), dtype=cv2.CV_32F)
+        # The detail's colour (not its brightness) back to COLOUR_DETAIL_GAIN_MAX times the photo's. The detail's
+        # colour is the pixel's less the light's at the pixel's own brightness (up to the light's): against the
+        # light's full brightness a dark feature (an iris, lashes, a brow) read as the light's colour negated, and
+        # taking that out painted the photo's skin tone onto it (a dark-skinned photo's brown irises glowed amber
+        # on a fairer user).
+        face_float = face_bgr.astype(np.float32)
+        light = grid.spread(face_light)
+        brightness = np.minimum(_channel_mean(face_float) / np.maximum(_channel_mean(light), np.float32(1.0)), 1.0)
+        detail_colour = cv2.transform(face_float, _CHROMA_OF_BGR) - cv2.transform(light, _CHROMA_OF_BGR) * brightness
         excess = grid.spread(np.repeat(colour_excess, 3, axis=2))
-        cv2.subtract(relit, cv2.multiply(cv2.transform(detail, _CHROMA_OF_BGR), excess), dst=relit)
+        cv2.subtract(relit, cv2.multiply(detail_colour, excess), dst=relit)
     # Highlights roll off towards white instead of clipping: a photo darker than the user's room, lit up, would
     # otherwise burn its bright spots (lens glare, a shiny forehead) into flat white patches. Only the few bright
     # values are touched.
