@@ -46,6 +46,11 @@ right down to them."""
 FEATURE_KEEP_GROW: Final = 0.05
 """Diameter of the disc, as a share of the face size, that grows the always-drawn hulls (by half of it on every
 side: the skin around an eye, the shade at its corners)."""
+SHINE_CLEARANCE: Final = 0.04
+"""A patch brighter than the skin that fails the skin test counts as shine on the skin when it keeps at least this
+share of the face size from the outline above the eyes (_shine)."""
+SHINE_HUE_MARGIN_DEG: Final = 10.0
+"""Shine is no yellower than the skin by more than this hue angle (or nearly grey); fair hair is (_shine)."""
 HAIR_CLEARANCE: Final = (0.03, 0.10)
 """Above the eyes, the target's skin is drawn from 0 at this share of the face size away from its hair to fully at
 the second (smoothstep): see target_face_alpha."""
@@ -69,7 +74,8 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     middle of the face below the eyes (median and spread), or as red as the skin or redder (make-up, blush, a
     beard's shade; hair is yellower or greyer), so the user's own skin shows where the target's hair was, and a
     fringe is neither drawn nor lit up into a band of skin (blend.match_colour leaves it out too). A pixel in a
-    brow's hull that is paler than the skin and not skin is a fair strand over the brow, left out too.
+    brow's hull that is paler than the skin and not skin is a fair strand over the brow, left out too. Shine on the
+    skin (a highlight: paler, no yellower, and not reaching in from the outline above the eyes) is skin (_shine).
     """
     height, width = image_bgr.shape[:2]
     oval = points_px[list(FACE_OVAL)]
@@ -113,6 +119,7 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     distance = np.sqrt((((lab - median) / tolerance) ** 2).sum(axis=2))
     skin = np.clip((1.4 - distance) / 0.5, 0.0, 1.0).astype(np.float32)
     skin = np.maximum(skin, _made_up_skin(lab, median))
+    skin = np.maximum(skin, _shine(skin, _paler_not_yellower(lab, median), oval, face_size, below > 0))
     # A brow is darker than the skin around it; a paler pixel in a brow's hull that is not skin is a strand of
     # (fair) hair across the brow's tail, drawn as a pale tuft at the user's eye if kept.
     pale_hair = (lab[:, :, 0] > median[0]) & (skin < 0.5)
@@ -163,6 +170,42 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     inner_soft = cv2.GaussianBlur(inner, (feather, feather), 0).astype(np.float32) / 255.0
     alpha = np.maximum(skin, inner_soft)
     return np.asarray(np.round(alpha * 255.0), dtype=np.uint8)
+
+
+def _paler_not_yellower(lab: npt.NDArray[np.float32], skin_median: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """H×W: brighter than the skin and no yellower (within SHINE_HUE_MARGIN_DEG of its hue, or nearly grey): a
+    highlight pales skin towards the light's colour, fair hair is yellower than the skin it lies on."""
+    a, b = lab[:, :, 1] - 128.0, lab[:, :, 2] - 128.0
+    skin_a, skin_b = float(skin_median[1]) - 128.0, float(skin_median[2]) - 128.0
+    skin_hue = math.degrees(math.atan2(skin_b, skin_a))
+    yellower = np.degrees(np.arctan2(b, a)) - skin_hue > SHINE_HUE_MARGIN_DEG
+    greyish = np.hypot(a, b) < 0.35 * math.hypot(skin_a, skin_b)
+    return np.asarray((lab[:, :, 0] > skin_median[0]) & (~yellower | greyish), np.bool_)
+
+
+def _shine(
+    skin: npt.NDArray[np.float32],
+    paler: npt.NDArray[np.bool_],
+    oval: npt.NDArray[np.float32],
+    face_size: float,
+    below_eyes: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.float32]:
+    """H×W 0-1: the shine on the skin (1 there): patches brighter than the skin that fail the skin test (a highlight on
+    a forehead, a cheek or a nose is paler and greyer than the skin) and do not reach the outline above the eyes
+    (within SHINE_CLEARANCE of the face size), where hair comes into a face. Left out, the user's own skin showed
+    through them as pale holes; a fair fringe or strands hanging from the temples reach it and stay out."""
+    height, width = skin.shape
+    inside = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(inside, [np.round(oval).astype(np.int32)], 1)
+    clear = _odd(face_size * SHINE_CLEARANCE * 2.0)
+    well_inside = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (clear, clear)))
+    candidates = ((skin < 0.5) & paler & (inside > 0)).astype(np.uint8)
+    count, labels = cv2.connectedComponents(candidates, connectivity=8)
+    if count <= 1:
+        return np.zeros((height, width), np.float32)
+    reaching_out = np.unique(labels[(candidates > 0) & (well_inside == 0) & ~below_eyes])
+    shine = np.isin(labels, reaching_out, invert=True) & (candidates > 0)
+    return shine.astype(np.float32)
 
 
 def _made_up_skin(lab: npt.NDArray[np.float32], skin_median: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
