@@ -31,7 +31,7 @@ from faceswap_live.stages.mesh_topology import (
     TESSELATION_TRIANGLES,
     ring_distance,
 )
-from faceswap_live.types import BgrImage, TargetFace
+from faceswap_live.types import BgrImage, Box, TargetFace
 
 ALWAYS_TARGET_GROUPS: Final = (
     RIGHT_EYE,
@@ -119,7 +119,7 @@ def target_face_alpha(image_bgr: BgrImage, points_px: npt.NDArray[np.float32]) -
     distance = np.sqrt((((lab - median) / tolerance) ** 2).sum(axis=2))
     skin = np.clip((1.4 - distance) / 0.5, 0.0, 1.0).astype(np.float32)
     skin = np.maximum(skin, _made_up_skin(lab, median))
-    skin = np.maximum(skin, _shine(skin, _paler_not_yellower(lab, median), oval, face_size, below > 0))
+    skin = np.maximum(skin, _shine(skin, lab, median, oval, face_size, below > 0))
     # A brow is darker than the skin around it; a paler pixel in a brow's hull that is not skin is a strand of
     # (fair) hair across the brow's tail, drawn as a pale tuft at the user's eye if kept.
     pale_hair = (lab[:, :, 0] > median[0]) & (skin < 0.5)
@@ -185,27 +185,34 @@ def _paler_not_yellower(lab: npt.NDArray[np.float32], skin_median: npt.NDArray[n
 
 def _shine(
     skin: npt.NDArray[np.float32],
-    paler: npt.NDArray[np.bool_],
+    lab: npt.NDArray[np.float32],
+    skin_median: npt.NDArray[np.float32],
     oval: npt.NDArray[np.float32],
     face_size: float,
     below_eyes: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.float32]:
-    """H×W 0-1: the shine on the skin (1 there): patches brighter than the skin that fail the skin test (a highlight on
-    a forehead, a cheek or a nose is paler and greyer than the skin) and do not reach the outline above the eyes
-    (within SHINE_CLEARANCE of the face size), where hair comes into a face. Left out, the user's own skin showed
-    through them as pale holes; a fair fringe or strands hanging from the temples reach it and stay out."""
+    """H×W 0-1: the shine on the skin (1 there): patches that fail the skin test but are paler than the skin and no
+    yellower (a highlight on a forehead, a cheek or a nose: _paler_not_yellower) and do not reach the outline above
+    the eyes (within SHINE_CLEARANCE of the face size), where hair comes into a face. Left out, the user's own skin
+    showed through them as pale holes; a fair fringe or strands hanging from the temples reach it and stay out. Worked
+    out within the outline's box."""
     height, width = skin.shape
-    inside = np.zeros((height, width), np.uint8)
-    cv2.fillPoly(inside, [np.round(oval).astype(np.int32)], 1)
-    clear = _odd(face_size * SHINE_CLEARANCE * 2.0)
-    well_inside = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (clear, clear)))
-    candidates = ((skin < 0.5) & paler & (inside > 0)).astype(np.uint8)
+    box = Box.around(oval).clipped(width, height)
+    shine = np.zeros((height, width), np.float32)
+    if box.width <= 0 or box.height <= 0:
+        return shine
+    window = (slice(box.y0, box.y1), slice(box.x0, box.x1))
+    inside = np.zeros((box.height, box.width), np.uint8)
+    cv2.fillPoly(inside, [np.round(oval - (box.x0, box.y0)).astype(np.int32)], 1)
+    near_outline = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 5)[1:-1, 1:-1] < SHINE_CLEARANCE * face_size
+    paler = _paler_not_yellower(lab[window], skin_median)
+    candidates = ((skin[window] < 0.5) & paler & (inside > 0)).astype(np.uint8)
     count, labels = cv2.connectedComponents(candidates, connectivity=8)
     if count <= 1:
-        return np.zeros((height, width), np.float32)
-    reaching_out = np.unique(labels[(candidates > 0) & (well_inside == 0) & ~below_eyes])
-    shine = np.isin(labels, reaching_out, invert=True) & (candidates > 0)
-    return shine.astype(np.float32)
+        return shine
+    reaching_out = np.unique(labels[(candidates > 0) & near_outline & ~below_eyes[window]])
+    shine[window] = np.isin(labels, reaching_out, invert=True) & (candidates > 0)
+    return shine
 
 
 def _made_up_skin(lab: npt.NDArray[np.float32], skin_median: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
