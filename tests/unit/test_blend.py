@@ -228,26 +228,39 @@ def test_the_drawn_eyes_keep_the_photos_colours_while_the_skin_takes_the_users_t
 def test_a_dark_brow_takes_the_users_colour_cast_as_a_surface_would_not_the_skins_whole_shift() -> None:
     """A colour cast scales with how much light a surface sends back: the shift that takes pale skin to a warmer user
     was added whole to a dark brow as well, turning it into a saturated orange-brown band."""
-    height, width = 160, 160
     skin_colour, brow_colour, user_colour = (170, 180, 220), (60, 70, 90), (90, 130, 200)  # BGR
+    brow = np.array([[45, 60], [80, 52], [115, 60], [115, 68], [80, 62], [45, 68]], np.float64)
+    relit = _relit_feature(skin_colour, brow_colour, brow, user_colour)
+    inside = relit[60:63, 60:100].reshape(-1, 3)
+    # A surface under the user's light: each channel scaled as the skin's is (0.91 red, 0.53 blue): warmth 0.91.
+    as_a_surface = np.array(brow_colour, np.float32) * np.array(user_colour, np.float32) / np.array(skin_colour)
+    assert abs(_warmth(inside) - _warmth(as_a_surface)) < 0.15  # 0.97
+    assert _warmth(inside) < 0.6 * _warmth(_additive(brow_colour, skin_colour, user_colour))  # the old: 1.8
+    assert np.abs(relit[10:30, 10:30] - user_colour).max() <= 1.0  # the skin takes the user's tone as before
+
+
+def _relit_feature(
+    skin_colour: tuple[int, int, int],
+    feature_colour: tuple[int, int, int],
+    feature: np.ndarray,
+    user_colour: tuple[int, int, int],
+) -> np.ndarray:
+    """A flat photo of skin_colour with feature (a polygon of feature_colour, one of the face's features) relit to a
+    flat user_colour: float32 BGR, 160×160."""
+    height, width = 160, 160
     photo = np.zeros((height, width, 3), np.uint8)
     photo[:] = skin_colour
-    brow = np.array([[45, 60], [80, 52], [115, 60], [115, 68], [80, 62], [45, 68]], np.float64)
-    cv2.fillPoly(photo, [brow.astype(np.int32)], brow_colour)
+    cv2.fillPoly(photo, [feature.astype(np.int32)], feature_colour)
     user = np.zeros((height, width, 3), np.uint8)
     user[:] = user_colour
     mask = np.ones((height, width), np.float32)
-    relit = match_colour(photo, user, mask, face_width_px=120.0, face_features=[brow]).astype(np.float32)
-    inside = (slice(60, 63), slice(60, 100))
+    return match_colour(photo, user, mask, face_width_px=120.0, face_features=[feature]).astype(np.float32)
 
-    def warmth(colour: np.ndarray) -> float:  # red less blue, over the grey
-        return float((colour[..., 2] - colour[..., 0]).mean() / colour.mean())
 
-    # A surface under the user's light: each channel scaled as the skin's is (0.91 red, 0.53 blue): warmth 0.91.
-    as_a_surface = np.array(brow_colour, np.float32) * np.array(user_colour, np.float32) / np.array(skin_colour)
-    assert abs(warmth(relit[inside]) - warmth(as_a_surface)) < 0.15  # 0.97
-    assert warmth(relit[inside]) < 0.6 * warmth(_additive(brow_colour, skin_colour, user_colour))  # the old: 1.8
-    assert np.abs(relit[10:30, 10:30] - user_colour).max() <= 1.0  # the skin takes the user's tone as before
+def _warmth(colour: np.ndarray) -> float:
+    """Red less blue over the grey, of one BGR colour or the mean of N×3 of them."""
+    mean = np.asarray(colour, np.float32).reshape(-1, 3).mean(axis=0)
+    return float((mean[2] - mean[0]) / mean.mean())
 
 
 def test_a_dark_feature_of_a_darker_photo_lit_up_is_not_painted_with_the_photos_skin_tone() -> None:
@@ -256,23 +269,12 @@ def test_a_dark_feature_of_a_darker_photo_lit_up_is_not_painted_with_the_photos_
     colour negated, and holding it back painted the photo's skin tone onto irises, lashes and brows: a dark-skinned
     photo's brown irises glowed amber on a fairer user. Lit up, a near-grey dark feature must not turn warmer than
     it is (it may take the user's cooler cast)."""
-    height, width = 160, 160
     skin_colour, feature_colour, user_colour = (60, 100, 160), (25, 25, 28), (175, 180, 215)  # BGR
-    photo = np.zeros((height, width, 3), np.uint8)
-    photo[:] = skin_colour
     feature = np.array([[45, 60], [80, 52], [115, 60], [115, 72], [80, 66], [45, 72]], np.float64)
-    cv2.fillPoly(photo, [feature.astype(np.int32)], feature_colour)
-    user = np.zeros((height, width, 3), np.uint8)
-    user[:] = user_colour
-    mask = np.ones((height, width), np.float32)
-    relit = match_colour(photo, user, mask, face_width_px=120.0, face_features=[feature]).astype(np.float32)
-    inside = relit[61:65, 60:100].reshape(-1, 3).mean(axis=0)
-
-    def warmth(colour: np.ndarray) -> float:  # red less blue, over the grey
-        return float((colour[2] - colour[0]) / colour.mean())
-
+    relit = _relit_feature(skin_colour, feature_colour, feature, user_colour)
+    inside = relit[61:65, 60:100].reshape(-1, 3)
     assert inside.mean() > 1.5 * np.mean(feature_colour), "lit up with the face"  # 63 against 26
-    assert warmth(inside) <= warmth(np.array(feature_colour, np.float32)) + 0.05  # -0.18 (its own +0.11; was +0.53)
+    assert _warmth(inside) <= _warmth(np.array(feature_colour)) + 0.05  # -0.18 (its own +0.11; was +0.53)
     assert np.abs(relit[10:30, 10:30] - user_colour).max() <= 1.0  # the skin takes the user's tone as before
 
 
