@@ -48,6 +48,7 @@ import numpy.typing as npt
 from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
 from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMesh, affine_fill, rasterise_triangles
+from faceswap_live.engines.photo_mouth import fill_photo_mouth
 from faceswap_live.engines.shut_lids import with_user_lids
 from faceswap_live.engines.smile_folds import returning_fold_share, smile_score, smooth_smile_folds
 from faceswap_live.engines.symmetric_fill import head_facing, mirror_weights
@@ -425,6 +426,8 @@ class MeshFaceSwapper(SwapEngine):
     fade_start_deg / fade_end_deg: head yaw at which the swapped face starts to fade and is gone.
     smooth_smile_folds: a single smiling photo's folds are lifted out of its texture (engines/smile_folds.py); off
     where photos are drawn as taken (morphs and faces of no one are made from the donors' own photos).
+    fill_mouth: the photo's open mouth is filled from its lips (engines/photo_mouth.py), for when the user's own
+    mouth shows through (SwapConfig.mouth_from_user); off, the photo's teeth are drawn in the open mouth.
     """
 
     name = "mesh"
@@ -437,6 +440,7 @@ class MeshFaceSwapper(SwapEngine):
         fade_end_deg: float = 50.0,
         identity_weight: float = 1.0,
         smooth_smile_folds: bool = True,
+        fill_mouth: bool = True,
     ) -> None:
         if not 0.0 <= identity_weight <= 1.0:
             raise ValueError("identity_weight must be between 0 and 1")
@@ -449,6 +453,7 @@ class MeshFaceSwapper(SwapEngine):
         self.fade_end_deg = fade_end_deg
         self.identity_weight = identity_weight
         self.smooth_smile_folds = smooth_smile_folds
+        self.fill_mouth = fill_mouth
         self._photos: list[_PhotoTexture] = []
         self._photo_choice: dict[int, _PhotoChoice] = {}
         self._target_points: npt.NDArray[np.float64] = np.zeros((0, 3))
@@ -476,7 +481,10 @@ class MeshFaceSwapper(SwapEngine):
         # A single photo's smile folds would be drawn on every expression; with several, the one drawn is the photo
         # nearest the user's expression, so its folds are the user's too and stay.
         smooth = self.smooth_smile_folds and not target.more_photos
-        photos = [_photo_texture(photo, smooth_folds=smooth) for photo in (target, *target.more_photos)]
+        photos = [
+            _photo_texture(photo, smooth_folds=smooth, fill_mouth=self.fill_mouth)
+            for photo in (target, *target.more_photos)
+        ]
         points = np.asarray(target.landmarks.points_px, dtype=np.float32)
         target_points = points[:MESH_POINT_COUNT, :3].astype(np.float64)
         if points.shape[1] < 3:
@@ -1002,21 +1010,23 @@ def _softened(
     return blurred
 
 
-def _photo_texture(photo: TargetFace, smooth_folds: bool = True) -> _PhotoTexture:
+def _photo_texture(photo: TargetFace, smooth_folds: bool = True, fill_mouth: bool = True) -> _PhotoTexture:
     """A photo's pyramid (BGR + face alpha, halved down to about 96 px across the face) and per-photo figures;
-    smooth_folds: a smiling photo's smile folds smoothed out first (engines/smile_folds.py)."""
+    fill_mouth: its open mouth filled from its lips first (engines/photo_mouth.py); smooth_folds: a smiling photo's
+    smile folds smoothed out (engines/smile_folds.py)."""
     points = np.asarray(photo.landmarks.points_px, dtype=np.float32)
     if points.ndim != 2 or points.shape[0] < MESH_POINT_COUNT or photo.image_bgr.ndim != 3:
         raise TargetFaceError(
             f"The target face {photo.name!r} has no full face mesh; choose a photo where the face is clearly visible."
         )
     scores = photo.landmarks.blendshapes or {}
-    image_bgr = smooth_smile_folds(photo.image_bgr, points, scores) if smooth_folds else photo.image_bgr
+    photo_bgr = fill_photo_mouth(photo.image_bgr, points) if fill_mouth else photo.image_bgr
+    image_bgr = smooth_smile_folds(photo_bgr, points, scores) if smooth_folds else photo_bgr
     # The texture carries a 4th channel: how much each pixel is the target's face rather than hair or a hand over it
     # (see target_face_alpha); one remap warps colour and alpha together.
     alpha = target_face_alpha(image_bgr, points[:MESH_POINT_COUNT, :2])
     image = np.ascontiguousarray(np.dstack([image_bgr, alpha]))
-    as_taken = None if image_bgr is photo.image_bgr else np.ascontiguousarray(np.dstack([photo.image_bgr, alpha]))
+    as_taken = None if image_bgr is photo_bgr else np.ascontiguousarray(np.dstack([photo_bgr, alpha]))
     points_px = points[:MESH_POINT_COUNT, :2].copy()
     levels = []
     while True:

@@ -306,9 +306,15 @@ def _photo_on_mesh(
     )
     # The photo as taken: with its smile folds smoothed (as the engine draws a single smiling target), a face of no
     # one was more often taken for one of its sources (fitting pool, seeds 1-60: 58 of 60 at least 0.6 from every
-    # source, 53 with the folds smoothed).
+    # source, 53 with the folds smoothed). Its teeth too: the morph is a photo, and the engine that draws it later
+    # fills its mouth where the user's own shows through.
     warper = MeshFaceSwapper(
-        identity_weight=0.0, fade_start_deg=89.0, fade_end_deg=90.0, map_side_px=512, smooth_smile_folds=False
+        identity_weight=0.0,
+        fade_start_deg=89.0,
+        fade_end_deg=90.0,
+        map_side_px=512,
+        smooth_smile_folds=False,
+        fill_mouth=False,
     )
     warper.set_target(face)
     # Eyes "from the user" here: the donor's eyes as photographed, neither turned to a gaze nor redrawn wide.

@@ -24,7 +24,7 @@ LANDMARK_MODEL: Final = "face_landmarker"
 def _create_mesh_engine(config: AppConfig, store: ModelLocator | None) -> SwapEngine:
     from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
 
-    return MeshFaceSwapper()
+    return MeshFaceSwapper(fill_mouth=config.swap.mouth_from_user)
 
 
 def _no_model_files(config: AppConfig, store: ModelLocator | None) -> None:

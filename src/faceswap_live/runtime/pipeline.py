@@ -430,5 +430,6 @@ class Pipeline:
 
 
 def _engine_settings(config: AppConfig) -> object:
-    """The part of the config that requires building the engine again when it changes."""
-    return config.onnx if config.swap.engine == "onnx" else None
+    """The part of the config that requires building the engine again when it changes (the built-in engine prepares
+    the photo's mouth for whether the user's own mouth shows through)."""
+    return config.onnx if config.swap.engine == "onnx" else config.swap.mouth_from_user

@@ -1,0 +1,98 @@
+"""A photo that smiles with its teeth, drawn on a user whose mouth is closed: the lips meet in their own colour.
+
+The photo's teeth used to be squeezed into the drawn parting as a white or grey-blue line (engines/photo_mouth.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from faceswap_live.config import SwapConfig
+from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
+from faceswap_live.engines.photo_mouth import fill_photo_mouth
+from faceswap_live.inputs.target_photo import find_faces_in_photo
+from faceswap_live.offline import read_video_frames
+from faceswap_live.stages.blend import OUTER_LIPS, blend_face
+from faceswap_live.stages.mesh_topology import INNER_LIP_LOWER, INNER_LIP_UPPER, INNER_LIPS
+from faceswap_live.types import BgrImage, TargetFace
+
+
+def _redness(image_bgr: BgrImage) -> npt.NDArray[np.float32]:
+    """Lab a* (0 is grey, lips are 15-40)."""
+    return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2Lab)[:, :, 1].astype(np.float32) - np.float32(128.0)
+
+
+def _parting_and_lips(points: npt.NDArray[np.float64], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the line midway between the inner lip lines (inner tenth at each end left out) and of the lips
+    away from it."""
+    upper, lower = points[list(INNER_LIP_UPPER)], points[list(INNER_LIP_LOWER)]
+    start = max(upper[:, 0].min(), lower[:, 0].min())
+    end = min(upper[:, 0].max(), lower[:, 0].max())
+    columns = np.linspace(start, end, 50)[5:-5]
+    rows = (
+        np.interp(columns, *upper[np.argsort(upper[:, 0])].T) + np.interp(columns, *lower[np.argsort(lower[:, 0])].T)
+    ) / 2
+    parting: np.ndarray = np.zeros(shape, np.uint8)
+    for column, row in zip(columns, rows, strict=True):
+        cv2.circle(parting, (round(column), round(row)), 1, 1, -1)
+    lips: np.ndarray = np.zeros(shape, np.uint8)
+    cv2.fillPoly(lips, [np.rint(points[list(OUTER_LIPS)]).astype(np.int32)], 1)
+    lips &= 1 - cv2.dilate(parting, np.ones((5, 5), np.uint8))
+    return parting > 0, lips > 0
+
+
+def _parting_redness_share(engine: MeshFaceSwapper, frames: list[BgrImage], model: Path) -> float:
+    """The drawn parting's redness over the drawn lips', on the last of `frames` as the user sees it."""
+    settings = SwapConfig()
+    for frame in frames:
+        face = find_faces_in_photo(frame, model, max_faces=1)[0]
+        output = frame.copy()
+        drawn = engine.swap_face(output, face, None, settings)
+    assert drawn is not None
+    blend_face(output, drawn, face, settings)
+    parting, lips = _parting_and_lips(np.asarray(drawn.feature_points_px, np.float64), output.shape[:2])
+    redness = _redness(output)
+    return float(np.median(redness[parting]) / np.median(redness[lips]))
+
+
+def test_a_smile_with_teeth_drawn_on_closed_lips_shows_no_teeth_between_them(
+    portrait_face: Callable[[str], TargetFace], faces_dir: Path, landmark_model_path: Path
+) -> None:
+    # v10 at frame 40: a closed, slightly smiling mouth. p16_1 smiles broadly with his teeth.
+    frames, _ = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 41)
+    target = portrait_face("p16_1.jpg")
+    shares = {}
+    for fill_mouth in (True, False):
+        engine = MeshFaceSwapper(fill_mouth=fill_mouth)
+        engine.set_target(target)
+        shares[fill_mouth] = _parting_redness_share(engine, frames[34:], landmark_model_path)
+    # Filled: the lips meet in their own colour, as red as they are (1.09). The photo's teeth squeezed between
+    # them: a grey line (0.59).
+    assert shares[True] > 0.95
+    assert shares[False] < 0.8
+
+
+def test_the_photos_opening_is_filled_from_its_lips_and_the_lips_outer_half_is_kept(
+    astronaut_as_target: TargetFace,
+) -> None:
+    photo = astronaut_as_target.image_bgr
+    points = np.asarray(astronaut_as_target.landmarks.points_px, np.float64)[:, :2]
+    filled = fill_photo_mouth(photo, points)
+    opening: np.ndarray = np.zeros(photo.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.rint(points[list(INNER_LIPS)]).astype(np.int32)], 1)
+    inside = cv2.erode(opening, np.ones((3, 3), np.uint8)) > 0
+    lips: np.ndarray = np.zeros(photo.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.rint(points[list(OUTER_LIPS)]).astype(np.int32)], 1)
+    outer_half = (lips > 0) & (cv2.dilate(opening, np.ones((9, 9), np.uint8)) == 0)
+    lip_redness = float(np.median(_redness(photo)[outer_half]))
+    # Her teeth: white, nowhere near as red as her lips (a* 4 against 15); filled, the opening is lip-coloured (17).
+    assert float(np.median(_redness(photo)[inside])) < 0.5 * lip_redness
+    assert float(np.median(_redness(filled)[inside])) > 0.8 * lip_redness
+    # The lips themselves are not repainted: their outer half is kept to the last pixel.
+    kept = np.all(filled == photo, axis=2)[outer_half].mean()
+    assert kept > 0.95
