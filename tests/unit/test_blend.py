@@ -480,6 +480,22 @@ def test_the_lips_take_the_users_fine_lines_in_the_photos_colour_and_nothing_els
     assert (out[:40] == photo[0, 0]).all() and (out[:, :40] == photo[0, 0]).all()  # far skin untouched
 
 
+def test_a_gloss_highlight_on_the_photos_lips_leaves_no_grey_patch() -> None:
+    """The photo's red lips have a pale, greyish gloss spot; the user's lips have none. The spot is the photo's detail
+    and goes, colour and all: red less blue 77-86 there, where the lip has 110 (taken out as brightness alone, 5: the
+    grey-blue patch it left on the lower lip)."""
+    lips = _ring(tuple(range(20)), (100.0, 100.0), (30.0, 10.0))
+    photo = np.empty((200, 200, 3), np.uint8)
+    photo[:] = (70, 60, 180)
+    photo[101:105, 97:103] = (215, 210, 220)  # the gloss: paler and greyer than the lip
+    user = np.full((200, 200, 3), 150, np.uint8)
+    cv2.fillPoly(user, [np.round(lips).astype(np.int32)], (110, 110, 110))
+    out = lip_detail_from_user(photo, user, lips, 160.0).astype(np.int16)
+    spot = out[101:105, 97:103]
+    lip_redness = int(photo[0, 0, 2]) - int(photo[0, 0, 0])
+    assert (spot[:, :, 2] - spot[:, :, 0] > 0.6 * lip_redness).all()
+
+
 def test_a_dark_photo_lit_up_keeps_its_light_but_not_its_noise_amplified() -> None:
     """A target photographed in shade, on a user in a bright room: the relit face takes the user's brightness, but
     its detail (and with it the photo's sensor noise) is scaled by at most DETAIL_GAIN_MAX, not by the full 2.5×

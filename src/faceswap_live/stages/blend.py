@@ -724,7 +724,9 @@ def lip_detail_from_user(
     pout. Around the drawn outer lips (lips_px, K×2 pixels in this image, grown by LIP_DETAIL_GROW of the face width
     and feathered) the detail above a Gaussian of LIP_DETAIL_SIGMA × face_width_px is the user's, as brightness only
     (one value for all channels), and the colour below it stays the photo's: the lips wear the user's expression in
-    the target's colour, and no user colour or lip shape at larger scales comes in.
+    the target's colour, and no user colour or lip shape at larger scales comes in. The photo's detail goes in every
+    channel: a gloss highlight is paler and greyer than the lip, and taken out as brightness alone it left a
+    grey-blue patch on the lower lip.
     """
     height, width = face_bgr.shape[:2]
     grow = LIP_DETAIL_GROW * face_width_px
@@ -739,12 +741,11 @@ def lip_detail_from_user(
     if size > 1:
         window = cv2.dilate(window, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     weight = cv2.GaussianBlur(window.astype(np.float32) * np.float32(1.0 / 255.0), (0, 0), max(0.8, grow))
-    face_grey = cv2.cvtColor(face_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    face_window = face_bgr[y0:y1, x0:x1].astype(np.float32)
     user_grey = cv2.cvtColor(user_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32)
-    face_detail = face_grey - cv2.GaussianBlur(face_grey, (0, 0), sigma)
     user_detail = user_grey - cv2.GaussianBlur(user_grey, (0, 0), sigma)
-    change = (user_detail - face_detail) * weight
-    changed = np.add(face_bgr[y0:y1, x0:x1], change[:, :, None], dtype=np.float32)
+    face_detail = face_window - cv2.GaussianBlur(face_window, (0, 0), sigma)
+    changed = face_window + (user_detail[:, :, None] - face_detail) * weight[:, :, None]
     out = face_bgr.copy()
     out[y0:y1, x0:x1] = np.clip(changed, 0, 255, out=changed)  # (truncated to uint8 as astype does)
     return out
