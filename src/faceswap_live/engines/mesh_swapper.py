@@ -47,6 +47,7 @@ import numpy.typing as npt
 
 from faceswap_live.config import SwapConfig
 from faceswap_live.engines.base import SwapEngine
+from faceswap_live.engines.eye_colour import balance_eye_whites
 from faceswap_live.engines.mesh_raster import MIN_TRIANGLE_AREA_PX, RasterisedMesh, affine_fill, rasterise_triangles
 from faceswap_live.engines.photo_mouth import fill_photo_mouth
 from faceswap_live.engines.shut_lids import with_user_lids
@@ -1011,16 +1012,17 @@ def _softened(
 
 
 def _photo_texture(photo: TargetFace, smooth_folds: bool = True, fill_mouth: bool = True) -> _PhotoTexture:
-    """A photo's pyramid (BGR + face alpha, halved down to about 96 px across the face) and per-photo figures;
-    fill_mouth: its open mouth filled from its lips first (engines/photo_mouth.py); smooth_folds: a smiling photo's
-    smile folds smoothed out (engines/smile_folds.py)."""
+    """A photo's pyramid (BGR + face alpha, halved down to about 96 px across the face) and per-photo figures. Its
+    eyes are white-balanced by their whites first (engines/eye_colour.py); fill_mouth: its open mouth filled from its
+    lips (engines/photo_mouth.py); smooth_folds: a smiling photo's smile folds smoothed out (engines/smile_folds.py)."""
     points = np.asarray(photo.landmarks.points_px, dtype=np.float32)
     if points.ndim != 2 or points.shape[0] < MESH_POINT_COUNT or photo.image_bgr.ndim != 3:
         raise TargetFaceError(
             f"The target face {photo.name!r} has no full face mesh; choose a photo where the face is clearly visible."
         )
     scores = photo.landmarks.blendshapes or {}
-    photo_bgr = fill_photo_mouth(photo.image_bgr, points) if fill_mouth else photo.image_bgr
+    photo_bgr = balance_eye_whites(photo.image_bgr, points)
+    photo_bgr = fill_photo_mouth(photo_bgr, points) if fill_mouth else photo_bgr
     image_bgr = smooth_smile_folds(photo_bgr, points, scores) if smooth_folds else photo_bgr
     # The texture carries a 4th channel: how much each pixel is the target's face rather than hair or a hand over it
     # (see target_face_alpha); one remap warps colour and alpha together.
