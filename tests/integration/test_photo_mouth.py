@@ -5,6 +5,7 @@ The photo's teeth used to be squeezed into the drawn parting as a white or grey-
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,14 +13,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from faceswap_live.config import SwapConfig
+from faceswap_live.config import AppConfig, SwapConfig
 from faceswap_live.engines.mesh_swapper import MeshFaceSwapper
 from faceswap_live.engines.photo_mouth import fill_photo_mouth
 from faceswap_live.inputs.target_photo import find_faces_in_photo
 from faceswap_live.offline import read_video_frames
+from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.stages.blend import OUTER_LIPS, blend_face
 from faceswap_live.stages.mesh_topology import INNER_LIP_LOWER, INNER_LIP_UPPER, INNER_LIPS
-from faceswap_live.types import BgrImage, TargetFace
+from faceswap_live.types import BgrImage, Frame, TargetFace
 
 
 def _redness(image_bgr: BgrImage) -> npt.NDArray[np.float32]:
@@ -91,3 +93,43 @@ def test_the_photos_opening_is_filled_from_its_lips_and_the_lips_outer_half_is_k
     # The lips themselves are not repainted: their outer half is kept to the last pixel.
     kept = np.all(filled == photo, axis=2)[outer_half].mean()
     assert kept > 0.95
+
+
+def _teeth_pixels(output_bgr: BgrImage, points: npt.NDArray[np.float64]) -> int:
+    """Pixels inside the user's outer lip line that are paler than the lips there and not half as red: teeth."""
+    lips: np.ndarray = np.zeros(output_bgr.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.rint(points[list(OUTER_LIPS), :2]).astype(np.int32)], 1)
+    inside = lips > 0
+    lab = cv2.cvtColor(output_bgr, cv2.COLOR_BGR2Lab).astype(np.float32)
+    lightness, redness = lab[:, :, 0] / np.float32(2.55), lab[:, :, 1] - np.float32(128.0)
+    paler = lightness > np.median(lightness[inside]) + 8.0
+    greyer = redness < 0.6 * np.median(redness[inside])
+    return int(np.count_nonzero(paler & greyer & inside))
+
+
+def test_keep_my_mouth_turned_off_while_running_draws_the_photos_own_teeth_again(
+    portrait_face: Callable[[str], TargetFace], faces_dir: Path, landmark_model_path: Path
+) -> None:
+    """With the user's own mouth no longer shown, the photo's mouth is drawn as taken: the engine is built again
+    without the fill, from the next frame, and keeps swapping."""
+    images, fps = read_video_frames(faces_dir / "videos" / "v10_p47.mp4", 40)
+    pipeline = Pipeline(AppConfig(), landmark_model_path)
+    pipeline.set_target(portrait_face("p16_1.jpg"))
+    teeth: dict[bool, list[int]] = {True: [], False: []}
+    try:
+        for index, image in enumerate(images):
+            if index == 20:
+                config = pipeline.config
+                pipeline.update_config(
+                    dataclasses.replace(config, swap=dataclasses.replace(config.swap, mouth_from_user=False))
+                )
+            result = pipeline.process(Frame(image, index, index / fps))
+            assert result.swapped and result.faces
+            if index % 5 == 4:
+                points = np.asarray(result.faces[0].points_px, np.float64)
+                teeth[index < 20].append(_teeth_pixels(result.output_bgr, points))
+    finally:
+        pipeline.close()
+    # Kept mouth: none (0 on each checked frame); the photo's mouth: its teeth between the lips (86-106 pixels).
+    assert max(teeth[True]) <= 5
+    assert min(teeth[False]) >= 40
