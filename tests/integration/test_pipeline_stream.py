@@ -72,3 +72,30 @@ def test_settings_changed_during_a_stream_apply_from_a_later_frame(
     assert all(result.swapped for result in results[:6])
     assert not any(result.swapped for result in results[8:])
     assert all(result.faces for result in results[8:])  # the new detector still finds the face
+
+
+def test_a_new_face_is_prepared_while_the_face_in_use_is_still_drawn(
+    landmark_model_path: Path, faces_dir: Path, portrait_face: Callable[[str], TargetFace]
+) -> None:
+    """As in the live app: switching faces never leaves a frame unswapped (the viewers never see the user's own
+    face), the frame right after the switch is still drawn with the face in use (no wait for the new one's photo
+    textures), and the new face takes over once ready. A first face is there from the first frame."""
+    first, second = portrait_face("p02_1.jpg"), portrait_face("p04_2.jpg")
+    frames = _frames(faces_dir, 90)
+    pipeline = Pipeline(AppConfig(), landmark_model_path, prepare_targets_ahead=True)
+    targets: list[TargetFace | None] = []
+    try:
+        pipeline.set_target(first)
+        results = [pipeline.process(frames[0])]
+        assert pipeline.target is first
+        pipeline.set_target(second)
+        for frame in frames[1:]:
+            results.append(pipeline.process(frame))
+            targets.append(pipeline.target)
+            if pipeline.target is second and len(targets) > 3:
+                break
+    finally:
+        pipeline.close()
+    assert all(result.swapped for result in results)
+    assert targets[0] is first  # the frame after the switch: still the face in use
+    assert targets[-1] is second  # ready within the clip

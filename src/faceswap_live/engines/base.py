@@ -7,6 +7,7 @@ coverage mask. Compositing (face mask, colour match, alpha/Poisson) is the blend
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -38,6 +39,12 @@ class SwapEngine(ABC):
     @abstractmethod
     def set_target(self, target: TargetFace) -> None:
         """Prepare everything that depends only on the target face. Raises TargetFaceError if unusable."""
+
+    def prepare_target(self, target: TargetFace) -> Callable[[], None]:
+        """The slow part of set_target, callable from any thread while the processing thread keeps swapping with
+        the target in use; returns what makes the prepared target the one in use (processing thread, quick). Raises
+        TargetFaceError if unusable. By default nothing is done ahead: the returned call is set_target itself."""
+        return lambda: self.set_target(target)
 
     @abstractmethod
     def swap_face(

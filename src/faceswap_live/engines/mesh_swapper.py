@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -479,6 +480,12 @@ class MeshFaceSwapper(SwapEngine):
         the same person) are further textures: each frame draws the photo whose expression is nearest the user's
         (PHOTO_CHOICE_KEYS), fading over PHOTO_FADE_FRAMES when that changes.
         """
+        self.prepare_target(target)()
+
+    def prepare_target(self, target: TargetFace) -> Callable[[], None]:
+        """set_target's photo textures (most of its time: a quarter to half a second for a phone photo) built on the
+        calling thread, without touching the target in use; the returned call puts them in use (see
+        SwapEngine.prepare_target)."""
         # A single photo's smile folds would be drawn on every expression; with several, the one drawn is the photo
         # nearest the user's expression, so its folds are the user's too and stay.
         smooth = self.smooth_smile_folds and not target.more_photos
@@ -486,6 +493,9 @@ class MeshFaceSwapper(SwapEngine):
             _photo_texture(photo, smooth_folds=smooth, fill_mouth=self.fill_mouth)
             for photo in (target, *target.more_photos)
         ]
+        return lambda: self._use_target(target, photos)
+
+    def _use_target(self, target: TargetFace, photos: list[_PhotoTexture]) -> None:
         points = np.asarray(target.landmarks.points_px, dtype=np.float32)
         target_points = points[:MESH_POINT_COUNT, :3].astype(np.float64)
         if points.shape[1] < 3:

@@ -2,7 +2,10 @@
 
 Used unchanged by the CLI, the GUI (through the runner), benchmarks and tests. Owned by one thread: construct, feed
 and close it from the same thread. Config and target changes from other threads go through update_config() and
-set_target()/map_faces(), which only store a reference that process() picks up at the start of the next frame.
+set_target()/map_faces(), which only store a reference that process() picks up at the start of the next frame. With
+prepare_targets_ahead (the live app), a change from one target face to another is prepared on a helper thread while
+the face in use is still drawn, and takes over at the first frame after it is ready: picking a face in the gallery
+never freezes the preview (the built-in engine takes a quarter to half a second per photo).
 The landmarks of the next frame may be searched for on a helper thread while this frame is swapped
 (find_faces_ahead, then swap_found; process_all for a stream that is already there): the same results, and on two
 cores about 1.5 times the frames per second, since MediaPipe runs without Python's lock.
@@ -18,7 +21,7 @@ import dataclasses
 import logging
 import queue
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
@@ -76,10 +79,12 @@ class Pipeline:
         store: ModelLocator | None = None,
         *,
         engine_fallback: bool = False,
+        prepare_targets_ahead: bool = False,
     ) -> None:
         """engine_fallback: when the configured engine cannot start, use the built-in one (engine_problem says why)
         instead of raising; the live app never leaves a dead preview, while a benchmark must not measure another
-        engine than the one it names."""
+        engine than the one it names. prepare_targets_ahead: see the module docstring (off, every frame after
+        set_target is drawn with the new target, as offline runs and their tests need)."""
         self._config = config
         self._pending_config: AppConfig | None = None
         self._pending_target: object = _NO_CHANGE
@@ -117,6 +122,10 @@ class Pipeline:
         self._large_enough: dict[int, bool] = {}
         self._helper: ThreadPoolExecutor | None = None
         self._in_flight: Future[FoundFaces] | None = None
+        self._prepare_ahead = prepare_targets_ahead
+        self._preparer: ThreadPoolExecutor | None = None
+        self._preparing: tuple[SwapEngine, TargetFace, Future[Callable[[], None]]] | None = None
+        """The engine a target is being prepared for, the target, and its preparation (prepare_targets_ahead)."""
 
     @property
     def engine(self) -> SwapEngine:
@@ -197,10 +206,28 @@ class Pipeline:
                 self._marker = OutputMarker(config.marking, __version__)
         target, self._pending_target = self._pending_target, _NO_CHANGE
         if target is not _NO_CHANGE:
-            self._target = target  # type: ignore[assignment]
-            self._held.clear()
-            if self._target is not None:
-                self._engine.set_target(self._target)
+            if self._preparing is not None:
+                self._preparing[2].cancel()  # a face picked and replaced at once is not prepared after all
+                self._preparing = None
+            if target is not None and self._prepare_ahead and self._target is not None:
+                # From one face to another: the face in use is drawn until the new one is ready. (From none, the
+                # frames wait: drawing the user's own face meanwhile would show it to the viewers.)
+                if self._preparer is None:
+                    self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target")
+                preparation = self._preparer.submit(self._engine.prepare_target, target)  # type: ignore[arg-type]
+                self._preparing = (self._engine, target, preparation)  # type: ignore[assignment]
+            else:
+                self._use_target(target)  # type: ignore[arg-type]
+        if self._preparing is not None and self._preparing[2].done():
+            engine, prepared_target, preparation = self._preparing
+            self._preparing = None
+            if engine is self._engine:
+                use = preparation.result()  # a TargetFaceError here, as from set_target: the face in use stays
+                self._target = prepared_target
+                self._held.clear()
+                use()
+            else:  # the engine was built again meanwhile
+                self._use_target(prepared_target)
         while not self._pending_faces.empty():
             track_id, face_target = self._pending_faces.get_nowait()
             self._held.clear()
@@ -212,6 +239,12 @@ class Pipeline:
                 self._face_targets[track_id] = face_target
         if engine_error is not None:
             raise engine_error
+
+    def _use_target(self, target: TargetFace | None) -> None:
+        self._target = target
+        self._held.clear()
+        if target is not None:
+            self._engine.set_target(target)
 
     def _replace_engine(self, engine: SwapEngine) -> None:
         self._engine.close()
@@ -424,6 +457,8 @@ class Pipeline:
         self._settle()
         if self._helper is not None:
             self._helper.shutdown()
+        if self._preparer is not None:
+            self._preparer.shutdown(cancel_futures=True)
         self._close_extra_engines()
         self._engine.close()
         self._detector.close()

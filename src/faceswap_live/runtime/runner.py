@@ -358,7 +358,13 @@ class PipelineRunner:
         """The pipeline for the current config, or None (frames then pass through) when even that fails."""
         requested = self._config.swap.engine
         try:
-            pipeline = Pipeline(self._config, self._landmark_model_path, store=self._store, engine_fallback=True)
+            pipeline = Pipeline(
+                self._config,
+                self._landmark_model_path,
+                store=self._store,
+                engine_fallback=True,
+                prepare_targets_ahead=True,
+            )
         except FaceswapError as error:
             self._reporter.report("pipeline", EngineFallbackError(requested, PASS_THROUGH, error))
             return None
