@@ -99,3 +99,26 @@ def test_a_new_face_is_prepared_while_the_face_in_use_is_still_drawn(
     assert all(result.swapped for result in results)
     assert targets[0] is first  # the frame after the switch: still the face in use
     assert targets[-1] is second  # ready within the clip
+
+
+def test_from_the_users_own_face_chosen_a_face_is_prepared_while_the_own_face_is_shown(
+    landmark_model_path: Path, faces_dir: Path, portrait_face: Callable[[str], TargetFace]
+) -> None:
+    """After No swap (set_target(None)) the viewers see the user's own face already: it stays until the face picked
+    next is ready, instead of freezing the preview."""
+    face = portrait_face("p02_1.jpg")
+    frames = _frames(faces_dir, 90)
+    pipeline = Pipeline(AppConfig(), landmark_model_path, prepare_targets_ahead=True)
+    try:
+        pipeline.set_target(None)
+        assert not pipeline.process(frames[0]).swapped
+        pipeline.set_target(face)
+        swapped = [pipeline.process(frames[1]).swapped]
+        for frame in frames[2:]:
+            swapped.append(pipeline.process(frame).swapped)
+            if pipeline.target is face and len(swapped) > 3:
+                break
+    finally:
+        pipeline.close()
+    assert not swapped[0]  # the frame after the pick: the own face, as chosen until then
+    assert pipeline.target is face and swapped[-1]

@@ -3,9 +3,10 @@
 Used unchanged by the CLI, the GUI (through the runner), benchmarks and tests. Owned by one thread: construct, feed
 and close it from the same thread. Config and target changes from other threads go through update_config() and
 set_target()/map_faces(), which only store a reference that process() picks up at the start of the next frame. With
-prepare_targets_ahead (the live app), a change from one target face to another is prepared on a helper thread while
-the face in use is still drawn, and takes over at the first frame after it is ready: picking a face in the gallery
-never freezes the preview (the built-in engine takes a quarter to half a second per photo).
+prepare_targets_ahead (the live app), a change from one target face to another (or from the user's own face, when
+chosen) is prepared on a helper thread while what is drawn now goes on, and takes over at the first frame after it is
+ready: picking a face in the gallery never freezes the preview (the built-in engine takes a quarter to half a second
+per photo).
 The landmarks of the next frame may be searched for on a helper thread while this frame is swapped
 (find_faces_ahead, then swap_found; process_all for a stream that is already there): the same results, and on two
 cores about 1.5 times the frames per second, since MediaPipe runs without Python's lock.
@@ -126,6 +127,8 @@ class Pipeline:
         self._preparer: ThreadPoolExecutor | None = None
         self._preparing: tuple[SwapEngine, TargetFace, Future[Callable[[], None]]] | None = None
         """The engine a target is being prepared for, the target, and its preparation (prepare_targets_ahead)."""
+        self._own_face_chosen = False
+        """set_target(None) is in use: the user chose their own face (not merely none given yet)."""
 
     @property
     def engine(self) -> SwapEngine:
@@ -209,9 +212,10 @@ class Pipeline:
             if self._preparing is not None:
                 self._preparing[2].cancel()  # a face picked and replaced at once is not prepared after all
                 self._preparing = None
-            if target is not None and self._prepare_ahead and self._target is not None:
-                # From one face to another: the face in use is drawn until the new one is ready. (From none, the
-                # frames wait: drawing the user's own face meanwhile would show it to the viewers.)
+            if target is not None and self._prepare_ahead and (self._target is not None or self._own_face_chosen):
+                # From one face to another, or from the user's own face chosen (No swap): what is drawn now goes on
+                # until the new face is ready. (At the start the frames wait instead: drawing the user's own face
+                # meanwhile would show it to the viewers.)
                 if self._preparer is None:
                     self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target")
                 preparation = self._preparer.submit(self._engine.prepare_target, target)  # type: ignore[arg-type]
@@ -223,6 +227,7 @@ class Pipeline:
             self._preparing = None
             if engine is self._engine:
                 use = preparation.result()  # a TargetFaceError here, as from set_target: the face in use stays
+                self._own_face_chosen = False
                 self._target = prepared_target
                 self._held.clear()
                 use()
@@ -241,6 +246,7 @@ class Pipeline:
             raise engine_error
 
     def _use_target(self, target: TargetFace | None) -> None:
+        self._own_face_chosen = target is None
         self._target = target
         self._held.clear()
         if target is not None:
