@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from faceswap_live.config import AppConfig, LandmarkConfig
+from faceswap_live.errors import TargetFaceError
 from faceswap_live.offline import read_video_frames
 from faceswap_live.runtime.pipeline import Pipeline
 from faceswap_live.types import Frame, FrameResult, TargetFace
@@ -122,3 +123,34 @@ def test_from_the_users_own_face_chosen_a_face_is_prepared_while_the_own_face_is
         pipeline.close()
     assert not swapped[0]  # the frame after the pick: the own face, as chosen until then
     assert pipeline.target is face and swapped[-1]
+
+
+def test_a_face_that_cannot_be_used_is_reported_and_the_face_in_use_stays(
+    landmark_model_path: Path, faces_dir: Path, portrait_face: Callable[[str], TargetFace]
+) -> None:
+    """Prepared on the helper thread, an unusable face (here: a mesh cut short) raises its TargetFaceError from the
+    frame that would have switched to it, once; the face in use goes on being drawn."""
+    face = portrait_face("p02_1.jpg")
+    broken = dataclasses.replace(
+        face, landmarks=dataclasses.replace(face.landmarks, points_px=face.landmarks.points_px[:100])
+    )
+    frames = _frames(faces_dir, 60)
+    pipeline = Pipeline(AppConfig(), landmark_model_path, prepare_targets_ahead=True)
+    errors: list[TargetFaceError] = []
+    results = []
+    try:
+        pipeline.set_target(face)
+        results.append(pipeline.process(frames[0]))
+        pipeline.set_target(broken)
+        for frame in frames[1:]:
+            try:
+                results.append(pipeline.process(frame))
+            except TargetFaceError as error:
+                errors.append(error)
+            if errors and len(results) > len(errors) + 3:
+                break
+    finally:
+        pipeline.close()
+    assert len(errors) == 1 and "full face mesh" in str(errors[0])
+    assert pipeline.target is face
+    assert all(result.swapped for result in results)

@@ -225,14 +225,16 @@ class Pipeline:
         if self._preparing is not None and self._preparing[2].done():
             engine, prepared_target, preparation = self._preparing
             self._preparing = None
-            if engine is self._engine:
-                use = preparation.result()  # a TargetFaceError here, as from set_target: the face in use stays
+            if engine is not self._engine:  # the engine was built again meanwhile
+                self._use_target(prepared_target)
+            elif (failure := preparation.exception()) is not None:
+                # Unusable (a TargetFaceError, as from set_target): the face in use stays; raised below.
+                engine_error = engine_error or failure  # type: ignore[assignment]
+            else:
                 self._own_face_chosen = False
                 self._target = prepared_target
                 self._held.clear()
-                use()
-            else:  # the engine was built again meanwhile
-                self._use_target(prepared_target)
+                preparation.result()()
         while not self._pending_faces.empty():
             track_id, face_target = self._pending_faces.get_nowait()
             self._held.clear()
